@@ -1,0 +1,68 @@
+// Package defects names the known bugs the reference target can switch on, one
+// at a time, so that every detector in the harness can be proven to catch one.
+package defects
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Known defects and what each does. Names are the --defect flag values.
+var Known = map[string]string{
+	"naive-limiter":        "limiter does a non-atomic get+set and refreshes the TTL on every allowed request (as the real app does)",
+	"split-versions":       "v1/legacy and v2 paths of one operation count against separate limits",
+	"raw-path-key":         "limit key built from the raw path, so /save, /save/, //save/ and case variants count apart",
+	"trust-xff":            "login limiter takes the client IP from X-Forwarded-For",
+	"legacy-scope":         "only list-pekerjaan/save/ is rate limited (as in the real app)",
+	"no-retry-after":       "429 responses carry no Retry-After header (as in the real app)",
+	"local-sessions":       "sessions are kept in each worker's memory, so other workers bounce the user to login",
+	"unescaped-ui":         "toast and showError insert message text as HTML",
+	"loader-race":          "LoadingManager's hide timer removes a newer overlay shown while the loader fades",
+	"toast-legacy-ignored": "toast.show(msg, 'danger', ms) and show({message, variant, delay}) are ignored",
+	"v2-drift":             "v2 renames a field and drops another compared with v1",
+}
+
+// Set is the switched-on defects. The zero value is the correct target.
+type Set map[string]bool
+
+// Parse validates names (comma lists allowed) and returns the set.
+func Parse(names []string) (Set, error) {
+	s := Set{}
+	for _, n := range names {
+		for _, part := range strings.Split(n, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			if _, ok := Known[part]; !ok {
+				return nil, fmt.Errorf("unknown defect %q: allowed values are %s", part, strings.Join(Names(), ", "))
+			}
+			s[part] = true
+		}
+	}
+	return s, nil
+}
+
+// Has reports whether defect name is switched on.
+func (s Set) Has(name string) bool { return s[name] }
+
+// List returns the switched-on defects, sorted.
+func (s Set) List() []string {
+	out := make([]string, 0, len(s))
+	for n := range s {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Names returns every known defect name, sorted.
+func Names() []string {
+	out := make([]string, 0, len(Known))
+	for n := range Known {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
