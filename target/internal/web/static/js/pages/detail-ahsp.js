@@ -1,0 +1,1 @@
+/* detail-ahsp page: pending */

@@ -1,0 +1,1 @@
+/* rekap page: pending */
