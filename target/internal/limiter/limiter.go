@@ -78,7 +78,70 @@ func New(cfg Config) (Limiter, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return nil, fmt.Errorf("limiter %s/%s: not built yet", cfg.Algorithm, cfg.Backend)
+	alg := cfg.Algorithm
+	if cfg.Naive {
+		alg = "naive"
+	}
+	name := alg + "/" + cfg.Backend
+	if cfg.Backend == "redis" {
+		return newRedis(cfg, alg, name), nil
+	}
+	return newLocmem(cfg, alg, name), nil
+}
+
+// maxScaled bounds Limit × Window in microseconds so that the weighted sums
+// stay exact both in int64 and in Redis Lua numbers (doubles, 53-bit).
+const maxScaled = 1 << 50
+
+func (p Policy) validate() error {
+	if p.Limit < 1 {
+		return fmt.Errorf("invalid rate-limit policy: limit %d must be at least 1", p.Limit)
+	}
+	if p.Window < time.Millisecond {
+		return fmt.Errorf("invalid rate-limit policy: window %s must be at least 1ms", p.Window)
+	}
+	if int64(p.Limit) > maxScaled/p.Window.Microseconds() {
+		return fmt.Errorf("invalid rate-limit policy: %d per %s is too large (limit × window in µs must stay under 2^50)", p.Limit, p.Window)
+	}
+	return nil
+}
+
+// result is the algorithms' answer in microseconds, shared by both backends.
+type result struct {
+	allowed        bool
+	count          int64
+	retryUS, reset int64
+}
+
+func (r result) decision(p Policy) Decision {
+	d := Decision{
+		Allowed:    r.allowed,
+		Count:      int(r.count),
+		Remaining:  max(0, p.Limit-int(r.count)),
+		RetryAfter: time.Duration(r.retryUS) * time.Microsecond,
+		Reset:      time.Duration(r.reset) * time.Microsecond,
+	}
+	if d.Allowed {
+		d.RetryAfter = 0
+	}
+	return d
+}
+
+func ceilDiv(a, b int64) int64 {
+	if a <= 0 {
+		return 0
+	}
+	return (a + b - 1) / b
+}
+
+// floorDiv rounds towards minus infinity (clock values are positive, but a
+// test clock may start at the epoch).
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
 }
 
 func contains(list []string, s string) bool {
