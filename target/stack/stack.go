@@ -1,0 +1,387 @@
+// Package stack brings the reference target up for a run and hides where it
+// runs: Docker containers (testcontainers-go), local processes, or an
+// external deployment given by URL. Checks see one *Stack; the ones that need
+// to break things (stop Redis, kill a worker) ask for its Control, which an
+// external stack declines with ErrUnsupported.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ahsp-harness/harness/target/api"
+	"github.com/ahsp-harness/harness/target/client"
+	"github.com/ahsp-harness/harness/target/internal/defects"
+)
+
+// Modes accepted in Spec.Mode.
+const (
+	ModeAuto     = "auto"
+	ModeDocker   = "docker"
+	ModeLocal    = "local"
+	ModeExternal = "external"
+)
+
+// Cache backends accepted in Spec.Cache.
+const (
+	CacheLocmem = "locmem"
+	CacheRedis  = "redis"
+)
+
+// Local Redis kinds accepted in Spec.LocalRedis.
+const (
+	LocalRedisAuto      = "auto"
+	LocalRedisServer    = "redis-server"
+	LocalRedisMiniredis = "miniredis"
+)
+
+// Defaults of the reference target, repeated here so a Spec's zero values
+// mean the same thing as the target's own defaults.
+const (
+	DefaultWorkers       = 1
+	DefaultLimiter       = "fixed"
+	DefaultFailurePolicy = "fail-closed"
+	DefaultSessionStore  = "db"
+	DefaultSeedUsers     = 20
+	DefaultSeedProjects  = 2
+	DefaultSeedPassword  = "ahsp-pass"
+	DefaultStartTimeout  = 60 * time.Second
+	// LabelKey marks every container and network a stack creates, so that
+	// leftovers of a crashed run can be found and removed (DownAll).
+	LabelKey = "ahsp-harness"
+	// LabelRun carries the run id of the stack that created the resource.
+	LabelRun = "ahsp-harness.run"
+)
+
+var (
+	// ErrUnsupported is returned for control operations a mode cannot do.
+	ErrUnsupported = errors.New("unsupported in external mode")
+	// ErrInvalidSpec wraps every validation error of a Spec.
+	ErrInvalidSpec = errors.New("invalid stack spec")
+	// ErrStart wraps failures to bring a docker or local stack up.
+	ErrStart = errors.New("stack failed to start")
+	// ErrUnreachable wraps failures to reach an external target.
+	ErrUnreachable = errors.New("target unreachable")
+	// ErrNoCache is returned by cache controls when the stack runs without Redis.
+	ErrNoCache = errors.New("no cache server in this stack (cache is locmem; use --cache redis)")
+)
+
+// Seed is the size of the deterministic seed data.
+type Seed struct {
+	Users    int `json:"users" yaml:"users"`
+	Projects int `json:"projects" yaml:"projects"`
+}
+
+// Spec describes the stack to bring up. Zero values take the target's defaults.
+type Spec struct {
+	Mode          string // auto|docker|local|external
+	Workers       int
+	Cache         string // locmem|redis
+	Limiter       string // fixed|sliding|gcra
+	FailurePolicy string // fail-open|fail-closed
+	SessionStore  string // db|cache
+	// Limits overrides per-category limits (keys: api categories and "login").
+	Limits  map[api.Category]api.Limit
+	Defects []string
+	Seed    Seed
+	// SeedPassword is the password of every seeded user.
+	SeedPassword string
+	// TargetBin is the ahsp-target binary; empty resolves it (see ResolveTarget).
+	TargetBin string
+	// Port is the local mode's listening port on 127.0.0.1; 0 picks a free one.
+	Port int
+	// LocalRedis picks the local mode's Redis: auto, redis-server or miniredis.
+	LocalRedis string
+	// StartTimeout bounds the wait for /health/ready/.
+	StartTimeout time.Duration
+
+	// TargetURL is the external deployment (scheme://host[:port][/prefix]).
+	TargetURL string
+	// PathPrefix is appended to TargetURL (for apps mounted below /).
+	PathPrefix string
+	// Credentials are the external deployment's users.
+	Credentials []client.Credential
+
+	// Progress receives one line per step; nil discards.
+	Progress io.Writer
+}
+
+// Info describes a stack that is up. It goes into reports.
+type Info struct {
+	Mode              string   `json:"mode"`
+	ModeReason        string   `json:"mode_reason"`
+	RunID             string   `json:"run_id"`
+	BaseURL           string   `json:"base_url"`
+	Workers           int      `json:"workers"`
+	Cache             string   `json:"cache"`
+	RedisKind         string   `json:"redis_kind,omitempty"`
+	RedisAddr         string   `json:"redis_addr,omitempty"`
+	Limiter           string   `json:"limiter"`
+	FailurePolicy     string   `json:"failure_policy"`
+	SessionStore      string   `json:"session_store"`
+	Limits            string   `json:"limits,omitempty"`
+	Defects           []string `json:"defects"`
+	TargetBin         string   `json:"target_bin,omitempty"`
+	StartupSeconds    float64  `json:"startup_seconds"`
+	ImageBuildSeconds float64  `json:"image_build_seconds,omitempty"`
+}
+
+// Worker is one worker process of the target.
+type Worker struct {
+	Index int `json:"index"`
+	PID   int `json:"pid"`
+	// ID is the worker's X-Worker-Id value: "<index>-<pid>".
+	ID string `json:"id"`
+}
+
+// Control breaks and repairs parts of a running stack.
+type Control interface {
+	// Workers lists the current worker processes (from their pid files).
+	Workers(ctx context.Context) ([]Worker, error)
+	// KillWorker sends SIGKILL to worker index (from 1); the master restarts it.
+	KillWorker(ctx context.Context, index int) error
+	// StopCache stops the Redis server; StartCache starts it again on the same address.
+	StopCache(ctx context.Context) error
+	StartCache(ctx context.Context) error
+	// PauseCache freezes Redis (connections hang) until ResumeCache.
+	PauseCache(ctx context.Context) error
+	ResumeCache(ctx context.Context) error
+	// AddCacheLatency delays every reply from Redis by d until remove is called.
+	AddCacheLatency(ctx context.Context, d time.Duration) (remove func(context.Context) error, err error)
+}
+
+// backend is one mode's implementation.
+type backend interface {
+	control() (Control, error)
+	logs(ctx context.Context) string
+	down(ctx context.Context) error
+}
+
+// Stack is a running target.
+type Stack struct {
+	info  Info
+	creds []client.Credential
+	be    backend
+}
+
+// BaseURL is the target's base URL, with no trailing slash.
+func (s *Stack) BaseURL() string { return s.info.BaseURL }
+
+// Credentials are the users the harness may log in as.
+func (s *Stack) Credentials() []client.Credential { return s.creds }
+
+// Info describes the stack.
+func (s *Stack) Info() Info { return s.info }
+
+// Control returns the stack's control, or ErrUnsupported in external mode.
+func (s *Stack) Control() (Control, error) {
+	if s.be == nil {
+		return nil, ErrUnsupported
+	}
+	return s.be.control()
+}
+
+// Logs returns the last lines the target logged (empty in external mode).
+func (s *Stack) Logs(ctx context.Context) string {
+	if s.be == nil {
+		return ""
+	}
+	return s.be.logs(ctx)
+}
+
+// Down stops everything the stack started. It is safe to call more than once
+// and on the partial stack Up returns with an error.
+func (s *Stack) Down(ctx context.Context) error {
+	if s == nil || s.be == nil {
+		return nil
+	}
+	return s.be.down(ctx)
+}
+
+// Up brings a stack up as spec says. On error the partial stack is returned
+// too (when anything was started), so the caller can still Down it.
+func Up(ctx context.Context, spec Spec) (*Stack, error) {
+	start := time.Now()
+	spec, err := normalize(spec)
+	if err != nil {
+		return nil, err
+	}
+	p := progress{spec.Progress}
+	mode, reason := spec.Mode, "requested"
+	if mode == ModeAuto {
+		mode, reason = chooseMode(ctx)
+	}
+	p.printf("stack: %s mode (%s)", mode, reason)
+	info := Info{
+		Mode: mode, ModeReason: reason, RunID: newRunID(),
+		Workers: spec.Workers, Cache: spec.Cache, Limiter: spec.Limiter,
+		FailurePolicy: spec.FailurePolicy, SessionStore: spec.SessionStore,
+		Limits: formatLimits(spec.Limits), Defects: spec.Defects,
+	}
+	var s *Stack
+	switch mode {
+	case ModeExternal:
+		s, err = upExternal(ctx, spec, info)
+	case ModeLocal:
+		s, err = upLocal(ctx, spec, info)
+	case ModeDocker:
+		s, err = upDocker(ctx, spec, info)
+	}
+	if s != nil {
+		s.info.StartupSeconds = time.Since(start).Seconds()
+	}
+	if err == nil {
+		p.printf("stack: up in %.2fs at %s", time.Since(start).Seconds(), s.info.BaseURL)
+	}
+	return s, err
+}
+
+func normalize(spec Spec) (Spec, error) {
+	bad := func(format string, a ...any) (Spec, error) {
+		return spec, fmt.Errorf("%w: %s", ErrInvalidSpec, fmt.Sprintf(format, a...))
+	}
+	def := func(v *string, d string) {
+		if *v == "" {
+			*v = d
+		}
+	}
+	def(&spec.Mode, ModeAuto)
+	def(&spec.Cache, CacheLocmem)
+	def(&spec.Limiter, DefaultLimiter)
+	def(&spec.FailurePolicy, DefaultFailurePolicy)
+	def(&spec.SessionStore, DefaultSessionStore)
+	def(&spec.SeedPassword, DefaultSeedPassword)
+	def(&spec.LocalRedis, LocalRedisAuto)
+	if spec.Workers == 0 {
+		spec.Workers = DefaultWorkers
+	}
+	if spec.Seed.Users == 0 {
+		spec.Seed.Users = DefaultSeedUsers
+	}
+	if spec.Seed.Projects == 0 {
+		spec.Seed.Projects = DefaultSeedProjects
+	}
+	if spec.StartTimeout == 0 {
+		spec.StartTimeout = DefaultStartTimeout
+	}
+	checks := []struct {
+		name, v string
+		allowed []string
+	}{
+		{"mode", spec.Mode, []string{ModeAuto, ModeDocker, ModeLocal, ModeExternal}},
+		{"cache", spec.Cache, []string{CacheLocmem, CacheRedis}},
+		{"limiter", spec.Limiter, []string{"fixed", "sliding", "gcra"}},
+		{"failure policy", spec.FailurePolicy, []string{"fail-open", "fail-closed"}},
+		{"session store", spec.SessionStore, []string{"db", "cache"}},
+		{"local redis", spec.LocalRedis, []string{LocalRedisAuto, LocalRedisServer, LocalRedisMiniredis}},
+	}
+	for _, c := range checks {
+		if !contains(c.allowed, c.v) {
+			return bad("%s %q: allowed values are %s", c.name, c.v, strings.Join(c.allowed, ", "))
+		}
+	}
+	if spec.Workers < 1 || spec.Workers > 64 {
+		return bad("workers %d: want 1..64", spec.Workers)
+	}
+	if spec.Seed.Users < 1 || spec.Seed.Projects < 1 {
+		return bad("seed users=%d projects=%d: want at least 1 of each", spec.Seed.Users, spec.Seed.Projects)
+	}
+	if spec.Port < 0 || spec.Port > 65535 {
+		return bad("port %d: want 0..65535 (0 picks a free port)", spec.Port)
+	}
+	set, err := defects.Parse(spec.Defects)
+	if err != nil {
+		return bad("%v", err)
+	}
+	spec.Defects = set.List()
+	for cat, l := range spec.Limits {
+		if l.Requests < 1 || l.WindowSeconds < 1 {
+			return bad("limit %s=%d/%d: want N/seconds with both at least 1", cat, l.Requests, l.WindowSeconds)
+		}
+	}
+	if spec.Mode == ModeExternal {
+		u, err := url.Parse(spec.TargetURL)
+		if spec.TargetURL == "" || err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return bad("external mode needs a target URL like http://127.0.0.1:8000 (got %q)", spec.TargetURL)
+		}
+		for _, c := range spec.Credentials {
+			if c.User == "" || c.Password == "" {
+				return bad("external credential %q: want user and password (name:password, or HARNESS_PASSWORD)", c.User)
+			}
+		}
+	} else if spec.TargetURL != "" {
+		return bad("a target URL is only used in external mode (got %q with mode %s)", spec.TargetURL, spec.Mode)
+	}
+	return spec, nil
+}
+
+// ParseLimits reads the target's --limits syntax: "read=100/60,write=20/60".
+func ParseLimits(s string) (map[api.Category]api.Limit, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	out := map[api.Category]api.Limit{}
+	for _, part := range strings.Split(s, ",") {
+		var name string
+		var l api.Limit
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if ok {
+			name = strings.TrimSpace(k)
+			_, err := fmt.Sscanf(v, "%d/%d", &l.Requests, &l.WindowSeconds)
+			ok = err == nil && name != "" && l.Requests > 0 && l.WindowSeconds > 0
+		}
+		if !ok {
+			return nil, fmt.Errorf("limit %q: want category=N/seconds, e.g. write=20/60", part)
+		}
+		out[api.Category(name)] = l
+	}
+	return out, nil
+}
+
+func formatLimits(m map[api.Category]api.Limit) string {
+	parts := make([]string, 0, len(m))
+	for c, l := range m {
+		parts = append(parts, fmt.Sprintf("%s=%d/%d", c, l.Requests, l.WindowSeconds))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+// seededCredentials mirrors the target's deterministic seed: user i owns
+// projects (i-1)*P+1 .. i*P.
+func seededCredentials(seed Seed, password string) []client.Credential {
+	out := make([]client.Credential, 0, seed.Users)
+	for i := 1; i <= seed.Users; i++ {
+		c := client.Credential{User: fmt.Sprintf("user%d", i), Password: password}
+		for p := (i-1)*seed.Projects + 1; p <= i*seed.Projects; p++ {
+			c.Projects = append(c.Projects, p)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+type progress struct{ w io.Writer }
+
+func progressOf(w io.Writer) progress { return progress{w} }
+
+func (p progress) printf(format string, a ...any) {
+	if p.w != nil {
+		fmt.Fprintf(p.w, format+"\n", a...)
+	}
+}
