@@ -1,0 +1,450 @@
+// Package server is one worker's HTTP stack of the reference target: the
+// router over the operation table (with path normalisation), Django-style auth
+// with sessions and CSRF, the rate-limit middleware with its failure policy,
+// security headers, the body limit, JSON/HTML 500s, health checks, /metrics
+// and the project pages. The domain work is done by the API and page
+// functions it is given; the server decides who may call them and how often.
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ahsp-harness/harness/target/api"
+	"github.com/ahsp-harness/harness/target/internal/defects"
+)
+
+// Failure policies for cache errors in the limiter.
+const (
+	FailOpen   = "fail-open"
+	FailClosed = "fail-closed"
+)
+
+// DefaultBodyLimit is the largest request body accepted (Django's
+// DATA_UPLOAD_MAX_MEMORY_SIZE is 2.5 MB; the target is stricter).
+const DefaultBodyLimit = 1 << 20
+
+// Limit is one category's policy: at most Requests per Window.
+type Limit struct {
+	Requests int
+	Window   time.Duration
+}
+
+// String renders the limit as the --limits flag spells it ("20/60").
+func (l Limit) String() string {
+	return fmt.Sprintf("%d/%d", l.Requests, int(l.Window/time.Second))
+}
+
+// LoginCategory is the rate-limit category of login attempts (per client IP).
+const LoginCategory = "login"
+
+// Config is one worker's settings.
+type Config struct {
+	// WorkerIndex (from 1) and PID make the X-Worker-Id header.
+	WorkerIndex int
+	PID         int
+	Defects     defects.Set
+	// Limits by category name: bulk, write, read, export, login.
+	Limits        map[string]Limit
+	FailurePolicy string
+	// CacheTimeout bounds every limiter and session-cache call.
+	CacheTimeout time.Duration
+	BodyLimit    int64
+	// Backend names for health output ("locmem", "redis") and logs.
+	CacheBackend string
+	Logger       *slog.Logger
+}
+
+// Decision is a limiter's answer for one request.
+type Decision struct {
+	Allowed    bool
+	Count      int
+	Remaining  int
+	RetryAfter time.Duration
+	Reset      time.Duration
+}
+
+// LimitFunc counts one request against key under the given policy. It returns
+// the cache's error unchanged; the server applies the failure policy.
+type LimitFunc func(ctx context.Context, key string, l Limit) (Decision, error)
+
+// Params identifies what an API call is about.
+type Params struct {
+	UserID, ProjectID, PekerjaanID int64
+}
+
+// APIFunc serves one project API call after routing, auth, CSRF and the rate
+// limit passed. It checks project ownership itself.
+type APIFunc func(w http.ResponseWriter, r *http.Request, op api.Operation, v api.Version, p Params)
+
+// PageFunc renders a project page for an owner of the project.
+type PageFunc func(w http.ResponseWriter, page string, p PageParams)
+
+// PageParams is what a page needs to render.
+type PageParams struct {
+	UserID    int64
+	UserName  string
+	ProjectID int64
+	CSRFToken string
+}
+
+// LoginFunc renders the login form.
+type LoginFunc func(w http.ResponseWriter, p LoginParams)
+
+// LoginParams is what the login form shows.
+type LoginParams struct {
+	CSRFToken string
+	Next      string
+	Login     string
+	Error     string
+}
+
+// Store is the database part the server needs.
+type Store interface {
+	Ping(ctx context.Context) error
+	// Authenticate returns the user id for a username or email and password;
+	// ok is false for bad credentials.
+	Authenticate(ctx context.Context, login, password string) (userID int64, ok bool, err error)
+	// ProjectOwner returns the owner of project pid; ok is false when it does not exist.
+	ProjectOwner(ctx context.Context, pid int64) (owner int64, ok bool, err error)
+	// FirstProject returns one project of the user; ok is false when it has none.
+	FirstProject(ctx context.Context, userID int64) (pid int64, ok bool, err error)
+}
+
+// Sessions stores Django-like sessions: a random key mapped to a user id.
+type Sessions interface {
+	Get(ctx context.Context, key string) (userID int64, ok bool, err error)
+	Set(ctx context.Context, key string, userID int64, ttl time.Duration) error
+	Delete(ctx context.Context, key string) error
+}
+
+// Pinger checks a dependency for /health/.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Deps are the collaborators a worker serves with. Nil Cache means the
+// in-process cache (always healthy).
+type Deps struct {
+	Store    Store
+	Sessions Sessions
+	Cache    Pinger
+	Limit    LimitFunc
+	API      APIFunc
+	Page     PageFunc
+	Login    LoginFunc
+	Static   http.Handler
+}
+
+// Server is one worker's http.Handler.
+type Server struct {
+	cfg      Config
+	d        Deps
+	log      *slog.Logger
+	workerID string
+	metrics  *metrics
+}
+
+// New returns the worker's handler. Missing Limits categories take the app's
+// defaults; a nil Logger logs JSON to stderr.
+func New(cfg Config, d Deps) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if cfg.PID == 0 {
+		cfg.PID = os.Getpid()
+	}
+	if cfg.WorkerIndex == 0 {
+		cfg.WorkerIndex = 1
+	}
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = DefaultBodyLimit
+	}
+	if cfg.CacheTimeout <= 0 {
+		cfg.CacheTimeout = 50 * time.Millisecond
+	}
+	if cfg.FailurePolicy == "" {
+		cfg.FailurePolicy = FailClosed
+	}
+	if cfg.FailurePolicy != FailOpen && cfg.FailurePolicy != FailClosed {
+		return nil, fmt.Errorf("failure policy %q: allowed values are %s, %s", cfg.FailurePolicy, FailOpen, FailClosed)
+	}
+	if cfg.CacheBackend == "" {
+		cfg.CacheBackend = "locmem"
+	}
+	limits := DefaultLimits()
+	for k, v := range cfg.Limits {
+		limits[k] = v
+	}
+	cfg.Limits = limits
+	if d.Store == nil || d.Sessions == nil || d.Limit == nil || d.API == nil || d.Page == nil || d.Login == nil || d.Static == nil {
+		return nil, errors.New("server deps: store, sessions, limit, api, page, login and static are all required")
+	}
+	s := &Server{
+		cfg:      cfg,
+		d:        d,
+		workerID: fmt.Sprintf("%d-%d", cfg.WorkerIndex, cfg.PID),
+		metrics:  newMetrics(),
+	}
+	s.log = cfg.Logger.With("worker", s.workerID)
+	return s, nil
+}
+
+// DefaultLimits are the app's categories plus login.
+func DefaultLimits() map[string]Limit {
+	out := map[string]Limit{LoginCategory: {Requests: 10, Window: 60 * time.Second}}
+	for c, l := range api.DefaultLimits {
+		out[string(c)] = Limit{Requests: l.Requests, Window: time.Duration(l.WindowSeconds) * time.Second}
+	}
+	return out
+}
+
+// WorkerID is the X-Worker-Id value.
+func (s *Server) WorkerID() string { return s.workerID }
+
+// recorder remembers the status for metrics and whether headers went out.
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *recorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &recorder{ResponseWriter: w}
+	h := w.Header()
+	h.Set(api.WorkerHeader, s.workerID)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'")
+	rt := resolve(r.URL.Path)
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.serverError(rec, r, fmt.Errorf("panic: %v", v), debug.Stack())
+		}
+		s.metrics.request(rt.name(), rec.status)
+	}()
+	if r.ContentLength > s.cfg.BodyLimit {
+		s.tooLarge(rec, r)
+		return
+	}
+	r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.BodyLimit)
+	switch rt.kind {
+	case kindAPI:
+		s.serveAPI(rec, r, rt)
+	case kindPage:
+		s.servePage(rec, r, rt)
+	case kindHealth:
+		s.serveHealth(rec, r, rt.health)
+	case kindMetrics:
+		s.serveMetrics(rec, r)
+	case kindStatic:
+		s.d.Static.ServeHTTP(rec, r)
+	case kindLogin:
+		s.serveLogin(rec, r)
+	case kindLogout:
+		s.serveLogout(rec, r)
+	case kindRoot:
+		s.serveRoot(rec, r)
+	default:
+		s.notFound(rec, r)
+	}
+}
+
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
+	w.Header().Set("Cache-Control", "no-store")
+	if !s.csrfOK(r) {
+		s.csrfFailed(w, r)
+		return
+	}
+	uid, ok := s.user(w, r)
+	if !ok {
+		return
+	}
+	if uid == 0 {
+		s.redirectLogin(w, r)
+		return
+	}
+	if r.Method != rt.op.Method {
+		w.Header().Set("Allow", rt.op.Method)
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	if !s.limitOperation(w, r, rt, uid) {
+		return
+	}
+	// The whole body is read here, after counting, so a too-large chunked
+	// body answers 413 whatever the handler would do with a read error.
+	if r.Body != nil && r.Body != http.NoBody {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				s.tooLarge(w, r)
+				return
+			}
+			s.log.Warn("read request body", "err", err.Error())
+			writeJSON(w, http.StatusBadRequest, map[string]any{"ok": false, "errors": []map[string]string{{"path": "", "message": "Gagal membaca body permintaan"}}})
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	s.d.API(w, r, rt.op, rt.version, Params{UserID: uid, ProjectID: rt.project, PekerjaanID: rt.id})
+}
+
+func (s *Server) servePage(w http.ResponseWriter, r *http.Request, rt route) {
+	if !s.csrfOK(r) {
+		s.csrfFailed(w, r)
+		return
+	}
+	uid, ok := s.user(w, r)
+	if !ok {
+		return
+	}
+	if uid == 0 {
+		s.redirectLogin(w, r)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	owner, found, err := s.d.Store.ProjectOwner(r.Context(), rt.project)
+	if err != nil {
+		s.serverError(w, r, fmt.Errorf("look up project owner: %w", err), nil)
+		return
+	}
+	if !found || owner != uid {
+		s.notFound(w, r)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.d.Page(w, rt.page, PageParams{UserID: uid, ProjectID: rt.project, CSRFToken: s.ensureCSRF(w, r)})
+}
+
+func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
+	uid, ok := s.user(w, r)
+	if !ok {
+		return
+	}
+	if uid == 0 {
+		http.Redirect(w, r, api.LoginPath, http.StatusFound)
+		return
+	}
+	pid, found, err := s.d.Store.FirstProject(r.Context(), uid)
+	if err != nil {
+		s.serverError(w, r, fmt.Errorf("find a project of the user: %w", err), nil)
+		return
+	}
+	if !found {
+		s.notFound(w, r)
+		return
+	}
+	http.Redirect(w, r, api.PagePath("list-pekerjaan", int(pid)), http.StatusFound)
+}
+
+// wantsJSON is the real app's rule for JSON error bodies.
+func wantsJSON(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/json") ||
+		strings.EqualFold(r.Header.Get("X-Requested-With"), "XMLHttpRequest")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = []byte(`{"success":false,"message":"encode response"}`)
+		status = http.StatusInternalServerError
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func writeHTML(w http.ResponseWriter, status int, title, body string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<!DOCTYPE html>\n<html lang=\"id\"><head><meta charset=\"utf-8\"><title>%s</title></head>\n<body><h1>%s</h1>\n<p>%s</p>\n</body></html>\n", title, title, body)
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	writeHTML(w, http.StatusNotFound, "Not Found", "The requested resource was not found on this server.")
+}
+
+func (s *Server) tooLarge(w http.ResponseWriter, r *http.Request) {
+	if wantsJSON(r) || strings.Contains(r.Header.Get("Content-Type"), "json") {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{
+			"success": false,
+			"message": fmt.Sprintf("Ukuran permintaan melebihi batas %d byte.", s.cfg.BodyLimit),
+			"code":    "PAYLOAD_TOO_LARGE",
+		})
+		return
+	}
+	writeHTML(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large", "The request body is too large.")
+}
+
+// serverError logs err (with stack when given) under a fresh error id and
+// answers a 500 that carries only the id.
+func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error, stack []byte) {
+	id := randomHex(8)
+	attrs := []any{"error_id", id, "err", err.Error(), "method", r.Method, "path", r.URL.Path}
+	if stack != nil {
+		attrs = append(attrs, "stack", string(stack))
+	}
+	s.log.Error("server error", attrs...)
+	if rec, ok := w.(*recorder); ok && rec.status != 0 {
+		return // headers already sent; nothing safe to add
+	}
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusInternalServerError, map[string]any{
+			"success": false,
+			"error": map[string]any{
+				"code":        "SERVER_ERROR",
+				"message":     "Terjadi kesalahan pada server. Silakan coba lagi.",
+				"error_id":    id,
+				"recoverable": true,
+				"actions":     []string{"reload", "report"},
+			},
+		})
+		return
+	}
+	writeHTML(w, http.StatusInternalServerError, "Server Error (500)", "Terjadi kesalahan pada server. Kode kesalahan: "+id)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
