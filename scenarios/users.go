@@ -1,0 +1,189 @@
+package scenarios
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/ahsp-harness/harness/target/api"
+	"github.com/ahsp-harness/harness/target/client"
+)
+
+// VU is a logged-in virtual user with what its requests need: headers
+// (session cookie, CSRF) and the ids discovered in its project.
+type VU struct {
+	Index   int
+	User    string
+	Project int
+	// Pekerjaan ids from the project's tree: all, custom-only and ref-only.
+	Pekerjaan []int
+	Custom    []int
+	Ref       []int
+	// HargaItems are ids from harga-items/list (fetched only when needed).
+	HargaItems []int
+	Header     http.Header
+	Client     *client.Client
+}
+
+// LoginOptions tune how virtual users are set up.
+type LoginOptions struct {
+	// HTTPClient is used for login and discovery (nil: a default one).
+	HTTPClient *http.Client
+	// Discover fetches the project tree (and harga items when HargaItems is
+	// set) so body templates can name real ids.
+	Discover   bool
+	HargaItems bool
+	// Version is the URL family used for discovery.
+	Version api.Version
+}
+
+// LoginUsers logs n virtual users in, round-robin over creds (a credential is
+// reused when n exceeds them; each VU still has its own session). Logins run
+// a few at a time: a real deployment's login limit must not see a stampede.
+func LoginUsers(ctx context.Context, baseURL string, creds []client.Credential, n int, o LoginOptions) ([]*VU, error) {
+	if len(creds) == 0 {
+		return nil, fmt.Errorf("log in users: no credentials; give --user name:password or use a stack that seeds users")
+	}
+	if n <= 0 {
+		n = 1
+	}
+	vus := make([]*VU, n)
+	errs := make([]error, n)
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			vus[i], errs[i] = loginOne(ctx, baseURL, creds[i%len(creds)], i, i/len(creds), o)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return vus, nil
+}
+
+func loginOne(ctx context.Context, baseURL string, cred client.Credential, i, round int, o LoginOptions) (*VU, error) {
+	var opts []client.Option
+	if o.HTTPClient != nil {
+		hc := *o.HTTPClient
+		opts = append(opts, client.WithHTTPClient(&hc))
+	}
+	c, err := client.New(baseURL, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Login(ctx, cred.User, cred.Password); err != nil {
+		return nil, fmt.Errorf("log in virtual user %d as %q: %w", i+1, cred.User, err)
+	}
+	vu := &VU{Index: i, User: cred.User, Client: c, Header: c.Headers()}
+	if len(cred.Projects) > 0 {
+		vu.Project = cred.Projects[round%len(cred.Projects)]
+	}
+	if !o.Discover {
+		return vu, nil
+	}
+	if vu.Project == 0 {
+		return nil, fmt.Errorf("user %q has no project id: give the credential's projects (e.g. --project)", cred.User)
+	}
+	if err := discoverTree(ctx, vu, o.Version); err != nil {
+		return nil, err
+	}
+	if o.HargaItems {
+		if err := discoverHarga(ctx, vu, o.Version); err != nil {
+			return nil, err
+		}
+	}
+	return vu, nil
+}
+
+type treeDoc struct {
+	Klasifikasi []struct {
+		Sub []struct {
+			Pekerjaan []struct {
+				ID         int    `json:"id"`
+				SourceType string `json:"source_type"`
+			} `json:"pekerjaan"`
+		} `json:"sub"`
+	} `json:"klasifikasi"`
+}
+
+func discoverTree(ctx context.Context, vu *VU, v api.Version) error {
+	op, _ := api.Lookup("list-pekerjaan.tree")
+	path := op.URLPath(v, vu.Project, 0)
+	resp, err := vu.Client.Do(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return fmt.Errorf("discover tree of project %d: %w", vu.Project, err)
+	}
+	if resp.Status != http.StatusOK {
+		return fmt.Errorf("discover tree of project %d: GET %s answered %d, want 200", vu.Project, path, resp.Status)
+	}
+	var doc struct {
+		treeDoc
+		Data *treeDoc `json:"data"` // v2 envelope
+	}
+	if err := resp.JSON(&doc); err != nil {
+		return fmt.Errorf("discover tree of project %d: %w", vu.Project, err)
+	}
+	t := doc.treeDoc
+	if doc.Data != nil {
+		t = *doc.Data
+	}
+	for _, k := range t.Klasifikasi {
+		for _, s := range k.Sub {
+			for _, p := range s.Pekerjaan {
+				vu.Pekerjaan = append(vu.Pekerjaan, p.ID)
+				if p.SourceType == "custom" {
+					vu.Custom = append(vu.Custom, p.ID)
+				} else {
+					vu.Ref = append(vu.Ref, p.ID)
+				}
+			}
+		}
+	}
+	if len(vu.Pekerjaan) == 0 {
+		return fmt.Errorf("discover tree of project %d: no pekerjaan found; seed the project first", vu.Project)
+	}
+	return nil
+}
+
+func discoverHarga(ctx context.Context, vu *VU, v api.Version) error {
+	op, _ := api.Lookup("harga-items.list")
+	path := op.URLPath(v, vu.Project, 0)
+	resp, err := vu.Client.Do(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return fmt.Errorf("discover harga items of project %d: %w", vu.Project, err)
+	}
+	var doc struct {
+		Items []struct {
+			ID int `json:"id"`
+		} `json:"items"`
+		Data *struct {
+			Items []struct {
+				ID int `json:"id"`
+			} `json:"items"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(resp.Body, &doc); err != nil || resp.Status != http.StatusOK {
+		return fmt.Errorf("discover harga items of project %d: GET %s answered %d", vu.Project, path, resp.Status)
+	}
+	items := doc.Items
+	if doc.Data != nil {
+		items = doc.Data.Items
+	}
+	for _, it := range items {
+		vu.HargaItems = append(vu.HargaItems, it.ID)
+	}
+	if len(vu.HargaItems) == 0 {
+		return fmt.Errorf("discover harga items of project %d: none found", vu.Project)
+	}
+	return nil
+}
