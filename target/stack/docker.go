@@ -183,6 +183,19 @@ func upDocker(ctx context.Context, spec Spec, info Info) (*Stack, error) {
 
 func (d *dockerStack) control() (Control, error) { return d, nil }
 
+func (d *dockerStack) seed(ctx context.Context, seed Seed, password string) error {
+	code, out, err := d.target.Exec(ctx, []string{"/ahsp-target", "seed", "--db", "/data/ahsp.db",
+		"--seed", fmt.Sprintf("users=%d,projects=%d", seed.Users, seed.Projects), "--seed-password", password})
+	if err != nil {
+		return fmt.Errorf("exec ahsp-target seed: %w", err)
+	}
+	if code != 0 {
+		b, _ := io.ReadAll(out)
+		return fmt.Errorf("ahsp-target seed exited %d: %s", code, lastLines(string(b), 20))
+	}
+	return nil
+}
+
 func (d *dockerStack) logs(ctx context.Context) string {
 	if d.target == nil {
 		return ""

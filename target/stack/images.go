@@ -173,7 +173,7 @@ func ensureRedisImage(ctx context.Context, cli client.APIClient, p progress) (re
 	if err != nil {
 		return "", "", 0, fmt.Errorf("resolve %s: %w", server, err)
 	}
-	version := redisVersion(ctx, real)
+	version := redisVersion(ctx, server)
 	kind = "scratch image from host redis-server " + version
 	out, err := exec.CommandContext(ctx, "ldd", real).Output()
 	if err != nil {
@@ -247,6 +247,9 @@ func ensureToxiproxyImage(ctx context.Context, cli client.APIClient, p progress)
 			}
 		}
 	}
+	if version == "unknown" || version == "" {
+		version = goModVersion(toxiproxyModule)
+	}
 	ref = toxiproxyRepo + ":" + version + "-" + runtime.GOARCH
 	if version != "unknown" && imageExists(ctx, cli, ref) {
 		p.printf("stack: reusing image %s", ref)
@@ -275,4 +278,27 @@ func ensureToxiproxyImage(ctx context.Context, cli client.APIClient, p progress)
 		return "", 0, fmt.Errorf("%w: %v", ErrStart, err)
 	}
 	return ref, time.Since(start), nil
+}
+
+// goModVersion reads a requirement's version from this module's go.mod (test
+// binaries carry no dependency list in their build info).
+func goModVersion(module string) string {
+	root, err := moduleRoot()
+	if err != nil {
+		return "unknown"
+	}
+	b, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == module {
+			return f[1]
+		}
+		if len(f) >= 3 && f[0] == "require" && f[1] == module {
+			return f[2]
+		}
+	}
+	return "unknown"
 }

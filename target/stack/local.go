@@ -54,6 +54,7 @@ func readPid(path string) (int, error) {
 
 type localStack struct {
 	spec    Spec
+	bin     string
 	runDir  string
 	cmd     *exec.Cmd
 	done    chan struct{}
@@ -81,7 +82,7 @@ func upLocal(ctx context.Context, spec Spec, info Info) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: create run dir: %v", ErrStart, err)
 	}
-	ls := &localStack{spec: spec, runDir: runDir, log: &ringLog{max: 500}}
+	ls := &localStack{spec: spec, bin: bin, runDir: runDir, log: &ringLog{max: 500}}
 	s := &Stack{info: info, be: ls, creds: seededCredentials(spec.Seed, spec.SeedPassword)}
 
 	redisAddr := ""
@@ -189,7 +190,17 @@ func targetArgs(spec Spec, db, redisAddr, runDir string) []string {
 	return args
 }
 
-func (l *localStack) control() (Control, error)   { return l, nil }
+func (l *localStack) control() (Control, error) { return l, nil }
+
+func (l *localStack) seed(ctx context.Context, seed Seed, password string) error {
+	cmd := exec.CommandContext(ctx, l.bin, "seed", "--db", filepath.Join(l.runDir, "ahsp.db"),
+		"--seed", fmt.Sprintf("users=%d,projects=%d", seed.Users, seed.Projects), "--seed-password", password)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ahsp-target seed: %v: %s", err, lastLines(string(out), 20))
+	}
+	return nil
+}
 func (l *localStack) logs(context.Context) string { return l.log.String() }
 
 func (l *localStack) down(ctx context.Context) error {

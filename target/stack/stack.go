@@ -160,14 +160,16 @@ type Control interface {
 type backend interface {
 	control() (Control, error)
 	logs(ctx context.Context) string
+	seed(ctx context.Context, seed Seed, password string) error
 	down(ctx context.Context) error
 }
 
 // Stack is a running target.
 type Stack struct {
-	info  Info
-	creds []client.Credential
-	be    backend
+	info     Info
+	creds    []client.Credential
+	password string // of the seeded users
+	be       backend
 }
 
 // BaseURL is the target's base URL, with no trailing slash.
@@ -193,6 +195,22 @@ func (s *Stack) Logs(ctx context.Context) string {
 		return ""
 	}
 	return s.be.logs(ctx)
+}
+
+// Seed creates or refreshes the seed data of a running docker or local stack
+// (ahsp-target seed on its database) and updates Credentials to match.
+func (s *Stack) Seed(ctx context.Context, seed Seed) error {
+	if s.be == nil {
+		return fmt.Errorf("seed: %w", ErrUnsupported)
+	}
+	if seed.Users < 1 || seed.Projects < 1 {
+		return fmt.Errorf("%w: seed users=%d projects=%d: want at least 1 of each", ErrInvalidSpec, seed.Users, seed.Projects)
+	}
+	if err := s.be.seed(ctx, seed, s.password); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	s.creds = seededCredentials(seed, s.password)
+	return nil
 }
 
 // Down stops everything the stack started. It is safe to call more than once
@@ -234,6 +252,7 @@ func Up(ctx context.Context, spec Spec) (*Stack, error) {
 		s, err = upDocker(ctx, spec, info)
 	}
 	if s != nil {
+		s.password = spec.SeedPassword
 		s.info.StartupSeconds = time.Since(start).Seconds()
 	}
 	if err == nil {
