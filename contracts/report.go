@@ -24,7 +24,7 @@ type Report struct {
 	Equivalence []Equivalence `json:"equivalence"`
 	// Breaking: v1 vs v2 schemas, v1 schemas vs observed v2 responses, and
 	// the baseline comparison when one was asked for.
-	Breaking []Comparison `json:"breaking"`
+	Breaking []Comparison  `json:"breaking"`
 	Sample   *SampleReport `json:"sample,omitempty"`
 	// Notes are things a reader should know (skipped parts and why).
 	Notes []string `json:"notes,omitempty"`
@@ -42,9 +42,9 @@ type Result struct {
 	Status     int          `json:"status"`
 	Verdict    check.Status `json:"verdict"`
 	// Schema is the contract file the body was checked against.
-	Schema     string      `json:"schema,omitempty"`
-	Violations []Violation `json:"violations,omitempty"`
-	Reason     string      `json:"reason,omitempty"`
+	Schema     string        `json:"schema,omitempty"`
+	Violations []Violation   `json:"violations,omitempty"`
+	Reason     string        `json:"reason,omitempty"`
 	Elapsed    time.Duration `json:"elapsed_ns"`
 }
 

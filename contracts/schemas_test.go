@@ -3,8 +3,8 @@ package contracts
 import (
 	"testing"
 
-	"github.com/stretchr/testify/require"
 	"github.com/ahsp-harness/harness/target/api"
+	"github.com/stretchr/testify/require"
 )
 
 func TestEmbeddedSchemasCoverEveryOperation(t *testing.T) {
