@@ -21,14 +21,15 @@ const (
 	numShards = 64
 	// sweepEvery is the minimum number of operations on a shard between two
 	// sweeps of its expired keys; a sweep also waits for as many operations as
-	// the shard holds keys, so cleanup costs O(1) per operation.
+	// keys survived the last sweep, so cleanup costs O(1) per operation.
 	sweepEvery = 256
 )
 
 type shard struct {
-	mu  sync.Mutex
-	m   map[string]state
-	ops int
+	mu   sync.Mutex
+	m    map[string]state
+	ops  int
+	kept int // keys left by the last sweep
 }
 
 func newLocmem(cfg Config, alg, name string) *locmem {
@@ -112,7 +113,7 @@ func (l *locmem) naiveAllow(s *shard, key string, limit, w int64) result {
 // active within about one window. Callers hold s.mu.
 func (s *shard) sweep(now int64) {
 	s.ops++
-	if s.ops < sweepEvery || s.ops < len(s.m) {
+	if s.ops < sweepEvery || s.ops < s.kept {
 		return
 	}
 	s.ops = 0
@@ -121,6 +122,7 @@ func (s *shard) sweep(now int64) {
 			delete(s.m, k)
 		}
 	}
+	s.kept = len(s.m)
 }
 
 // size is the number of stored keys, expired or not (for tests).
