@@ -46,6 +46,13 @@
     }
   }
   function kindOf(el) { return isToast(el) ? 'toast' : 'overlay'; }
+  // visibleToasts counts toasts not fading out; a batch of mutations is
+  // applied before the next paint, so the count after a batch is what a user
+  // can see at once.
+  function visibleToasts() {
+    return document.querySelectorAll('.dp-toast:not(.dp-toast-hide)').length;
+  }
+  var lastCount = 0;
   var mo = new MutationObserver(function (list) {
     list.forEach(function (m) {
       if (m.type === 'childList') {
@@ -64,6 +71,8 @@
         }
       }
     });
+    var n = visibleToasts();
+    if (n !== lastCount) { lastCount = n; emit({ kind: 'toast-count', count: n }); }
   });
   mo.observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ['class'], attributeOldValue: true });
   // Marks let a check put its own steps on the same clock as the DOM events.

@@ -30,7 +30,7 @@ const bindingName = "__e2eEmit"
 // between events are exact regardless of how late the harness reads them.
 type Event struct {
 	At      float64  `json:"at_ms"`
-	Kind    string   `json:"kind"` // toast-added|toast-shown|toast-hiding|toast-removed|overlay-added|overlay-class|overlay-removed|mark
+	Kind    string   `json:"kind"` // toast-added|toast-shown|toast-hiding|toast-removed|toast-count|overlay-added|overlay-class|overlay-removed|mark
 	ID      int      `json:"id,omitempty"`
 	Class   string   `json:"class,omitempty"`
 	Role    string   `json:"role,omitempty"`
@@ -38,6 +38,8 @@ type Event struct {
 	Text    string   `json:"text,omitempty"`
 	HTML    string   `json:"html,omitempty"`
 	Buttons []string `json:"buttons,omitempty"`
+	// Count is the number of visible toasts, for toast-count records.
+	Count int `json:"count,omitempty"`
 }
 
 // HasClass reports whether the element carried class c when recorded.

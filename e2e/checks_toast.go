@@ -1,0 +1,366 @@
+package e2e
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// XSSPayload must render as text wherever the frontend shows a message.
+const XSSPayload = `<img src=x onerror=window.__pwned=1>`
+
+// DocumentedDurations are toast.js's default auto-dismiss times (REAL-APP.md).
+var DocumentedDurations = map[string]time.Duration{
+	"info":    3000 * time.Millisecond,
+	"success": 3000 * time.Millisecond,
+	"warning": 4000 * time.Millisecond,
+	"error":   5000 * time.Millisecond,
+}
+
+// HideDuration is the documented fade between .dp-toast-hide and removal.
+const HideDuration = 300 * time.Millisecond
+
+// appearWait bounds the wait for a toast or overlay that a call should show
+// at once; a missing one fails the check in this time rather than the step's.
+const appearWait = 3 * time.Second
+
+// js encodes v as a JavaScript literal.
+func js(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// ToastChecks are the toast.js checks, run on a logged-in project page.
+func ToastChecks() []Check {
+	return []Check{
+		{Name: "toast.types", Group: "toast", Start: "project", Run: toastTypes,
+			Title: "success/error/warning/info toasts show with their class, role alert and text"},
+		{Name: "toast.auto-dismiss", Group: "toast", Start: "project", Run: toastAutoDismiss,
+			Title: "each type auto-dismisses after its documented duration (info/success 3000, warning 4000, error 5000 ms)"},
+		{Name: "toast.max-visible", Group: "toast", Start: "project", Run: toastMaxVisible,
+			Title: "at most 3 toasts are visible; the newest stay"},
+		{Name: "toast.close-button", Group: "toast", Start: "project", Run: toastCloseButton,
+			Title: "the close button dismisses a sticky toast"},
+		{Name: "toast.xss", Group: "toast", Start: "project", Run: toastXSS, Catches: "unescaped-ui",
+			Title: "an HTML payload in title and message renders as text and never runs"},
+		{Name: "toast.legacy", Group: "toast", Start: "project", Run: toastLegacy, Catches: "toast-legacy-ignored",
+			Title: "legacy show(msg,'danger',3000) and show({message,variant,delay}) render styled with their duration"},
+	}
+}
+
+// toastCall runs a toast call and returns the toast it added.
+func (c *C) toastCall(call string) (Event, error) {
+	cur := c.Cursor()
+	if err := c.Exec(call); err != nil {
+		return Event{}, err
+	}
+	ev, err := c.Wait(cur, appearWait, "a toast", func(e Event) bool { return e.Kind == "toast-added" })
+	if err != nil {
+		return Event{}, fmt.Errorf("%s showed no toast: %w", short(call), err)
+	}
+	return ev, nil
+}
+
+func (c *C) clearToasts() error {
+	return c.Exec(`window.DP.toast.clear ? window.DP.toast.clear() : document.querySelectorAll('.dp-toast').forEach(function (e) { e.remove(); })`)
+}
+
+func checkToast(ev Event, typ, title, text string) error {
+	var problems []string
+	if !ev.HasClass("dp-toast-" + typ) {
+		problems = append(problems, fmt.Sprintf("class %q lacks dp-toast-%s", ev.Class, typ))
+	}
+	if ev.Role != "alert" {
+		problems = append(problems, fmt.Sprintf("role %q, want alert", ev.Role))
+	}
+	if ev.Text != text {
+		problems = append(problems, fmt.Sprintf("message text %q, want %q", ev.Text, text))
+	}
+	if title != "" && ev.Title != title {
+		problems = append(problems, fmt.Sprintf("title text %q, want %q", ev.Title, title))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s toast: %s", typ, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func toastTypes(c *C) error {
+	same, err := Eval[bool](c.Page, `!!(window.DP && window.DP.core && window.DP.core.toast && window.DP.core.toast === window.DP.toast)`)
+	if err != nil {
+		return err
+	}
+	if !same {
+		return errors.New("window.DP.core.toast is not the same object as window.DP.toast")
+	}
+	if err := c.clearToasts(); err != nil {
+		return err
+	}
+	calls := []struct{ typ, call, title string }{
+		{"success", `DP.toast.show({message: %s, type: 'success'})`, ""},
+		{"error", `DP.toast.show(%s, 'error')`, ""},
+		{"warning", `DP.toast.show({message: %s, type: 'warning', title: 'Judul e2e'})`, "Judul e2e"},
+		{"info", `DP.toast.show(%s, 'info')`, ""},
+	}
+	for i, x := range calls {
+		msg := fmt.Sprintf("e2e %s toast %d", x.typ, i+1)
+		cur := c.Cursor()
+		ev, err := c.toastCall(fmt.Sprintf(x.call, js(msg)))
+		if err != nil {
+			return err
+		}
+		if err := checkToast(ev, x.typ, x.title, msg); err != nil {
+			return err
+		}
+		if _, err := c.Wait(cur, appearWait, x.typ+" toast shown", func(e Event) bool { return e.Kind == "toast-shown" && e.ID == ev.ID }); err != nil {
+			return fmt.Errorf("%s toast never got .dp-toast-show: %w", x.typ, err)
+		}
+		c.Evidence("%s: class %q role %q title %q text %q", x.typ, ev.Class, ev.Role, ev.Title, ev.Text)
+		if i == 2 {
+			c.Shot("success-error-warning")
+		}
+	}
+	return nil
+}
+
+func toastAutoDismiss(c *C) error {
+	if err := c.clearToasts(); err != nil {
+		return err
+	}
+	type shown struct {
+		typ   string
+		added Event
+	}
+	var all []shown
+	start := func(typ string) error {
+		ev, err := c.toastCall(fmt.Sprintf(`DP.toast.show(%s, %s)`, js("e2e auto-dismiss "+typ), js(typ)))
+		if err != nil {
+			return err
+		}
+		if !ev.HasClass("dp-toast-" + typ) {
+			return fmt.Errorf("%s toast has class %q", typ, ev.Class)
+		}
+		all = append(all, shown{typ, ev})
+		return nil
+	}
+	// Three at once (the visible maximum), then info once success is gone.
+	cur := c.Cursor()
+	for _, typ := range []string{"success", "warning", "error"} {
+		if err := start(typ); err != nil {
+			return err
+		}
+	}
+	c.Shot("three-shown")
+	limit := DocumentedDurations["error"] + HideDuration + c.Tol() + 2*time.Second
+	if _, err := c.Wait(cur, limit, "success toast removed", func(e Event) bool { return e.Kind == "toast-removed" && e.ID == all[0].added.ID }); err != nil {
+		return err
+	}
+	if err := start("info"); err != nil {
+		return err
+	}
+	var problems []string
+	for _, s := range all {
+		want := DocumentedDurations[s.typ]
+		removed, err := c.Wait(cur, limit, s.typ+" toast removed", func(e Event) bool { return e.Kind == "toast-removed" && e.ID == s.added.ID })
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s toast not dismissed within %s", s.typ, limit))
+			continue
+		}
+		// Dismissal starts when .dp-toast-hide is added; without a fade class,
+		// at removal.
+		dismissed := removed
+		if h, ok := c.Quiet(cur, 0, func(e Event) bool { return e.Kind == "toast-hiding" && e.ID == s.added.ID }); ok {
+			dismissed = h
+		}
+		got := since(s.added, dismissed)
+		fade := since(dismissed, removed)
+		c.Evidence("%s: dismissed after %d ms (documented %d ± %d), removed %d ms later", s.typ, got.Milliseconds(), want.Milliseconds(), c.Tol().Milliseconds(), fade.Milliseconds())
+		if d := got - want; d < -c.Tol() || d > c.Tol() {
+			problems = append(problems, fmt.Sprintf("%s dismissed after %d ms, documented %d ms ± %d", s.typ, got.Milliseconds(), want.Milliseconds(), c.Tol().Milliseconds()))
+		}
+		if fade > HideDuration+c.Tol() {
+			problems = append(problems, fmt.Sprintf("%s stayed %d ms after its fade started (documented %d)", s.typ, fade.Milliseconds(), HideDuration.Milliseconds()))
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func toastMaxVisible(c *C) error {
+	if err := c.clearToasts(); err != nil {
+		return err
+	}
+	cur := c.Cursor()
+	var last Event
+	for i := 1; i <= 5; i++ {
+		ev, err := c.toastCall(fmt.Sprintf(`DP.toast.show({message: %s, type: 'info', duration: 0})`, js(fmt.Sprintf("e2e max %d", i))))
+		if err != nil {
+			return err
+		}
+		last = ev
+	}
+	if _, err := c.Wait(cur, appearWait, "fifth toast shown", func(e Event) bool { return e.Kind == "toast-shown" && e.ID == last.ID }); err != nil {
+		return err
+	}
+	c.Shot("five-shown")
+	peak := 0
+	for _, e := range c.Events()[cur:] {
+		if e.Kind == "toast-count" && e.Count > peak {
+			peak = e.Count
+		}
+	}
+	visible, err := Eval[[]string](c.Page, `Array.from(document.querySelectorAll('.dp-toast:not(.dp-toast-hide) .dp-toast-message')).map(function (e) { return e.textContent; })`)
+	if err != nil {
+		return err
+	}
+	c.Evidence("peak visible toasts %d; visible now %q", peak, visible)
+	if peak > 3 {
+		return fmt.Errorf("%d toasts were visible at once, at most 3 allowed", peak)
+	}
+	want := []string{"e2e max 3", "e2e max 4", "e2e max 5"}
+	if strings.Join(visible, "|") != strings.Join(want, "|") {
+		return fmt.Errorf("visible toasts %q, want the newest three %q", visible, want)
+	}
+	return nil
+}
+
+func toastCloseButton(c *C) error {
+	if err := c.clearToasts(); err != nil {
+		return err
+	}
+	ev, err := c.toastCall(`DP.toast.show({message: 'e2e close me', type: 'info', duration: 0})`)
+	if err != nil {
+		return err
+	}
+	label, err := Eval[string](c.Page, `(function () { var b = document.querySelector('.dp-toast .dp-toast-close'); return b ? (b.getAttribute('aria-label') || b.textContent || '?') : ''; })()`)
+	if err != nil {
+		return err
+	}
+	if label == "" {
+		return errors.New("toast has no .dp-toast-close button")
+	}
+	c.Shot("before-close")
+	cur := c.Cursor()
+	if err := c.Mark("click"); err != nil {
+		return err
+	}
+	if err := c.Click(".dp-toast .dp-toast-close"); err != nil {
+		return err
+	}
+	click, err := c.Wait(cur, appearWait, "click mark", func(e Event) bool { return e.Kind == "mark" })
+	if err != nil {
+		return err
+	}
+	removed, err := c.Wait(cur, HideDuration+c.Tol()+time.Second, "toast removed after close", func(e Event) bool { return e.Kind == "toast-removed" && e.ID == ev.ID })
+	if err != nil {
+		return fmt.Errorf("close button (label %q) did not remove the toast: %w", label, err)
+	}
+	c.Evidence("close button %q removed the toast %d ms after the click", label, since(click, removed).Milliseconds())
+	return nil
+}
+
+// imgSettled waits until every img inside sel has fired load or error, so
+// an onerror handler would have run; bounded by appearWait.
+func imgSettledJS(sel string) string {
+	return fmt.Sprintf(`Promise.race([new Promise(function (r) { setTimeout(r, %d); }), Promise.all(Array.from(document.querySelectorAll(%s)).map(function (img) {
+  return img.complete ? 0 : new Promise(function (r) { img.addEventListener('load', r); img.addEventListener('error', function () { setTimeout(r, 0); }); });
+}))]).then(function () { return true; })`, appearWait.Milliseconds(), js(sel+" img"))
+}
+
+func toastXSS(c *C) error {
+	if err := c.clearToasts(); err != nil {
+		return err
+	}
+	// A CSP may block the inline handler; the injected element alone is the defect.
+	c.Expect(`Content Security Policy|Refused to execute inline event handler`)
+	if err := c.Exec(`window.__pwned = undefined`); err != nil {
+		return err
+	}
+	ev, err := c.toastCall(fmt.Sprintf(`DP.toast.show({message: %[1]s, title: %[1]s, type: 'error'})`, js(XSSPayload)))
+	if err != nil {
+		return err
+	}
+	ev2, err := c.toastCall(fmt.Sprintf(`DP.toast.show(%s, 'info')`, js(XSSPayload)))
+	if err != nil {
+		return err
+	}
+	if _, err := Eval[bool](c.Page, imgSettledJS("#dp-toast-area")); err != nil {
+		return err
+	}
+	imgs, err := Eval[int](c.Page, `document.querySelectorAll('.dp-toast img').length`)
+	if err != nil {
+		return err
+	}
+	pwned, err := Eval[bool](c.Page, `window.__pwned === 1`)
+	if err != nil {
+		return err
+	}
+	c.Shot("payload-toasts")
+	c.Evidence("title %q, message %q, second message %q, img elements %d, window.__pwned set %v", ev.Title, ev.Text, ev2.Text, imgs, pwned)
+	var problems []string
+	if imgs > 0 {
+		problems = append(problems, fmt.Sprintf("the payload was parsed as HTML: %d <img> element(s) inside toasts (html %q)", imgs, short(ev.HTML)))
+	}
+	if pwned {
+		problems = append(problems, "the payload's onerror handler ran (window.__pwned = 1)")
+	}
+	if ev.Title != XSSPayload || ev.Text != XSSPayload || ev2.Text != XSSPayload {
+		problems = append(problems, fmt.Sprintf("payload not shown as text: title %q, message %q, %q", ev.Title, ev.Text, ev2.Text))
+	}
+	if len(problems) > 0 {
+		return errors.New("XSS: " + strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func toastLegacy(c *C) error {
+	if err := c.clearToasts(); err != nil {
+		return err
+	}
+	cur := c.Cursor()
+	danger, err := c.toastCall(`DP.toast.show('e2e legacy danger', 'danger', 3000)`)
+	if err != nil {
+		return fmt.Errorf("legacy signature ignored: %w", err)
+	}
+	if err := checkToast(danger, "error", "", "e2e legacy danger"); err != nil {
+		return fmt.Errorf("show(msg,'danger',3000): %w", err)
+	}
+	variant, err := c.toastCall(`DP.toast.show({message: 'e2e legacy variant', variant: 'warning', delay: 1500})`)
+	if err != nil {
+		return fmt.Errorf("legacy signature ignored: %w", err)
+	}
+	if err := checkToast(variant, "warning", "", "e2e legacy variant"); err != nil {
+		return fmt.Errorf("show({message,variant,delay}): %w", err)
+	}
+	c.Shot("legacy-toasts")
+	var problems []string
+	for _, x := range []struct {
+		name string
+		ev   Event
+		want time.Duration
+	}{{"show(msg,'danger',3000)", danger, 3000 * time.Millisecond}, {"show({variant,delay:1500})", variant, 1500 * time.Millisecond}} {
+		end, err := c.Wait(cur, x.want+HideDuration+c.Tol()+2*time.Second, x.name+" dismissed", func(e Event) bool {
+			return (e.Kind == "toast-hiding" || e.Kind == "toast-removed") && e.ID == x.ev.ID
+		})
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s not dismissed: %v", x.name, err))
+			continue
+		}
+		got := since(x.ev, end)
+		c.Evidence("%s: class %q, dismissed after %d ms (asked %d)", x.name, x.ev.Class, got.Milliseconds(), x.want.Milliseconds())
+		if d := got - x.want; d < -c.Tol() || d > c.Tol() {
+			problems = append(problems, fmt.Sprintf("%s dismissed after %d ms, asked %d ms ± %d", x.name, got.Milliseconds(), x.want.Milliseconds(), c.Tol().Milliseconds()))
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
