@@ -406,15 +406,31 @@ func (d *dockerStack) AddCacheLatency(ctx context.Context, dur time.Duration) (f
 // DownAll removes what any harness left behind: containers and networks
 // labelled ahsp-harness (when a Docker engine answers) and local runs whose
 // harness process is gone. It returns what it removed.
-func DownAll(ctx context.Context) ([]string, error) {
-	removed, err := downLocalLeftovers(ctx)
+func DownAll(ctx context.Context) ([]string, error) { return downLeftovers(ctx, "") }
+
+// DownRun removes what the stack with runID left behind (after its harness
+// process died): its labelled containers and networks, or its local run.
+func DownRun(ctx context.Context, runID string) ([]string, error) {
+	if runID == "" {
+		return nil, errors.New("down run: empty run id")
+	}
+	return downLeftovers(ctx, runID)
+}
+
+func downLeftovers(ctx context.Context, runID string) ([]string, error) {
+	removed, err := downLocalLeftovers(ctx, runID)
 	errs := []error{err}
 	if pingDocker(ctx) == nil {
+		ensureTestcontainersEnv(progress{})
 		cli, err := testcontainers.NewDockerClientWithOpts(ctx)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("connect to Docker: %w", err))
 		} else {
-			r, err := removeLabeled(ctx, cli, LabelKey)
+			label := LabelKey
+			if runID != "" {
+				label = LabelRun + "=" + runID
+			}
+			r, err := removeLabeled(ctx, cli, label)
 			removed = append(removed, r...)
 			errs = append(errs, err)
 		}

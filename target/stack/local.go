@@ -377,9 +377,9 @@ func (l *localStack) AddCacheLatency(ctx context.Context, d time.Duration) (func
 	return l.proxy.addLatency(ctx, d)
 }
 
-// downLocalLeftovers stops local runs whose harness process is gone and
-// removes their run dirs. It returns what it removed.
-func downLocalLeftovers(ctx context.Context) ([]string, error) {
+// downLocalLeftovers stops local runs (all, or the one with runID) whose
+// harness process is gone and removes their run dirs. It returns what it removed.
+func downLocalLeftovers(ctx context.Context, runID string) ([]string, error) {
 	ents, err := os.ReadDir(runsDir())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -390,6 +390,9 @@ func downLocalLeftovers(ctx context.Context) ([]string, error) {
 	var removed []string
 	var errs []error
 	for _, e := range ents {
+		if runID != "" && !strings.HasPrefix(e.Name(), "run-"+runID+"-") {
+			continue
+		}
 		dir := filepath.Join(runsDir(), e.Name())
 		var rec localRecord
 		b, err := os.ReadFile(filepath.Join(dir, "stack.json"))

@@ -340,6 +340,25 @@ func normalize(spec Spec) (Spec, error) {
 	return spec, nil
 }
 
+// Defects lists the target's defect names with one-line descriptions, for
+// help texts (the names live in target/internal, out of the CLI's reach).
+func Defects() map[string]string {
+	out := make(map[string]string, len(defects.Known))
+	for k, v := range defects.Known {
+		out[k] = v
+	}
+	return out
+}
+
+// DefectNames returns every defect name, sorted.
+func DefectNames() []string { return defects.Names() }
+
+// CheckDefects validates defect names (comma lists allowed).
+func CheckDefects(names []string) error {
+	_, err := defects.Parse(names)
+	return err
+}
+
 // ParseLimits reads the target's --limits syntax: "read=100/60,write=20/60".
 func ParseLimits(s string) (map[api.Category]api.Limit, error) {
 	if strings.TrimSpace(s) == "" {
