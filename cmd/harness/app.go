@@ -113,5 +113,6 @@ func addCommands(root *cobra.Command, app *App) {
 		newStatusCmd(app),
 		newSeedCmd(app),
 		newVersionCmd(app),
+		newE2ECmd(app),
 	)
 }
