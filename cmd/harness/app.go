@@ -114,5 +114,6 @@ func addCommands(root *cobra.Command, app *App) {
 		newSeedCmd(app),
 		newVersionCmd(app),
 		newE2ECmd(app),
+		newContractsCmd(app),
 	)
 }
