@@ -233,7 +233,7 @@ type runner struct {
 	order   []string
 
 	refID, customID, refPekID int
-	customUpdatedAt         string
+	customUpdatedAt           string
 }
 
 func newRunner(ctx context.Context, base string, v api.Version, cred client.Credential, foreign int, opts Options) (*runner, error) {

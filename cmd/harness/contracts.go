@@ -92,7 +92,9 @@ func (a *App) abs(p string) string {
 func (a *App) contractsInputs(o contractsOptions) (contracts.Options, error) {
 	var opts contracts.Options
 	var err error
-	usage := func(err error) (contracts.Options, error) { return contracts.Options{}, exitcode.New(exitcode.Usage, err) }
+	usage := func(err error) (contracts.Options, error) {
+		return contracts.Options{}, exitcode.New(exitcode.Usage, err)
+	}
 	if o.schemas != "" {
 		if opts.Set, err = contracts.Load(os.DirFS(a.abs(o.schemas)), o.schemas); err != nil {
 			return usage(fmt.Errorf("--schemas: %w", err))
