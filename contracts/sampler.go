@@ -23,12 +23,11 @@ type Sampler struct {
 	// validated, then one in Every.
 	perKey, every, maxValidations, maxViolations int
 
-	mu          sync.Mutex
-	seen        map[sampleKey]int
-	validated   int
-	failed      int
-	violations  []SampleViolation
-	statusCount map[string]int
+	mu         sync.Mutex
+	seen       map[sampleKey]int
+	validated  int
+	failed     int
+	violations []SampleViolation
 }
 
 type sampleKey struct {
@@ -61,7 +60,7 @@ const (
 func NewSampler(set *Set, opts ...SamplerOption) *Sampler {
 	s := &Sampler{set: set, perKey: DefaultSamplePerKey, every: DefaultSampleEvery,
 		maxValidations: DefaultSampleMax, maxViolations: DefaultSampleKeepFails,
-		seen: map[sampleKey]int{}, statusCount: map[string]int{}}
+		seen: map[sampleKey]int{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -101,7 +100,6 @@ func (s *Sampler) Observe(op string, v api.Version, status int, h http.Header, b
 	s.mu.Lock()
 	n := s.seen[k] + 1
 	s.seen[k] = n
-	s.statusCount[fmt.Sprintf("%s %s %d", op, version, status)]++
 	take := s.validated < s.maxValidations && (n <= s.perKey || (n-s.perKey)%s.every == 0)
 	if take {
 		s.validated++
@@ -130,8 +128,8 @@ func (s *Sampler) Report() SampleReport {
 	defer s.mu.Unlock()
 	r := SampleReport{Validated: s.validated, Failed: s.failed, ByStatus: map[string]int{},
 		Violations: append([]SampleViolation(nil), s.violations...)}
-	for k, n := range s.statusCount {
-		r.ByStatus[k] = n
+	for k, n := range s.seen {
+		r.ByStatus[fmt.Sprintf("%s %s %d", k.op, k.version, k.status)] = n
 		r.Observed += n
 	}
 	switch {
