@@ -14,6 +14,7 @@ import (
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
+	tclog "github.com/testcontainers/testcontainers-go/log"
 	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 )
@@ -36,6 +37,8 @@ var tcEnv = map[string]string{
 }
 
 func ensureTestcontainersEnv(p progress) {
+	// Our own progress lines say what happens; testcontainers' would repeat it noisily.
+	tclog.SetDefault(tclog.NewNoopLogger())
 	for k, v := range tcEnv {
 		if os.Getenv(k) == "" {
 			_ = os.Setenv(k, v)

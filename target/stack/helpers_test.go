@@ -37,8 +37,10 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() error) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	var err error
+	start := time.Now()
 	for time.Now().Before(deadline) {
 		if err = cond(); err == nil {
+			t.Logf("%s: after %s", what, time.Since(start).Round(time.Millisecond))
 			return
 		}
 		time.Sleep(50 * time.Millisecond)

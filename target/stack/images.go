@@ -262,8 +262,8 @@ func ensureToxiproxyImage(ctx context.Context, cli client.APIClient, p progress)
 		return "", 0, err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "toxiproxy-server")
-	if err := goBuild(ctx, toxiproxyModule+"/cmd/server", bin); err != nil {
+	bin, err := toxiproxyBinary(ctx, dir, version)
+	if err != nil {
 		return "", 0, err
 	}
 	dockerfile := []byte("FROM scratch\nCOPY toxiproxy-server /toxiproxy-server\nENTRYPOINT [\"/toxiproxy-server\"]\nCMD [\"-host\",\"0.0.0.0\",\"-port\",\"8474\"]\n")
@@ -278,6 +278,35 @@ func ensureToxiproxyImage(ctx context.Context, cli client.APIClient, p progress)
 		return "", 0, fmt.Errorf("%w: %v", ErrStart, err)
 	}
 	return ref, time.Since(start), nil
+}
+
+// toxiproxyBinary finds or builds a static toxiproxy server: toxiproxy-server
+// next to the running executable, else go build in this module's source
+// tree, else go install of the pinned version (from the module cache).
+func toxiproxyBinary(ctx context.Context, dir, version string) (string, error) {
+	if exe, err := os.Executable(); err == nil {
+		cand := filepath.Join(filepath.Dir(exe), "toxiproxy-server")
+		if ok, err := isStatic(cand); err == nil && ok {
+			return cand, nil
+		}
+	}
+	bin := filepath.Join(dir, "toxiproxy-server")
+	if _, err := moduleRoot(); err == nil {
+		return bin, goBuild(ctx, toxiproxyModule+"/cmd/server", bin)
+	}
+	if version == "unknown" {
+		return "", fmt.Errorf("%w: no toxiproxy-server next to the harness and no source tree to build it from", ErrStart)
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return "", fmt.Errorf("%w: need toxiproxy-server next to the harness (make build puts it there) or a Go toolchain to build it", ErrStart)
+	}
+	cmd := exec.CommandContext(ctx, goBin, "install", "-trimpath", toxiproxyModule+"/cmd/server@"+version)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOBIN="+dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%w: go install toxiproxy server %s: %v\n%s", ErrStart, version, err, out)
+	}
+	return filepath.Join(dir, "server"), nil
 }
 
 // goModVersion reads a requirement's version from this module's go.mod (test

@@ -1,0 +1,237 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ahsp-harness/harness/target/client"
+)
+
+// TestLocalStack brings the target up as local processes with each Redis
+// kind and exercises login, worker spread, cache control and worker restart;
+// Down must leave no process and no run dir behind.
+func TestLocalStack(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		redis    string
+		canPause bool
+	}{
+		{name: "redis-server", redis: LocalRedisServer, canPause: true},
+		{name: "miniredis", redis: LocalRedisMiniredis},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.redis == LocalRedisServer {
+				requireRedisServer(t)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			s, err := Up(ctx, Spec{Mode: ModeLocal, Workers: 4, Cache: CacheRedis, LocalRedis: tc.redis, Progress: testWriter{t}})
+			ls, _ := s.be.(*localStack)
+			t.Cleanup(func() { requireLocalGone(t, s, ls) })
+			require.NoError(t, err)
+			require.Equal(t, ModeLocal, s.Info().Mode)
+			if tc.redis == LocalRedisMiniredis {
+				require.Equal(t, "embedded miniredis", s.Info().RedisKind)
+			} else {
+				require.Contains(t, s.Info().RedisKind, "redis-server from PATH")
+			}
+			exercise(t, ctx, s, tc.canPause)
+		})
+	}
+}
+
+// TestDockerStack is the same in docker mode: images built offline, Redis
+// and Toxiproxy containers, target container with 4 workers.
+func TestDockerStack(t *testing.T) {
+	requireDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	s, err := Up(ctx, Spec{Mode: ModeDocker, Workers: 4, Cache: CacheRedis, Progress: testWriter{t}})
+	t.Cleanup(func() {
+		require.NoError(t, s.Down(context.Background()))
+		left, err := Leftovers(context.Background(), LabelRun+"="+s.Info().RunID)
+		require.NoError(t, err)
+		require.Empty(t, left, "containers or networks left after Down")
+	})
+	require.NoError(t, err)
+	require.Equal(t, ModeDocker, s.Info().Mode)
+	require.NotEmpty(t, s.Info().RedisKind)
+	t.Logf("docker stack up in %.2fs (image builds %.2fs)", s.Info().StartupSeconds, s.Info().ImageBuildSeconds)
+	exercise(t, ctx, s, true)
+}
+
+func requireLocalGone(t *testing.T, s *Stack, ls *localStack) {
+	t.Helper()
+	require.NoError(t, s.Down(context.Background()))
+	if ls == nil {
+		return
+	}
+	if ls.cmd != nil {
+		require.False(t, groupAlive(ls.cmd.Process.Pid), "target processes left after Down")
+	}
+	if rp, ok := ls.redis.(*redisProc); ok {
+		require.Nil(t, rp.cmd, "redis-server left after Down")
+	}
+	_, err := os.Stat(ls.runDir)
+	require.True(t, errors.Is(err, os.ErrNotExist), "run dir %s left after Down", ls.runDir)
+}
+
+// exercise runs the checks every mode with Redis must pass.
+func exercise(t *testing.T, ctx context.Context, s *Stack, canPause bool) {
+	t.Helper()
+	base := s.BaseURL()
+
+	// Fresh connections land on every worker.
+	seen := map[string]bool{}
+	for i := 0; i < 400 && len(seen) < 4; i++ {
+		seen[workerOf(t, base)] = true
+	}
+	require.Len(t, seen, 4, "X-Worker-Id values across connections: %v", seen)
+
+	ctl, err := s.Control()
+	require.NoError(t, err)
+	ws, err := ctl.Workers(ctx)
+	require.NoError(t, err)
+	require.Len(t, ws, 4)
+	for _, w := range ws {
+		require.True(t, seen[w.ID], "worker %s from pid files never answered (saw %v)", w.ID, seen)
+	}
+
+	// Cache stopped: the deep health check fails; started again: it recovers.
+	require.NoError(t, ctl.StopCache(ctx))
+	eventually(t, 15*time.Second, "health 503 with redis stopped", healthIs(base, http.StatusServiceUnavailable))
+	require.NoError(t, ctl.StartCache(ctx))
+	eventually(t, 15*time.Second, "health 200 with redis started", healthIs(base, http.StatusOK))
+
+	if canPause {
+		require.NoError(t, ctl.PauseCache(ctx))
+		eventually(t, 15*time.Second, "health 503 with redis paused", healthIs(base, http.StatusServiceUnavailable))
+		require.NoError(t, ctl.ResumeCache(ctx))
+		eventually(t, 15*time.Second, "health 200 with redis resumed", healthIs(base, http.StatusOK))
+	} else {
+		require.Error(t, ctl.PauseCache(ctx))
+	}
+
+	// Latency above the health check's cache timeout (500 ms) fails it.
+	remove, err := ctl.AddCacheLatency(ctx, 900*time.Millisecond)
+	require.NoError(t, err)
+	eventually(t, 15*time.Second, "health 503 with 900ms cache latency", healthIs(base, http.StatusServiceUnavailable))
+	require.NoError(t, remove(ctx))
+	eventually(t, 15*time.Second, "health 200 without latency", healthIs(base, http.StatusOK))
+
+	// A killed worker is restarted by the master with a new pid.
+	old := ws[1]
+	require.NoError(t, ctl.KillWorker(ctx, old.Index))
+	eventually(t, 15*time.Second, "worker 2 restarted", func() error {
+		ws, err := ctl.Workers(ctx)
+		if err != nil {
+			return err
+		}
+		for _, w := range ws {
+			if w.Index == old.Index && w.PID != old.PID {
+				return nil
+			}
+		}
+		return fmt.Errorf("worker %d still %v", old.Index, ws)
+	})
+	require.Error(t, ctl.KillWorker(ctx, 5), "index out of range")
+	require.NotEmpty(t, s.Logs(ctx))
+
+	// Seeded credentials log in (form login, CSRF, session cookie).
+	creds := s.Credentials()
+	require.Len(t, creds, DefaultSeedUsers)
+	c, err := client.New(base)
+	require.NoError(t, err)
+	require.NoError(t, c.Login(ctx, creds[0].User, creds[0].Password))
+}
+
+func workerOf(t *testing.T, base string) string {
+	t.Helper()
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := hc.Get(base + "/health/live/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	id := resp.Header.Get("X-Worker-Id")
+	require.Regexp(t, `^[1-4]-\d+$`, id)
+	return id
+}
+
+func healthIs(base string, want int) func() error {
+	return func() error {
+		hc := &http.Client{Timeout: 5 * time.Second}
+		resp, err := hc.Get(base + "/health/")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			return fmt.Errorf("status %d, want %d", resp.StatusCode, want)
+		}
+		return nil
+	}
+}
+
+// TestExternalStack checks external mode against a running local stack:
+// credentials pass through, Control is unsupported, Down touches nothing.
+func TestExternalStack(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	local, err := Up(ctx, Spec{Mode: ModeLocal, Workers: 1, Cache: CacheLocmem})
+	t.Cleanup(func() { require.NoError(t, local.Down(context.Background())) })
+	require.NoError(t, err)
+
+	cred := client.Credential{User: "user2", Password: DefaultSeedPassword, Projects: []int{3, 4}}
+	ext, err := Up(ctx, Spec{Mode: ModeExternal, TargetURL: local.BaseURL() + "/", Credentials: []client.Credential{cred}})
+	require.NoError(t, err)
+	require.Equal(t, local.BaseURL(), ext.BaseURL())
+	require.Equal(t, []client.Credential{cred}, ext.Credentials())
+	_, err = ext.Control()
+	require.ErrorIs(t, err, ErrUnsupported)
+	require.EqualError(t, err, "unsupported in external mode")
+	require.NoError(t, ext.Down(ctx))
+	c, err := client.New(ext.BaseURL())
+	require.NoError(t, err)
+	require.NoError(t, c.Login(ctx, cred.User, cred.Password), "external Down must not stop the target")
+
+	_, err = Up(ctx, Spec{Mode: ModeExternal, TargetURL: "http://127.0.0.1:1"})
+	require.ErrorIs(t, err, ErrUnreachable)
+}
+
+// TestLocalErrors covers the start failures users meet: port in use, a
+// target that dies at start (with its last log lines in the error).
+func TestLocalErrors(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	busy, err := Up(ctx, Spec{Mode: ModeLocal, Cache: CacheLocmem})
+	t.Cleanup(func() { require.NoError(t, busy.Down(context.Background())) })
+	require.NoError(t, err)
+	port := busy.BaseURL()[strings.LastIndexByte(busy.BaseURL(), ':')+1:]
+	var p int
+	fmt.Sscan(port, &p)
+
+	s, err := Up(ctx, Spec{Mode: ModeLocal, Cache: CacheLocmem, Port: p})
+	require.ErrorIs(t, err, ErrStart)
+	require.ErrorContains(t, err, "port "+port+" on 127.0.0.1 is in use")
+	require.NoError(t, s.Down(ctx))
+
+	_, err = Up(ctx, Spec{Mode: ModeLocal, Limiter: "leaky"})
+	require.ErrorIs(t, err, ErrInvalidSpec)
+	require.ErrorContains(t, err, `limiter "leaky": allowed values are fixed, sliding, gcra`)
+
+	// A target that dies at start: the error carries its last log lines.
+	dying := t.TempDir() + "/ahsp-target"
+	require.NoError(t, os.WriteFile(dying, []byte("#!/bin/sh\necho 'cannot open database: disk on fire' >&2\nexit 3\n"), 0o755))
+	s, err = Up(ctx, Spec{Mode: ModeLocal, Cache: CacheLocmem, TargetBin: dying})
+	require.ErrorIs(t, err, ErrStart)
+	require.ErrorContains(t, err, "target exited at start")
+	require.ErrorContains(t, err, "disk on fire")
+	require.NoError(t, s.Down(ctx))
+}
