@@ -260,3 +260,37 @@ func BenchmarkValidate429(b *testing.B) {
 		}
 	}
 }
+
+func TestClassify(t *testing.T) {
+	cases := []struct {
+		method, url string
+		op          string
+		v           api.Version
+		ok          bool
+	}{
+		{"POST", "/detail_project/api/v2/project/3/detail-ahsp/17/save/", "detail-ahsp.save", api.V2, true},
+		{"GET", "/detail_project/api/v1/project/3/detail-ahsp/17/", "detail-ahsp.get", api.V1, true},
+		{"GET", "http://127.0.0.1:8000/detail_project/api/project/12/list-pekerjaan/tree/?q=x", "list-pekerjaan.tree", api.Legacy, true},
+		{"GET", "https://example.test/ahsp/detail_project/api/project/1/rincian-rab/export.csv", "export.rincian-rab-csv", api.Legacy, true},
+		{"GET", "/detail_project/api/v2/project/3/list-pekerjaan/save/", "", "", false},
+		{"GET", "/detail_project/api/v2/project/x/rekap/", "", "", false},
+		{"GET", "/detail_project/api/v2/project/3/detail-ahsp/abc/", "", "", false},
+		{"GET", "/health/", "", "", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.url, func(t *testing.T) {
+			op, v, ok := Classify(tc.method, tc.url)
+			require.Equal(t, tc.ok, ok)
+			require.Equal(t, tc.op, op)
+			require.Equal(t, tc.v, v)
+		})
+	}
+	for _, op := range api.Operations {
+		for _, v := range api.Versions {
+			got, gv, ok := Classify(op.Method, op.URLPath(v, 7, 42))
+			require.True(t, ok, "%s %s", op.Name, v)
+			require.Equal(t, op.Name, got)
+			require.Equal(t, v, gv)
+		}
+	}
+}
