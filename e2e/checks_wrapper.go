@@ -128,7 +128,7 @@ func wrapperReady(c *C) error {
 	// ready() must not settle before toast.js exists: start it, then load toast.js.
 	if err := c.Exec(`window.__ready = {settled: false}; __tw.ready(20000).then(function (b) {
   window.__ready = {settled: true, real: b === (window.DP && DP.core && DP.core.toast) && !b.fallback, at: performance.now()};
-})`); err != nil {
+}); void 0`); err != nil {
 		return err
 	}
 	type state struct {
@@ -176,7 +176,7 @@ func wrapperFallback(c *C) error {
 		return err
 	}
 	// The fallback logs error-type toasts with console.error: expected here.
-	c.Expect(`^\[toast:error\]`)
+	c.Expect(`^\[toast:(error|danger)\]`)
 	cur := c.Cursor()
 	type out struct {
 		Fallback bool   `json:"fallback"`
