@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
+
+	"github.com/ahsp-harness/harness/check"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/stretchr/testify/require"
@@ -284,4 +287,38 @@ func TestParseCompatErrors(t *testing.T) {
 			require.Contains(t, err.Error(), "compat.yaml")
 		})
 	}
+}
+
+func TestRenderReport(t *testing.T) {
+	rep := &Report{Target: "http://127.0.0.1:8000", Duration: 2345 * time.Millisecond,
+		Results: []Result{
+			{Version: "v1", Step: "rekap", Operation: "rekap", Method: "GET", Path: "/detail_project/api/v1/project/1/rekap/", WantStatus: 200, Status: 200, Verdict: check.Pass, Schema: "v1/rekap.response.200.json"},
+			{Version: "v2", Step: "rate-limited", Operation: "export.rekap-rab-csv", Method: "GET", Path: "/detail_project/api/v2/project/2/export/rekap-rab/csv/", WantStatus: 429, Status: 429,
+				Verdict: check.Fail, Schema: "v2/export.rekap-rab-csv.response.429.json", Reason: "429 after 9 calls",
+				Violations: []Violation{{Where: "header", InstancePath: "Retry-After", Message: "missing: a 429 response must tell the client when to retry"}}},
+			{Version: "v2", Step: "volume.list", Operation: "volume-pekerjaan.list", Method: "GET", Path: "/detail_project/api/v2/project/2/volume-pekerjaan/list/", WantStatus: 200, Status: 200,
+				Verdict: check.Fail, Schema: "v2/volume-pekerjaan.list.response.200.json",
+				Violations: []Violation{{Where: "body", InstancePath: "/data/items/0/quantity", SchemaPath: "common/defs.json#/$defs/decimal3/pattern", Message: "'12.5' does not match pattern '^-?\\\\d+\\\\.\\\\d{3}$'"}}},
+		},
+		Equivalence: []Equivalence{
+			{Step: "rekap", Operation: "rekap", Status: check.Pass},
+			{Step: "same-project.detail-ahsp.get", Operation: "detail-ahsp.get", SameProject: true, Status: check.Fail, Differences: []Difference{
+				{Path: "data.pekerjaan.satuan_kerja", V1Path: "pekerjaan.satuan", What: "renamed", V1: `"m3"`, V2: `"m3"`},
+				{Path: "data.pekerjaan.detail_ready", V1Path: "pekerjaan.detail_ready", What: "missing in v2", V1: "true"},
+			}},
+		},
+		Breaking: []Comparison{{Name: ScopeRuntime, Old: "embedded v1 schemas", New: "observed v2 responses", Status: check.Fail, Unaccepted: 1, Changes: []Change{
+			{Operation: "detail-ahsp.get", Kind: Response, Status: 200, Path: "data.pekerjaan.detail_ready", Change: FieldRemoved, Old: "boolean required", Breaking: true},
+		}}},
+		Sample: &SampleReport{Status: check.Fail, Observed: 1200, Validated: 80, Failed: 1,
+			ByStatus: map[string]int{"list-pekerjaan.upsert v2 200": 5, "list-pekerjaan.upsert v2 429": 1194, "list-pekerjaan.upsert v2 500": 1},
+			Violations: []SampleViolation{{Operation: "list-pekerjaan.upsert", Version: "v2", Status: 500, ContentType: "text/html",
+				Violations: []Violation{{Where: "status", InstancePath: "500", Message: "status 500 is not in the v2 contract of list-pekerjaan.upsert"}}}}},
+		Notes: []string{"503 fail-closed contract not exercised at runtime"},
+	}
+	rep.finish()
+	require.Equal(t, check.Fail, rep.Status)
+	var buf bytes.Buffer
+	Render(&buf, rep)
+	golden(t, "report.golden", buf.Bytes())
 }
