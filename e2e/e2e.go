@@ -231,16 +231,21 @@ func Run(ctx context.Context, cfg Config, checks []Check) (Report, error) {
 		return rep, nil
 	}
 
-	path, err := ChromiumPath(cfg.Chromium)
-	if err != nil {
-		rep.Status, rep.Reason = check.Skip, err.Error()
-		if cfg.CI {
-			rep.Status, rep.Reason = check.Fail, "CI=true: "+err.Error()
-		}
+	// abort gives every check the suite's verdict, so reports list them all.
+	abort := func(st check.Status, reason string) (Report, error) {
+		rep.Status, rep.Reason = st, reason
 		for _, ch := range checks {
-			rep.Results = append(rep.Results, Result{Name: ch.Name, Group: ch.Group, Title: ch.Title, Status: rep.Status, Reason: rep.Reason})
+			rep.Results = append(rep.Results, Result{Name: ch.Name, Group: ch.Group, Title: ch.Title, Status: st, Reason: reason})
 		}
 		return finish()
+	}
+
+	path, err := ChromiumPath(cfg.Chromium)
+	if err != nil {
+		if cfg.CI {
+			return abort(check.Fail, "CI=true: "+err.Error())
+		}
+		return abort(check.Skip, err.Error())
 	}
 
 	session, err := client.New(cfg.BaseURL)
@@ -251,14 +256,12 @@ func Run(ctx context.Context, cfg Config, checks []Check) (Report, error) {
 	err = session.Login(lctx, cfg.User.User, cfg.User.Password)
 	cancel()
 	if err != nil {
-		rep.Status, rep.Reason = check.Fail, fmt.Sprintf("log in as %s at %s: %v", cfg.User.User, cfg.BaseURL, err)
-		return finish()
+		return abort(check.Fail, fmt.Sprintf("log in as %s at %s: %v", cfg.User.User, cfg.BaseURL, err))
 	}
 
 	b, err := StartBrowser(ctx, path, 30*time.Second)
 	if err != nil {
-		rep.Status, rep.Reason = check.Fail, err.Error()
-		return finish()
+		return abort(check.Fail, err.Error())
 	}
 	defer b.Close()
 	rep.Browser = b.Version

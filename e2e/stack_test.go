@@ -1,0 +1,143 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ahsp-harness/harness/check"
+	"github.com/ahsp-harness/harness/target/stack"
+)
+
+// needChromium skips loudly without a browser, and fails under CI=true.
+func needChromium(t *testing.T) {
+	t.Helper()
+	if _, err := ChromiumPath(""); errors.Is(err, ErrNoChromium) {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true and %v", err)
+		}
+		t.Skipf("SKIPPING browser test: %v", err)
+	}
+}
+
+// upTarget brings the reference target up in local mode (the browser reaches
+// it only over HTTP). Without a buildable target it skips loudly; under
+// CI=true it fails.
+func upTarget(t *testing.T, defects ...string) *stack.Stack {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var progress bytes.Buffer
+	s, err := stack.Up(ctx, stack.Spec{Mode: stack.ModeLocal, Workers: 1, Cache: stack.CacheLocmem,
+		Defects: defects, Seed: stack.Seed{Users: 2, Projects: 2}, Progress: &progress})
+	if s != nil {
+		t.Cleanup(func() {
+			dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			_ = s.Down(dctx)
+		})
+	}
+	if err != nil {
+		if os.Getenv("CI") != "true" && errors.Is(err, stack.ErrStart) {
+			t.Skipf("SKIPPING: the reference target could not be brought up in local mode: %v\n%s", err, progress.String())
+		}
+		t.Fatalf("stack up: %v\n%s", err, progress.String())
+	}
+	return s
+}
+
+func suiteConfig(t *testing.T, s *stack.Stack) Config {
+	t.Helper()
+	creds := s.Credentials()
+	require.NotEmpty(t, creds)
+	return Config{BaseURL: s.BaseURL(), User: creds[0], ScreenshotDir: t.TempDir(), CI: os.Getenv("CI") == "true"}
+}
+
+func logReport(t *testing.T, rep Report) {
+	t.Helper()
+	for _, r := range rep.Results {
+		t.Logf("%-28s %-4s %6.0f ms  %s", r.Name, r.Status, r.DurationMS, r.Reason)
+		if r.Status == check.Fail {
+			for _, e := range r.Evidence {
+				t.Logf("    evidence: %s", e)
+			}
+			for _, c := range r.Console {
+				t.Logf("    console: %s %s %s", c.Kind, c.Level, c.Text)
+			}
+		}
+	}
+	t.Logf("suite %s: %d checks in %.1f s (%s)", rep.Status, len(rep.Results), rep.DurationMS/1000, rep.Browser)
+}
+
+// TestSuitePassesOnReferenceTarget: every check passes on the correct target.
+func TestSuitePassesOnReferenceTarget(t *testing.T) {
+	needChromium(t)
+	s := upTarget(t)
+	rep, err := Run(context.Background(), suiteConfig(t, s), All())
+	require.NoError(t, err)
+	logReport(t, rep)
+	require.Empty(t, rep.Reason)
+	for _, r := range rep.Results {
+		require.Equal(t, check.Pass, r.Status, "%s: %s", r.Name, r.Reason)
+		require.NotEmpty(t, r.Screenshots, "%s has no key-moment screenshot", r.Name)
+	}
+	require.Equal(t, check.Pass, rep.Status)
+	require.Len(t, rep.Results, len(All()))
+}
+
+// TestDefectMatrix: with each UI defect switched on, exactly the check that
+// targets it fails, with a reason naming the problem; the rest pass.
+func TestDefectMatrix(t *testing.T) {
+	needChromium(t)
+	for _, tc := range []struct {
+		defect string
+		fails  map[string]string // check -> words its reason must contain
+	}{
+		{"unescaped-ui", map[string]string{"toast.xss": "parsed as HTML", "loading.xss": "parsed as HTML"}},
+		{"loader-race", map[string]string{"loading.race": "hide timer"}},
+		{"toast-legacy-ignored", map[string]string{"toast.legacy": "legacy signature ignored"}},
+	} {
+		t.Run(tc.defect, func(t *testing.T) {
+			s := upTarget(t, tc.defect)
+			cfg := suiteConfig(t, s)
+			// The component checks; page flows do not depend on these defects.
+			cfg.Only = `^(toast|toast-wrapper|loading)\.`
+			rep, err := Run(context.Background(), cfg, All())
+			require.NoError(t, err)
+			logReport(t, rep)
+			require.Equal(t, check.Fail, rep.Status)
+			for _, r := range rep.Results {
+				words, want := tc.fails[r.Name]
+				if !want {
+					require.Equal(t, check.Pass, r.Status, "%s should pass with only %s on: %s", r.Name, tc.defect, r.Reason)
+					continue
+				}
+				require.Equal(t, check.Fail, r.Status, "%s must catch %s", r.Name, tc.defect)
+				require.Contains(t, r.Reason, words)
+				require.True(t, hasShot(r, "failure"), "%s: no failure screenshot", r.Name)
+			}
+			var catches []string
+			for _, c := range All() {
+				if c.Catches == tc.defect {
+					catches = append(catches, c.Name)
+				}
+			}
+			require.Len(t, catches, len(tc.fails), "Check.Catches disagrees with the matrix: %s", strings.Join(catches, ", "))
+		})
+	}
+}
+
+func hasShot(r Result, name string) bool {
+	for _, s := range r.Screenshots {
+		if s.Name == name && len(s.PNG) > 0 && s.Path != "" {
+			return true
+		}
+	}
+	return false
+}
