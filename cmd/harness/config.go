@@ -88,7 +88,13 @@ func loadConfig(path string) (*loadedConfig, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, exitcode.Errorf(exitcode.Usage, "%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		var line int
+		if _, serr := fmt.Sscanf(msg, "line %d:", &line); serr == nil {
+			_, msg, _ = strings.Cut(msg, ": ")
+			return nil, exitcode.Errorf(exitcode.Usage, "%s:%d: %s", path, line, msg)
+		}
+		return nil, exitcode.Errorf(exitcode.Usage, "%s: %s", path, msg)
 	}
 	if len(doc.Content) == 0 {
 		return lc, nil
@@ -186,6 +192,7 @@ func (d decoder) decode(n *yaml.Node, v reflect.Value, path string) error {
 	case v.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
 		out := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, el := range n.Content {
+			d.lines[fmt.Sprintf("%s[%d]", path, i)] = el.Line
 			if err := d.decode(el, out.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
 				return err
 			}
