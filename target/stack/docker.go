@@ -12,6 +12,7 @@ import (
 	"time"
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
@@ -109,7 +110,7 @@ func upDocker(ctx context.Context, spec Spec, info Info) (*Stack, error) {
 		p.printf("stack: images built in %.1fs", buildTime.Seconds())
 	}
 
-	labels := map[string]string{LabelKey: "1", LabelRun: info.RunID}
+	labels := map[string]string{LabelKey: "1", LabelRun: info.RunID, LabelPID: strconv.Itoa(os.Getpid())}
 	ds := &dockerStack{spec: spec, runID: info.RunID, cli: cli}
 	s := &Stack{info: info, be: ds, creds: seededCredentials(spec.Seed, spec.SeedPassword)}
 	if ds.net, err = network.New(ctx, network.WithLabels(labels)); err != nil {
@@ -219,12 +220,12 @@ func (d *dockerStack) down(ctx context.Context) error {
 			if c == nil {
 				continue
 			}
-			if err := c.Terminate(ctx, testcontainers.StopTimeout(5*time.Second)); err != nil {
+			if err := c.Terminate(ctx, testcontainers.StopTimeout(5*time.Second)); err != nil && !cerrdefs.IsNotFound(err) {
 				errs = append(errs, fmt.Errorf("remove container %s: %w", shortID(c.GetContainerID()), err))
 			}
 		}
 		if d.net != nil {
-			if err := d.net.Remove(ctx); err != nil {
+			if err := d.net.Remove(ctx); err != nil && !cerrdefs.IsNotFound(err) {
 				errs = append(errs, fmt.Errorf("remove network %s: %w", d.net.Name, err))
 			}
 		}
@@ -255,6 +256,9 @@ func removeLabeled(ctx context.Context, cli client.APIClient, label string) ([]s
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
 	for _, c := range cs.Items {
+		if liveOwner(c.Labels) {
+			continue
+		}
 		if _, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
 			errs = append(errs, fmt.Errorf("remove container %s: %w", shortID(c.ID), err))
 			continue
@@ -266,6 +270,9 @@ func removeLabeled(ctx context.Context, cli client.APIClient, label string) ([]s
 		return removed, fmt.Errorf("list networks: %w", err)
 	}
 	for _, n := range ns.Items {
+		if liveOwner(n.Labels) {
+			continue
+		}
 		if _, err := cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil {
 			errs = append(errs, fmt.Errorf("remove network %s: %w", n.Name, err))
 			continue
@@ -273,6 +280,13 @@ func removeLabeled(ctx context.Context, cli client.APIClient, label string) ([]s
 		removed = append(removed, "network "+n.Name)
 	}
 	return removed, errors.Join(errs...)
+}
+
+// liveOwner reports whether the harness process that labelled a resource is
+// another live process on this host: its stack is not a leftover.
+func liveOwner(labels map[string]string) bool {
+	pid, err := strconv.Atoi(labels[LabelPID])
+	return err == nil && pid != os.Getpid() && processAlive(pid)
 }
 
 // Leftovers lists containers and networks carrying label (key or key=value).

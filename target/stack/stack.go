@@ -57,6 +57,8 @@ const (
 	LabelKey = "ahsp-harness"
 	// LabelRun carries the run id of the stack that created the resource.
 	LabelRun = "ahsp-harness.run"
+	// LabelPID is the pid of the harness process that owns the resource.
+	LabelPID = "ahsp-harness.pid"
 )
 
 var (

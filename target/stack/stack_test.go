@@ -235,3 +235,41 @@ func TestLocalErrors(t *testing.T) {
 	require.ErrorContains(t, err, "disk on fire")
 	require.NoError(t, s.Down(ctx))
 }
+
+// TestDownRun is what `harness down` does when the harness that ran `up`
+// crashed: it finds the run's containers, network or processes by run id
+// and removes them; the original Down is still safe afterwards.
+func TestDownRun(t *testing.T) {
+	modes := []string{ModeLocal}
+	if pingDocker(context.Background()) == nil {
+		modes = append(modes, ModeDocker)
+	} else if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true but no Docker engine at %s", DockerHost())
+	} else {
+		t.Logf("SKIPPED docker case: no Docker engine at %s", DockerHost())
+	}
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			s, err := Up(ctx, Spec{Mode: mode, Workers: 2, Cache: CacheLocmem})
+			t.Cleanup(func() { _ = s.Down(context.Background()) })
+			require.NoError(t, err)
+			removed, err := DownRun(ctx, s.Info().RunID)
+			require.NoError(t, err)
+			require.NotEmpty(t, removed)
+			_, err = http.Get(s.BaseURL() + "/health/live/")
+			require.Error(t, err, "target still answers after DownRun")
+			if mode == ModeDocker {
+				left, err := Leftovers(ctx, LabelRun+"="+s.Info().RunID)
+				require.NoError(t, err)
+				require.Empty(t, left)
+			} else {
+				ls := s.be.(*localStack)
+				require.False(t, groupAlive(ls.cmd.Process.Pid))
+				require.NoDirExists(t, ls.runDir)
+			}
+			require.NoError(t, s.Down(ctx), "Down after DownRun")
+		})
+	}
+}
