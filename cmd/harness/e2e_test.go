@@ -27,7 +27,7 @@ func TestE2ETableGolden(t *testing.T) {
 			{Name: "toast.types", Status: check.Pass, DurationMS: 812, Evidence: []string{`info: class "dp-toast dp-toast-info" role "alert"`},
 				Screenshots: []e2e.Screenshot{{Name: "success-error-warning", Path: "shots/toast.types-success-error-warning.png"}}},
 			{Name: "loading.race", Status: check.Fail, DurationMS: 905,
-				Reason: "the error overlay shown during the loader's fade was removed 198 ms later by the loader's hide timer: the user never sees the error",
+				Reason:      "the error overlay shown during the loader's fade was removed 198 ms later by the loader's hide timer: the user never sees the error",
 				Screenshots: []e2e.Screenshot{{Name: "error-overlay-gone", Path: "shots/loading.race-error-overlay-gone.png"}, {Name: "failure", Path: "shots/loading.race-failure.png"}}},
 		},
 	}
