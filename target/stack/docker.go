@@ -38,8 +38,6 @@ var tcEnv = map[string]string{
 }
 
 func ensureTestcontainersEnv(p progress) {
-	// Our own progress lines say what happens; testcontainers' would repeat it noisily.
-	tclog.SetDefault(tclog.NewNoopLogger())
 	for k, v := range tcEnv {
 		if os.Getenv(k) == "" {
 			_ = os.Setenv(k, v)
@@ -53,6 +51,8 @@ func dockerClient(ctx context.Context) (*testcontainers.DockerClient, error) {
 	if err := pingDocker(ctx); err != nil {
 		return nil, fmt.Errorf("%w: no Docker engine at %s (%v): start dockerd, or use --stack local", ErrStart, DockerHost(), err)
 	}
+	// Our own progress lines say what happens; testcontainers' would repeat it noisily.
+	tclog.SetDefault(tclog.NewNoopLogger())
 	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: connect to Docker at %s: %v", ErrStart, DockerHost(), err)
@@ -439,9 +439,9 @@ func downLeftovers(ctx context.Context, runID string) ([]string, error) {
 	errs := []error{err}
 	if pingDocker(ctx) == nil {
 		ensureTestcontainersEnv(progress{})
-		cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+		cli, err := dockerClient(ctx)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("connect to Docker: %w", err))
+			errs = append(errs, err)
 		} else {
 			label := LabelKey
 			if runID != "" {

@@ -154,7 +154,29 @@ func ensureTargetImage(ctx context.Context, cli client.APIClient, bin string, p 
 	if err := buildImage(ctx, cli, tag, tr); err != nil {
 		return "", 0, fmt.Errorf("%w: %v", ErrStart, err)
 	}
+	pruneTargetImages(ctx, cli, tag)
 	return tag, time.Since(start), nil
+}
+
+// pruneTargetImages removes target images of earlier binaries, so rebuilding
+// the target does not pile up 30 MB images. Only images older than an hour
+// go (another harness may be about to start one it just built), and never
+// forcibly: an image a container uses stays.
+func pruneTargetImages(ctx context.Context, cli client.APIClient, keep string) {
+	imgs, err := cli.ImageList(ctx, client.ImageListOptions{Filters: client.Filters{}.Add("reference", targetRepo)})
+	if err != nil {
+		return
+	}
+	for _, im := range imgs.Items {
+		if time.Since(time.Unix(im.Created, 0)) < time.Hour {
+			continue
+		}
+		for _, tag := range im.RepoTags {
+			if tag != keep {
+				_, _ = cli.ImageRemove(ctx, tag, client.ImageRemoveOptions{})
+			}
+		}
+	}
 }
 
 var lddPath = regexp.MustCompile(`(/[^\s]+)\s+\(0x`)

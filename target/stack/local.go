@@ -96,7 +96,11 @@ func upLocal(ctx context.Context, spec Spec, info Info) (*Stack, error) {
 			return s, fmt.Errorf("%w: %v", ErrStart, err)
 		}
 		redisAddr = ls.proxy.Addr()
-		p.printf("stack: redis %s at %s (target reaches it through toxiproxy at %s)", s.info.RedisKind, s.info.RedisAddr, redisAddr)
+		what := s.info.RedisKind
+		if rp, ok := ls.redis.(*redisProc); ok {
+			what = fmt.Sprintf("%s %s (%s)", what, rp.version, rp.path)
+		}
+		p.printf("stack: redis: %s at %s (the target reaches it through toxiproxy at %s)", what, s.info.RedisAddr, redisAddr)
 	}
 
 	addr := "127.0.0.1:0"

@@ -72,7 +72,7 @@ type redisProc struct {
 	log                   ringLog
 }
 
-func (r *redisProc) kind() string { return "redis-server from PATH " + r.version + " (" + r.path + ")" }
+func (r *redisProc) kind() string { return "redis-server from PATH" }
 func (r *redisProc) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
 
 func (r *redisProc) start(ctx context.Context) error {

@@ -41,7 +41,7 @@ func TestLocalStack(t *testing.T) {
 			if tc.redis == LocalRedisMiniredis {
 				require.Equal(t, "embedded miniredis", s.Info().RedisKind)
 			} else {
-				require.Contains(t, s.Info().RedisKind, "redis-server from PATH")
+				require.Equal(t, "redis-server from PATH", s.Info().RedisKind)
 			}
 			exercise(t, ctx, s, tc.canPause)
 		})
@@ -272,4 +272,62 @@ func TestDownRun(t *testing.T) {
 			require.NoError(t, s.Down(ctx), "Down after DownRun")
 		})
 	}
+}
+
+// TestNoDockerEngine: auto falls back to local and says why; docker mode
+// fails clearly.
+func TestNoDockerEngine(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	mode, reason := chooseMode(context.Background())
+	require.Equal(t, ModeLocal, mode)
+	require.Equal(t, "no Docker engine at unix:///nonexistent/docker.sock; using local mode", reason)
+	_, err := Up(context.Background(), Spec{Mode: ModeDocker})
+	require.ErrorIs(t, err, ErrStart)
+	require.ErrorContains(t, err, "no Docker engine at unix:///nonexistent/docker.sock")
+	require.ErrorContains(t, err, "use --stack local")
+}
+
+func TestSpecValidation(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		spec Spec
+		want string
+	}{
+		{"mode", Spec{Mode: "k8s"}, `mode "k8s": allowed values are auto, docker, local, external`},
+		{"cache", Spec{Cache: "memcached"}, `cache "memcached": allowed values are locmem, redis`},
+		{"workers", Spec{Workers: 65}, "workers 65: want 1..64"},
+		{"defect", Spec{Defects: []string{"naive-limiter,nope"}}, `unknown defect "nope"`},
+		{"port", Spec{Port: 70000}, "port 70000: want 0..65535"},
+		{"external without URL", Spec{Mode: ModeExternal}, "external mode needs a target URL"},
+		{"URL outside external", Spec{Mode: ModeLocal, TargetURL: "http://127.0.0.1:1"}, "a target URL is only used in external mode"},
+		{"credential without password", Spec{Mode: ModeExternal, TargetURL: "http://127.0.0.1:1", Credentials: []client.Credential{{User: "a"}}}, `external credential "a": want user and password`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Up(context.Background(), tc.spec)
+			require.ErrorIs(t, err, ErrInvalidSpec)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+func TestParseLimitsAndUsers(t *testing.T) {
+	l, err := ParseLimits("write=20/60, login=5/30")
+	require.NoError(t, err)
+	require.Equal(t, "login=5/30,write=20/60", formatLimits(l))
+	for _, bad := range []string{"write", "write=20", "write=0/60", "=1/2", "write=a/b"} {
+		_, err := ParseLimits(bad)
+		require.Error(t, err, bad)
+	}
+	c, err := ParseUser("bob:pa:ss", "")
+	require.NoError(t, err)
+	require.Equal(t, client.Credential{User: "bob", Password: "pa:ss"}, c)
+	users, err := parseUsers(strings.NewReader("# comment\n\nalice 1,2 3\nbob:x\n"), "users.txt", "envpw")
+	require.NoError(t, err)
+	require.Equal(t, []client.Credential{{User: "alice", Password: "envpw", Projects: []int{1, 2, 3}}, {User: "bob", Password: "x"}}, users)
+	_, err = parseUsers(strings.NewReader("alice:x one\n"), "users.txt", "")
+	require.EqualError(t, err, `users.txt:1: project id "one": want a positive integer`)
+	require.Equal(t, []client.Credential{
+		{User: "user1", Password: "pw", Projects: []int{1, 2, 3}},
+		{User: "user2", Password: "pw", Projects: []int{4, 5, 6}},
+	}, seededCredentials(Seed{Users: 2, Projects: 3}, "pw"))
 }
