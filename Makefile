@@ -15,6 +15,8 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ahsp-target ./target/cmd/ahsp-target
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/harness ./cmd/harness
+	# docker mode's Toxiproxy image is built from this binary when it sits next to harness
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/toxiproxy-server github.com/Shopify/toxiproxy/v2/cmd/server
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
