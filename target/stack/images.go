@@ -278,16 +278,16 @@ func ensureToxiproxyImage(ctx context.Context, cli client.APIClient, p progress)
 		return ref, 0, nil
 	}
 	start := time.Now()
-	p.printf("stack: building image %s FROM scratch (go build %s/cmd/server)", ref, toxiproxyModule)
 	dir, err := os.MkdirTemp("", "ahsp-toxiproxy-")
 	if err != nil {
 		return "", 0, err
 	}
 	defer os.RemoveAll(dir)
-	bin, err := toxiproxyBinary(ctx, dir, version)
+	bin, how, err := toxiproxyBinary(ctx, dir, version)
 	if err != nil {
 		return "", 0, err
 	}
+	p.printf("stack: building image %s FROM scratch (toxiproxy server %s)", ref, how)
 	dockerfile := []byte("FROM scratch\nCOPY toxiproxy-server /toxiproxy-server\nENTRYPOINT [\"/toxiproxy-server\"]\nCMD [\"-host\",\"0.0.0.0\",\"-port\",\"8474\"]\n")
 	tr, err := buildContext([]tarEntry{
 		{name: "Dockerfile", mode: 0o644, data: dockerfile},
@@ -305,30 +305,30 @@ func ensureToxiproxyImage(ctx context.Context, cli client.APIClient, p progress)
 // toxiproxyBinary finds or builds a static toxiproxy server: toxiproxy-server
 // next to the running executable, else go build in this module's source
 // tree, else go install of the pinned version (from the module cache).
-func toxiproxyBinary(ctx context.Context, dir, version string) (string, error) {
+func toxiproxyBinary(ctx context.Context, dir, version string) (path, how string, err error) {
 	if exe, err := os.Executable(); err == nil {
 		cand := filepath.Join(filepath.Dir(exe), "toxiproxy-server")
 		if ok, err := isStatic(cand); err == nil && ok {
-			return cand, nil
+			return cand, "from " + cand, nil
 		}
 	}
 	bin := filepath.Join(dir, "toxiproxy-server")
 	if _, err := moduleRoot(); err == nil {
-		return bin, goBuild(ctx, toxiproxyModule+"/cmd/server", bin)
+		return bin, "built from source with go build", goBuild(ctx, toxiproxyModule+"/cmd/server", bin)
 	}
 	if version == "unknown" {
-		return "", fmt.Errorf("%w: no toxiproxy-server next to the harness and no source tree to build it from", ErrStart)
+		return "", "", fmt.Errorf("%w: no toxiproxy-server next to the harness and no source tree to build it from", ErrStart)
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		return "", fmt.Errorf("%w: need toxiproxy-server next to the harness (make build puts it there) or a Go toolchain to build it", ErrStart)
+		return "", "", fmt.Errorf("%w: need toxiproxy-server next to the harness (make build puts it there) or a Go toolchain to build it", ErrStart)
 	}
 	cmd := exec.CommandContext(ctx, goBin, "install", "-trimpath", toxiproxyModule+"/cmd/server@"+version)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOBIN="+dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("%w: go install toxiproxy server %s: %v\n%s", ErrStart, version, err, out)
+		return "", "", fmt.Errorf("%w: go install toxiproxy server %s: %v\n%s", ErrStart, version, err, out)
 	}
-	return filepath.Join(dir, "server"), nil
+	return filepath.Join(dir, "server"), "built with go install " + version, nil
 }
 
 // goModVersion reads a requirement's version from this module's go.mod (test
