@@ -477,3 +477,35 @@ func TestRedisKeysCarryPrefixAndAlgorithm(t *testing.T) {
 		require.True(t, strings.HasPrefix(k, "ahsp:rl:"))
 	}
 }
+
+// TestSteadyClientUnderLimitPasses is the "must pass" side of the oracle: a
+// client spaced more than W/(L−1) apart is never denied by a correct
+// algorithm, on either backend; the naive limiter throttles it.
+func TestSteadyClientUnderLimitPasses(t *testing.T) {
+	p := Policy{Limit: 7, Window: 10 * sec}
+	spacing := p.Window/time.Duration(p.Limit-1) + time.Microsecond
+	tests := []struct {
+		alg        string
+		naive      bool
+		wantDenied bool
+	}{
+		{alg: "fixed"}, {alg: "sliding"}, {alg: "gcra"},
+		{naive: true, wantDenied: true},
+	}
+	for _, tt := range tests {
+		for _, env := range clockEnvs(t, tt.alg, tt.naive) {
+			t.Run(fmt.Sprintf("%s naive=%v/%s", tt.alg, tt.naive, env.name), func(t *testing.T) {
+				denied := 0
+				for i := range 200 {
+					env.at(333*time.Millisecond + time.Duration(i)*spacing)
+					d, err := env.lim.Allow(context.Background(), "k", p)
+					require.NoError(t, err)
+					if !d.Allowed {
+						denied++
+					}
+				}
+				require.Equal(t, tt.wantDenied, denied > 0, "denied %d of 200", denied)
+			})
+		}
+	}
+}
