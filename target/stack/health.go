@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -73,7 +74,7 @@ func (r *ringLog) Write(p []byte) (int, error) {
 	defer r.mu.Unlock()
 	r.partial = append(r.partial, p...)
 	for {
-		i := strings.IndexByte(string(r.partial), '\n')
+		i := bytes.IndexByte(r.partial, '\n')
 		if i < 0 {
 			break
 		}

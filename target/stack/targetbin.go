@@ -100,13 +100,24 @@ func goBuild(ctx context.Context, pkg, out string) error {
 	if err != nil {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-o", out, pkg)
+	// Build beside out and rename: other harness processes may be running
+	// the old binary or building the same one right now.
+	tmp, err := os.CreateTemp(filepath.Dir(out), filepath.Base(out)+".build-*")
+	if err != nil {
+		return fmt.Errorf("%w: build %s: %v", ErrStart, pkg, err)
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-o", tmp.Name(), pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%w: build %s: %v\n%s", ErrStart, pkg, err, strings.TrimSpace(stderr.String()))
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return fmt.Errorf("%w: build %s: %v", ErrStart, pkg, err)
 	}
 	return nil
 }

@@ -16,8 +16,8 @@ import (
 
 var toxicSeq atomic.Int64
 
-// latencyToxic is the toxic AddCacheLatency installs: every reply from Redis
-// waits d.
+// latencyName names one latency toxic (a downstream delay on every reply
+// from Redis), unique so that several can be added and removed independently.
 func latencyName() string { return fmt.Sprintf("latency-%d", toxicSeq.Add(1)) }
 
 // inProcProxy is a Toxiproxy proxy running inside the harness (local mode):
