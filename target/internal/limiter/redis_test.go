@@ -133,9 +133,9 @@ func TestNaiveOvershoots(t *testing.T) {
 	}
 }
 
-// TestRedisDecisionsMatchLocmem: real redis-server, no fake clock — a quick
-// burst gives the same counts as locmem, and the TTL really is set.
-func TestRedisDecisionsMatchLocmem(t *testing.T) {
+// TestRealRedisDecisions: on a real redis-server (real clock) a quick burst
+// gives the counts of the fake-clock tables, and the key really expires.
+func TestRealRedisDecisions(t *testing.T) {
 	rdb := realRedisClient(t)
 	p := Policy{Limit: 3, Window: time.Minute}
 	for _, alg := range Algorithms {
