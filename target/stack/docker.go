@@ -128,21 +128,32 @@ func upDocker(ctx context.Context, spec Spec, info Info) (*Stack, error) {
 		if redisImg == RedisAlpine {
 			opts = append(opts, testcontainers.WithCmd("redis-server", "--save", "", "--appendonly", "no"))
 		}
-		ds.redis, err = testcontainers.Run(ctx, redisImg, opts...)
-		if err != nil {
-			return s, fmt.Errorf("%w: start redis container: %v", ErrStart, err)
+		// Redis and Toxiproxy do not depend on each other: start both at once.
+		var redisErr, toxiErr error
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			ds.redis, redisErr = testcontainers.Run(ctx, redisImg, opts...)
+		}()
+		go func() {
+			defer wg.Done()
+			ds.toxi, toxiErr = testcontainers.Run(ctx, toxiImg,
+				network.WithNetwork([]string{toxiproxyAlias}, ds.net),
+				testcontainers.WithLabels(labels),
+				testcontainers.WithExposedPorts("8474/tcp"),
+				testcontainers.WithWaitStrategy(wait.ForHTTP("/version").WithPort("8474/tcp").WithStartupTimeout(spec.StartTimeout)),
+			)
+		}()
+		wg.Wait()
+		if redisErr != nil {
+			return s, fmt.Errorf("%w: start redis container: %v", ErrStart, redisErr)
+		}
+		if toxiErr != nil {
+			return s, fmt.Errorf("%w: start toxiproxy container: %v", ErrStart, toxiErr)
 		}
 		if s.info.RedisAddr, err = ds.redis.PortEndpoint(ctx, "6379/tcp", ""); err != nil {
 			return s, fmt.Errorf("%w: redis port: %v", ErrStart, err)
-		}
-		ds.toxi, err = testcontainers.Run(ctx, toxiImg,
-			network.WithNetwork([]string{toxiproxyAlias}, ds.net),
-			testcontainers.WithLabels(labels),
-			testcontainers.WithExposedPorts("8474/tcp"),
-			testcontainers.WithWaitStrategy(wait.ForHTTP("/version").WithPort("8474/tcp").WithStartupTimeout(spec.StartTimeout)),
-		)
-		if err != nil {
-			return s, fmt.Errorf("%w: start toxiproxy container: %v", ErrStart, err)
 		}
 		api, err := ds.toxi.PortEndpoint(ctx, "8474/tcp", "")
 		if err != nil {
