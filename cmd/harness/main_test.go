@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -150,6 +152,10 @@ func TestExternalCredentials(t *testing.T) {
 }
 
 func TestExitCodes(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	busyPort := strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
 	dying := filepath.Join(t.TempDir(), "ahsp-target")
 	require.NoError(t, os.WriteFile(dying, []byte("#!/bin/sh\necho 'fatal: cannot bind' >&2\nexit 1\n"), 0o755))
 	for _, tc := range []struct {
@@ -166,6 +172,7 @@ func TestExitCodes(t *testing.T) {
 		{"bad mode", []string{"up", "--stack", "k8s"}, exitcode.Usage, `mode "k8s": allowed values are auto, docker, local, external`},
 		{"missing target bin", []string{"up", "--stack", "local", "--target-bin", "/nonexistent/ahsp-target"}, exitcode.Usage, "target binary from --target-bin"},
 		{"target dies at start", []string{"up", "--stack", "local", "--cache", "locmem", "--target-bin", dying}, exitcode.StackFailed, "fatal: cannot bind"},
+		{"port in use", []string{"up", "--stack", "local", "--cache", "locmem", "--port", busyPort}, exitcode.StackFailed, "port " + busyPort + " on 127.0.0.1 is in use"},
 		{"external unreachable", []string{"up", "--stack", "external", "--target-url", "http://127.0.0.1:1"}, exitcode.Unreachable, "target unreachable"},
 		{"status without stack", []string{"status"}, exitcode.Unreachable, "no stack is up"},
 		{"down without stack", []string{"down"}, exitcode.OK, "no stack is up"},
