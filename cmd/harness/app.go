@@ -99,9 +99,18 @@ func (a *App) withStack(ctx context.Context, fn func(ctx context.Context, s *sta
 		}
 	}()
 	if err != nil {
-		return err
+		return startErr(ctx, err)
 	}
 	return fn(ctx, s)
+}
+
+// startErr marks a start aborted by Ctrl-C as a failed start rather than an
+// internal error.
+func startErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil && codeOf(err, true) == exitcode.Internal {
+		return exitcode.Errorf(exitcode.StackFailed, "interrupted while starting the stack: %w", err)
+	}
+	return err
 }
 
 // addCommands registers every subcommand. A new subcommand is one file with

@@ -68,7 +68,7 @@ func (a *App) up(ctx context.Context) error {
 		if derr := down(); derr != nil {
 			fmt.Fprintf(a.Stderr, "harness: clean up after failed start: %v\n", derr)
 		}
-		return err
+		return startErr(ctx, err)
 	}
 
 	if err := os.MkdirAll(a.stateDir(), 0o700); err != nil {
