@@ -2,8 +2,11 @@ package stack
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -46,4 +49,14 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("%s: not within %s: %v", what, d, err)
+}
+
+// goBuildFile builds one Go source file statically (for fake targets).
+func goBuildFile(ctx context.Context, src, out string) error {
+	cmd := exec.CommandContext(ctx, filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", out, src)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GO111MODULE=off")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v: %s", src, err, b)
+	}
+	return nil
 }

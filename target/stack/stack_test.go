@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	mobyclient "github.com/moby/moby/client"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ahsp-harness/harness/target/client"
@@ -330,4 +331,37 @@ func TestParseLimitsAndUsers(t *testing.T) {
 		{User: "user1", Password: "pw", Projects: []int{1, 2, 3}},
 		{User: "user2", Password: "pw", Projects: []int{4, 5, 6}},
 	}, seededCredentials(Seed{Users: 2, Projects: 3}, "pw"))
+}
+
+// TestDockerStartFailure: a dynamically linked binary is refused before any
+// build, and a target container that dies at start fails Up with its log
+// lines; Down still removes everything.
+func TestDockerStartFailure(t *testing.T) {
+	requireDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	_, err := Up(ctx, Spec{Mode: ModeDocker, Cache: CacheLocmem, TargetBin: "/bin/true"})
+	require.ErrorIs(t, err, ErrStart)
+	require.ErrorContains(t, err, "is dynamically linked; docker mode needs a static binary")
+
+	dir := t.TempDir()
+	src := dir + "/main.go"
+	require.NoError(t, os.WriteFile(src, []byte("package main\n\nimport (\"fmt\"; \"os\")\n\nfunc main() { fmt.Fprintln(os.Stderr, `{\"level\":\"ERROR\",\"msg\":\"open database: disk on fire\"}`); os.Exit(2) }\n"), 0o644))
+	bin := dir + "/ahsp-target"
+	require.NoError(t, goBuildFile(ctx, src, bin))
+	s, err := Up(ctx, Spec{Mode: ModeDocker, Cache: CacheLocmem, TargetBin: bin, StartTimeout: 20 * time.Second})
+	require.ErrorIs(t, err, ErrStart)
+	require.ErrorContains(t, err, "target exited before it was ready")
+	require.ErrorContains(t, err, "disk on fire")
+	require.NoError(t, s.Down(ctx))
+	left, err := Leftovers(ctx, LabelRun+"="+s.Info().RunID)
+	require.NoError(t, err)
+	require.Empty(t, left)
+	// The one-off image goes too.
+	cli, err := dockerClient(ctx)
+	require.NoError(t, err)
+	tag, _, err := ensureTargetImage(ctx, cli, bin, progress{})
+	require.NoError(t, err)
+	_, err = cli.ImageRemove(ctx, tag, mobyclient.ImageRemoveOptions{})
+	require.NoError(t, err)
 }
