@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ahsp-harness/harness/target/api"
@@ -167,25 +168,40 @@ type backend interface {
 }
 
 // Stack is a running target.
+// Its methods are safe for concurrent use; all of them accept a nil *Stack
+// (what Up returns when nothing was started) and return zero values.
 type Stack struct {
 	info     Info
+	mu       sync.Mutex // guards creds, which Seed replaces
 	creds    []client.Credential
 	password string // of the seeded users
 	be       backend
 }
 
 // BaseURL is the target's base URL, with no trailing slash.
-func (s *Stack) BaseURL() string { return s.info.BaseURL }
+func (s *Stack) BaseURL() string { return s.Info().BaseURL }
 
 // Credentials are the users the harness may log in as.
-func (s *Stack) Credentials() []client.Credential { return s.creds }
+func (s *Stack) Credentials() []client.Credential {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]client.Credential(nil), s.creds...)
+}
 
 // Info describes the stack.
-func (s *Stack) Info() Info { return s.info }
+func (s *Stack) Info() Info {
+	if s == nil {
+		return Info{}
+	}
+	return s.info
+}
 
 // Control returns the stack's control, or ErrUnsupported in external mode.
 func (s *Stack) Control() (Control, error) {
-	if s.be == nil {
+	if s == nil || s.be == nil {
 		return nil, ErrUnsupported
 	}
 	return s.be.control()
@@ -193,7 +209,7 @@ func (s *Stack) Control() (Control, error) {
 
 // Logs returns the last lines the target logged (empty in external mode).
 func (s *Stack) Logs(ctx context.Context) string {
-	if s.be == nil {
+	if s == nil || s.be == nil {
 		return ""
 	}
 	return s.be.logs(ctx)
@@ -202,7 +218,7 @@ func (s *Stack) Logs(ctx context.Context) string {
 // Seed creates or refreshes the seed data of a running docker or local stack
 // (ahsp-target seed on its database) and updates Credentials to match.
 func (s *Stack) Seed(ctx context.Context, seed Seed) error {
-	if s.be == nil {
+	if s == nil || s.be == nil {
 		return fmt.Errorf("seed: %w", ErrUnsupported)
 	}
 	if seed.Users < 1 || seed.Projects < 1 {
@@ -211,7 +227,9 @@ func (s *Stack) Seed(ctx context.Context, seed Seed) error {
 	if err := s.be.seed(ctx, seed, s.password); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
+	s.mu.Lock()
 	s.creds = seededCredentials(seed, s.password)
+	s.mu.Unlock()
 	return nil
 }
 
@@ -272,7 +290,12 @@ func normalize(spec Spec) (Spec, error) {
 			*v = d
 		}
 	}
-	def(&spec.Mode, ModeAuto)
+	if spec.Mode == "" || spec.Mode == ModeAuto && spec.TargetURL != "" {
+		spec.Mode = ModeAuto
+		if spec.TargetURL != "" {
+			spec.Mode = ModeExternal // a URL means the target runs elsewhere
+		}
+	}
 	def(&spec.Cache, CacheLocmem)
 	def(&spec.Limiter, DefaultLimiter)
 	def(&spec.FailurePolicy, DefaultFailurePolicy)
