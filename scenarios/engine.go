@@ -33,6 +33,9 @@ type Plan struct {
 	Timeout                             time.Duration
 	// MaxBody caps the bytes of each response body kept in results.
 	MaxBody int64
+	// DisableKeepAlives opens a new connection per request, so a target
+	// with several workers on one socket spreads them across workers.
+	DisableKeepAlives bool
 }
 
 // Execute runs plan and calls on for every result, from one goroutine, as
@@ -58,6 +61,7 @@ func Execute(ctx context.Context, plan Plan, on func(*vegeta.Result)) error {
 		MaxIdleConnsPerHost: plan.MaxConnections,
 		MaxConnsPerHost:     plan.MaxConnections,
 		IdleConnTimeout:     30 * time.Second,
+		DisableKeepAlives:   plan.DisableKeepAlives,
 	}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: plan.Timeout}

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/client"
@@ -81,7 +83,7 @@ func loginOne(ctx context.Context, baseURL string, cred client.Credential, i, ro
 	if err != nil {
 		return nil, err
 	}
-	if err := c.Login(ctx, cred.User, cred.Password); err != nil {
+	if err := Login(ctx, c, cred); err != nil {
 		return nil, fmt.Errorf("log in virtual user %d as %q: %w", i+1, cred.User, err)
 	}
 	vu := &VU{Index: i, User: cred.User, Client: c, Header: c.Headers()}
@@ -186,4 +188,28 @@ func discoverHarga(ctx context.Context, vu *VU, v api.Version) error {
 		return fmt.Errorf("discover harga items of project %d: none found", vu.Project)
 	}
 	return nil
+}
+
+// LoginWait bounds how long Login waits out the deployment's login rate
+// limit (per client IP, so every harness login shares it).
+var LoginWait = 90 * time.Second
+
+// Login logs c in as cred, waiting and retrying while the login limit
+// answers 429: the limit is per client IP and the harness logs in many users
+// from one address.
+func Login(ctx context.Context, c *client.Client, cred client.Credential) error {
+	deadline := time.Now().Add(LoginWait)
+	wait := 500 * time.Millisecond
+	for {
+		err := c.Login(ctx, cred.User, cred.Password)
+		if err == nil || !strings.Contains(err.Error(), "status 429") || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 8*time.Second)
+	}
 }

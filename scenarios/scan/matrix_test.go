@@ -1,0 +1,107 @@
+package scan_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ahsp-harness/harness/check"
+	"github.com/ahsp-harness/harness/scenarios/scan"
+	"github.com/ahsp-harness/harness/target/stack"
+)
+
+// targetBin builds the reference target once for the whole test binary.
+var targetBin = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "scan-matrix-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "ahsp-target")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/ahsp-harness/harness/target/cmd/ahsp-target")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build ahsp-target: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func needTarget(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration: the scan matrix starts real target stacks (skipped with -short)")
+	}
+	bin, err := targetBin()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the reference target must build under CI: %v", err)
+		}
+		t.Skipf("SKIPPED LOUDLY: cannot build the reference target, the scan matrix did not run: %v", err)
+	}
+	return bin
+}
+
+// up starts a local stack with the scan's short-window profile.
+func up(t *testing.T, bin string, workers int, cache string, defects ...string) *stack.Stack {
+	t.Helper()
+	limits, err := stack.ParseLimits(scan.FastLimits)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := stack.Up(ctx, stack.Spec{
+		Mode: stack.ModeLocal, Workers: workers, Cache: cache, Limits: limits,
+		Defects: defects, TargetBin: bin, Seed: stack.Seed{Users: 20, Projects: 1},
+	})
+	t.Cleanup(func() {
+		dctx, dcancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer dcancel()
+		_ = s.Down(dctx)
+	})
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("stack up: %v\n%s", err, s.Logs(ctx))
+		}
+		require.NoError(t, err, "stack up")
+	}
+	return s
+}
+
+func runProbes(t *testing.T, s *stack.Stack, probes ...string) *scan.Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var log strings.Builder
+	rep, err := scan.Run(ctx, s, scan.Config{Probes: probes, Progress: &log})
+	require.NoError(t, err)
+	var out strings.Builder
+	rep.WriteText(&out)
+	t.Logf("%s\n%s", log.String(), out.String())
+	return rep
+}
+
+func byName(rep *scan.Report) map[string]scan.Result {
+	m := map[string]scan.Result{}
+	for _, p := range rep.Probes {
+		m[p.Probe] = p
+	}
+	return m
+}
+
+// TestMatrixCorrectTargetPasses: the correct target (4 workers sharing
+// Redis, atomic fixed window, fail-closed, db sessions) passes every probe.
+func TestMatrixCorrectTargetPasses(t *testing.T) {
+	bin := needTarget(t)
+	s := up(t, bin, 4, stack.CacheRedis)
+	rep := runProbes(t, s)
+	require.Len(t, rep.Probes, len(scan.Probes()))
+	for _, p := range rep.Probes {
+		require.Equal(t, check.Pass, p.Status, "%s: %s", p.Probe, p.Reason)
+	}
+}

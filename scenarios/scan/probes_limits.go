@@ -1,0 +1,533 @@
+package scan
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ahsp-harness/harness/check"
+	"github.com/ahsp-harness/harness/scenarios"
+	"github.com/ahsp-harness/harness/target/api"
+)
+
+func fail(format string, a ...any) Result {
+	return Result{Status: check.Fail, Reason: fmt.Sprintf(format, a...)}
+}
+
+func skip(format string, a ...any) Result {
+	return Result{Status: check.Skip, Reason: fmt.Sprintf(format, a...)}
+}
+
+// setupFailed is a probe that could not start: the target did not let a
+// seeded user in, which is a finding in itself.
+func setupFailed(err error) Result { return fail("set up: %v", err) }
+
+// judgeBurst fills the oracle's numbers and the verdict of a burst on one
+// fresh key.
+func judgeBurst(t *tally, p Policy, op api.Operation, vu *scenarios.VU, note string) (Evidence, int) {
+	e := t.evidence()
+	e.Operation, e.Policy = op.Name, p.String()
+	if vu != nil {
+		e.User = vu.User
+	}
+	if note != "" {
+		e.Notes = append(e.Notes, note)
+	}
+	e.ExpectedMax = MaxAccepted(p, t.elapsed())
+	e.Overshoot = max(0, e.Accepted-e.ExpectedMax)
+	return e, e.Overshoot
+}
+
+// unmeasured says why a burst measured nothing, or "".
+func unmeasured(e Evidence) string {
+	if e.Accepted == 0 && e.Limited == 0 {
+		return fmt.Sprintf("no request reached the operation (statuses %v): the probe measured nothing", e.Status)
+	}
+	return ""
+}
+
+func probeMultiWorker(ctx context.Context, s *scanner) Result {
+	vu, note, err := s.user(ctx, true)
+	if err != nil {
+		return setupFailed(err)
+	}
+	op := mustOp("volume-pekerjaan.save")
+	p := s.policyOf(op.Category)
+	workers := max(s.t.Info().Workers, 1)
+	n := (workers + 1) * p.Limit.Requests
+	reqs := make([]req, n)
+	for i := range reqs {
+		reqs[i] = opReq(vu, op, api.Legacy, "")
+	}
+	t := newTally(apiClass)
+	if err := s.burst(ctx, reqs, max(s.conns, 4*workers), true, t); err != nil {
+		return fail("burst: %v", err)
+	}
+	e, over := judgeBurst(t, p, op, vu, note)
+	seen := len(e.AcceptedPerWorker)
+	if workers > 1 && len(t.status) > 0 && seen < 2 {
+		e.Notes = append(e.Notes, fmt.Sprintf("only %d worker accepted requests although %d are declared: the burst did not spread", seen, workers))
+	}
+	res := Result{Evidence: e}
+	if m := unmeasured(e); m != "" {
+		res.Status, res.Reason = check.Fail, m
+		return res
+	}
+	if over > 0 {
+		res.Status = check.Fail
+		res.Reason = fmt.Sprintf("accepted %d of %d from one user in %.2fs, the policy allows at most %d (%d over); accepted per worker: %s",
+			e.Accepted, e.Sent, e.ElapsedSeconds, e.ExpectedMax, over, formatCounts(e.AcceptedPerWorker))
+		if perWorkerWithin(e.AcceptedPerWorker, e.ExpectedMax) && len(e.AcceptedPerWorker) > 1 {
+			res.Reason += "; every worker stayed within the limit on its own: each counts in its own memory (per-process cache), so N workers let N× the limit through"
+		}
+		return res
+	}
+	res.Status = check.Pass
+	res.Reason = fmt.Sprintf("accepted %d of %d across %d workers, at most %d allowed", e.Accepted, e.Sent, max(seen, 1), e.ExpectedMax)
+	return res
+}
+
+func perWorkerWithin(m map[string]int, limit int) bool {
+	for _, v := range m {
+		if v > limit {
+			return false
+		}
+	}
+	return true
+}
+
+func probeRace(ctx context.Context, s *scanner) Result {
+	vu, note, err := s.user(ctx, true)
+	if err != nil {
+		return setupFailed(err)
+	}
+	op := mustOp("volume-pekerjaan.save")
+	p := s.policyOf(op.Category)
+	n := 3 * p.Limit.Requests
+	t := newTally(apiClass)
+	worker, conns, err := s.pinnedBurst(ctx, n, s.conns, 4*s.conns, func(int) req { return opReq(vu, op, api.Legacy, "") }, t)
+	if err != nil {
+		return fail("burst: %v", err)
+	}
+	e, over := judgeBurst(t, p, op, vu, note)
+	e.Notes = append(e.Notes, fmt.Sprintf("%d connections pinned to worker %s, released together", conns, worker))
+	res := Result{Evidence: e}
+	if m := unmeasured(e); m != "" {
+		res.Status, res.Reason = check.Fail, m
+		return res
+	}
+	if over > 0 {
+		res.Status = check.Fail
+		res.Reason = fmt.Sprintf("accepted %d of %d concurrent requests on worker %s in %.2fs, at most %d allowed (%d over): "+
+			"concurrent requests read the same count before any wrote it back (non-atomic read-modify-write)",
+			e.Accepted, e.Sent, worker, e.ElapsedSeconds, e.ExpectedMax, over)
+		return res
+	}
+	res.Status = check.Pass
+	res.Reason = fmt.Sprintf("accepted %d of %d concurrent requests (%d connections on worker %s), at most %d allowed", e.Accepted, e.Sent, conns, worker, e.ExpectedMax)
+	return res
+}
+
+// maxProbeWait bounds how long one probe may wait on the declared windows.
+const maxProbeWait = 10 * time.Minute
+
+func sleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+func probeWindow(ctx context.Context, s *scanner) Result {
+	// Part 1: a polite client, half the limit per window, is never throttled.
+	vu, note, err := s.user(ctx, true)
+	if err != nil {
+		return setupFailed(err)
+	}
+	op := mustOp("export.rekap-rab-csv")
+	p := s.policyOf(op.Category)
+	every := PoliteInterval(p)
+	n := max(p.Limit.Requests+2, 3)
+	if every*time.Duration(n) > maxProbeWait {
+		return skip("the %s window is too long to probe (%d requests one every %s)", op.Category, n, every)
+	}
+	hc := httpClient(30*time.Second, false)
+	defer hc.CloseIdleConnections()
+	polite := newTally(apiClass)
+	start := time.Now()
+	throttledAt := 0
+	for i := range n {
+		if err := sleepUntil(ctx, start.Add(time.Duration(i)*every)); err != nil {
+			return fail("interrupted: %v", err)
+		}
+		o := s.send(ctx, hc, opReq(vu, op, api.Legacy, "polite: one every "+every.String()))
+		polite.add(o)
+		if apiClass(o.status) == limited && throttledAt == 0 {
+			throttledAt = i + 1
+		}
+	}
+	// Part 2: bursts of 2×limit at the start, just before and just after
+	// the first window's end, on a fresh key; a fixed window may accept up
+	// to the limit on each side of the edge, and no more.
+	vu2, note2, err := s.user(ctx, true)
+	if err != nil {
+		return setupFailed(err)
+	}
+	op2 := mustOp("harga-items.save")
+	p2 := s.policyOf(op2.Category)
+	w := p2.window()
+	if w > maxProbeWait {
+		return skip("the %s window (%s) is too long to probe", op2.Category, w)
+	}
+	margin := min(w/10, 500*time.Millisecond)
+	edge := newTally(apiClass)
+	t0 := time.Now()
+	phases := []struct {
+		label string
+		at    time.Time
+	}{
+		{"edge: burst at window start", t0},
+		{"edge: burst just before the window ends", t0.Add(w - margin)},
+		{"edge: burst just after the window ends", t0.Add(w + margin)},
+	}
+	for _, ph := range phases {
+		if err := sleepUntil(ctx, ph.at); err != nil {
+			return fail("interrupted: %v", err)
+		}
+		reqs := make([]req, 2*p2.Limit.Requests)
+		for i := range reqs {
+			reqs[i] = opReq(vu2, op2, api.Legacy, ph.label)
+		}
+		if err := s.burst(ctx, reqs, s.conns, false, edge); err != nil {
+			return fail("burst: %v", err)
+		}
+	}
+	e, over := judgeBurst(edge, p2, op2, vu2, note2)
+	pe := polite.evidence()
+	e.Rows = append(pe.Rows, e.Rows...)
+	if note != "" {
+		e.Notes = append(e.Notes, note)
+	}
+	e.Notes = append(e.Notes, fmt.Sprintf("polite stream: %s as %s, %d requests one every %s (%s allows %d per %ds): %d accepted, %d limited",
+		op.Name, vu.User, pe.Sent, every, op.Category, p.Limit.Requests, p.Limit.WindowSeconds, pe.Accepted, pe.Limited))
+	res := Result{Evidence: e}
+	switch {
+	case throttledAt > 0:
+		res.Status = check.Fail
+		res.Reason = fmt.Sprintf("a client sending half the limit (%s: one every %s) was throttled at request %d of %d: "+
+			"the window is pushed back on every allowed request (TTL refresh), so a steady client slower than the limit ends up throttled",
+			op.Name, every, throttledAt, n)
+		res.Evidence.Samples = append(res.Evidence.Samples, pe.Samples...)
+	case pe.Accepted == 0:
+		res.Status, res.Reason = check.Fail, "polite stream: "+unmeasured(pe)
+	case unmeasured(e) != "":
+		res.Status, res.Reason = check.Fail, "edge bursts: "+unmeasured(e)
+	case over > 0:
+		res.Status = check.Fail
+		res.Reason = fmt.Sprintf("around the window edge %d of %d were accepted in %.2fs, the %s policy allows at most %d (%d over)",
+			e.Accepted, e.Sent, e.ElapsedSeconds, p2.Algorithm, e.ExpectedMax, over)
+	default:
+		res.Status = check.Pass
+		res.Reason = fmt.Sprintf("a polite client was never throttled (%d/%d accepted); around the window edge %d of %d were accepted, at most %d allowed",
+			pe.Accepted, pe.Sent, e.Accepted, e.Sent, e.ExpectedMax)
+	}
+	return res
+}
+
+// pathVariants are spellings of one operation's path that a Django-style
+// router (or the reference target's) may resolve to the same view.
+func pathVariants(op api.Operation, pid, id int) [][2]string {
+	legacy := op.URLPath(api.Legacy, pid, id)
+	prefix := api.ProjectPrefix(api.Legacy, pid)
+	rest := strings.TrimPrefix(legacy, prefix)
+	lastSeg := strings.TrimSuffix(rest, "/")
+	i := strings.LastIndexByte(lastSeg, '/')
+	enc := legacy
+	if seg := lastSeg[i+1:]; len(seg) > 1 {
+		// percent-encode the segment's second character
+		enc = prefix + lastSeg[:i+1] + seg[:1] + fmt.Sprintf("%%%02X", seg[1]) + seg[2:] + strings.TrimPrefix(rest, lastSeg)
+	}
+	return [][2]string{
+		{"canonical (legacy)", legacy},
+		{"no trailing slash", strings.TrimSuffix(legacy, "/")},
+		{"double slash", prefix + "/" + rest},
+		{"upper case", prefix + strings.ToUpper(rest)},
+		{"percent-encoded", enc},
+		{"query string", legacy + "?harness=1"},
+		{"v1", op.URLPath(api.V1, pid, id)},
+		{"v2", op.URLPath(api.V2, pid, id)},
+	}
+}
+
+func probePathVariants(ctx context.Context, s *scanner) Result {
+	vu, note, err := s.user(ctx, true)
+	if err != nil {
+		return setupFailed(err)
+	}
+	op := mustOp("volume-pekerjaan.save")
+	p := s.policyOf(op.Category)
+	variants := pathVariants(op, vu.Project, 0)
+	var reqs []req
+	for range p.Limit.Requests {
+		for _, v := range variants {
+			r := opReq(vu, op, api.Legacy, v[0]+" "+v[1])
+			r.path = v[1]
+			reqs = append(reqs, r)
+		}
+	}
+	t := newTally(apiClass)
+	if err := s.burst(ctx, reqs, s.conns, false, t); err != nil {
+		return fail("burst: %v", err)
+	}
+	e, over := judgeBurst(t, p, op, vu, note)
+	for i := range e.Rows {
+		r := &e.Rows[i]
+		if r.Accepted == 0 && r.Limited == 0 {
+			r.Note = "not routed to the operation (" + fmt.Sprint(r.Status) + ")"
+		}
+	}
+	res := Result{Evidence: e}
+	if m := unmeasured(e); m != "" {
+		res.Status, res.Reason = check.Fail, m
+		return res
+	}
+	if over > 0 {
+		var apart []string
+		for _, r := range e.Rows {
+			if r.Accepted > 0 {
+				apart = append(apart, fmt.Sprintf("%s=%d", strings.SplitN(r.Name, " /", 2)[0], r.Accepted))
+			}
+		}
+		res.Status = check.Fail
+		res.Reason = fmt.Sprintf("spellings of %s were counted apart: %d accepted over %d variants, at most %d allowed (%d over); accepted per variant: %s",
+			op.Name, e.Accepted, len(variants), e.ExpectedMax, over, strings.Join(apart, ", "))
+		return res
+	}
+	res.Status = check.Pass
+	res.Reason = fmt.Sprintf("%d variants of %s shared one limit: %d accepted, at most %d allowed", len(variants), op.Name, e.Accepted, e.ExpectedMax)
+	return res
+}
+
+func probeCoverage(ctx context.Context, s *scanner) Result {
+	vu, note, err := s.user(ctx, true)
+	if err != nil {
+		return setupFailed(err)
+	}
+	var unlimited, overshot []string
+	var e Evidence
+	for _, op := range api.Operations {
+		p := s.policyOf(op.Category)
+		if p.Limit.Requests <= 0 {
+			continue
+		}
+		n := 2 * p.Limit.Requests
+		reqs := make([]req, n)
+		for i := range reqs {
+			reqs[i] = opReq(vu, op, api.Legacy, op.Name)
+		}
+		t := newTally(apiClass)
+		if err := s.burst(ctx, reqs, 8, false, t); err != nil {
+			return fail("burst on %s: %v", op.Name, err)
+		}
+		oe := t.evidence()
+		row := Row{Name: op.Name, Sent: oe.Sent, Accepted: oe.Accepted, Limited: oe.Limited, Status: oe.Status}
+		exp := MaxAccepted(p, t.elapsed())
+		switch {
+		case oe.Accepted == 0 && oe.Limited == 0:
+			row.Note = fmt.Sprintf("not measured: statuses %v", oe.Status)
+			unlimited = append(unlimited, op.Name+" (unreachable)")
+		case oe.Limited == 0:
+			row.Note = fmt.Sprintf("UNLIMITED: no 429 within %d requests (%s %d/%ds)", n, op.Category, p.Limit.Requests, p.Limit.WindowSeconds)
+			unlimited = append(unlimited, op.Name)
+		case oe.Accepted > exp:
+			row.Note = fmt.Sprintf("overshoot: %d accepted, at most %d", oe.Accepted, exp)
+			overshot = append(overshot, op.Name)
+		default:
+			row.Note = fmt.Sprintf("limited after %d (%s %d/%ds)", oe.Accepted, op.Category, p.Limit.Requests, p.Limit.WindowSeconds)
+		}
+		e.Rows = append(e.Rows, row)
+		e.Sent += oe.Sent
+		e.Accepted += oe.Accepted
+		e.Limited += oe.Limited
+		e.Other += oe.Other
+		if len(e.Samples) < 4 && oe.Limited == 0 {
+			e.Samples = append(e.Samples, oe.Samples...)
+		}
+	}
+	e.User = vu.User
+	if note != "" {
+		e.Notes = append(e.Notes, note)
+	}
+	res := Result{Evidence: e}
+	switch {
+	case len(unlimited) > 0:
+		res.Status = check.Fail
+		res.Reason = fmt.Sprintf("%d of %d operations never answered 429 within 2×limit: %s", len(unlimited), len(e.Rows), strings.Join(unlimited, ", "))
+	case len(overshot) > 0:
+		res.Status = check.Fail
+		res.Reason = "operations accepted more than their limit: " + strings.Join(overshot, ", ")
+	default:
+		res.Status = check.Pass
+		res.Reason = fmt.Sprintf("all %d operations answered 429 within 2×limit", len(e.Rows))
+	}
+	return res
+}
+
+func probeHeaders(ctx context.Context, s *scanner) Result {
+	vu, note, err := s.user(ctx, true)
+	if err != nil {
+		return setupFailed(err)
+	}
+	op := mustOp("harga-items.save")
+	p := s.policyOf(op.Category)
+	hc := httpClient(30*time.Second, false)
+	defer hc.CloseIdleConnections()
+	t := newTally(apiClass)
+	var got *outcome
+	for range p.Limit.Requests + 2 {
+		o := s.send(ctx, hc, opReq(vu, op, api.Legacy, "until the first 429"))
+		t.add(o)
+		if o.status == http.StatusTooManyRequests {
+			got = &o
+			break
+		}
+	}
+	e, _ := judgeBurst(t, p, op, vu, note)
+	res := Result{Evidence: e}
+	if got == nil {
+		res.Status, res.Reason = check.Skip, fmt.Sprintf("%s never answered 429 within %d requests, so there are no 429 headers to check (see coverage)", op.Name, e.Sent)
+		return res
+	}
+	res.Evidence.Samples = []Sample{sampleOf("first 429", *got)}
+	var problems []string
+	ra := got.header.Get("Retry-After")
+	secs, raErr := parseRetryAfter(ra, got.end)
+	switch {
+	case ra == "":
+		problems = append(problems, "the 429 has no Retry-After header: clients cannot know when to retry")
+	case raErr != nil:
+		problems = append(problems, fmt.Sprintf("Retry-After %q is neither seconds nor an HTTP date", ra))
+	}
+	if got.header.Get("RateLimit") == "" && got.header.Get("X-RateLimit-Limit") == "" {
+		problems = append(problems, "the 429 has neither RateLimit nor X-RateLimit-* headers")
+	}
+	if len(problems) == 0 {
+		// Honesty: well before Retry-After a request is still refused; just
+		// after it one passes.
+		if secs > maxProbeWait {
+			res.Evidence.Notes = append(res.Evidence.Notes, fmt.Sprintf("Retry-After %s is too long to wait for; honesty not checked", secs))
+		} else {
+			before := s.send(ctx, hc, opReq(vu, op, api.Legacy, "right after the 429"))
+			t.add(before)
+			if apiClass(before.status) == accepted && secs >= time.Second {
+				problems = append(problems, fmt.Sprintf("Retry-After said %s but a request right after the 429 passed", secs))
+			}
+			if err := sleepUntil(ctx, got.end.Add(secs+250*time.Millisecond)); err != nil {
+				return fail("interrupted: %v", err)
+			}
+			after := s.send(ctx, hc, opReq(vu, op, api.Legacy, "after Retry-After"))
+			t.add(after)
+			res.Evidence.Samples = append(res.Evidence.Samples, sampleOf("after Retry-After", after))
+			if apiClass(after.status) != accepted {
+				problems = append(problems, fmt.Sprintf("Retry-After said %s but a request %s later got %d", secs, after.start.Sub(got.end).Round(time.Millisecond), after.status))
+			}
+			e2 := t.evidence()
+			res.Evidence.Rows, res.Evidence.Sent, res.Evidence.Accepted, res.Evidence.Limited = e2.Rows, e2.Sent, e2.Accepted, e2.Limited
+		}
+	}
+	if len(problems) > 0 {
+		res.Status, res.Reason = check.Fail, strings.Join(problems, "; ")
+		return res
+	}
+	res.Status = check.Pass
+	res.Reason = fmt.Sprintf("429 carries Retry-After %s and rate-limit headers; refused before it, accepted after it", ra)
+	return res
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP date (relative to at).
+func parseRetryAfter(v string, at time.Time) (time.Duration, error) {
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second, nil
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, err
+	}
+	return max(t.Sub(at), 0), nil
+}
+
+var csrfField = regexp.MustCompile(`name=["']csrfmiddlewaretoken["'][^>]*value=["']([^"']+)["']|value=["']([^"']+)["'][^>]*name=["']csrfmiddlewaretoken["']`)
+
+func probeXFF(ctx context.Context, s *scanner) Result {
+	p := s.policyOf(LoginCategory)
+	if p.Limit.Requests <= 0 {
+		return skip("no login limit is declared")
+	}
+	hc := httpClient(30*time.Second, false)
+	defer hc.CloseIdleConnections()
+	form := s.send(ctx, hc, req{method: http.MethodGet, path: api.LoginPath})
+	if form.status != http.StatusOK {
+		return fail("get the login form: status %d %s", form.status, form.err)
+	}
+	var cookie string
+	for _, c := range (&http.Response{Header: form.header}).Cookies() {
+		if c.Name == "csrftoken" {
+			cookie = c.Value
+		}
+	}
+	m := csrfField.FindSubmatch(form.body)
+	if m == nil || cookie == "" {
+		return fail("the login form has no csrfmiddlewaretoken field or csrftoken cookie")
+	}
+	token := string(m[1]) + string(m[2])
+	n := 3 * p.Limit.Requests
+	reqs := make([]req, n)
+	for i := range reqs {
+		ip := fmt.Sprintf("127.%d.%d.%d", 10+i/65536%200, i/256%256, i%256)
+		h := http.Header{
+			"Content-Type":    {"application/x-www-form-urlencoded"},
+			"Cookie":          {"csrftoken=" + cookie},
+			"Referer":         {s.base + api.LoginPath},
+			"X-Forwarded-For": {ip},
+			"X-Real-Ip":       {ip},
+		}
+		body := url.Values{"login": {"harness-xff-probe"}, "password": {"not-the-password"}, "csrfmiddlewaretoken": {token}}.Encode()
+		reqs[i] = req{method: http.MethodPost, path: api.LoginPath, header: h, body: []byte(body)}
+	}
+	t := newTally(loginClass)
+	if err := s.burst(ctx, reqs, s.conns, false, t); err != nil {
+		return fail("burst: %v", err)
+	}
+	e := t.evidence()
+	e.Operation, e.Policy = "login (per client IP)", p.String()
+	// The loopback address's login counter has history (the scan's own
+	// logins), so the bound for an interval of unknown history applies.
+	e.ExpectedMax = MaxAcceptedAnyInterval(p, t.elapsed())
+	e.Overshoot = max(0, e.Accepted-e.ExpectedMax)
+	e.Notes = append(e.Notes, fmt.Sprintf("%d failed logins, each with its own X-Forwarded-For and X-Real-IP value (header values only)", n))
+	res := Result{Evidence: e}
+	if m := unmeasured(e); m != "" {
+		res.Status, res.Reason = check.Fail, m
+		return res
+	}
+	if e.Overshoot > 0 {
+		res.Status = check.Fail
+		res.Reason = fmt.Sprintf("the login limit trusts forged client IPs: %d of %d attempts with rotating X-Forwarded-For accepted, at most %d allowed (%d over)",
+			e.Accepted, e.Sent, e.ExpectedMax, e.Overshoot)
+		return res
+	}
+	res.Status = check.Pass
+	res.Reason = fmt.Sprintf("forged X-Forwarded-For/X-Real-IP did not help: %d of %d login attempts accepted, at most %d allowed", e.Accepted, e.Sent, e.ExpectedMax)
+	return res
+}

@@ -1,0 +1,477 @@
+package scan
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ahsp-harness/harness/check"
+	"github.com/ahsp-harness/harness/scenarios"
+	"github.com/ahsp-harness/harness/target/api"
+	"github.com/ahsp-harness/harness/target/stack"
+)
+
+func probeSessions(ctx context.Context, s *scanner) Result {
+	vu, note, err := s.user(ctx, false)
+	if err != nil {
+		return setupFailed(err)
+	}
+	if vu.Project == 0 {
+		return skip("user %s has no project id to read", vu.User)
+	}
+	op := mustOp("volume-pekerjaan.list")
+	p := s.policyOf(op.Category)
+	workers := max(s.t.Info().Workers, 1)
+	n := min(max(8*workers, 8), max(p.Limit.Requests-1, 1))
+	// A new connection per request lets the kernel hand each to any worker.
+	hc := httpClient(30*time.Second, true)
+	t := newTally(apiClass)
+	bounced := map[string]int{}
+	for range n {
+		o := s.send(ctx, hc, req{method: op.Method, path: op.URLPath(api.Legacy, vu.Project, 0), header: vu.Header})
+		w := o.worker
+		if w == "" {
+			w = "unknown"
+		}
+		o.label = "worker " + api.WorkerIndex(w)
+		t.add(o)
+		if o.status == http.StatusFound && strings.Contains(o.header.Get("Location"), api.LoginPath) {
+			bounced[api.WorkerIndex(w)]++
+		}
+	}
+	e := t.evidence()
+	e.Operation, e.User = op.Name, vu.User
+	if note != "" {
+		e.Notes = append(e.Notes, note)
+	}
+	seen := len(e.Rows)
+	if workers > 1 && seen < workers {
+		e.Notes = append(e.Notes, fmt.Sprintf("only %d of %d workers answered", seen, workers))
+	}
+	for i := range e.Rows {
+		if b := bounced[strings.TrimPrefix(e.Rows[i].Name, "worker ")]; b > 0 {
+			e.Rows[i].Note = fmt.Sprintf("%d redirected to the login page", b)
+		}
+	}
+	res := Result{Evidence: e}
+	if len(bounced) > 0 {
+		total := 0
+		for _, b := range bounced {
+			total += b
+		}
+		res.Status = check.Fail
+		res.Reason = fmt.Sprintf("%d of %d requests of a logged-in user were redirected to the login page by worker(s) %s: sessions live in one worker's memory",
+			total, n, formatCounts(bounced))
+		return res
+	}
+	if e.Accepted == 0 {
+		res.Status, res.Reason = check.Fail, unmeasured(e)
+		return res
+	}
+	res.Status = check.Pass
+	res.Reason = fmt.Sprintf("the session was honoured on every worker that answered (%d workers, %d requests on new connections)", seen, n)
+	return res
+}
+
+// control returns the stack's control or the skip result that explains why
+// there is none.
+func (s *scanner) control(needCache bool) (stack.Control, *Result) {
+	c, err := s.t.Control()
+	if err != nil {
+		r := skip("%v", err)
+		if errors.Is(err, stack.ErrUnsupported) {
+			r = skip("unsupported in external mode: the probe needs to control the stack")
+		}
+		return nil, &r
+	}
+	if needCache && s.t.Info().Cache != stack.CacheRedis {
+		r := skip("the target runs with cache %q: there is no cache server to break (use --cache redis)", s.t.Info().Cache)
+		return nil, &r
+	}
+	if needCache && s.t.Info().SessionStore == "cache" {
+		r := skip("sessions are stored in the cache, so a cache outage logs everyone out; run with --session-store db to test the limiter's policy")
+		return nil, &r
+	}
+	return c, nil
+}
+
+// policyAnswer checks one answer against the failure policy; "" when it
+// complies.
+func (s *scanner) policyAnswer(o outcome) string {
+	if o.latency() > s.timeout+s.slack {
+		return fmt.Sprintf("request took %s, longer than the limiter timeout %s + %s", o.latency().Round(time.Millisecond), s.timeout, s.slack)
+	}
+	if s.policy == "fail-open" {
+		if apiClass(o.status) != accepted {
+			return fmt.Sprintf("fail-open: want the request served, got %d %s", o.status, truncate(string(o.body)+o.err, 120))
+		}
+		return ""
+	}
+	if o.status != http.StatusServiceUnavailable {
+		return fmt.Sprintf("fail-closed: want 503 with a JSON body, got %d %s", o.status, truncate(string(o.body)+o.err, 120))
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(o.body, &doc); err != nil {
+		return fmt.Sprintf("fail-closed: the 503 body is not JSON (%s)", truncate(string(o.body), 80))
+	}
+	return ""
+}
+
+// degradedPhase sends k requests while the cache is broken and checks the
+// policy on each.
+func (s *scanner) degradedPhase(ctx context.Context, vu *scenarios.VU, label string, k int, t *tally) []string {
+	op := mustOp("volume-pekerjaan.list")
+	hc := httpClient(30*time.Second, false)
+	defer hc.CloseIdleConnections()
+	var problems []string
+	for range k {
+		o := s.send(ctx, hc, req{label: label, method: op.Method, path: op.URLPath(api.Legacy, vu.Project, 0), header: vu.Header})
+		t.add(o)
+		if pr := s.policyAnswer(o); pr != "" {
+			problems = append(problems, pr)
+			t.samples = append(t.samples, sampleOf("policy broken", o))
+		}
+	}
+	return dedupe(problems)
+}
+
+// recovery polls until an API call is served and health is 200.
+func (s *scanner) recovery(ctx context.Context, vu *scenarios.VU, within time.Duration, t *tally) (time.Duration, error) {
+	op := mustOp("volume-pekerjaan.list")
+	hc := httpClient(5*time.Second, false)
+	defer hc.CloseIdleConnections()
+	start := time.Now()
+	for time.Since(start) < within {
+		o := s.send(ctx, hc, req{label: "recovery", method: op.Method, path: op.URLPath(api.Legacy, vu.Project, 0), header: vu.Header})
+		h := s.send(ctx, hc, req{method: http.MethodGet, path: api.HealthPath})
+		if apiClass(o.status) == accepted && h.status == http.StatusOK {
+			t.add(o)
+			return time.Since(start), nil
+		}
+		if err := sleepUntil(ctx, time.Now().Add(200*time.Millisecond)); err != nil {
+			return 0, err
+		}
+	}
+	return 0, fmt.Errorf("not recovered %s after the cache came back (API and /health/ not both healthy)", within)
+}
+
+func probeCacheDown(ctx context.Context, s *scanner) Result {
+	ctl, sk := s.control(true)
+	if sk != nil {
+		return *sk
+	}
+	vu, note, err := s.user(ctx, false)
+	if err != nil {
+		return setupFailed(err)
+	}
+	t := newTally(apiClass)
+	if pr := s.degradedBaseline(ctx, vu, t); pr != "" {
+		return fail("before the outage: %s", pr)
+	}
+	if err := ctl.StopCache(ctx); err != nil {
+		return fail("stop the cache: %v", err)
+	}
+	restarted := false
+	defer func() {
+		if !restarted {
+			_ = ctl.StartCache(context.WithoutCancel(ctx))
+		}
+	}()
+	problems := s.degradedPhase(ctx, vu, "cache stopped", 5, t)
+	hc := httpClient(10*time.Second, false)
+	health := s.send(ctx, hc, req{method: http.MethodGet, path: api.HealthPath, label: "health while the cache is stopped"})
+	t.add(health)
+	hc.CloseIdleConnections()
+	if health.status != http.StatusServiceUnavailable {
+		problems = append(problems, fmt.Sprintf("/health/ answered %d while the cache was stopped, want 503", health.status))
+	}
+	if err := ctl.StartCache(ctx); err != nil {
+		return fail("start the cache again: %v", err)
+	}
+	restarted = true
+	took, rerr := s.recovery(ctx, vu, 15*time.Second, t)
+	if rerr != nil {
+		problems = append(problems, rerr.Error())
+	}
+	e := t.evidence()
+	e.User, e.Operation, e.Policy = vu.User, "volume-pekerjaan.list", s.policy
+	e.Samples = append(e.Samples, sampleOf("health while down", health))
+	if note != "" {
+		e.Notes = append(e.Notes, note)
+	}
+	if rerr == nil {
+		e.Notes = append(e.Notes, fmt.Sprintf("recovered %s after the cache came back", took.Round(10*time.Millisecond)))
+	}
+	res := Result{Evidence: e}
+	if len(problems) > 0 {
+		res.Status, res.Reason = check.Fail, strings.Join(problems, "; ")
+		return res
+	}
+	res.Status = check.Pass
+	res.Reason = fmt.Sprintf("%s honoured with the cache stopped, /health/ 503, recovered in %s", s.policy, took.Round(10*time.Millisecond))
+	return res
+}
+
+// degradedBaseline checks the API works before a cache is broken.
+func (s *scanner) degradedBaseline(ctx context.Context, vu *scenarios.VU, t *tally) string {
+	op := mustOp("volume-pekerjaan.list")
+	hc := httpClient(10*time.Second, false)
+	defer hc.CloseIdleConnections()
+	o := s.send(ctx, hc, req{label: "baseline", method: op.Method, path: op.URLPath(api.Legacy, vu.Project, 0), header: vu.Header})
+	t.add(o)
+	if apiClass(o.status) != accepted {
+		return fmt.Sprintf("%s answered %d %s", op.Name, o.status, o.err)
+	}
+	return ""
+}
+
+func probeCacheSlow(ctx context.Context, s *scanner) Result {
+	ctl, sk := s.control(true)
+	if sk != nil {
+		return *sk
+	}
+	vu, note, err := s.user(ctx, false)
+	if err != nil {
+		return setupFailed(err)
+	}
+	t := newTally(apiClass)
+	if pr := s.degradedBaseline(ctx, vu, t); pr != "" {
+		return fail("before the slowdown: %s", pr)
+	}
+	delay := max(4*s.timeout, 200*time.Millisecond)
+	remove, err := ctl.AddCacheLatency(ctx, delay)
+	if err != nil {
+		if errors.Is(err, stack.ErrUnsupported) {
+			return skip("cache latency: %v", err)
+		}
+		return fail("add cache latency: %v", err)
+	}
+	removed := false
+	defer func() {
+		if !removed {
+			_ = remove(context.WithoutCancel(ctx))
+		}
+	}()
+	problems := s.degradedPhase(ctx, vu, fmt.Sprintf("cache delayed by %s", delay), 5, t)
+	if err := remove(ctx); err != nil {
+		return fail("remove cache latency: %v", err)
+	}
+	removed = true
+	took, rerr := s.recovery(ctx, vu, 15*time.Second, t)
+	if rerr != nil {
+		problems = append(problems, rerr.Error())
+	}
+	e := t.evidence()
+	e.User, e.Operation, e.Policy = vu.User, "volume-pekerjaan.list", s.policy
+	if note != "" {
+		e.Notes = append(e.Notes, note)
+	}
+	e.Notes = append(e.Notes, fmt.Sprintf("every cache reply delayed by %s (limiter timeout %s); slowest answer %s", delay, s.timeout, t.maxLat.Round(time.Millisecond)))
+	res := Result{Evidence: e}
+	if len(problems) > 0 {
+		res.Status, res.Reason = check.Fail, strings.Join(problems, "; ")
+		return res
+	}
+	res.Status = check.Pass
+	res.Reason = fmt.Sprintf("with the cache %s slow, %s was honoured and no request hung (slowest %s); recovered in %s",
+		delay, s.policy, t.maxLat.Round(time.Millisecond), took.Round(10*time.Millisecond))
+	return res
+}
+
+func probeWorkerKill(ctx context.Context, s *scanner) Result {
+	ctl, sk := s.control(false)
+	if sk != nil {
+		return *sk
+	}
+	before, err := ctl.Workers(ctx)
+	if err != nil || len(before) == 0 {
+		return fail("list workers: %v (%d found)", err, len(before))
+	}
+	victim := before[0]
+	users := min(4, len(s.creds))
+	var vus []*scenarios.VU
+	var notes []string
+	for range users {
+		vu, note, err := s.user(ctx, true)
+		if err != nil {
+			return setupFailed(err)
+		}
+		vus = append(vus, vu)
+		if note != "" {
+			notes = append(notes, note)
+		}
+	}
+	op := mustOp("volume-pekerjaan.save")
+	p := s.policyOf(op.Category)
+	const load = 3 * time.Second
+	gap := max(100*time.Millisecond, load/time.Duration(max(p.Limit.Requests, 1)))
+	type ack struct {
+		user     string
+		pid, pk  int
+		lastAck  int
+		sent     int
+		acked    int
+		failures map[string]int
+	}
+	acks := make([]*ack, len(vus))
+	t := newTally(apiClass)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i, vu := range vus {
+		a := &ack{user: vu.User, pid: vu.Project, pk: vu.Pekerjaan[0], failures: map[string]int{}}
+		acks[i] = a
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hc := httpClient(10*time.Second, false)
+			defer hc.CloseIdleConnections()
+			h := vu.Header.Clone()
+			h.Set("Content-Type", "application/json")
+			for q := 1; time.Since(start) < load; q++ {
+				body := fmt.Sprintf(`{"items":[{"pekerjaan_id":%d,"quantity":"%d"}]}`, a.pk, q)
+				o := s.send(ctx, hc, req{label: "writes", method: op.Method, path: op.URLPath(api.Legacy, a.pid, 0), header: h, body: []byte(body)})
+				mu.Lock()
+				t.add(o)
+				mu.Unlock()
+				a.sent++
+				switch {
+				case o.status == http.StatusOK:
+					a.lastAck, a.acked = q, a.acked+1
+				case o.status == 0:
+					a.failures["transport error"]++
+				default:
+					a.failures[strconv.Itoa(o.status)]++
+				}
+				if err := sleepUntil(ctx, time.Now().Add(gap)); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	if err := sleepUntil(ctx, start.Add(load/3)); err != nil {
+		return fail("interrupted: %v", err)
+	}
+	killAt := time.Since(start)
+	killErr := ctl.KillWorker(ctx, victim.Index)
+	wg.Wait()
+	e := t.evidence()
+	e.Operation, e.Policy = op.Name, p.String()
+	e.Notes = append(notes, fmt.Sprintf("killed worker %d (pid %d) with SIGKILL %.2fs into %s of writes from %d users", victim.Index, victim.PID, killAt.Seconds(), load, len(vus)))
+	res := Result{Evidence: e}
+	if killErr != nil {
+		res.Status, res.Reason = check.Fail, fmt.Sprintf("kill worker %d: %v", victim.Index, killErr)
+		return res
+	}
+	var problems []string
+	// The master must restart the worker (a new pid for the same index).
+	restartedIn := time.Duration(0)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ws, err := ctl.Workers(ctx)
+		if err == nil {
+			for _, w := range ws {
+				if w.Index == victim.Index && w.PID != victim.PID && w.PID != 0 {
+					restartedIn = time.Since(start) - killAt
+				}
+			}
+		}
+		if restartedIn > 0 || time.Now().After(deadline) {
+			break
+		}
+		if err := sleepUntil(ctx, time.Now().Add(100*time.Millisecond)); err != nil {
+			break
+		}
+	}
+	if restartedIn == 0 {
+		problems = append(problems, fmt.Sprintf("worker %d was not restarted within 10s", victim.Index))
+	} else {
+		res.Evidence.Notes = append(res.Evidence.Notes, fmt.Sprintf("worker %d back with a new pid within %s", victim.Index, restartedIn.Round(10*time.Millisecond)))
+	}
+	// Every acknowledged write must be there: the stored quantity is at
+	// least the last acknowledged one (a later, unacknowledged write may
+	// have landed too).
+	list := mustOp("volume-pekerjaan.list")
+	hc := httpClient(10*time.Second, false)
+	defer hc.CloseIdleConnections()
+	for i, a := range acks {
+		row := Row{Name: a.user, Sent: a.sent, Accepted: a.acked, Note: fmt.Sprintf("last acknowledged quantity %d", a.lastAck)}
+		if len(a.failures) > 0 {
+			row.Note += fmt.Sprintf("; not acknowledged: %v", a.failures)
+		}
+		if a.lastAck > 0 {
+			o := s.send(ctx, hc, req{method: list.Method, path: list.URLPath(api.Legacy, a.pid, 0), header: vus[i].Header})
+			got, err := storedQuantity(o, a.pk)
+			switch {
+			case err != nil:
+				problems = append(problems, fmt.Sprintf("read back %s's volumes: %v", a.user, err))
+			case got < float64(a.lastAck):
+				problems = append(problems, fmt.Sprintf("%s: acknowledged quantity %d but %g is stored: an acknowledged write was lost", a.user, a.lastAck, got))
+				row.Note += fmt.Sprintf("; stored %g: LOST", got)
+			default:
+				row.Note += fmt.Sprintf("; stored %g", got)
+			}
+		}
+		res.Evidence.Rows = append(res.Evidence.Rows, row)
+	}
+	if e.Accepted == 0 {
+		problems = append(problems, "no write was acknowledged: "+unmeasured(e))
+	}
+	if len(problems) > 0 {
+		res.Status, res.Reason = check.Fail, strings.Join(problems, "; ")
+		return res
+	}
+	res.Status = check.Pass
+	res.Reason = fmt.Sprintf("worker %d killed under load and restarted in %s; all %d acknowledged writes read back", victim.Index, restartedIn.Round(10*time.Millisecond), e.Accepted)
+	return res
+}
+
+// storedQuantity finds pekerjaan pk's quantity in a volume list answer
+// (legacy/v1 or v2 envelope).
+func storedQuantity(o outcome, pk int) (float64, error) {
+	if o.status != http.StatusOK {
+		return 0, fmt.Errorf("status %d %s", o.status, o.err)
+	}
+	type item struct {
+		PekerjaanID int             `json:"pekerjaan_id"`
+		Quantity    json.RawMessage `json:"quantity"`
+	}
+	var doc struct {
+		Items []item `json:"items"`
+		Data  *struct {
+			Items []item `json:"items"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(o.body, &doc); err != nil {
+		return 0, fmt.Errorf("decode: %w", err)
+	}
+	items := doc.Items
+	if doc.Data != nil {
+		items = doc.Data.Items
+	}
+	for _, it := range items {
+		if it.PekerjaanID == pk {
+			q := strings.Trim(string(it.Quantity), `"`)
+			return strconv.ParseFloat(q, 64)
+		}
+	}
+	return 0, fmt.Errorf("pekerjaan %d not in the list", pk)
+}
+
+func dedupe(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,401 @@
+// Package scan is the rate-limit bypass scanner: a catalog of probes, each
+// sending a planned burst or sequence at the target and judging it with an
+// oracle that knows the declared policy (limit, window, algorithm), so a
+// fixed window's edge effect is not called a bug and real overshoot is. Each
+// probe yields a verdict with the evidence a developer needs.
+package scan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ahsp-harness/harness/check"
+	"github.com/ahsp-harness/harness/target/api"
+	"github.com/ahsp-harness/harness/target/client"
+	"github.com/ahsp-harness/harness/target/stack"
+)
+
+// Target is what the scanner needs from a running deployment; a
+// *stack.Stack satisfies it.
+type Target interface {
+	BaseURL() string
+	Credentials() []client.Credential
+	Info() stack.Info
+	Control() (stack.Control, error)
+}
+
+// Probe names, the same in flags, JSON and reports.
+const (
+	MultiWorker  = "multi-worker"
+	Race         = "race"
+	Window       = "window"
+	PathVariants = "path-variants"
+	XFFSpoof     = "xff-spoof"
+	Coverage     = "coverage"
+	Headers      = "headers"
+	Sessions     = "sessions"
+	CacheDown    = "cache-down"
+	CacheSlow    = "cache-slow"
+	WorkerKill   = "worker-kill"
+)
+
+// LoginCategory is the login limit's category name in --limits.
+const LoginCategory api.Category = "login"
+
+// DefaultLoginLimit is the reference target's login limit (per client IP).
+var DefaultLoginLimit = api.Limit{Requests: 10, WindowSeconds: 60}
+
+type probeFunc func(ctx context.Context, s *scanner) Result
+
+type probeDef struct {
+	name, summary string
+	run           probeFunc
+}
+
+var catalog = []probeDef{
+	{MultiWorker, "one user's burst spread over many connections (and so workers): accepted ≤ the policy's maximum", probeMultiWorker},
+	{Race, "a concurrent burst pinned to one worker: catches non-atomic read-modify-write counters", probeRace},
+	{Window, "a polite client (half the limit) is never throttled; bursts around a window edge stay within the algorithm's allowance", probeWindow},
+	{PathVariants, "spellings and versions of one operation share one limit", probePathVariants},
+	{Coverage, "every write, read and export operation answers 429 within 2×limit requests", probeCoverage},
+	{Headers, "a 429 carries Retry-After and RateLimit headers, and Retry-After is honest", probeHeaders},
+	{Sessions, "a logged-in user stays logged in on every worker", probeSessions},
+	{CacheDown, "with the cache stopped the failure policy is honoured, health degrades, and service recovers", probeCacheDown},
+	{CacheSlow, "with a slow cache no request hangs past the limiter timeout and the policy is honoured", probeCacheSlow},
+	{WorkerKill, "a worker killed under write load is restarted and no acknowledged write is lost", probeWorkerKill},
+	// Last: its failed logins use up the login limit of the harness's own address.
+	{XFFSpoof, "the login limit ignores forged X-Forwarded-For / X-Real-IP", probeXFF},
+}
+
+// Probes lists every probe name in run order.
+func Probes() []string {
+	out := make([]string, len(catalog))
+	for i, p := range catalog {
+		out[i] = p.name
+	}
+	return out
+}
+
+// Describe returns a probe's one-line summary.
+func Describe(name string) string {
+	for _, p := range catalog {
+		if p.name == name {
+			return p.summary
+		}
+	}
+	return ""
+}
+
+// Config is the declared policy and what to run.
+type Config struct {
+	// Limits are the declared per-category limits. Nil: the target's
+	// --limits from Info, over api.DefaultLimits.
+	Limits map[api.Category]api.Limit
+	// Algorithm is fixed, sliding or gcra. Empty: Info().Limiter, else fixed.
+	Algorithm string
+	// FailurePolicy is fail-open or fail-closed. Empty: Info().FailurePolicy,
+	// else fail-closed.
+	FailurePolicy string
+	// LimiterTimeout is the target's cache call timeout (default 50ms); no
+	// request may take longer than it plus HangSlack while the cache is bad.
+	LimiterTimeout time.Duration
+	HangSlack      time.Duration
+	// Probes to run (default all), in catalog order.
+	Probes []string
+	// Connections for bursts (default 16).
+	Connections int
+	// Progress receives one line per probe; nil discards.
+	Progress io.Writer
+	// Retries re-runs a failed probe (on fresh users) to tell a flaky
+	// machine from a real finding; a probe fails only if every attempt fails.
+	Retries int
+}
+
+// Evidence is what a probe saw, for a developer to act on.
+type Evidence struct {
+	Operation string `json:"operation,omitempty"`
+	Policy    string `json:"policy,omitempty"`
+	User      string `json:"user,omitempty"`
+	Sent      int    `json:"sent"`
+	Accepted  int    `json:"accepted"`
+	Limited   int    `json:"limited"`
+	Other     int    `json:"other"`
+	// ExpectedMax is the oracle's maximum accepted; Overshoot how many more
+	// were accepted (0 when within).
+	ExpectedMax int `json:"expected_max"`
+	Overshoot   int `json:"overshoot"`
+	// AcceptedPerWorker is keyed by X-Worker-Id.
+	AcceptedPerWorker map[string]int `json:"accepted_per_worker,omitempty"`
+	Status            map[int]int    `json:"status,omitempty"`
+	// ElapsedSeconds is from the first send to the last answer.
+	ElapsedSeconds float64  `json:"elapsed_s"`
+	Rows           []Row    `json:"rows,omitempty"`
+	Samples        []Sample `json:"samples,omitempty"`
+	Notes          []string `json:"notes,omitempty"`
+}
+
+// Row is one line of a probe's breakdown (a path variant, an endpoint, a
+// worker, a phase).
+type Row struct {
+	Name     string      `json:"name"`
+	Sent     int         `json:"sent"`
+	Accepted int         `json:"accepted"`
+	Limited  int         `json:"limited"`
+	Status   map[int]int `json:"status,omitempty"`
+	Note     string      `json:"note,omitempty"`
+}
+
+// Sample is one response worth showing.
+type Sample struct {
+	What      string            `json:"what"`
+	Method    string            `json:"method"`
+	URL       string            `json:"url"`
+	Status    int               `json:"status"`
+	Worker    string            `json:"worker,omitempty"`
+	Headers   map[string]string `json:"headers,omitempty"`
+	Body      string            `json:"body,omitempty"`
+	LatencyMS float64           `json:"latency_ms"`
+}
+
+// Result is one probe's verdict.
+type Result struct {
+	Probe           string       `json:"probe"`
+	Status          check.Status `json:"status"`
+	Reason          string       `json:"reason"`
+	Evidence        Evidence     `json:"evidence"`
+	DurationSeconds float64      `json:"duration_s"`
+	Attempts        int          `json:"attempts,omitempty"`
+}
+
+// Report is a whole scan.
+type Report struct {
+	Target        stack.Info                 `json:"target"`
+	Algorithm     string                     `json:"algorithm"`
+	FailurePolicy string                     `json:"failure_policy"`
+	Limits        map[api.Category]api.Limit `json:"limits"`
+	Status        check.Status               `json:"status"`
+	Probes        []Result                   `json:"probes"`
+	Started       time.Time                  `json:"started"`
+	Seconds       float64                    `json:"duration_s"`
+}
+
+// Failed reports whether any probe failed.
+func (r *Report) Failed() bool { return r.Status == check.Fail }
+
+// Run executes the configured probes one after another (they measure the
+// target, so they must not compete for it) and returns the report.
+func Run(ctx context.Context, t Target, cfg Config) (*Report, error) {
+	s, err := newScanner(t, cfg)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Target: t.Info(), Algorithm: s.alg, FailurePolicy: s.policy, Limits: s.limits, Started: time.Now().UTC(), Status: check.Skip}
+	start := time.Now()
+	for _, p := range catalog {
+		if !slices.Contains(s.probes, p.name) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return rep, fmt.Errorf("scan interrupted before %s: %w", p.name, err)
+		}
+		s.printf("scan: %s ...", p.name)
+		var res Result
+		for attempt := 1; ; attempt++ {
+			t0 := time.Now()
+			res = safeRun(ctx, s, p)
+			res.Probe, res.Attempts = p.name, attempt
+			res.DurationSeconds = round3(time.Since(t0).Seconds())
+			if res.Status != check.Fail || attempt > cfg.Retries || ctx.Err() != nil {
+				break
+			}
+			s.printf("scan: %s failed (%s); retrying on fresh users", p.name, res.Reason)
+		}
+		s.printf("scan: %s %s in %.1fs: %s", p.name, strings.ToUpper(string(res.Status)), res.DurationSeconds, res.Reason)
+		rep.Probes = append(rep.Probes, res)
+		rep.Status = check.Worst(rep.Status, res.Status)
+	}
+	rep.Seconds = round3(time.Since(start).Seconds())
+	return rep, nil
+}
+
+func safeRun(ctx context.Context, s *scanner, p probeDef) (res Result) {
+	defer func() {
+		if v := recover(); v != nil {
+			res = Result{Status: check.Fail, Reason: fmt.Sprintf("probe crashed: %v", v)}
+		}
+	}()
+	return p.run(ctx, s)
+}
+
+// scanner holds what every probe shares: the target, the declared policy,
+// and the pool of users not yet used by a probe.
+type scanner struct {
+	t        Target
+	cfg      Config
+	base     string
+	limits   map[api.Category]api.Limit
+	alg      string
+	policy   string
+	probes   []string
+	creds    []client.Credential
+	mu       sync.Mutex
+	nextUser int
+	timeout  time.Duration
+	slack    time.Duration
+	conns    int
+}
+
+func newScanner(t Target, cfg Config) (*scanner, error) {
+	info := t.Info()
+	s := &scanner{t: t, cfg: cfg, base: strings.TrimRight(t.BaseURL(), "/"), creds: t.Credentials()}
+	s.limits = maps.Clone(api.DefaultLimits)
+	s.limits[LoginCategory] = DefaultLoginLimit
+	switch {
+	case cfg.Limits != nil:
+		maps.Copy(s.limits, cfg.Limits)
+	case info.Limits != "":
+		l, err := stack.ParseLimits(info.Limits)
+		if err != nil {
+			return nil, fmt.Errorf("read the target's declared limits: %w", err)
+		}
+		maps.Copy(s.limits, l)
+	}
+	s.alg = firstNonEmpty(cfg.Algorithm, info.Limiter, Fixed)
+	if !slices.Contains([]string{Fixed, Sliding, GCRA}, s.alg) {
+		return nil, fmt.Errorf("scan: algorithm %q: allowed values are fixed, sliding, gcra", s.alg)
+	}
+	s.policy = firstNonEmpty(cfg.FailurePolicy, info.FailurePolicy, "fail-closed")
+	if s.policy != "fail-open" && s.policy != "fail-closed" {
+		return nil, fmt.Errorf("scan: failure policy %q: allowed values are fail-open, fail-closed", s.policy)
+	}
+	s.probes = cfg.Probes
+	if len(s.probes) == 0 {
+		s.probes = Probes()
+	}
+	for _, p := range s.probes {
+		if Describe(p) == "" {
+			return nil, fmt.Errorf("scan: unknown probe %q: allowed values are %s", p, strings.Join(Probes(), ", "))
+		}
+	}
+	if len(s.creds) == 0 {
+		return nil, errors.New("scan: the target has no credentials; give --user name:password")
+	}
+	s.timeout = cmpOr(cfg.LimiterTimeout, 50*time.Millisecond)
+	s.slack = cmpOr(cfg.HangSlack, 2*time.Second)
+	s.conns = cmpOr(cfg.Connections, 16)
+	return s, nil
+}
+
+func (s *scanner) printf(format string, a ...any) {
+	if s.cfg.Progress != nil {
+		fmt.Fprintf(s.cfg.Progress, format+"\n", a...)
+	}
+}
+
+func (s *scanner) policyOf(cat api.Category) Policy {
+	return Policy{Limit: s.limits[cat], Algorithm: s.alg}
+}
+
+// freshUser hands out the next unused credential, so each probe starts from
+// counters nobody touched. When the pool runs out users are reused, with a
+// note: reuse can only lower accepted counts, never raise them.
+func (s *scanner) freshUser() (client.Credential, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.nextUser
+	s.nextUser++
+	c := s.creds[i%len(s.creds)]
+	if i >= len(s.creds) {
+		return c, fmt.Sprintf("user %s reused (only %d credentials): its counters may be partly used, which can only lower accepted counts", c.User, len(s.creds))
+	}
+	return c, ""
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func cmpOr[T comparable](v, d T) T {
+	var zero T
+	if v == zero {
+		return d
+	}
+	return v
+}
+
+func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
+
+// WriteText prints the report as a readable table.
+func (r *Report) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "target %s (%s mode, %d workers, cache %s, limiter %s, %s)\n", r.Target.BaseURL, r.Target.Mode, r.Target.Workers, r.Target.Cache, r.Algorithm, r.FailurePolicy)
+	if len(r.Target.Defects) > 0 {
+		fmt.Fprintf(w, "defects switched on: %s\n", strings.Join(r.Target.Defects, ", "))
+	}
+	cats := make([]string, 0, len(r.Limits))
+	for c, l := range r.Limits {
+		cats = append(cats, fmt.Sprintf("%s=%d/%ds", c, l.Requests, l.WindowSeconds))
+	}
+	sort.Strings(cats)
+	fmt.Fprintf(w, "declared limits: %s\n\n", strings.Join(cats, " "))
+	fmt.Fprintf(w, "%-14s %-5s %6s %8s %8s %9s  %s\n", "PROBE", "", "SENT", "ACCEPTED", "EXPECTED", "OVERSHOOT", "REASON")
+	for _, p := range r.Probes {
+		exp := "-"
+		if p.Evidence.ExpectedMax > 0 {
+			exp = fmt.Sprint(p.Evidence.ExpectedMax)
+		}
+		fmt.Fprintf(w, "%-14s %-5s %6d %8d %8s %9d  %s\n", p.Probe, strings.ToUpper(string(p.Status)), p.Evidence.Sent, p.Evidence.Accepted, exp, p.Evidence.Overshoot, p.Reason)
+	}
+	for _, p := range r.Probes {
+		if p.Status != check.Fail {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s FAILED: %s\n", p.Probe, p.Reason)
+		e := p.Evidence
+		if e.Policy != "" {
+			fmt.Fprintf(w, "  policy %s, operation %s, user %s, %.3fs\n", e.Policy, e.Operation, e.User, e.ElapsedSeconds)
+		}
+		if len(e.AcceptedPerWorker) > 0 {
+			fmt.Fprintf(w, "  accepted per worker: %s\n", formatCounts(e.AcceptedPerWorker))
+		}
+		for _, row := range e.Rows {
+			fmt.Fprintf(w, "  %-48s sent %4d accepted %4d limited %4d %s\n", row.Name, row.Sent, row.Accepted, row.Limited, row.Note)
+		}
+		for _, n := range e.Notes {
+			fmt.Fprintf(w, "  note: %s\n", n)
+		}
+		for _, sm := range e.Samples {
+			fmt.Fprintf(w, "  sample (%s): %s %s -> %d worker %s %s\n", sm.What, sm.Method, sm.URL, sm.Status, sm.Worker, truncate(sm.Body, 160))
+		}
+	}
+	fmt.Fprintf(w, "\nscan %s in %.1fs\n", strings.ToUpper(string(r.Status)), r.Seconds)
+}
+
+func formatCounts(m map[string]int) string {
+	keys := slices.Sorted(maps.Keys(m))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+func truncate(s string, n int) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
