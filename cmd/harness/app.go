@@ -124,5 +124,6 @@ func addCommands(root *cobra.Command, app *App) {
 		newVersionCmd(app),
 		newE2ECmd(app),
 		newContractsCmd(app),
+		newScanCmd(app), newLoadCmd(app), newReproCmd(app),
 	)
 }

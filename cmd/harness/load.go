@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ahsp-harness/harness/cmd/harness/exitcode"
+	"github.com/ahsp-harness/harness/scenarios"
+	"github.com/ahsp-harness/harness/target/stack"
+)
+
+type loadOptions struct {
+	list    bool
+	jsonOut string
+	raw     string
+	users   int
+}
+
+func newLoadCmd(app *App) *cobra.Command {
+	var o loadOptions
+	cmd := &cobra.Command{
+		Use:   "load [SCENARIO|FILE.yaml ...]",
+		Short: "Run load scenarios (vegeta) with logged-in virtual users and print their metrics",
+		Long: `load brings the target up (or uses --stack external), logs each scenario's
+virtual users in (Django form login with CSRF, once per user), discovers their
+projects' ids and drives the scenario's weighted mix of operations: burst,
+constant (open model), step (rising rates) or concurrency (closed model).
+Workers and connections are always capped; when the generator cannot keep
+the requested rate the result says so. Metrics per operation, status and
+worker (X-Worker-Id) with p50..p99 latencies.
+
+A scenario is a built-in name (` + strings.Join(scenarios.Builtins(), ", ") + `)
+or a YAML file; see docs/scenarios.md for the format.`,
+		Example: `  harness load --list
+  harness load read-mix --stack local
+  harness load ./my-scenario.yaml --stack external --target-url http://127.0.0.1:8000 --user user1:ahsp-pass
+  harness load burst-write step-read --json load.json --raw results.gob`,
+		RunE: func(cmd *cobra.Command, args []string) error { return app.load(cmd.Context(), o, args) },
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.list, "list", false, "list the built-in scenarios and exit")
+	f.StringVar(&o.jsonOut, "json", "", "also write the results (a list of scenarios.Result) as JSON to this file")
+	f.StringVar(&o.raw, "raw", "", "write every request's result in vegeta's encoding to this file (vegeta report < FILE)")
+	f.IntVar(&o.users, "vus", 0, "override every scenario's virtual users")
+	return cmd
+}
+
+func (a *App) load(ctx context.Context, o loadOptions, args []string) error {
+	if o.list {
+		for _, n := range scenarios.Builtins() {
+			sc, err := scenarios.Builtin(n)
+			if err != nil {
+				return err
+			}
+			a.Printf("%-18s %s\n%-18s %s\n", n, sc.Description, "", sc.String())
+		}
+		return nil
+	}
+	if len(args) == 0 {
+		return exitcode.Errorf(exitcode.Usage, "name at least one scenario (built-ins: %s) or a YAML file", strings.Join(scenarios.Builtins(), ", "))
+	}
+	var scs []*scenarios.Scenario
+	for _, arg := range args {
+		var sc *scenarios.Scenario
+		var err error
+		if strings.ContainsRune(arg, '/') || strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") {
+			sc, err = scenarios.LoadFile(a.abs(arg))
+		} else {
+			sc, err = scenarios.Builtin(arg)
+		}
+		if err != nil {
+			return exitcode.New(exitcode.Usage, err)
+		}
+		if o.users > 0 {
+			sc.Users = o.users
+		}
+		scs = append(scs, sc)
+	}
+	var rawFile *os.File
+	if o.raw != "" {
+		f, err := os.Create(a.abs(o.raw))
+		if err != nil {
+			return exitcode.Errorf(exitcode.Usage, "--raw: %v", err)
+		}
+		defer f.Close()
+		rawFile = f
+	}
+	var results []*scenarios.Result
+	err := a.withStack(ctx, func(ctx context.Context, s *stack.Stack) error {
+		for _, sc := range scs {
+			fmt.Fprintf(a.progress(), "harness: load %s against %s\n", sc.String(), s.BaseURL())
+			opts := scenarios.Options{BaseURL: s.BaseURL(), Credentials: s.Credentials(), Progress: a.progress(), TTY: a.stderrTTY()}
+			if rawFile != nil {
+				opts.Raw = rawFile
+			}
+			res, err := scenarios.Run(ctx, sc, opts)
+			if err != nil {
+				return err
+			}
+			results = append(results, res)
+			res.WriteText(a.Stdout)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+		return nil
+	})
+	if werr := writeJSON(a.abs(o.jsonOut), results); werr != nil && err == nil {
+		err = werr
+	}
+	return err
+}
+
+// stderrTTY reports whether progress can be a live line (a terminal, no CI).
+func (a *App) stderrTTY() bool {
+	f, ok := a.Stderr.(*os.File)
+	return ok && a.Getenv("CI") == "" && scenarios.IsTerminal(f)
+}
