@@ -1,0 +1,291 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/ahsp-harness/harness/target/api"
+	"github.com/ahsp-harness/harness/target/internal/store"
+)
+
+func partialStatus(errs []store.FieldError) int {
+	if len(errs) > 0 {
+		return http.StatusMultiStatus
+	}
+	return http.StatusOK
+}
+
+func (c *call) saveTree() reply {
+	v, bad, ok := c.body()
+	if !ok {
+		return bad
+	}
+	in, pre := decodeTree(v)
+	res, err := c.h.st.SaveTree(c.ctx, c.p.ProjectID, in, pre)
+	if err != nil {
+		return c.fail(err)
+	}
+	msg := "Daftar pekerjaan tersimpan"
+	if len(res.Errors) > 0 {
+		msg = fmt.Sprintf("Sebagian tersimpan: %d baris bermasalah", len(res.Errors))
+	}
+	return reply{status: partialStatus(res.Errors), ok: len(res.Errors) == 0, message: msg,
+		data: map[string]any{"id_map": res.IDMap, "summary": res.Summary}, errors: res.Errors}
+}
+
+func (c *call) upsertTree() reply {
+	v, bad, ok := c.body()
+	if !ok {
+		return bad
+	}
+	in, pre := decodeTree(v)
+	if len(pre) > 0 {
+		return preflight(pre)
+	}
+	res, err := c.h.st.UpsertTree(c.ctx, c.p.ProjectID, in)
+	if ve, isVE := asValidation(err); isVE {
+		return preflight(ve.Errors)
+	}
+	if err != nil {
+		return c.fail(err)
+	}
+	msg := "Daftar pekerjaan diperbarui"
+	if len(res.Errors) > 0 {
+		msg = fmt.Sprintf("Sebagian diperbarui: %d baris bermasalah", len(res.Errors))
+	}
+	return reply{status: partialStatus(res.Errors), ok: len(res.Errors) == 0, message: msg,
+		data:   map[string]any{"summary": res.Summary, "change_flags": res.ChangeFlags, "id_map": res.IDMap},
+		errors: res.Errors}
+}
+
+// preflight is the upsert's 400 before anything is written; the real app
+// mixes both envelopes in this one answer.
+func preflight(errs []store.FieldError) reply {
+	msg := "Validasi gagal; tidak ada perubahan yang disimpan"
+	return reply{status: http.StatusBadRequest, message: msg, code: CodeValidation, errors: errs,
+		legacyExtra: map[string]any{"success": false, "message": msg}}
+}
+
+func (c *call) tree() reply {
+	q := c.r.URL.Query().Get("q")
+	res, err := c.h.st.Tree(c.ctx, c.p.ProjectID, q)
+	if err != nil {
+		return c.fail(err)
+	}
+	data := map[string]any{"klasifikasi": res.Klasifikasi}
+	if res.SearchActive {
+		data["search_active"] = true
+		data["match_count"] = res.MatchCount
+	}
+	return reply{status: http.StatusOK, ok: true, data: data}
+}
+
+func (c *call) saveVolumes() reply {
+	v, bad, ok := c.body()
+	if !ok {
+		return bad
+	}
+	rows, pre := decodeVolumes(v)
+	res, err := c.h.st.SaveVolumes(c.ctx, c.p.ProjectID, rows, pre)
+	if ve, isVE := asValidation(err); isVE {
+		return reply{status: http.StatusBadRequest, message: ve.Message, code: CodeValidation,
+			data: map[string]any{"saved": 0, "decimal_places": store.QuantityPlaces}, errors: ve.Errors}
+	}
+	if err != nil {
+		return c.fail(err)
+	}
+	// The real app answers 200 as soon as one row saved, errors or not.
+	return reply{status: http.StatusOK, ok: true, message: fmt.Sprintf("%d volume tersimpan", res.Saved),
+		data: map[string]any{"saved": res.Saved, "decimal_places": store.QuantityPlaces}, errors: res.Errors}
+}
+
+func (c *call) listVolumes() reply {
+	items, err := c.h.st.ListVolumes(c.ctx, c.p.ProjectID)
+	if err != nil {
+		return c.fail(err)
+	}
+	return reply{status: http.StatusOK, ok: true, data: map[string]any{"items": items, "decimal_places": store.QuantityPlaces}}
+}
+
+func (c *call) detail() reply {
+	d, err := c.h.st.Detail(c.ctx, c.p.ProjectID, c.p.PekerjaanID)
+	if err != nil {
+		return c.fail(err)
+	}
+	var items any = d.Items
+	if c.v == api.V2 && c.h.d.Has("v2-drift") {
+		items = driftItems(d.Items)
+	}
+	return reply{status: http.StatusOK, ok: true, data: map[string]any{
+		"pekerjaan": d.Pekerjaan,
+		"items":     items,
+		"meta":      map[string]any{"kategori_opts": store.KategoriOptions, "read_only": d.ReadOnly},
+	}}
+}
+
+// driftItems is the v2-drift defect: detail items rename koefisien to
+// coefficient and lose satuan, as an unreviewed serializer change would.
+func driftItems(items []store.DetailItem) []map[string]any {
+	out := make([]map[string]any, len(items))
+	for i, it := range items {
+		out[i] = map[string]any{
+			"id": it.ID, "kategori": it.Kategori, "kode": it.Kode, "uraian": it.Uraian,
+			"coefficient": it.Koefisien, "ref_ahsp_id": it.RefAHSPID, "ref_pekerjaan_id": it.RefPekerjaanID,
+			"harga_satuan": it.HargaSatuan,
+		}
+	}
+	return out
+}
+
+func (c *call) saveDetail() reply {
+	v, bad, ok := c.body()
+	if !ok {
+		return bad
+	}
+	in, pre := decodeDetail(v)
+	res, err := c.h.st.SaveDetail(c.ctx, c.p.ProjectID, c.p.PekerjaanID, in, pre)
+	if ve, isVE := asValidation(err); isVE {
+		return reply{status: http.StatusBadRequest, message: ve.Message, code: CodeValidation,
+			data: map[string]any{"user_message": ve.Message}, errors: ve.Errors}
+	}
+	if err != nil {
+		return c.fail(err)
+	}
+	msg := fmt.Sprintf("Rincian tersimpan (%d baris)", res.SavedRows)
+	if len(res.Errors) > 0 {
+		msg = fmt.Sprintf("Sebagian rincian tersimpan (%d baris); %d masalah", res.SavedRows, len(res.Errors))
+	}
+	return reply{status: partialStatus(res.Errors), ok: len(res.Errors) == 0, message: msg,
+		data: map[string]any{
+			"user_message": msg, "saved_rows": res.SavedRows,
+			"pekerjaan": map[string]any{"id": res.ID, "updated_at": res.UpdatedAt},
+		},
+		errors:      res.Errors,
+		legacyExtra: map[string]any{"success": true},
+	}
+}
+
+func (c *call) searchAHSP() reply {
+	q := c.r.URL.Query()
+	limit, err := strconv.Atoi(strings.TrimSpace(q.Get("limit")))
+	limit = store.ClampLimit(limit, q.Has("limit") && err == nil)
+	results, total, err := c.h.st.SearchAHSP(c.ctx, q.Get("q"), limit)
+	if err != nil {
+		return c.fail(err)
+	}
+	return reply{status: http.StatusOK, ok: true, data: map[string]any{"results": results, "total": total}}
+}
+
+func (c *call) hargaList() reply {
+	items, meta, err := c.h.st.HargaList(c.ctx, c.p.ProjectID)
+	if err != nil {
+		return c.fail(err)
+	}
+	return reply{status: http.StatusOK, ok: true, data: map[string]any{
+		"items": items,
+		"meta": map[string]any{
+			"markup_percent": meta.MarkupPercent.StringFixed(2), "ppn_percent": meta.PPNPercent.StringFixed(2),
+			"rounding_base": meta.RoundingBase, "updated_at": meta.UpdatedAt,
+		},
+	}}
+}
+
+func (c *call) hargaSave() reply {
+	v, bad, ok := c.body()
+	if !ok {
+		return bad
+	}
+	in, pre := decodeHarga(v)
+	res, err := c.h.st.HargaSave(c.ctx, c.p.ProjectID, in, pre)
+	if err != nil {
+		return c.fail(err)
+	}
+	msg := fmt.Sprintf("Harga tersimpan (%d item)", res.Updated)
+	if len(res.Errors) > 0 {
+		msg = fmt.Sprintf("Sebagian harga tersimpan (%d item); %d masalah", res.Updated, len(res.Errors))
+	}
+	return reply{status: partialStatus(res.Errors), ok: len(res.Errors) == 0, message: msg,
+		data:   map[string]any{"updated": res.Updated, "markup_percent": res.MarkupPercent, "updated_at": res.UpdatedAt, "user_message": msg},
+		errors: res.Errors}
+}
+
+// RekapRowJSON is a rekap row as the API sends it: floats, converted from
+// the decimals only here.
+type RekapRowJSON struct {
+	PekerjaanID   int64   `json:"pekerjaan_id"`
+	Kode          string  `json:"kode"`
+	Uraian        string  `json:"uraian"`
+	Satuan        string  `json:"satuan"`
+	SourceType    string  `json:"source_type"`
+	A             float64 `json:"A"`
+	B             float64 `json:"B"`
+	C             float64 `json:"C"`
+	D             float64 `json:"D"`
+	LAIN          float64 `json:"LAIN"`
+	EBase         float64 `json:"E_base"`
+	E             float64 `json:"E"`
+	F             float64 `json:"F"`
+	G             float64 `json:"G"`
+	HSP           float64 `json:"HSP"`
+	UnitPrice     float64 `json:"unit_price"`
+	MarkupEff     float64 `json:"markup_eff"`
+	Volume        float64 `json:"volume"`
+	Total         float64 `json:"total"`
+	BiayaLangsung float64 `json:"biaya_langsung"`
+}
+
+func fl(d decimal.Decimal) float64 { return d.InexactFloat64() }
+
+func (c *call) rekap() reply {
+	rk, err := c.h.st.Rekap(c.ctx, c.p.ProjectID)
+	if err != nil {
+		return c.fail(err)
+	}
+	rows := make([]RekapRowJSON, len(rk.Rows))
+	for i, r := range rk.Rows {
+		rows[i] = RekapRowJSON{
+			PekerjaanID: r.PekerjaanID, Kode: r.Kode, Uraian: r.Uraian, Satuan: r.Satuan, SourceType: r.SourceType,
+			A: fl(r.A), B: fl(r.B), C: fl(r.C), D: fl(r.D), LAIN: fl(r.LAIN), EBase: fl(r.EBase), E: fl(r.E), F: fl(r.F),
+			G: fl(r.G), HSP: fl(r.G), UnitPrice: fl(r.G), MarkupEff: fl(r.MarkupEff), Volume: fl(r.Volume),
+			Total: fl(r.Total), BiayaLangsung: fl(r.BiayaLangsung),
+		}
+	}
+	return reply{status: http.StatusOK, ok: true, data: map[string]any{
+		"rows":   rows,
+		"meta":   map[string]any{"markup_percent": fl(rk.Meta.MarkupPercent), "ppn_percent": fl(rk.Meta.PPNPercent), "rounding_base": rk.Meta.RoundingBase},
+		"totals": map[string]any{"jumlah": fl(rk.Jumlah), "ppn": fl(rk.PPN), "grand_total": fl(rk.Grand), "dibulatkan": fl(rk.Rounded)},
+	}}
+}
+
+func (c *call) exportRekap() reply {
+	rk, err := c.h.st.Rekap(c.ctx, c.p.ProjectID)
+	if err != nil {
+		return c.fail(err)
+	}
+	c.csv(fmt.Sprintf("rekap-rab-proyek-%d.csv", c.p.ProjectID), store.RekapCSV(rk))
+	return reply{written: true}
+}
+
+func (c *call) exportRincian() reply {
+	b, err := c.h.st.RincianCSV(c.ctx, c.p.ProjectID)
+	if err != nil {
+		return c.fail(err)
+	}
+	c.csv(fmt.Sprintf("rincian-rab-proyek-%d.csv", c.p.ProjectID), b)
+	return reply{written: true}
+}
+
+func (c *call) csv(name string, b []byte) {
+	h := c.w.Header()
+	h.Set("Content-Type", "text/csv; charset=utf-8")
+	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	c.w.WriteHeader(http.StatusOK)
+	if c.r.Method != http.MethodHead {
+		_, _ = c.w.Write(b)
+	}
+}
