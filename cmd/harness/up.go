@@ -210,8 +210,12 @@ func printStack(w io.Writer, info stack.Info, creds []client.Credential, passwor
 	case len(creds) == 0:
 		fmt.Fprintf(w, "  credentials: none\n")
 	case password != "":
-		fmt.Fprintf(w, "  credentials: %s..%s, password %s (%s owns projects %s)\n",
-			creds[0].User, creds[len(creds)-1].User, password, creds[0].User, ints(creds[0].Projects))
+		users := creds[0].User
+		if len(creds) > 1 {
+			users += ".." + creds[len(creds)-1].User
+		}
+		fmt.Fprintf(w, "  credentials: %s, password %s (%s owns projects %s)\n",
+			users, password, creds[0].User, ints(creds[0].Projects))
 	default:
 		names := make([]string, len(creds))
 		for i, c := range creds {
