@@ -1,0 +1,768 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ahsp-harness/harness/target/api"
+	"github.com/ahsp-harness/harness/target/internal/defects"
+	"github.com/ahsp-harness/harness/target/internal/store"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+// env is a seeded database (users 1 and 2, one project each: project 1 is
+// user 1's) with handlers over it.
+type env struct {
+	t  testing.TB
+	st *store.Store
+	h  *Handlers
+}
+
+func newEnv(t testing.TB, d defects.Set) *env {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "ahsp.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	require.NoError(t, st.Seed(ctx, store.SeedSpec{Users: 2, Projects: 1, Password: "pw"}))
+	h := New(st, d)
+	h.SetLogger(discardLogger())
+	return &env{t: t, st: st, h: h}
+}
+
+type req struct {
+	op      string
+	v       api.Version
+	user    int64
+	project int64
+	pek     int64
+	query   string
+	body    string
+	method  string
+	header  map[string]string
+}
+
+func (e *env) do(r req) *httptest.ResponseRecorder {
+	e.t.Helper()
+	op, ok := api.Lookup(r.op)
+	require.True(e.t, ok, r.op)
+	if r.user == 0 {
+		r.user = 1
+	}
+	if r.project == 0 {
+		r.project = 1
+	}
+	if r.v == "" {
+		r.v = api.Legacy
+	}
+	method := op.Method
+	if r.method != "" {
+		method = r.method
+	}
+	target := op.URLPath(r.v, int(r.project), int(r.pek))
+	if r.query != "" {
+		target += "?" + r.query
+	}
+	hr := httptest.NewRequest(method, target, strings.NewReader(r.body))
+	for k, v := range r.header {
+		hr.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	e.h.Serve(w, hr, op, r.v, Params{UserID: r.user, ProjectID: r.project, PekerjaanID: r.pek})
+	return w
+}
+
+// payload decodes a JSON answer and returns the operation's payload: the
+// top level for legacy/v1, data (or details on errors) for v2, after
+// checking the envelope.
+func payload(t testing.TB, v api.Version, w *httptest.ResponseRecorder) map[string]any {
+	t.Helper()
+	require.Equal(t, "application/json", w.Header().Get("Content-Type"), w.Body.String())
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &m), w.Body.String())
+	if v != api.V2 {
+		require.Contains(t, m, "ok")
+		switch {
+		case w.Code >= 300 || w.Code == http.StatusMultiStatus:
+			require.Equal(t, false, m["ok"], w.Body.String())
+		case !hasErrors(m):
+			require.Equal(t, true, m["ok"], w.Body.String())
+		}
+		return m
+	}
+	require.NotContains(t, m, "ok")
+	require.IsType(t, "", m["message"])
+	if w.Code < 400 {
+		require.Equal(t, true, m["success"])
+		require.IsType(t, map[string]any{}, m["data"])
+		return m["data"].(map[string]any)
+	}
+	require.Equal(t, false, m["success"])
+	require.IsType(t, "", m["code"])
+	require.IsType(t, map[string]any{}, m["details"])
+	d := m["details"].(map[string]any)
+	d["_code"] = m["code"]
+	return d
+}
+
+func hasErrors(m map[string]any) bool {
+	l, _ := m["errors"].([]any)
+	return len(l) > 0
+}
+
+func errorPaths(m map[string]any) []string {
+	var out []string
+	l, _ := m["errors"].([]any)
+	for _, e := range l {
+		out = append(out, e.(map[string]any)["path"].(string))
+	}
+	return out
+}
+
+func TestVersionHeaders(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, v := range api.Versions {
+		for _, op := range api.Operations {
+			t.Run(string(v)+"/"+op.Name, func(t *testing.T) {
+				body := ""
+				if op.Body {
+					body = "{}"
+				}
+				w := e.do(req{op: op.Name, v: v, pek: 2, body: body})
+				require.Equal(t, "no-store", w.Header().Get("Cache-Control"))
+				dep, sun, link := w.Header().Get("Deprecation"), w.Header().Get("Sunset"), strings.Join(w.Header().Values("Link"), ", ")
+				if v == api.V2 {
+					require.Empty(t, dep)
+					require.Empty(t, sun)
+					require.Empty(t, link)
+					return
+				}
+				require.Regexp(t, `^@\d+$`, dep)
+				st, err := http.ParseTime(sun)
+				require.NoError(t, err)
+				require.True(t, st.After(DeprecatedAt), "sunset after deprecation")
+				require.Contains(t, link, `rel="deprecation"`)
+				require.Contains(t, link, api.ProjectPrefix(api.V2, 1))
+			})
+		}
+	}
+}
+
+func TestForeignAndMissingProjectIs404HTML(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, v := range api.Versions {
+		for _, op := range api.Operations {
+			for _, tc := range []struct {
+				name          string
+				user, project int64
+			}{{"foreign", 2, 1}, {"missing", 1, 999}} {
+				t.Run(string(v)+"/"+op.Name+"/"+tc.name, func(t *testing.T) {
+					w := e.do(req{op: op.Name, v: v, user: tc.user, project: tc.project, pek: 2, body: `{"klasifikasi":[]}`})
+					require.Equal(t, http.StatusNotFound, w.Code)
+					require.Contains(t, w.Header().Get("Content-Type"), "text/html")
+					require.Contains(t, w.Body.String(), "Not Found")
+				})
+			}
+		}
+	}
+	// The foreign write changed nothing.
+	tr, err := e.st.Tree(context.Background(), 1, "")
+	require.NoError(t, err)
+	require.Len(t, tr.Klasifikasi, 1)
+}
+
+func TestMalformedJSON(t *testing.T) {
+	e := newEnv(t, nil)
+	bodies := []string{`{"klasifikasi":`, `not json`, ``, `{} {}`, `[1,]`}
+	for _, v := range api.Versions {
+		for _, op := range api.Operations {
+			if !op.Body {
+				continue
+			}
+			for _, b := range bodies {
+				t.Run(string(v)+"/"+op.Name+"/"+b, func(t *testing.T) {
+					w := e.do(req{op: op.Name, v: v, pek: 2, body: b})
+					require.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
+					m := payload(t, v, w)
+					require.Equal(t, []string{"body"}, errorPaths(m))
+					if v == api.V2 {
+						require.Equal(t, CodeValidation, m["_code"])
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestBodyTooLarge(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, v := range api.Versions {
+		op, _ := api.Lookup("list-pekerjaan.save")
+		hr := httptest.NewRequest(http.MethodPost, op.URLPath(v, 1, 0), strings.NewReader(`{"klasifikasi":[`+strings.Repeat(`{"name":"x"},`, 100)+`]}`))
+		w := httptest.NewRecorder()
+		hr.Body = http.MaxBytesReader(w, hr.Body, 64)
+		e.h.Serve(w, hr, op, v, Params{UserID: 1, ProjectID: 1})
+		require.Equal(t, http.StatusRequestEntityTooLarge, w.Code)
+		m := payload(t, v, w)
+		require.Equal(t, []string{"body"}, errorPaths(m))
+	}
+}
+
+func TestTreeGet(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, v := range api.Versions {
+		t.Run(string(v), func(t *testing.T) {
+			w := e.do(req{op: "list-pekerjaan.tree", v: v})
+			require.Equal(t, http.StatusOK, w.Code)
+			m := payload(t, v, w)
+			require.NotContains(t, m, "search_active")
+			kl := m["klasifikasi"].([]any)
+			require.Len(t, kl, 1)
+			subs := kl[0].(map[string]any)["sub"].([]any)
+			require.Len(t, subs, 2)
+			p := subs[0].(map[string]any)["pekerjaan"].([]any)[0].(map[string]any)
+			for _, k := range []string{"id", "source_type", "ordering_index", "snapshot_kode", "snapshot_uraian", "snapshot_satuan", "ref_id", "budgeted_cost"} {
+				require.Contains(t, p, k)
+			}
+
+			w = e.do(req{op: "list-pekerjaan.tree", v: v, query: "q=bouwplank"})
+			m = payload(t, v, w)
+			require.Equal(t, true, m["search_active"])
+			require.Equal(t, float64(1), m["match_count"])
+			w = e.do(req{op: "list-pekerjaan.tree", v: v, query: "q=zzz-nothing"})
+			m = payload(t, v, w)
+			require.Equal(t, float64(0), m["match_count"])
+			require.Empty(t, m["klasifikasi"])
+		})
+	}
+}
+
+const treeBody = `{"klasifikasi":[{"name":"Pekerjaan Persiapan","ordering_index":1,"temp_id":"k1","sub":[
+ {"name":"Persiapan Lahan","ordering_index":1,"temp_id":"s1","pekerjaan":[
+   {"source_type":"ref","ref_id":1,"ordering_index":1,"temp_id":"p1"},
+   {"source_type":"custom","snapshot_uraian":"Mobilisasi alat","snapshot_satuan":"ls","ordering_index":2,"temp_id":"p2"},
+   {"source_type":"ref_modified","ref_id":3,"snapshot_uraian":"Galian khusus","ordering_index":3,"temp_id":"p3"}]}]}]}`
+
+func TestSaveTree(t *testing.T) {
+	tests := []struct {
+		name      string
+		body      string
+		status    int
+		errPaths  []string
+		pekerjaan []string // temp ids expected in id_map.pekerjaan
+	}{
+		{"ok", treeBody, 200, nil, []string{"p1", "p2", "p3"}},
+		{"partial bad ref", strings.Replace(treeBody, `"ref_id":3`, `"ref_id":999999`, 1), 207,
+			[]string{"klasifikasi[0].sub[0].pekerjaan[2].ref_id"}, []string{"p1", "p2"}},
+		{"partial bad types", strings.Replace(treeBody, `"ordering_index":2,`, `"ordering_index":"dua",`, 1), 207,
+			[]string{"klasifikasi[0].sub[0].pekerjaan[1].ordering_index"}, []string{"p1", "p3"}},
+		{"partial bad source", strings.Replace(treeBody, `"source_type":"custom"`, `"source_type":"magic"`, 1), 207,
+			[]string{"klasifikasi[0].sub[0].pekerjaan[1].source_type"}, []string{"p1", "p3"}},
+		{"nothing valid", `{"klasifikasi":[{"name":""},{"name":"  "}]}`, 400,
+			[]string{"klasifikasi[0].name", "klasifikasi[1].name"}, nil},
+		{"not a list", `{"klasifikasi":{}}`, 400, []string{"klasifikasi"}, nil},
+		{"missing key", `{}`, 400, []string{"klasifikasi"}, nil},
+		{"empty tree clears", `{"klasifikasi":[]}`, 200, nil, []string{}},
+	}
+	for _, v := range api.Versions {
+		for _, tt := range tests {
+			t.Run(string(v)+"/"+tt.name, func(t *testing.T) {
+				e := newEnv(t, nil)
+				before, err := e.st.Tree(context.Background(), 1, "")
+				require.NoError(t, err)
+				w := e.do(req{op: "list-pekerjaan.save", v: v, body: tt.body})
+				require.Equal(t, tt.status, w.Code, w.Body.String())
+				m := payload(t, v, w)
+				require.Equal(t, tt.errPaths, errorPaths(m))
+				after, err := e.st.Tree(context.Background(), 1, "")
+				require.NoError(t, err)
+				if tt.status == 400 {
+					require.Equal(t, before, after, "a rejected save changes nothing")
+					return
+				}
+				idm := m["id_map"].(map[string]any)["pekerjaan"].(map[string]any)
+				require.Len(t, idm, len(tt.pekerjaan))
+				saved := map[float64]bool{}
+				for _, k := range after.Klasifikasi {
+					for _, s := range k.Sub {
+						for _, p := range s.Pekerjaan {
+							saved[float64(p.ID)] = true
+						}
+					}
+				}
+				require.Len(t, saved, len(tt.pekerjaan), "tree holds exactly the reported rows")
+				for _, temp := range tt.pekerjaan {
+					require.True(t, saved[idm[temp].(float64)], "id_map.%s points at a committed row", temp)
+				}
+				require.Equal(t, float64(len(tt.pekerjaan)), m["summary"].(map[string]any)["pekerjaan"])
+			})
+		}
+	}
+}
+
+func TestSaveTreeClonesReferenceAndNumbersCustom(t *testing.T) {
+	e := newEnv(t, nil)
+	w := e.do(req{op: "list-pekerjaan.save", body: treeBody})
+	require.Equal(t, 200, w.Code, w.Body.String())
+	tr, err := e.st.Tree(context.Background(), 1, "")
+	require.NoError(t, err)
+	ps := tr.Klasifikasi[0].Sub[0].Pekerjaan
+	require.Equal(t, "2.2.1.1", ps[0].SnapshotKode)
+	require.Equal(t, "Galian tanah biasa sedalam 1 m", ps[0].SnapshotUraian)
+	require.Equal(t, "CUST-0003", ps[1].SnapshotKode, "seed used CUST-0001 and 0002")
+	require.Equal(t, "Galian khusus", ps[2].SnapshotUraian)
+	d, err := e.st.Detail(context.Background(), 1, ps[0].ID)
+	require.NoError(t, err)
+	require.NotEmpty(t, d.Items, "reference rincian cloned")
+	require.True(t, d.ReadOnly)
+	require.Equal(t, "0.750000", d.Items[0].Koefisien)
+}
+
+func TestUpsertTree(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	tr, err := e.st.Tree(ctx, 1, "")
+	require.NoError(t, err)
+	k := tr.Klasifikasi[0]
+	s0, s1 := k.Sub[0], k.Sub[1]
+	refP, custP := s0.Pekerjaan[0], s0.Pekerjaan[1]
+	body := map[string]any{"klasifikasi": []any{map[string]any{
+		"id": k.ID, "name": "Struktur (ubah)", "ordering_index": 1,
+		"sub": []any{map[string]any{"id": s0.ID, "name": s0.Name, "ordering_index": 1, "pekerjaan": []any{
+			// ref -> another reference with a different unit: reload + volume reset.
+			map[string]any{"id": refP.ID, "source_type": "ref", "ref_id": 150, "ordering_index": 1},
+			map[string]any{"id": custP.ID, "source_type": "custom", "snapshot_uraian": "Pembersihan lapangan", "snapshot_satuan": custP.SnapshotSatuan, "ordering_index": 2},
+			map[string]any{"source_type": "custom", "snapshot_uraian": "Baru", "temp_id": "n1", "ordering_index": 3},
+			map[string]any{"id": 999999, "source_type": "custom", "snapshot_uraian": "Hilang"},
+		}}},
+	}}}
+	raw, _ := json.Marshal(body)
+	w := e.do(req{op: "list-pekerjaan.upsert", body: string(raw)})
+	require.Equal(t, http.StatusMultiStatus, w.Code, w.Body.String())
+	m := payload(t, api.Legacy, w)
+	require.Equal(t, []string{"klasifikasi[0].sub[0].pekerjaan[3].id"}, errorPaths(m))
+	flags := m["change_flags"].(map[string]any)
+	require.Equal(t, []any{float64(refP.ID)}, flags["reload_job_ids"])
+	entries, _ := store.Catalog()
+	if entries[149].Satuan != refP.SnapshotSatuan {
+		require.Equal(t, []any{float64(refP.ID)}, flags["volume_reset_job_ids"])
+	}
+	sum := m["summary"].(map[string]any)
+	require.Equal(t, float64(1), sum["deleted_sub"])
+	require.Equal(t, float64(2), sum["deleted_pekerjaan"], "sub 2 and its two pekerjaan go")
+
+	after, err := e.st.Tree(ctx, 1, "")
+	require.NoError(t, err)
+	require.Equal(t, "Struktur (ubah)", after.Klasifikasi[0].Name)
+	require.Len(t, after.Klasifikasi[0].Sub, 1)
+	ps := after.Klasifikasi[0].Sub[0].Pekerjaan
+	require.Len(t, ps, 3)
+	require.Equal(t, entries[149].Kode, ps[0].SnapshotKode)
+	require.Equal(t, custP.SnapshotKode, ps[1].SnapshotKode, "custom keeps its code")
+	require.Equal(t, "CUST-0003", ps[2].SnapshotKode)
+	require.NotContains(t, []int64{ps[0].ID, ps[1].ID, ps[2].ID}, s1.Pekerjaan[0].ID)
+	require.Equal(t, float64(ps[2].ID), m["id_map"].(map[string]any)["pekerjaan"].(map[string]any)["n1"])
+}
+
+func TestUpsertPreflight(t *testing.T) {
+	tests := []struct {
+		name, body string
+		paths      []string
+	}{
+		{"bad id type", `{"klasifikasi":[{"id":"abc","name":"K"}]}`, []string{"klasifikasi[0].id"}},
+		{"duplicate id", `{"klasifikasi":[{"id":1,"name":"K"},{"id":1,"name":"L"}]}`, []string{"klasifikasi[1].id"}},
+		{"sub not array", `{"klasifikasi":[{"name":"K","sub":"x"}]}`, []string{"klasifikasi[0].sub"}},
+	}
+	for _, v := range api.Versions {
+		for _, tt := range tests {
+			t.Run(string(v)+"/"+tt.name, func(t *testing.T) {
+				e := newEnv(t, nil)
+				before, _ := e.st.Tree(context.Background(), 1, "")
+				w := e.do(req{op: "list-pekerjaan.upsert", v: v, body: tt.body})
+				require.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
+				m := payload(t, v, w)
+				require.Equal(t, tt.paths, errorPaths(m))
+				if v != api.V2 {
+					require.Equal(t, false, m["success"])
+					require.NotEmpty(t, m["message"])
+				}
+				after, _ := e.st.Tree(context.Background(), 1, "")
+				require.Equal(t, before, after)
+			})
+		}
+	}
+}
+
+func TestVolumes(t *testing.T) {
+	tests := []struct {
+		name   string
+		body   string
+		status int
+		saved  float64
+		paths  []string
+		want   map[float64]string // pekerjaan id -> quantity after
+	}{
+		{"list form", `[{"pekerjaan_id":1,"quantity":"12,5"}]`, 200, 1, nil, map[float64]string{1: "12.500"}},
+		{"items form", `{"items":[{"pekerjaan_id":1,"quantity":"1.234,56"},{"pekerjaan_id":2,"quantity":12.5}]}`, 200, 2, nil,
+			map[float64]string{1: "1234.560", 2: "12.500"}},
+		{"volumes form, rounding", `{"volumes":[{"pekerjaan_id":3,"quantity":"0,0005"}]}`, 200, 1, nil, map[float64]string{3: "0.001"}},
+		{"partial", `{"items":[{"pekerjaan_id":1,"quantity":"7"},{"pekerjaan_id":1000,"quantity":"1"},{"pekerjaan_id":2,"quantity":"abc"},{"pekerjaan_id":3,"quantity":"-1"}]}`,
+			200, 1, []string{"items[1].pekerjaan_id", "items[2].quantity", "items[3].quantity"}, map[float64]string{1: "7.000"}},
+		{"none saved", `{"items":[{"pekerjaan_id":1000,"quantity":"1"},{"quantity":"1"}]}`, 400, 0,
+			[]string{"items[1].pekerjaan_id", "items[0].pekerjaan_id"}, nil},
+		{"empty", `[]`, 400, 0, []string{"items"}, nil},
+		{"wrong shape", `{"rows":[]}`, 400, 0, []string{"items"}, nil},
+		{"foreign pekerjaan", `[{"pekerjaan_id":5,"quantity":"1"}]`, 400, 0, []string{"[0].pekerjaan_id"}, nil},
+	}
+	for _, v := range api.Versions {
+		for _, tt := range tests {
+			t.Run(string(v)+"/"+tt.name, func(t *testing.T) {
+				e := newEnv(t, nil)
+				w := e.do(req{op: "volume-pekerjaan.save", v: v, body: tt.body})
+				require.Equal(t, tt.status, w.Code, w.Body.String())
+				m := payload(t, v, w)
+				require.Equal(t, tt.saved, m["saved"])
+				require.Equal(t, float64(3), m["decimal_places"])
+				require.ElementsMatch(t, tt.paths, errorPaths(m))
+				if v != api.V2 && tt.status == 200 {
+					require.Equal(t, true, m["ok"], "the real app says ok as soon as one row saved")
+				}
+				w = e.do(req{op: "volume-pekerjaan.list", v: v})
+				require.Equal(t, 200, w.Code)
+				lm := payload(t, v, w)
+				got := map[float64]string{}
+				for _, it := range lm["items"].([]any) {
+					x := it.(map[string]any)
+					got[x["pekerjaan_id"].(float64)] = x["quantity"].(string)
+				}
+				for id, q := range tt.want {
+					require.Equal(t, q, got[id])
+				}
+				require.Len(t, got, 4, "seeded volumes of project 1")
+			})
+		}
+	}
+}
+
+func TestDetailGet(t *testing.T) {
+	for _, drift := range []bool{false, true} {
+		d := defects.Set{}
+		if drift {
+			d["v2-drift"] = true
+		}
+		e := newEnv(t, d)
+		for _, v := range api.Versions {
+			t.Run(string(v)+map[bool]string{true: "/drift"}[drift], func(t *testing.T) {
+				w := e.do(req{op: "detail-ahsp.get", v: v, pek: 2})
+				require.Equal(t, 200, w.Code)
+				m := payload(t, v, w)
+				p := m["pekerjaan"].(map[string]any)
+				for _, k := range []string{"id", "kode", "uraian", "satuan", "source_type", "detail_ready", "budgeted_cost", "updated_at"} {
+					require.Contains(t, p, k)
+				}
+				require.Equal(t, "custom", p["source_type"])
+				require.Equal(t, "2000000.00", p["budgeted_cost"])
+				meta := m["meta"].(map[string]any)
+				require.Equal(t, false, meta["read_only"])
+				require.Len(t, meta["kategori_opts"], 4)
+				it := m["items"].([]any)[0].(map[string]any)
+				require.Equal(t, "150000.00", it["harga_satuan"])
+				if drift && v == api.V2 {
+					require.Equal(t, "0.750000", it["coefficient"])
+					require.NotContains(t, it, "koefisien")
+					require.NotContains(t, it, "satuan")
+					return
+				}
+				require.Equal(t, "0.750000", it["koefisien"])
+				require.Equal(t, "OH", it["satuan"])
+				for _, k := range []string{"id", "kategori", "kode", "uraian", "ref_ahsp_id", "ref_pekerjaan_id"} {
+					require.Contains(t, it, k)
+				}
+			})
+		}
+		w := e.do(req{op: "detail-ahsp.get", pek: 1})
+		require.Equal(t, true, payload(t, api.Legacy, w)["meta"].(map[string]any)["read_only"])
+	}
+}
+
+func TestDetailMissingPekerjaan(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, op := range []string{"detail-ahsp.get", "detail-ahsp.save"} {
+		// pekerjaan 5 exists but belongs to user 2's project.
+		for _, pek := range []int64{5, 99999} {
+			w := e.do(req{op: op, v: api.V1, pek: pek, body: `{"rows":[]}`})
+			require.Equal(t, 404, w.Code)
+			require.Contains(t, w.Body.String(), "Not Found")
+			w = e.do(req{op: op, v: api.V2, pek: pek, body: `{"rows":[]}`})
+			require.Equal(t, 404, w.Code)
+			require.Equal(t, CodeNotFound, payload(t, api.V2, w)["_code"])
+		}
+	}
+}
+
+func TestDetailSave(t *testing.T) {
+	row := `{"kategori":"TK","kode":"L.01","uraian":"Pekerja","satuan":"OH","koefisien":"0,8"}`
+	tests := []struct {
+		name   string
+		pek    int64
+		body   func(updatedAt string) string
+		status int
+		paths  []string
+		saved  float64
+	}{
+		{"ok", 2, func(u string) string { return `{"rows":[` + row + `],"client_updated_at":"` + u + `"}` }, 200, nil, 1},
+		{"ok without lock", 2, func(string) string { return `{"rows":[` + row + `]}` }, 200, nil, 1},
+		{"partial", 2, func(string) string {
+			return `{"rows":[` + row + `,{"kategori":"XX","kode":"Z","uraian":"Z","koefisien":"1"},` + row + `]}`
+		}, 207, []string{"rows[1].kategori", "rows[2].kode"}, 1},
+		{"none valid", 2, func(string) string { return `{"rows":[{"kategori":"TK","kode":"","uraian":"x","koefisien":"-1"}]}` }, 400,
+			[]string{"rows[0].kode", "rows[0].koefisien"}, 0},
+		{"read-only ref", 1, func(string) string { return `{"rows":[` + row + `]}` }, 400, []string{"source_type"}, 0},
+		{"stale", 2, func(u string) string { return `{"rows":[` + row + `],"client_updated_at":"2020-01-01T00:00:00Z"}` }, 409,
+			[]string{"client_updated_at"}, 0},
+		{"bad time", 2, func(string) string { return `{"rows":[` + row + `],"client_updated_at":"kemarin"}` }, 400,
+			[]string{"client_updated_at"}, 0},
+		{"rows missing", 2, func(string) string { return `{}` }, 400, []string{"rows"}, 0},
+		{"clear all", 2, func(string) string { return `{"rows":[]}` }, 200, nil, 0},
+	}
+	for _, v := range api.Versions {
+		for _, tt := range tests {
+			t.Run(string(v)+"/"+tt.name, func(t *testing.T) {
+				e := newEnv(t, nil)
+				before, err := e.st.Detail(context.Background(), 1, tt.pek)
+				require.NoError(t, err)
+				w := e.do(req{op: "detail-ahsp.save", v: v, pek: tt.pek, body: tt.body(before.Pekerjaan.UpdatedAt)})
+				require.Equal(t, tt.status, w.Code, w.Body.String())
+				m := payload(t, v, w)
+				require.Equal(t, tt.paths, errorPaths(m))
+				after, err := e.st.Detail(context.Background(), 1, tt.pek)
+				require.NoError(t, err)
+				switch tt.status {
+				case 409:
+					require.Equal(t, true, m["conflict"])
+					require.Equal(t, before.Pekerjaan.UpdatedAt, m["server_updated_at"])
+					require.NotEmpty(t, m["user_message"])
+					if v == api.V2 {
+						require.Equal(t, CodeConflict, m["_code"])
+					}
+					fallthrough
+				case 400:
+					require.Equal(t, before, after, "rejected save changes nothing")
+					return
+				}
+				require.Equal(t, tt.saved, m["saved_rows"])
+				require.NotEmpty(t, m["user_message"])
+				p := m["pekerjaan"].(map[string]any)
+				require.Equal(t, after.Pekerjaan.UpdatedAt, p["updated_at"])
+				require.Greater(t, after.Pekerjaan.UpdatedAt, before.Pekerjaan.UpdatedAt)
+				require.Len(t, after.Items, int(tt.saved))
+				if v != api.V2 {
+					require.Equal(t, true, m["success"])
+				}
+			})
+		}
+	}
+}
+
+func TestDetailSaveSecondWriterConflicts(t *testing.T) {
+	e := newEnv(t, nil)
+	d, err := e.st.Detail(context.Background(), 1, 2)
+	require.NoError(t, err)
+	body := `{"rows":[{"kategori":"TK","kode":"L.01","uraian":"Pekerja","koefisien":"1"}],"client_updated_at":"` + d.Pekerjaan.UpdatedAt + `"}`
+	require.Equal(t, 200, e.do(req{op: "detail-ahsp.save", pek: 2, body: body}).Code)
+	require.Equal(t, 409, e.do(req{op: "detail-ahsp.save", pek: 2, body: body}).Code, "same base version again")
+}
+
+func TestSearchAHSP(t *testing.T) {
+	e := newEnv(t, nil)
+	tests := []struct {
+		query string
+		n     int
+	}{
+		{"", 20}, {"limit=0", 1}, {"limit=-5", 1}, {"limit=500", 50}, {"limit=abc", 20}, {"limit=3", 3},
+		{"q=bata+merah&limit=50", 12}, {"q=zzzz", 0},
+	}
+	for _, v := range api.Versions {
+		for _, tt := range tests {
+			t.Run(string(v)+"/"+tt.query, func(t *testing.T) {
+				w := e.do(req{op: "search-ahsp", v: v, query: tt.query})
+				require.Equal(t, 200, w.Code)
+				m := payload(t, v, w)
+				res := m["results"].([]any)
+				require.Len(t, res, tt.n)
+				require.GreaterOrEqual(t, m["total"].(float64), float64(tt.n))
+				if tt.n > 0 {
+					r := res[0].(map[string]any)
+					require.Equal(t, r["kode_ahsp"].(string)+" — "+r["nama_ahsp"].(string), r["text"])
+					for _, k := range []string{"id", "satuan", "sumber"} {
+						require.Contains(t, r, k)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestHarga(t *testing.T) {
+	e := newEnv(t, nil)
+	w := e.do(req{op: "harga-items.list"})
+	require.Equal(t, 200, w.Code)
+	m := payload(t, api.Legacy, w)
+	meta := m["meta"].(map[string]any)
+	require.Equal(t, "10.00", meta["markup_percent"])
+	items := m["items"].([]any)
+	require.NotEmpty(t, items)
+	first := items[0].(map[string]any)
+	require.Equal(t, "TK", first["kategori"])
+	id := first["id"].(float64)
+	updated := meta["updated_at"].(string)
+
+	tests := []struct {
+		name   string
+		body   string
+		status int
+		paths  []string
+	}{
+		{"ok", `{"items":[{"id":` + ftoa(id) + `,"harga_satuan":"175.000,50"}],"markup_percent":"15","client_updated_at":"` + updated + `"}`, 200, nil},
+		{"stale", `{"items":[{"id":` + ftoa(id) + `,"harga_satuan":"1"}],"client_updated_at":"` + updated + `"}`, 409, []string{"client_updated_at"}},
+		{"partial", `{"items":[{"id":` + ftoa(id) + `,"harga_satuan":null},{"id":99999,"harga_satuan":"1"},{"id":` + ftoa(id) + `,"harga_satuan":"x"}]}`, 207,
+			[]string{"items[1].id", "items[2].harga_satuan"}},
+		{"nothing", `{"items":[{"id":99999,"harga_satuan":"1"}],"markup_percent":"-3"}`, 400, []string{"markup_percent", "items[0].id"}},
+		{"empty", `{}`, 400, []string{"items"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := e.do(req{op: "harga-items.save", body: tt.body})
+			require.Equal(t, tt.status, w.Code, w.Body.String())
+			m := payload(t, api.Legacy, w)
+			require.Equal(t, tt.paths, errorPaths(m))
+		})
+	}
+	w = e.do(req{op: "harga-items.list", v: api.V2})
+	m = payload(t, api.V2, w)
+	require.Equal(t, "15.00", m["meta"].(map[string]any)["markup_percent"])
+	require.Nil(t, m["items"].([]any)[0].(map[string]any)["harga_satuan"], "set to null by the partial save")
+}
+
+func ftoa(f float64) string { b, _ := json.Marshal(f); return string(b) }
+
+func TestRekapWorkedExample(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, v := range api.Versions {
+		w := e.do(req{op: "rekap", v: v})
+		require.Equal(t, 200, w.Code)
+		m := payload(t, v, w)
+		meta := m["meta"].(map[string]any)
+		require.Equal(t, float64(10), meta["markup_percent"])
+		require.Equal(t, float64(11), meta["ppn_percent"])
+		require.Equal(t, float64(10000), meta["rounding_base"])
+		var row map[string]any
+		for _, r := range m["rows"].([]any) {
+			if r.(map[string]any)["pekerjaan_id"] == float64(2) {
+				row = r.(map[string]any)
+			}
+		}
+		require.NotNil(t, row)
+		want := map[string]float64{"A": 117500, "B": 0, "C": 0, "D": 117500, "LAIN": 0, "E_base": 117500, "E": 17625, "F": 17625,
+			"G": 135125, "HSP": 135125, "unit_price": 135125, "markup_eff": 15, "volume": 12.5, "total": 1689062.5, "biaya_langsung": 1468750}
+		for k, x := range want {
+			require.Equal(t, x, row[k], k)
+		}
+	}
+}
+
+func TestCSVExports(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tc := range []struct{ op, golden string }{
+		{"export.rekap-rab-csv", "rekap-rab.golden.csv"},
+		{"export.rincian-rab-csv", "rincian-rab.golden.csv"},
+	} {
+		for _, v := range api.Versions {
+			t.Run(tc.op+"/"+string(v), func(t *testing.T) {
+				w := e.do(req{op: tc.op, v: v})
+				require.Equal(t, 200, w.Code)
+				require.Equal(t, "text/csv; charset=utf-8", w.Header().Get("Content-Type"))
+				require.Contains(t, w.Header().Get("Content-Disposition"), "attachment")
+				b := w.Body.Bytes()
+				require.True(t, bytes.HasPrefix(b, []byte(store.BOM)))
+				require.Equal(t, 1, bytes.Count(b, []byte(store.BOM)), "exactly one BOM")
+				lines := strings.Split(strings.TrimSuffix(string(b), "\r\n"), "\r\n")
+				cols := strings.Count(lines[0], ";")
+				for _, l := range lines {
+					require.Equal(t, cols, strings.Count(l, ";"), l)
+				}
+				golden(t, tc.golden, b)
+			})
+		}
+	}
+	w := e.do(req{op: "export.rekap-rab-csv"})
+	s := w.Body.String()
+	require.Contains(t, s, ";12,500;135.125,00;1.689.062,50\r\n", "worked example in Indonesian format")
+	require.Contains(t, s, ";PPN 11%;")
+	require.Contains(t, s, ";DIBULATKAN (10.000);")
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		require.NoError(t, os.WriteFile(path, got, 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test -update to create %s", path)
+	require.Equal(t, string(want), string(got))
+}
+
+func TestServerErrorLeaksNothing(t *testing.T) {
+	e := newEnv(t, nil)
+	require.NoError(t, e.st.Close())
+	for _, v := range api.Versions {
+		for _, accept := range []string{"application/json", "text/html"} {
+			w := e.do(req{op: "list-pekerjaan.tree", v: v, header: map[string]string{"Accept": accept}})
+			require.Equal(t, http.StatusInternalServerError, w.Code)
+			body := strings.ToLower(w.Body.String())
+			for _, leak := range []string{"sql", "select", "database", "goroutine", ".go:"} {
+				require.NotContains(t, body, leak)
+			}
+			if accept == "application/json" {
+				var m map[string]any
+				require.NoError(t, json.Unmarshal(w.Body.Bytes(), &m))
+				require.Equal(t, CodeServer, m["error"].(map[string]any)["code"])
+			}
+		}
+	}
+}
+
+func TestWrongMethod(t *testing.T) {
+	e := newEnv(t, nil)
+	w := e.do(req{op: "rekap", method: http.MethodPost})
+	require.Equal(t, http.StatusMethodNotAllowed, w.Code)
+	require.Empty(t, w.Body.String())
+}
+
+func TestUpdatedAtIsMonotonic(t *testing.T) {
+	// Two saves inside one clock tick must still differ for the lock to work.
+	e := newEnv(t, nil)
+	var prev string
+	for range 5 {
+		w := e.do(req{op: "detail-ahsp.save", pek: 2, body: `{"rows":[]}`})
+		require.Equal(t, 200, w.Code)
+		u := payload(t, api.Legacy, w)["pekerjaan"].(map[string]any)["updated_at"].(string)
+		_, err := time.Parse(store.TimeLayout, u)
+		require.NoError(t, err)
+		require.Greater(t, u, prev)
+		prev = u
+	}
+}
