@@ -349,11 +349,11 @@ func diffOperation(old *Set, ov string, new *Set, nv, op string, mapShape func(s
 		}
 		oe, _ := old.Response(ov, op, st)
 		ne, _ := new.Response(nv, op, st)
-		if oe.MediaType != ne.MediaType {
-			stamp([]Change{{Change: MediaTypeChanged, Old: oe.MediaType, New: ne.MediaType, Breaking: true}}, Response, st)
-			continue
+		if o, n := strings.Join(oe.MediaTypes, "|"), strings.Join(ne.MediaTypes, "|"); o != n {
+			// A client is surprised by a media type it has not seen before.
+			stamp([]Change{{Change: MediaTypeChanged, Old: o, New: n, Breaking: !acceptsAll(oe.MediaTypes, ne.MediaTypes)}}, Response, st)
 		}
-		if !oe.JSON() {
+		if !oe.JSON() || !ne.JSON() {
 			continue
 		}
 		osh := Flatten(oe.Schema)

@@ -34,6 +34,9 @@ type Mapping struct {
 	Operations map[string]OperationMapping `yaml:"operations"`
 	// Statuses maps a v1 status to the v2 status of the same outcome, when they differ.
 	Statuses map[int]int `yaml:"statuses"`
+	// IgnoreByStatus: paths (v2 layout) not compared for a v1 status, for
+	// declared envelope differences such as v1 ok=false / v2 success=true on 207.
+	IgnoreByStatus map[int][]string `yaml:"ignore_by_status"`
 }
 
 // OperationMapping is one operation's overrides.
@@ -204,6 +207,7 @@ func (m *Mapping) Compare(op string, v1Status int, v1Body []byte, v2Status int, 
 	}
 	r := m.rules(op, v1Status)
 	ignore := m.ignorePatterns(op, sameProject)
+	ignore = append(ignore, compileGlobs(m.IgnoreByStatus[v1Status])...)
 	v2Only := compileGlobs(append(append([]string{}, m.V2Only...), m.Operations[op].V2Only...))
 	mapped := map[string]string{}
 	origin := map[string]string{}

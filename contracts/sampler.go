@@ -157,17 +157,23 @@ func CheckResponse(set *Set, op, version string, status int, h http.Header, body
 	}
 	var out []Violation
 	ct := h.Get("Content-Type")
-	if mt, _, _ := strings.Cut(ct, ";"); !strings.EqualFold(strings.TrimSpace(mt), e.MediaType) {
+	switch {
+	case !e.Allows(ct):
 		out = append(out, Violation{Where: "header", InstancePath: "Content-Type", SchemaPath: e.File,
-			Message: fmt.Sprintf("content type %q, want %s", ct, e.MediaType)})
-		if e.JSON() {
-			return append(out, e.ValidateBody(body)...)
+			Message: fmt.Sprintf("content type %q, want %s (body %s)", ct, strings.Join(e.MediaTypes, " or "), snippet(body))})
+		if e.JSON() && len(e.MediaTypes) == 1 {
+			out = append(out, e.ValidateBody(body)...)
 		}
-		return out
+	case e.Allows(JSONMediaType) && isJSONType(ct):
+		out = append(out, e.ValidateBody(body)...)
 	}
-	out = append(out, e.ValidateBody(body)...)
 	out = append(out, CheckHeaders(version, status, h)...)
 	return out
+}
+
+func isJSONType(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), JSONMediaType)
 }
 
 // RenderSample writes a sampler report.

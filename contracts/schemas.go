@@ -56,15 +56,25 @@ type Entry struct {
 	Key
 	// File is the schema's path inside the set ("v1/rekap.response.200.json").
 	File string
-	// MediaType is "application/json" unless the schema declares another with
-	// "x-media-type" (CSV exports, Django's HTML 404 page); non-JSON bodies are
-	// checked by media type only.
-	MediaType string
-	Schema    *jsonschema.Schema
+	// MediaTypes are ["application/json"] unless the schema declares others
+	// with "x-media-type" (a string or a list: CSV exports, Django's HTML 404
+	// page). Bodies of other media types are checked by media type only.
+	MediaTypes []string
+	Schema     *jsonschema.Schema
 }
 
-// JSON reports whether the entry's body is validated as JSON.
-func (e *Entry) JSON() bool { return e.MediaType == "application/json" }
+// JSONMediaType is the media type of schema-validated bodies.
+const JSONMediaType = "application/json"
+
+// JSON reports whether the entry allows a JSON body (validated by the schema).
+func (e *Entry) JSON() bool { return contains(e.MediaTypes, JSONMediaType) }
+
+// Allows reports whether a Content-Type value is one of the entry's media types.
+func (e *Entry) Allows(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	return contains(e.MediaTypes, mt)
+}
 
 // Set is a compiled set of contract schemas laid out as
 // <version>/<operation>.request.json and <version>/<operation>.response.<status>.json,
@@ -136,11 +146,20 @@ func Load(fsys fs.FS, source string) (*Set, error) {
 		if err != nil {
 			return nil, fmt.Errorf("compile %s/%s: %w", source, f.rel, err)
 		}
-		e := &Entry{Key: f.key, File: f.rel, MediaType: "application/json", Schema: sch}
+		e := &Entry{Key: f.key, File: f.rel, MediaTypes: []string{JSONMediaType}, Schema: sch}
 		if m, ok := f.doc.(map[string]any); ok {
-			if mt, ok := m["x-media-type"].(string); ok && mt != "" {
-				e.MediaType = mt
+			switch mt := m["x-media-type"].(type) {
+			case string:
+				e.MediaTypes = []string{mt}
+			case []any:
+				e.MediaTypes = nil
+				for _, x := range mt {
+					if s, ok := x.(string); ok {
+						e.MediaTypes = append(e.MediaTypes, s)
+					}
+				}
 			}
+			sort.Strings(e.MediaTypes)
 		}
 		s.entries[f.key] = e
 	}
@@ -266,7 +285,7 @@ func (v Violation) String() string {
 var printer = message.NewPrinter(language.English)
 
 // ValidateBody checks body against the entry's schema. A body that is not
-// JSON is one violation; a non-JSON contract (CSV, HTML) checks nothing here.
+// JSON is one violation; a contract without JSON (CSV, HTML) checks nothing here.
 func (e *Entry) ValidateBody(body []byte) []Violation {
 	if !e.JSON() {
 		return nil

@@ -38,7 +38,7 @@ func TestValidateBody(t *testing.T) {
 		{"quantity two places", "v1", "volume-pekerjaan.list", 200, `{"ok":true,"items":[{"pekerjaan_id":3,"quantity":"12.50"}],"decimal_places":3}`, []string{"/items/0/quantity"}},
 		{"unknown field", "v1", "volume-pekerjaan.list", 200, `{"ok":true,"items":[],"decimal_places":3,"extra":1}`, []string{"/"}},
 		{"missing field", "v1", "volume-pekerjaan.list", 200, `{"ok":true,"decimal_places":3}`, []string{"/"}},
-		{"v2 envelope", "v2", "volume-pekerjaan.list", 200, `{"success":true,"message":"","data":{"items":[],"decimal_places":3}}`, nil},
+		{"v2 envelope", "v2", "volume-pekerjaan.list", 200, `{"success":true,"message":"OK","data":{"items":[],"decimal_places":3}}`, nil},
 		{"v1 body on v2", "v2", "volume-pekerjaan.list", 200, `{"ok":true,"items":[],"decimal_places":3}`, []string{"/"}},
 		{"429", "v1", "rekap", 429, `{"success":false,"message":"Terlalu banyak permintaan. Silakan coba lagi dalam 60 detik.","code":"RATE_LIMIT_EXCEEDED","details":{"max_requests":20,"window_seconds":60,"current_count":20,"category":"write"},"retry_after":60}`, nil},
 		{"429 bad category", "v1", "rekap", 429, `{"success":false,"message":"x","code":"RATE_LIMIT_EXCEEDED","details":{"max_requests":20,"window_seconds":60,"current_count":20,"category":"slow"},"retry_after":60}`, []string{"/details/category"}},

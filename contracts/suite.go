@@ -184,6 +184,7 @@ func Run(ctx context.Context, t Target, opts Options) (*Report, error) {
 	same := samePairs(ctx, v2)
 	// Rate limits last: they use up the operation's quota for the window.
 	for _, r := range []*runner{v1, v2} {
+		r.partialSave(ctx)
 		r.rateLimited(ctx)
 		if opts.Cache != nil {
 			r.failClosed(ctx)
@@ -231,6 +232,7 @@ type runner struct {
 	results []Result
 	calls   map[string]exchange // by step
 	order   []string
+	all     []exchange // every response, for the runtime shape analysis
 
 	refID, customID, refPekID int
 	customUpdatedAt           string
@@ -309,6 +311,7 @@ func (r *runner) call(ctx context.Context, cs callSpec) (exchange, map[string]an
 		res.Verdict = check.Fail
 	}
 	r.results = append(r.results, res)
+	r.all = append(r.all, ex)
 	if !cs.noStore {
 		r.calls[cs.step] = ex
 		r.order = append(r.order, cs.step)
@@ -480,19 +483,35 @@ func (r *runner) harga(ctx context.Context) {
 }
 
 func (r *runner) badInputs(ctx context.Context) {
-	bad := map[string]any{"klasifikasi": []map[string]any{{"name": "X", "ordering_index": 1, "sub": []map[string]any{{"name": "Y", "ordering_index": 1,
-		"pekerjaan": []map[string]any{{"source_type": "bogus", "ordering_index": 1}}}}}}}
-	r.call(ctx, callSpec{step: "bad.save.source-type", op: "list-pekerjaan.save", body: bad, want: 400,
-		extra: wantErrorPath("klasifikasi[0].sub[0].pekerjaan[0].source_type")})
-	r.call(ctx, callSpec{step: "bad.save.malformed-json", op: "list-pekerjaan.save", body: []byte(`{"klasifikasi": [`), want: 400})
-	noRef := map[string]any{"klasifikasi": []map[string]any{{"name": "X", "ordering_index": 1, "sub": []map[string]any{{"name": "Y", "ordering_index": 1,
-		"pekerjaan": []map[string]any{{"source_type": "ref", "ordering_index": 1}}}}}}}
-	r.call(ctx, callSpec{step: "bad.upsert.missing-ref", op: "list-pekerjaan.upsert", body: noRef, want: 400,
-		extra: wantErrorPath("klasifikasi[0].sub[0].pekerjaan[0].ref_id")})
+	// Nothing is saved by any of these (the tree save rolls back when no row
+	// is valid; the upsert preflight and the volume check write nothing).
+	emptyName := map[string]any{"klasifikasi": []map[string]any{{"name": " ", "ordering_index": 1}}}
+	r.call(ctx, callSpec{step: "bad.save.empty-name", op: "list-pekerjaan.save", body: emptyName, want: 400,
+		extra: wantErrorPath("klasifikasi[0].name")})
+	r.call(ctx, callSpec{step: "bad.save.malformed-json", op: "list-pekerjaan.save", body: []byte(`{"klasifikasi": [`), want: 400,
+		extra: wantErrorPath("body")})
+	badID := map[string]any{"klasifikasi": []map[string]any{{"id": -5, "name": "X", "ordering_index": 1}}}
+	r.call(ctx, callSpec{step: "bad.upsert.preflight", op: "list-pekerjaan.upsert", body: badID, want: 400,
+		extra: wantErrorPath("klasifikasi[0].id")})
 	r.call(ctx, callSpec{step: "bad.volume.quantity", op: "volume-pekerjaan.save",
-		body: map[string]any{"items": []map[string]any{{"pekerjaan_id": r.customID, "quantity": "dua belas"}}}, want: 400})
+		body: map[string]any{"items": []map[string]any{{"pekerjaan_id": r.customID, "quantity": "dua belas"}}}, want: 400,
+		extra: wantErrorPath("items[0].quantity")})
 	r.call(ctx, callSpec{step: "bad.detail.kategori", op: "detail-ahsp.save", pekID: r.customID,
-		body: map[string]any{"rows": []map[string]any{{"kategori": "XYZ", "kode": "X", "uraian": "X", "satuan": "OH", "koefisien": "1"}}}, want: 400})
+		body: map[string]any{"rows": []map[string]any{{"kategori": "XYZ", "kode": "X", "uraian": "X", "satuan": "OH", "koefisien": "1"}}}, want: 400,
+		extra: wantErrorPath("rows[0].kategori")})
+}
+
+// partialSave replaces the tree with one valid and one invalid pekerjaan:
+// 207 with the invalid row located. It replaces the whole tree, so it runs
+// after everything that reads the script's rows.
+func (r *runner) partialSave(ctx context.Context) {
+	body := map[string]any{"klasifikasi": []map[string]any{{"name": "Klasifikasi parsial", "ordering_index": 1, "temp_id": "k-p",
+		"sub": []map[string]any{{"name": "Sub parsial", "ordering_index": 1, "temp_id": "s-p", "pekerjaan": []map[string]any{
+			{"source_type": "custom", "snapshot_uraian": "Baris sah", "snapshot_satuan": "m2", "ordering_index": 1, "temp_id": "p-ok"},
+			{"source_type": "bogus", "ordering_index": 2, "temp_id": "p-bad"},
+		}}}}}}
+	r.call(ctx, callSpec{step: "save.partial", op: "list-pekerjaan.save", body: body, want: 207,
+		extra: wantErrorPath("klasifikasi[0].sub[0].pekerjaan[1].source_type")})
 }
 
 // unauthenticated: an anonymous API call is redirected to the login page (Django's 302, not 401).
@@ -657,7 +676,7 @@ func crossPairs(m *Mapping, v1, v2 *runner) []Equivalence {
 
 func equivalence(m *Mapping, step, op string, a, b exchange, same bool) Equivalence {
 	e := Equivalence{Step: step, Operation: op, SameProject: same}
-	if isJSON(a.header) || isJSON(b.header) {
+	if isJSON(a.header) && isJSON(b.header) {
 		e.Differences = m.Compare(op, a.status, a.body, b.status, b.body, same)
 	} else if m.V2Status(a.status) != b.status {
 		e.Differences = []Difference{{Path: "(status)", What: "status differs", V1: strconv.Itoa(a.status), V2: strconv.Itoa(b.status)}}
@@ -682,8 +701,7 @@ func runtimeComparison(opts Options, v1, v2 *runner) Comparison {
 		status int
 	}
 	bodies := map[key][]any{}
-	for _, step := range v2.order {
-		ex := v2.calls[step]
+	for _, ex := range v2.all {
 		if !isJSON(ex.header) {
 			continue
 		}

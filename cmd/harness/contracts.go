@@ -58,7 +58,7 @@ The schemas, mapping.yaml and compat.yaml are built into the binary; the
 	cmd.Flags().StringVar(&o.search, "search-term", contracts.DefaultSearchTerm, "catalog search term that finds reference AHSP entries")
 
 	diff := &cobra.Command{
-		Use:   "diff --base DIR",
+		Use:   "diff [--base DIR]",
 		Short: "Classify the differences between a baseline schema directory and the current schemas (no target needed)",
 		Long: `diff compares the schemas in --base (a directory laid out like the built-in
 one: v1/, v2/, common/) with the current schemas, version by version, and the
@@ -68,8 +68,7 @@ compat.yaml does not accept fails (exit 1).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return app.contractsDiff(o) },
 	}
-	diff.Flags().StringVar(&o.base, "base", "", "baseline schema directory (required)")
-	_ = diff.MarkFlagRequired("base")
+	diff.Flags().StringVar(&o.base, "base", "", "baseline schema directory (without it only v1 is compared with v2)")
 
 	export := &cobra.Command{
 		Use:   "export DIR",
