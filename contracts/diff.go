@@ -174,23 +174,34 @@ func compareField(of, nf *Field, kind Kind, inferred bool) []Change {
 }
 
 // detectRenames pairs a removed and an added field under the same parent
-// with the same description: most likely one field renamed. It stays
-// breaking; the pair is reported as one change naming both.
+// with a compatible type: most likely one field renamed. When several could
+// pair, the most similar names pair first. It stays breaking; the pair is
+// reported as one change naming both.
 func detectRenames(cs []Change) []Change {
-	used := map[int]bool{}
-	var out []Change
+	type pair struct {
+		r, a  int
+		score float64
+	}
+	var pairs []pair
 	for i, r := range cs {
 		if r.Change != FieldRemoved {
 			continue
 		}
 		for j, a := range cs {
-			if used[j] || a.Change != FieldAdded || parent(a.Path) != parent(r.Path) || !compatibleDescriptions(r.Old, a.New) {
-				continue
+			if a.Change == FieldAdded && parent(a.Path) == parent(r.Path) && compatibleDescriptions(r.Old, a.New) {
+				pairs = append(pairs, pair{i, j, similarity(lastSegment(r.Path), lastSegment(a.Path))})
 			}
-			used[i], used[j] = true, true
-			out = append(out, Change{Path: r.Path, Change: FieldRenamed, Old: r.Path, New: a.Path, Breaking: true})
-			break
 		}
+	}
+	sort.SliceStable(pairs, func(x, y int) bool { return pairs[x].score > pairs[y].score })
+	used := map[int]bool{}
+	var out []Change
+	for _, p := range pairs {
+		if used[p.r] || used[p.a] {
+			continue
+		}
+		used[p.r], used[p.a] = true, true
+		out = append(out, Change{Path: cs[p.r].Path, Change: FieldRenamed, Old: cs[p.r].Path, New: cs[p.a].Path, Breaking: true})
 	}
 	for i, c := range cs {
 		if !used[i] {
@@ -199,6 +210,36 @@ func detectRenames(cs []Change) []Change {
 	}
 	sortChanges(out)
 	return out
+}
+
+func lastSegment(p string) string {
+	if i := strings.LastIndex(p, "."); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// similarity is the longest common subsequence of a and b over the longer length.
+func similarity(a, b string) float64 {
+	if len(a) == 0 || len(b) == 0 {
+		return 0
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			switch {
+			case a[i-1] == b[j-1]:
+				cur[j] = prev[j-1] + 1
+			case prev[j] >= cur[j-1]:
+				cur[j] = prev[j]
+			default:
+				cur[j] = cur[j-1]
+			}
+		}
+		prev, cur = cur, prev
+	}
+	return float64(prev[len(b)]) / float64(max(len(a), len(b)))
 }
 
 // compatibleDescriptions compares "type" parts of two describe() strings.
