@@ -18,8 +18,12 @@ import (
 	"github.com/ahsp-harness/harness/target/stack"
 )
 
-// targetBin builds the reference target once for the whole test binary.
+// targetBin builds the reference target once for the whole test binary
+// ($HARNESS_TARGET_BIN names a prebuilt one).
 var targetBin = sync.OnceValues(func() (string, error) {
+	if bin := os.Getenv(stack.EnvTargetBin); bin != "" {
+		return bin, nil
+	}
 	dir, err := os.MkdirTemp("", "scan-matrix-")
 	if err != nil {
 		return "", err
@@ -101,6 +105,69 @@ func TestMatrixCorrectTargetPasses(t *testing.T) {
 	s := up(t, bin, 4, stack.CacheRedis)
 	rep := runProbes(t, s)
 	require.Len(t, rep.Probes, len(scan.Probes()))
+	for _, p := range rep.Probes {
+		require.Equal(t, check.Pass, p.Status, "%s: %s", p.Probe, p.Reason)
+	}
+}
+
+// TestMatrixDefectsAreCaught: each probe FAILS on the target with the
+// defect it exists to catch, with the expected finding in its reason.
+func TestMatrixDefectsAreCaught(t *testing.T) {
+	bin := needTarget(t)
+	tests := []struct {
+		probe   string
+		workers int
+		cache   string
+		defect  string
+		finding string
+	}{
+		{scan.MultiWorker, 4, stack.CacheLocmem, "", "each counts in its own memory"},
+		{scan.Race, 4, stack.CacheRedis, "naive-limiter", "non-atomic read-modify-write"},
+		{scan.Window, 4, stack.CacheRedis, "naive-limiter", "TTL refresh"},
+		{scan.PathVariants, 4, stack.CacheRedis, "raw-path-key", "were counted apart"},
+		{scan.PathVariants, 4, stack.CacheRedis, "split-versions", "were counted apart"},
+		{scan.XFFSpoof, 4, stack.CacheRedis, "trust-xff", "trusts forged client IPs"},
+		{scan.Coverage, 4, stack.CacheRedis, "legacy-scope", "never answered 429"},
+		{scan.Headers, 4, stack.CacheRedis, "no-retry-after", "no Retry-After header"},
+		{scan.Sessions, 4, stack.CacheRedis, "local-sessions", "redirected to the login page"},
+	}
+	for _, tc := range tests {
+		name := tc.probe + "/" + tc.defect
+		if tc.defect == "" {
+			name = tc.probe + "/" + tc.cache
+		}
+		t.Run(name, func(t *testing.T) {
+			var defects []string
+			if tc.defect != "" {
+				defects = []string{tc.defect}
+			}
+			s := up(t, bin, tc.workers, tc.cache, defects...)
+			// A race is a matter of timing: give it three chances to show.
+			var p scan.Result
+			for range 3 {
+				p = byName(runProbes(t, s, tc.probe))[tc.probe]
+				if p.Status == check.Fail || tc.probe != scan.Race {
+					break
+				}
+			}
+			require.Equal(t, check.Fail, p.Status, "%s must catch %s: %s", tc.probe, name, p.Reason)
+			require.Contains(t, p.Reason, tc.finding)
+		})
+	}
+}
+
+// TestMatrixFailOpenIsHonoured: with fail-open the cache probes expect the
+// requests served, and the correct target does so.
+func TestMatrixFailOpenIsHonoured(t *testing.T) {
+	bin := needTarget(t)
+	limits, err := stack.ParseLimits(scan.FastLimits)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := stack.Up(ctx, stack.Spec{Mode: stack.ModeLocal, Workers: 2, Cache: stack.CacheRedis, FailurePolicy: "fail-open", Limits: limits, TargetBin: bin})
+	t.Cleanup(func() { _ = s.Down(context.Background()) })
+	require.NoError(t, err)
+	rep := runProbes(t, s, scan.CacheDown, scan.CacheSlow)
 	for _, p := range rep.Probes {
 		require.Equal(t, check.Pass, p.Status, "%s: %s", p.Probe, p.Reason)
 	}
