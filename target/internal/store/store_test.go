@@ -125,6 +125,9 @@ func TestParseNumber(t *testing.T) {
 		{"1,234.56", "1234.56", false},
 		{"12.5", "12.5", false},
 		{"1.234.567", "1234567", false},
+		{"1.401", "1.401", false}, // one dot: a decimal point, never thousands
+		{"1,401", "1.401", false},
+		{"-1.234,5", "-1234.5", false},
 		{" 7 ", "7", false},
 		{float64(12.5), "12.5", false},
 		{"abc", "", true},
