@@ -75,9 +75,10 @@ func DiffShapes(old, new *Shape, kind Kind) []Change {
 				continue
 			}
 			if new.Inferred {
-				// Only what was observed can be judged: an optional field or
-				// one under a never-seen parent may simply not have occurred.
-				if _, seen := new.Fields[parent(p)]; !seen || !of.Required {
+				// Only what was observed can be judged: an optional field, one
+				// under a never-seen parent, or the items of arrays that were
+				// always empty may simply not have occurred.
+				if _, seen := new.Fields[parent(p)]; !seen || !of.Required || strings.HasSuffix(p, "[]") {
 					continue
 				}
 			}
@@ -120,7 +121,9 @@ func compareField(of, nf *Field, kind Kind, inferred bool) []Change {
 	}
 	// Types: a response breaks clients when it may now carry a type they did
 	// not expect; a request breaks them when the server stops accepting one.
-	if !sameTypes(of.Types, nf.Types) {
+	// Observed values that are a subset of the declared types are what a
+	// sample looks like (only nulls seen, whole numbers in a number field).
+	if !sameTypes(of.Types, nf.Types) && !(inferred && acceptsAll(of.Types, nf.Types)) {
 		var breaking bool
 		if kind == Response {
 			breaking = !acceptsAll(of.Types, nf.Types)

@@ -304,13 +304,19 @@ func TestRenderReport(t *testing.T) {
 				Violations: []Violation{{Where: "header", InstancePath: "Retry-After", Message: "missing: a 429 response must tell the client when to retry"}}},
 			{Version: "v2", Step: "volume.list", Operation: "volume-pekerjaan.list", Method: "GET", Path: "/detail_project/api/v2/project/2/volume-pekerjaan/list/", WantStatus: 200, Status: 200,
 				Verdict: check.Fail, Schema: "v2/volume-pekerjaan.list.response.200.json",
-				Violations: []Violation{{Where: "body", InstancePath: "/data/items/0/quantity", SchemaPath: "common/defs.json#/$defs/decimal3/pattern", Message: "'12.5' does not match pattern '^-?\\\\d+\\\\.\\\\d{3}$'"}}},
+				Violations: []Violation{
+					{Where: "body", InstancePath: "/data/items/0/quantity", SchemaPath: "common/defs.json#/$defs/decimal3/type", Message: "got number, want string"},
+					{Where: "body", InstancePath: "/data/items/1/quantity", SchemaPath: "common/defs.json#/$defs/decimal3/type", Message: "got number, want string"},
+					{Where: "body", InstancePath: "/data/items/12/quantity", SchemaPath: "common/defs.json#/$defs/decimal3/type", Message: "got number, want string"},
+				}},
 		},
 		Equivalence: []Equivalence{
 			{Step: "rekap", Operation: "rekap", Status: check.Pass},
 			{Step: "same-project.detail-ahsp.get", Operation: "detail-ahsp.get", SameProject: true, Status: check.Fail, Differences: []Difference{
 				{Path: "data.pekerjaan.satuan_kerja", V1Path: "pekerjaan.satuan", What: "renamed", V1: `"m3"`, V2: `"m3"`},
 				{Path: "data.pekerjaan.detail_ready", V1Path: "pekerjaan.detail_ready", What: "missing in v2", V1: "true"},
+				{Path: "data.items[0].coefficient", V1Path: "items[0].koefisien", What: "renamed", V1: `"0.750000"`, V2: `"0.750000"`},
+				{Path: "data.items[1].coefficient", V1Path: "items[1].koefisien", What: "renamed", V1: `"0.025000"`, V2: `"0.025000"`},
 			}},
 		},
 		Breaking: []Comparison{{Name: ScopeRuntime, Old: "embedded v1 schemas", New: "observed v2 responses", Status: check.Fail, Unaccepted: 1, Changes: []Change{

@@ -6,12 +6,15 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/ahsp-harness/harness/check"
+	"github.com/ahsp-harness/harness/target/api"
+	"github.com/ahsp-harness/harness/target/client"
 	"github.com/ahsp-harness/harness/target/stack"
 )
 
@@ -44,6 +47,14 @@ func upTarget(t *testing.T, defects ...string) (*stack.Stack, CacheControl) {
 }
 
 func runSuite(t *testing.T, defects ...string) *Report {
+	rep, _ := runSuiteAndBurst(t, defects...)
+	return rep
+}
+
+// runSuiteAndBurst runs the suite, then a short concurrent burst on the
+// upsert operation (bulk: 5 per 300 s) as two other users, once per version,
+// every response handed to a Sampler the way a load scenario does.
+func runSuiteAndBurst(t *testing.T, defects ...string) (*Report, SampleReport) {
 	t.Helper()
 	s, ctl := upTarget(t, defects...)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -53,14 +64,48 @@ func runSuite(t *testing.T, defects ...string) *Report {
 	var buf bytes.Buffer
 	Render(&buf, rep)
 	t.Log("\n" + buf.String())
+	set, err := LoadEmbedded()
+	require.NoError(t, err)
+	sampler := NewSampler(set)
+	creds := s.Credentials()
+	require.GreaterOrEqual(t, len(creds), 4)
+	for i, v := range []api.Version{api.V1, api.V2} {
+		c, err := client.New(s.BaseURL())
+		require.NoError(t, err)
+		require.NoError(t, c.Login(ctx, creds[2+i].User, creds[2+i].Password))
+		op, _ := api.Lookup("list-pekerjaan.upsert")
+		path := op.URLPath(v, creds[2+i].Projects[0], 0)
+		var wg sync.WaitGroup
+		for g := 0; g < 4; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for k := 0; k < 5; k++ {
+					resp, err := c.Do(ctx, op.Method, path, map[string]any{})
+					if err != nil {
+						return
+					}
+					sampler.ObserveURL(op.Method, c.URL(path), resp.Status, resp.Header, resp.Body)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	sample := sampler.Report()
+	buf.Reset()
+	RenderSample(&buf, sample)
+	t.Log("\n" + buf.String())
 	if t.Failed() {
 		t.Log(s.Logs(ctx))
 	}
-	return rep
+	return rep, sample
 }
 
 func TestIntegrationCorrectTargetPasses(t *testing.T) {
-	rep := runSuite(t)
+	rep, sample := runSuiteAndBurst(t)
+	require.Equal(t, check.Pass, sample.Status, "sampled 400s and 429s match their contracts")
+	require.Equal(t, 40, sample.Observed)
+	require.Equal(t, 30, sample.ByStatus["list-pekerjaan.upsert v1 429"]+sample.ByStatus["list-pekerjaan.upsert v2 429"])
 	require.Equal(t, check.Pass, rep.Status, "the correct target must satisfy every contract")
 	steps := map[string]bool{}
 	for _, r := range rep.Results {
@@ -88,8 +133,9 @@ func TestIntegrationV2DriftFails(t *testing.T) {
 	for _, d := range diffs {
 		whats[d.What] = append(whats[d.What], d.V1Path+" -> "+d.Path)
 	}
-	require.NotEmpty(t, whats["renamed"], "equivalence names the renamed field: %v", whats)
-	require.NotEmpty(t, whats["missing in v2"], "equivalence names the dropped field: %v", whats)
+	// The drift: v2 detail items rename koefisien to coefficient and drop satuan.
+	require.Contains(t, whats["renamed"], "items[0].koefisien -> data.items[0].coefficient", "equivalence names the renamed field: %v", whats)
+	require.Contains(t, whats["missing in v2"], "items[0].satuan -> data.items[0].satuan", "equivalence names the dropped field: %v", whats)
 
 	var runtime *Comparison
 	for i := range rep.Breaking {
@@ -105,13 +151,18 @@ func TestIntegrationV2DriftFails(t *testing.T) {
 			kinds[c.Change] = append(kinds[c.Change], c.Where()+" "+c.Path+" "+c.New)
 		}
 	}
-	require.NotEmpty(t, kinds[FieldRenamed], "breaking-change check names the renamed field: %v", kinds)
-	require.NotEmpty(t, kinds[FieldRemoved], "breaking-change check names the dropped field: %v", kinds)
+	require.Equal(t, []string{"detail-ahsp.get 200 data.items[].koefisien data.items[].coefficient"}, kinds[FieldRenamed], "breaking-change check names the renamed field")
+	require.Equal(t, []string{"detail-ahsp.get 200 data.items[].satuan "}, kinds[FieldRemoved], "breaking-change check names the dropped field")
 }
 
 func TestIntegrationNoRetryAfterFails(t *testing.T) {
-	rep := runSuite(t, "no-retry-after")
+	rep, sample := runSuiteAndBurst(t, "no-retry-after")
 	require.Equal(t, check.Fail, rep.Status)
+	require.Equal(t, check.Fail, sample.Status, "the sampler catches the 429s without Retry-After under load")
+	for _, v := range sample.Violations {
+		require.Equal(t, 429, v.Status)
+		require.Equal(t, "Retry-After", v.Violations[len(v.Violations)-1].InstancePath)
+	}
 	for _, r := range rep.Results {
 		if r.Step != "rate-limited" {
 			continue

@@ -3,6 +3,7 @@ package contracts
 import (
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -106,8 +107,8 @@ func Render(w io.Writer, r *Report) {
 				continue
 			}
 			fmt.Fprintf(w, "%s %s %s (%s):\n", x.Verdict, x.Version, x.Step, x.Schema)
-			for _, v := range x.Violations {
-				fmt.Fprintf(w, "  - %s\n", v)
+			for _, g := range groupViolations(x.Violations) {
+				fmt.Fprintf(w, "  - %s\n", g)
 			}
 			if x.Reason != "" {
 				fmt.Fprintf(w, "  (%s)\n", x.Reason)
@@ -131,8 +132,8 @@ func Render(w io.Writer, r *Report) {
 				continue
 			}
 			fmt.Fprintf(w, "%s %s (%s):\n", e.Status, e.Step, e.Operation)
-			for _, d := range e.Differences {
-				fmt.Fprintf(w, "  - %s\n", d)
+			for _, g := range groupDifferences(e.Differences) {
+				fmt.Fprintf(w, "  - %s\n", g)
 			}
 		}
 	}
@@ -194,4 +195,54 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+var pointerIndex = regexp.MustCompile(`/\d+(/|$)`)
+
+// groupViolations folds violations that differ only in an array index
+// (the same problem in every item) into one line with a count.
+func groupViolations(vs []Violation) []string {
+	var order []string
+	count := map[string]int{}
+	first := map[string]string{}
+	for _, v := range vs {
+		k := v.Where + " " + pointerIndex.ReplaceAllString(v.InstancePath, "/*$1") + " " + v.SchemaPath + " " + v.Message
+		if count[k] == 0 {
+			order = append(order, k)
+			first[k] = v.String()
+		}
+		count[k]++
+	}
+	out := make([]string, len(order))
+	for i, k := range order {
+		out[i] = first[k]
+		if n := count[k]; n > 1 {
+			out[i] += fmt.Sprintf(" (and %d more like it)", n-1)
+		}
+	}
+	return out
+}
+
+// groupDifferences folds differences of the same kind at the same field of
+// different array items into one line with a count.
+func groupDifferences(ds []Difference) []string {
+	var order []string
+	count := map[string]int{}
+	first := map[string]string{}
+	for _, d := range ds {
+		k := stripIndices(d.Path) + " " + d.What
+		if count[k] == 0 {
+			order = append(order, k)
+			first[k] = d.String()
+		}
+		count[k]++
+	}
+	out := make([]string, len(order))
+	for i, k := range order {
+		out[i] = first[k]
+		if n := count[k]; n > 1 {
+			out[i] += fmt.Sprintf(" (and %d more items)", n-1)
+		}
+	}
+	return out
 }

@@ -186,11 +186,34 @@ func RenderSample(w io.Writer, r SampleReport) {
 		fmt.Fprintf(tw, "  %s\t%d\n", k, r.ByStatus[k])
 	}
 	tw.Flush()
-	sort.SliceStable(r.Violations, func(i, j int) bool { return r.Violations[i].Operation < r.Violations[j].Operation })
+	// The same break repeats under load: one block per distinct break.
+	type group struct {
+		head  string
+		lines []string
+		n     int
+	}
+	var groups []*group
+	byKey := map[string]*group{}
 	for _, v := range r.Violations {
-		fmt.Fprintf(w, "  %s %s %d (%s):\n", v.Version, v.Operation, v.Status, v.ContentType)
+		head := fmt.Sprintf("%s %s %d (%s)", v.Version, v.Operation, v.Status, v.ContentType)
+		var lines []string
 		for _, x := range v.Violations {
-			fmt.Fprintf(w, "    - %s\n", x)
+			lines = append(lines, x.String())
+		}
+		k := head + "\n" + strings.Join(lines, "\n")
+		g := byKey[k]
+		if g == nil {
+			g = &group{head: head, lines: lines}
+			byKey[k] = g
+			groups = append(groups, g)
+		}
+		g.n++
+	}
+	sort.SliceStable(groups, func(i, j int) bool { return groups[i].head < groups[j].head })
+	for _, g := range groups {
+		fmt.Fprintf(w, "  %s, %d sampled:\n", g.head, g.n)
+		for _, l := range g.lines {
+			fmt.Fprintf(w, "    - %s\n", l)
 		}
 	}
 }
