@@ -2,48 +2,63 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/internal/defects"
+	"github.com/ahsp-harness/harness/target/internal/handlers"
 	"github.com/ahsp-harness/harness/target/internal/server"
+	"github.com/ahsp-harness/harness/target/internal/store"
 )
 
-// appStore is what the worker needs from the database.
-type appStore interface {
-	server.Store
-	close()
-	sessions() server.Sessions
-	names(userID, projectID int64) (user, project string)
+// appStore adapts the store to what the worker wiring needs.
+type appStore struct {
+	*store.Store
 }
 
-// errNoStore is returned until the store package is wired in.
-var errNoStore = errors.New("store not built into this binary yet")
+func (a appStore) close() { _ = a.Close() }
 
-type pendingStore struct{ mem *server.MemorySessions }
+func (a appStore) sessions() server.Sessions { return a.Sessions() }
 
-func (pendingStore) Ping(context.Context) error { return errNoStore }
-func (pendingStore) Authenticate(context.Context, string, string) (int64, bool, error) {
-	return 0, false, nil
-}
-func (pendingStore) ProjectOwner(context.Context, int64) (int64, bool, error) { return 0, false, nil }
-func (pendingStore) FirstProject(context.Context, int64) (int64, bool, error) { return 0, false, nil }
-func (pendingStore) close()                                                   {}
-func (p pendingStore) sessions() server.Sessions                              { return p.mem }
-func (pendingStore) names(int64, int64) (string, string)                      { return "", "" }
-
-func openApp(_ context.Context, _ config, _ defects.Set) (appStore, server.APIFunc, error) {
-	apiFn := func(w http.ResponseWriter, _ *http.Request, _ api.Operation, _ api.Version, _ server.Params) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(`{"ok":false,"errors":[{"path":"","message":"handlers not built into this binary yet"}]}`))
+// names returns the user's name for the page header; the project name is
+// left to the page scripts, which load the project through the API.
+func (a appStore) names(ctx context.Context, userID, _ int64) (string, string) {
+	u, ok, err := a.UserByID(ctx, userID)
+	if err != nil || !ok {
+		return "", ""
 	}
-	return pendingStore{mem: server.NewMemorySessions()}, apiFn, nil
+	return u.Username, ""
 }
 
-func seedDB(_ context.Context, log *slog.Logger, c config) error {
-	log.Warn("seed skipped: store not built into this binary yet", "db", c.DB)
+// openApp opens the shared database and the API handlers of one worker.
+func openApp(ctx context.Context, c config, set defects.Set, log *slog.Logger) (appStore, server.APIFunc, error) {
+	st, err := store.Open(ctx, c.DB)
+	if err != nil {
+		return appStore{}, nil, err
+	}
+	h := handlers.New(st, set)
+	h.SetLogger(log)
+	apiFn := func(w http.ResponseWriter, r *http.Request, op api.Operation, v api.Version, p server.Params) {
+		h.Serve(w, r, op, v, handlers.Params{UserID: p.UserID, ProjectID: p.ProjectID, PekerjaanID: p.PekerjaanID})
+	}
+	return appStore{st}, apiFn, nil
+}
+
+// seedDB creates or refreshes the database once, before any worker starts.
+func seedDB(ctx context.Context, log *slog.Logger, c config) error {
+	start := time.Now()
+	st, err := store.Open(ctx, c.DB)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Seed(ctx, store.SeedSpec{Users: c.SeedUsers, Projects: c.SeedProjects, Password: c.SeedPassword}); err != nil {
+		return fmt.Errorf("seed %s: %w", c.DB, err)
+	}
+	log.Info("seeded", "db", c.DB, "users", c.SeedUsers, "projects_per_user", c.SeedProjects,
+		"took", time.Since(start).Round(time.Millisecond).String())
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ahsp-harness/harness/target/internal/defects"
 	"github.com/ahsp-harness/harness/target/internal/server"
+	"github.com/ahsp-harness/harness/target/internal/store"
 )
 
 // config is the resolved serve configuration. The master hands it to every
@@ -148,11 +149,11 @@ func resolveDB(fs *pflag.FlagSet, f *rawFlags, c *config) error {
 		return fmt.Errorf("%s: must name a SQLite file", source(fs, "db"))
 	}
 	c.DB = f.db
-	users, projects, err := parseSeed(f.seed)
+	spec, err := store.ParseSeedSpec(f.seed)
 	if err != nil {
 		return fmt.Errorf("%s: %w", source(fs, "seed"), err)
 	}
-	c.SeedUsers, c.SeedProjects = users, projects
+	c.SeedUsers, c.SeedProjects = spec.Users, spec.Projects
 	if f.seedPassword == "" {
 		return fmt.Errorf("%s: must not be empty", source(fs, "seed-password"))
 	}
@@ -219,31 +220,6 @@ func positiveDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q: want a positive duration such as 50ms or 2s", s)
 	}
 	return d, nil
-}
-
-// parseSeed reads "users=N,projects=P".
-func parseSeed(s string) (users, projects int, err error) {
-	users, projects = 20, 2
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(part, "=")
-		n, convErr := strconv.Atoi(strings.TrimSpace(v))
-		if !ok || convErr != nil || n < 0 || n > 100000 {
-			return 0, 0, fmt.Errorf("%q: want users=N,projects=P with whole numbers (0..100000)", s)
-		}
-		switch strings.TrimSpace(k) {
-		case "users":
-			users = n
-		case "projects":
-			projects = n
-		default:
-			return 0, 0, fmt.Errorf("%q: unknown key %q, allowed keys are users, projects", s, k)
-		}
-	}
-	return users, projects, nil
 }
 
 // parseLimits reads "write=20/60,read=100/60"; categories not named keep

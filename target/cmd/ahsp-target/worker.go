@@ -66,7 +66,7 @@ func buildHandler(ctx context.Context, c config, set defects.Set, index int, log
 			closers[i]()
 		}
 	}
-	st, api, err := openApp(ctx, c, set)
+	st, api, err := openApp(ctx, c, set, log)
 	if err != nil {
 		return nil, closeAll, err
 	}
@@ -139,9 +139,9 @@ type redisPinger struct{ c *redis.Client }
 func (r redisPinger) Ping(ctx context.Context) error { return r.c.Ping(ctx).Err() }
 
 func pageFunc(ui *web.Web, st appStore) server.PageFunc {
-	return func(w http.ResponseWriter, page string, p server.PageParams) {
+	return func(w http.ResponseWriter, r *http.Request, page string, p server.PageParams) {
 		data := web.PageData{ProjectID: p.ProjectID, CSRFToken: p.CSRFToken}
-		data.UserName, data.ProjectName = st.names(p.UserID, p.ProjectID)
+		data.UserName, data.ProjectName = st.names(r.Context(), p.UserID, p.ProjectID)
 		var buf bytes.Buffer
 		if err := ui.RenderPage(&buf, page, data); err != nil {
 			panic(fmt.Errorf("render page %s: %w", page, err))
