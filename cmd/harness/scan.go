@@ -15,6 +15,7 @@ import (
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/cmd/harness/exitcode"
 	"github.com/ahsp-harness/harness/scenarios/scan"
+	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/stack"
 )
 
@@ -210,16 +211,39 @@ func (a *App) writeBypass(w io.Writer, locmem, redis *scan.Report) {
 		}
 		fmt.Fprintf(w, "%s\n", strings.Repeat("-", 108))
 	}
-	mw := lr[scan.MultiWorker].Evidence
-	fmt.Fprintf(w, "\nWhy: with locmem every worker process keeps its own counter, so one user's\n")
-	fmt.Fprintf(w, "burst spread over connections is counted %d times over: each worker let up to\n", max(len(mw.AcceptedPerWorker), 1))
-	fmt.Fprintf(w, "the limit through (%s). With Redis all workers count in one\n", perWorker(mw.AcceptedPerWorker))
-	fmt.Fprintf(w, "place with one atomic step, so the whole burst gets the limit once\n")
-	fmt.Fprintf(w, "(%s). The race probe pins its connections to one worker, so it\n", perWorker(rr[scan.MultiWorker].Evidence.AcceptedPerWorker))
-	fmt.Fprintf(w, "passes on both unless the counter's read and write are separate steps.\n")
+	mw, rmw := lr[scan.MultiWorker], rr[scan.MultiWorker]
+	fmt.Fprintf(w, "\nWhy:\n")
+	switch {
+	case mw.Status == check.Fail:
+		fmt.Fprintf(w, "  - locmem: every worker process keeps its own counter. One user's burst, spread over\n")
+		fmt.Fprintf(w, "    connections, reached %d workers and each let requests through on its own count\n", max(len(mw.Evidence.AcceptedPerWorker), 1))
+		fmt.Fprintf(w, "    (%s): %d accepted where %d are allowed.\n", perWorker(mw.Evidence.AcceptedPerWorker), mw.Evidence.Accepted, mw.Evidence.ExpectedMax)
+	default:
+		fmt.Fprintf(w, "  - locmem: multi-worker %s (%s): %s\n", mw.Status, perWorker(mw.Evidence.AcceptedPerWorker), mw.Reason)
+	}
+	if rmw.Status == check.Pass {
+		fmt.Fprintf(w, "  - redis: all workers count in one shared place with one atomic step, so the burst\n")
+		fmt.Fprintf(w, "    gets the limit once, wherever it lands (%s).\n", perWorker(rmw.Evidence.AcceptedPerWorker))
+	} else {
+		fmt.Fprintf(w, "  - redis: the shared cache did NOT fix it: %d accepted where %d are allowed (%s).\n",
+			rmw.Evidence.Accepted, rmw.Evidence.ExpectedMax, perWorker(rmw.Evidence.AcceptedPerWorker))
+	}
+	if lr[scan.Race].Status == check.Fail || rr[scan.Race].Status == check.Fail {
+		fmt.Fprintf(w, "  - race FAILED: requests pinned to ONE worker, released together, got past the limit:\n")
+		fmt.Fprintf(w, "    the counter is read and written in separate steps, so concurrent requests all see\n")
+		fmt.Fprintf(w, "    the same count. Sharing the cache cannot fix that; an atomic increment (INCR or a\n")
+		fmt.Fprintf(w, "    Lua script in Redis) does.\n")
+	} else {
+		fmt.Fprintf(w, "  - race pins its connections to one worker and passes on both: the counter's\n")
+		fmt.Fprintf(w, "    read-modify-write is atomic (compare with --defect naive-limiter).\n")
+	}
 	fmt.Fprintf(w, "\nRerun:\n")
+	extra := ""
+	for _, d := range a.g.defects {
+		extra += " --defect " + d
+	}
 	for _, c := range []string{stack.CacheLocmem, stack.CacheRedis} {
-		fmt.Fprintf(w, "  harness scan --stack %s --workers 4 --cache %s --limits %s --probe multi-worker --probe race\n", a.g.mode, c, a.g.limits)
+		fmt.Fprintf(w, "  harness scan --stack %s --workers 4 --cache %s --limits %s%s --probe multi-worker --probe race\n", a.g.mode, c, a.g.limits, extra)
 	}
 }
 
@@ -244,7 +268,7 @@ func perWorker(m map[string]int) string {
 	slices.Sort(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = fmt.Sprintf("w%s=%d", k, m[k])
+		parts[i] = fmt.Sprintf("w%s=%d", api.WorkerIndex(k), m[k])
 	}
 	return strings.Join(parts, " ")
 }
