@@ -28,12 +28,21 @@ func newRedis(c config) *redis.Client {
 		WriteTimeout:          c.RedisTimeout,
 		PoolTimeout:           c.RedisTimeout,
 		MaxRetries:            -1,
+		DialerRetries:         1,
 		ContextTimeoutEnabled: true,
 	})
 }
 
+// redisLog sends go-redis's own messages (pool dial failures) to the JSON log.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(_ context.Context, format string, v ...any) {
+	l.log.Warn("redis client", "detail", fmt.Sprintf(format, v...))
+}
+
 func runWorker(ctx context.Context, p proc, c config, w master.Worker) error {
 	log := newLogger(p.stderr).With("role", "worker")
+	redis.SetLogger(redisLog{log})
 	set, err := defects.Parse(c.Defects)
 	if err != nil {
 		return err

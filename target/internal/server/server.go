@@ -91,7 +91,7 @@ type Params struct {
 type APIFunc func(w http.ResponseWriter, r *http.Request, op api.Operation, v api.Version, p Params)
 
 // PageFunc renders a project page for an owner of the project.
-type PageFunc func(w http.ResponseWriter, page string, p PageParams)
+type PageFunc func(w http.ResponseWriter, r *http.Request, page string, p PageParams)
 
 // PageParams is what a page needs to render.
 type PageParams struct {
@@ -351,7 +351,7 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request, rt route) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	s.d.Page(w, rt.page, PageParams{UserID: uid, ProjectID: rt.project, CSRFToken: s.ensureCSRF(w, r)})
+	s.d.Page(w, r, rt.page, PageParams{UserID: uid, ProjectID: rt.project, CSRFToken: s.ensureCSRF(w, r)})
 }
 
 func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
