@@ -83,7 +83,11 @@ func (a *App) scan(ctx context.Context, o scanOptions) error {
 	err := a.withStack(ctx, func(ctx context.Context, s *stack.Stack) error {
 		fmt.Fprintf(a.progress(), "harness: scan against %s (defects: %s)\n", s.BaseURL(), orNone(s.Info().Defects))
 		var err error
-		rep, err = scan.Run(ctx, s, scan.Config{Probes: o.probes, Progress: a.progress(), Retries: o.retries})
+		// The declared policy is what the flags say: the stack was started
+		// with it, or (external) the user states the deployment's.
+		declared, _ := stack.ParseLimits(a.g.limits)
+		rep, err = scan.Run(ctx, s, scan.Config{Probes: o.probes, Progress: a.progress(), Retries: o.retries,
+			Limits: declared, Algorithm: a.g.limiter, FailurePolicy: a.g.failurePolicy})
 		if err != nil && rep == nil {
 			return exitcode.New(exitcode.Usage, err)
 		}

@@ -268,11 +268,11 @@ func newScanner(t Target, cfg Config) (*scanner, error) {
 		}
 		maps.Copy(s.limits, l)
 	}
-	s.alg = firstNonEmpty(cfg.Algorithm, info.Limiter, Fixed)
+	s.alg = firstNonEmpty(cfg.Algorithm, known(info.Limiter, Fixed, Sliding, GCRA), Fixed)
 	if !slices.Contains([]string{Fixed, Sliding, GCRA}, s.alg) {
 		return nil, fmt.Errorf("scan: algorithm %q: allowed values are fixed, sliding, gcra", s.alg)
 	}
-	s.policy = firstNonEmpty(cfg.FailurePolicy, info.FailurePolicy, "fail-closed")
+	s.policy = firstNonEmpty(cfg.FailurePolicy, known(info.FailurePolicy, "fail-open", "fail-closed"), "fail-closed")
 	if s.policy != "fail-open" && s.policy != "fail-closed" {
 		return nil, fmt.Errorf("scan: failure policy %q: allowed values are fail-open, fail-closed", s.policy)
 	}
@@ -317,6 +317,14 @@ func (s *scanner) freshUser() (client.Credential, string) {
 		return c, fmt.Sprintf("user %s reused (only %d credentials): its counters may be partly used, which can only lower accepted counts", c.User, len(s.creds))
 	}
 	return c, ""
+}
+
+// known returns v when it is one of allowed (an external stack says "unknown").
+func known(v string, allowed ...string) string {
+	if slices.Contains(allowed, v) {
+		return v
+	}
+	return ""
 }
 
 func firstNonEmpty(v ...string) string {
