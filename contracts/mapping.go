@@ -266,8 +266,15 @@ func (m *Mapping) Compare(op string, v1Status int, v1Body []byte, v2Status int, 
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	if len(out) > MaxDifferences {
+		n := len(out) - MaxDifferences
+		out = append(out[:MaxDifferences], Difference{Path: "(more)", What: fmt.Sprintf("%d more differences not listed", n)})
+	}
 	return out
 }
+
+// MaxDifferences bounds the differences kept for one pair of responses.
+const MaxDifferences = 200
 
 func (m *Mapping) ignorePatterns(op string, sameProject bool) []*regexp.Regexp {
 	ps := append(append([]string{}, m.Ignore...), m.Operations[op].Ignore...)

@@ -63,3 +63,20 @@ func TestValidateBody(t *testing.T) {
 		})
 	}
 }
+
+// The shipped schemas, mapping and compat file agree: every v1 -> v2
+// difference is either non-breaking or accepted with a reason.
+func TestStaticEmbeddedV1V2Passes(t *testing.T) {
+	rep, err := Static(Options{})
+	require.NoError(t, err)
+	require.Len(t, rep.Breaking, 1)
+	c := rep.Breaking[0]
+	require.Equal(t, ScopeV1V2, c.Name)
+	for _, ch := range c.Changes {
+		if ch.Breaking {
+			require.True(t, ch.Accepted, "%s %s %s", ch.Where(), ch.Change, ch.Path)
+			require.NotEmpty(t, ch.Reason)
+		}
+	}
+	require.Equal(t, "pass", string(rep.Status))
+}
