@@ -110,6 +110,7 @@ func applyEnv(fs *pflag.FlagSet, getenv func(string) string) error {
 		if v == "" {
 			return
 		}
+		fl.Annotations = map[string][]string{fromEnv: {env}}
 		if fl.Name == "defect" {
 			for _, part := range strings.Split(v, ",") {
 				if part = strings.TrimSpace(part); part != "" {
@@ -129,13 +130,14 @@ func applyEnv(fs *pflag.FlagSet, getenv func(string) string) error {
 
 // source names where a flag's value came from, for error messages.
 func source(fs *pflag.FlagSet, name string) string {
-	if fl := fs.Lookup(name); fl != nil && !fl.Changed {
-		if env := flagEnv[name]; env != "" {
-			return "--" + name + " (or " + env + ")"
-		}
+	if fl := fs.Lookup(name); fl != nil && fl.Annotations[fromEnv] != nil {
+		return flagEnv[name] + " (--" + name + ")"
 	}
 	return "--" + name
 }
+
+// fromEnv marks a flag whose value came from its environment variable.
+const fromEnv = "from-env"
 
 func oneOf(fs *pflag.FlagSet, name, v string, allowed []string) error {
 	if slices.Contains(allowed, v) {
@@ -204,8 +206,9 @@ func resolveServe(fs *pflag.FlagSet, f *rawFlags) (config, error) {
 	c.Defects = set.List()
 	c.RunDir = f.runDir
 	if c.RunDir == "" {
+		// A FROM-scratch container has no /tmp: fall back to ./ahsp-run.
 		if c.RunDir, err = os.MkdirTemp("", "ahsp-target-run-"); err != nil {
-			return c, fmt.Errorf("create run dir: %w", err)
+			c.RunDir = "ahsp-run"
 		}
 	}
 	if c.RunDir, err = filepath.Abs(c.RunDir); err != nil {
