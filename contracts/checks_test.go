@@ -294,3 +294,22 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkStaticV1V2(b *testing.B) {
+	set, err := LoadEmbedded()
+	require.NoError(b, err)
+	opts := Options{Set: set}
+	for b.Loop() {
+		if _, err := Static(opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLoadEmbedded(b *testing.B) {
+	for b.Loop() {
+		if _, err := LoadEmbedded(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

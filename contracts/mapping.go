@@ -268,7 +268,7 @@ func (m *Mapping) Compare(op string, v1Status int, v1Body []byte, v2Status int, 
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	if len(out) > MaxDifferences {
 		n := len(out) - MaxDifferences
-		out = append(out[:MaxDifferences], Difference{Path: "(more)", What: fmt.Sprintf("%d more differences not listed", n)})
+		out = append(out[:MaxDifferences], Difference{Path: fmt.Sprintf("... %d more differences not listed", n)})
 	}
 	return out
 }

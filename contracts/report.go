@@ -152,6 +152,8 @@ func Render(w io.Writer, r *Report) {
 
 func (d Difference) String() string {
 	switch d.What {
+	case "":
+		return d.Path
 	case "missing in v2":
 		return fmt.Sprintf("%s: missing in v2 (v1 %s = %s)", d.Path, d.V1Path, d.V1)
 	case "only in v2":
