@@ -123,7 +123,7 @@ func (d *Sessions) Get(ctx context.Context, key string) (int64, bool, error) {
 		uid int64
 		exp int64
 	)
-	err := d.s.r.QueryRowContext(ctx, "SELECT user_id, expires_at FROM sessions WHERE key = ?", key).Scan(&uid, &exp)
+	err := d.s.readRow(ctx, "SELECT user_id, expires_at FROM sessions WHERE key = ?", []any{key}, &uid, &exp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}

@@ -76,8 +76,11 @@ type VolumeItem struct {
 
 // ListVolumes returns every stored volume of the project, by pekerjaan id.
 func (s *Store) ListVolumes(ctx context.Context, pid int64) ([]VolumeItem, error) {
-	rows, err := s.r.QueryContext(ctx,
-		"SELECT v.pekerjaan_id, v.quantity FROM volume v JOIN pekerjaan p ON p.id = v.pekerjaan_id WHERE p.project_id = ? ORDER BY v.pekerjaan_id", pid)
+	st, err := s.stmt(ctx, "SELECT v.pekerjaan_id, v.quantity FROM volume v JOIN pekerjaan p ON p.id = v.pekerjaan_id WHERE p.project_id = ? ORDER BY v.pekerjaan_id")
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, pid)
 	if err != nil {
 		return nil, fmt.Errorf("list volumes: %w", err)
 	}
@@ -164,7 +167,7 @@ func (s *Store) Detail(ctx context.Context, pid, pekID int64) (Detail, error) {
 			v := dec(bc.String).StringFixed(HargaPlaces)
 			d.Pekerjaan.BudgetedCost = &v
 		}
-		rows, err := tx.QueryContext(ctx, `
+		rows, err := s.txQuery(ctx, tx, `
 			SELECT r.id, r.kategori, r.kode, r.uraian, r.satuan, r.koefisien, r.ref_ahsp_id, r.ref_pekerjaan_id, h.harga_satuan
 			FROM rincian r LEFT JOIN harga_items h ON h.id = r.harga_item_id
 			WHERE r.pekerjaan_id = ? ORDER BY r.ordering, r.id`, pekID)

@@ -239,7 +239,7 @@ func (s *Store) Rekap(ctx context.Context, pid int64) (Rekap, error) {
 		if out.Meta, err = projectMeta(ctx, tx, pid); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `
+		rows, err := s.txQuery(ctx, tx, `
 			SELECT p.id, k.name, s.name, p.snapshot_kode, p.snapshot_uraian, p.snapshot_satuan, p.source_type,
 			       p.markup_override, v.quantity, r.kategori, r.koefisien, h.harga_satuan
 			FROM pekerjaan p

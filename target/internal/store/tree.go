@@ -750,20 +750,27 @@ type TreeResult struct {
 	MatchCount   int               `json:"-"`
 }
 
+const treeQuery = `
+	SELECT k.id, k.name, k.ordering_index, s.id, s.name, s.ordering_index,
+	       p.id, p.source_type, p.ordering_index, p.snapshot_kode, p.snapshot_uraian, p.snapshot_satuan, p.ref_id, p.budgeted_cost
+	FROM klasifikasi k
+	LEFT JOIN sub s ON s.klasifikasi_id = k.id
+	LEFT JOIN pekerjaan p ON p.sub_id = s.id
+	WHERE k.project_id = ?
+	ORDER BY k.ordering_index, k.id, s.ordering_index, s.id, p.ordering_index, p.id`
+
 // Tree lists the project's tree ordered by ordering_index then id. A
 // non-empty q keeps only pekerjaan whose code or description contains it.
 func (s *Store) Tree(ctx context.Context, pid int64, q string) (TreeResult, error) {
 	q = strings.TrimSpace(q)
 	res := TreeResult{Klasifikasi: []TreeKlasifikasi{}, SearchActive: q != ""}
-	err := s.rtx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `
-			SELECT k.id, k.name, k.ordering_index, s.id, s.name, s.ordering_index,
-			       p.id, p.source_type, p.ordering_index, p.snapshot_kode, p.snapshot_uraian, p.snapshot_satuan, p.ref_id, p.budgeted_cost
-			FROM klasifikasi k
-			LEFT JOIN sub s ON s.klasifikasi_id = k.id
-			LEFT JOIN pekerjaan p ON p.sub_id = s.id
-			WHERE k.project_id = ?
-			ORDER BY k.ordering_index, k.id, s.ordering_index, s.id, p.ordering_index, p.id`, pid)
+	// One statement reads one snapshot: no transaction needed.
+	err := func() error {
+		st, err := s.stmt(ctx, treeQuery)
+		if err != nil {
+			return err
+		}
+		rows, err := st.QueryContext(ctx, pid)
 		if err != nil {
 			return fmt.Errorf("read tree: %w", err)
 		}
@@ -821,6 +828,6 @@ func (s *Store) Tree(ctx context.Context, pid int64, q string) (TreeResult, erro
 			}
 		}
 		return rows.Err()
-	})
+	}()
 	return res, err
 }
