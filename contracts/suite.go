@@ -578,6 +578,10 @@ func (r *runner) rateLimited(ctx context.Context) {
 		if resp.Status != http.StatusOK {
 			break
 		}
+		if n, err := strconv.Atoi(resp.Header.Get("X-RateLimit-Limit")); err == nil && n >= r.opts.MaxRateLimitCalls {
+			r.skip("rate-limited", op.Name, fmt.Sprintf("the deployment's limit for %s is %d requests, more than the %d calls this check may spend", op.Name, n, r.opts.MaxRateLimitCalls))
+			return
+		}
 	}
 	res := Result{Version: string(r.version), Step: "rate-limited", Operation: op.Name, Method: op.Method, Path: path, WantStatus: 429, Status: resp.Status}
 	if e, ok := r.opts.Set.Response(r.schema, op.Name, 429); ok {
