@@ -18,6 +18,12 @@ import (
 	"github.com/ahsp-harness/harness/target/stack"
 )
 
+// A stack is a Target, and its Control can stop the cache.
+var (
+	_ Target       = (*stack.Stack)(nil)
+	_ CacheControl = (stack.Control)(nil)
+)
+
 // upTarget brings the reference target up in local mode (Redis from
 // redis-server or the embedded miniredis, so the fail-closed 503 runs too).
 // Without a buildable target it skips loudly; under CI=true it fails.
