@@ -340,7 +340,6 @@ func decodeDetail(v any) (store.DetailInput, []store.FieldError) {
 		w.add("rows", fmt.Sprintf("Maksimal %d baris", maxRows))
 		return in, w.errs
 	}
-	in.Present = true
 	for i, item := range list {
 		p := at("rows", i)
 		m, ok := item.(map[string]any)

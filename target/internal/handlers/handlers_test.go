@@ -628,6 +628,8 @@ func TestHarga(t *testing.T) {
 	require.Equal(t, "TK", first["kategori"])
 	id := first["id"].(float64)
 	updated := meta["updated_at"].(string)
+	// Tree edits do not move the price list's version.
+	require.Equal(t, 200, e.do(req{op: "list-pekerjaan.save", body: treeBody}).Code)
 
 	tests := []struct {
 		name   string

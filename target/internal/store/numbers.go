@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -30,7 +31,7 @@ var errNotNumber = errors.New("bukan angka")
 func ParseNumber(v any) (decimal.Decimal, error) {
 	switch x := v.(type) {
 	case json.Number:
-		return parseNumberString(string(x))
+		return parseJSONNumber(string(x))
 	case float64:
 		return decimal.NewFromFloat(x), nil
 	case int:
@@ -43,6 +44,26 @@ func ParseNumber(v any) (decimal.Decimal, error) {
 		return x, nil
 	}
 	return decimal.Decimal{}, errNotNumber
+}
+
+// maxExponent bounds the exponent of JSON numbers such as 1e5: rounding a
+// decimal with a huge exponent would need a huge power of ten.
+const maxExponent = 30
+
+func parseJSONNumber(s string) (decimal.Decimal, error) {
+	i := strings.IndexAny(s, "eE")
+	if i < 0 {
+		return parseNumberString(s)
+	}
+	exp, err := strconv.Atoi(strings.TrimPrefix(s[i+1:], "+"))
+	if err != nil || exp > maxExponent || exp < -maxExponent || len(s) > 40 {
+		return decimal.Decimal{}, errNotNumber
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return decimal.Decimal{}, errNotNumber
+	}
+	return d, nil
 }
 
 func parseNumberString(s string) (decimal.Decimal, error) {

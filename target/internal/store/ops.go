@@ -219,8 +219,6 @@ type DetailRowInput struct {
 type DetailInput struct {
 	Rows            []DetailRowInput
 	ClientUpdatedAt string
-	// Present is false when the body had no rows list at all.
-	Present bool
 }
 
 // DetailSaveResult is the outcome of SaveDetail.

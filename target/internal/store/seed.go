@@ -139,7 +139,7 @@ func (s *Store) seedProject(ctx context.Context, tx *sql.Tx, owner, pid int64, p
 		volume  string
 		markup  *string
 		budget  *string
-		rincian [][4]string // kategori, kode, koefisien, (unused)
+		rincian [][3]string // kategori, kode, koefisien
 	}
 	m15 := "15"
 	budget := "2000000"
@@ -152,12 +152,12 @@ func (s *Store) seedProject(ctx context.Context, tx *sql.Tx, owner, pid int64, p
 			// The worked example of the rekap: 0.75 x 150000 + 0.025 x 200000,
 			// markup 15 %, volume 12.5 -> total 1,689,062.50.
 			{row: pekerjaanRow{sourceType: SourceCustom, uraian: "Pembersihan dan perataan lapangan", satuan: "m2"}, volume: "12.5", markup: &m15, budget: &budget,
-				rincian: [][4]string{{"TK", "L.01", "0.75"}, {"TK", "L.04", "0.025"}}},
+				rincian: [][3]string{{"TK", "L.01", "0.75"}, {"TK", "L.04", "0.025"}}},
 		}},
 		{"Pekerjaan Pasangan", []seedPek{
 			{row: pekerjaanRow{sourceType: SourceRef, refID: &refB}, volume: fmt.Sprintf("%d.500", 5+pid%25)},
 			{row: pekerjaanRow{sourceType: SourceCustom, uraian: "Pemasangan bouwplank", satuan: "m'"}, volume: "40",
-				rincian: [][4]string{{"TK", "L.01", "0.1"}, {"TK", "L.03", "0.1"}, {"BHN", "M.10", "0.012"}, {"BHN", "M.11", "0.02"}, {"LAIN", "X.01", "0.05"}}},
+				rincian: [][3]string{{"TK", "L.01", "0.1"}, {"TK", "L.03", "0.1"}, {"BHN", "M.10", "0.012"}, {"BHN", "M.11", "0.02"}, {"LAIN", "X.01", "0.05"}}},
 		}},
 	}
 	for si, sb := range subs {

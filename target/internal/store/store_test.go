@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"testing"
 	"time"
@@ -133,7 +134,11 @@ func TestParseNumber(t *testing.T) {
 		{"abc", "", true},
 		{"1,2,3.4.5", "", true},
 		{"", "", true},
-		{"1e5", "", true},
+		{"1e5", "", true}, // exponents only in JSON numbers
+		{json.Number("1e5"), "100000", false},
+		{json.Number("12.5"), "12.5", false},
+		{json.Number("1e999999999"), "", true}, // would need a huge power of ten
+		{json.Number("1e-999999999"), "", true},
 		{nil, "", true},
 	}
 	for _, tt := range tests {

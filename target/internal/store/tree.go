@@ -390,19 +390,12 @@ func (s *Store) SaveTree(ctx context.Context, pid int64, in TreeInput, pre []Fie
 		if saved == 0 && len(res.Errors) > 0 {
 			return invalid("Tidak ada data yang tersimpan", res.Errors...)
 		}
-		return touchProject(ctx, tx, pid, stamp)
+		return nil
 	})
 	if err != nil {
 		return SaveTreeResult{}, err
 	}
 	return res, nil
-}
-
-func touchProject(ctx context.Context, tx *sql.Tx, pid int64, stamp string) error {
-	if _, err := tx.ExecContext(ctx, "UPDATE projects SET updated_at = ? WHERE id = ? AND updated_at < ?", stamp, pid, stamp); err != nil {
-		return fmt.Errorf("touch project: %w", err)
-	}
-	return nil
 }
 
 type existingPek struct {
@@ -618,7 +611,7 @@ func (s *Store) UpsertTree(ctx context.Context, pid int64, in TreeInput) (Upsert
 				res.Summary.DeletedKlasifikasi++
 			}
 		}
-		return touchProject(ctx, tx, pid, stamp)
+		return nil
 	})
 	if err != nil {
 		return UpsertResult{}, err
