@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ahsp-harness/harness/target/api"
+	"github.com/ahsp-harness/harness/target/client"
+)
+
+// builtBinary is ahsp-target built statically once per test binary.
+var builtBinary string
+
+func binary(t *testing.T) string {
+	t.Helper()
+	if builtBinary != "" {
+		return builtBinary
+	}
+	dir, err := os.MkdirTemp("", "ahsp-target-e2e-")
+	require.NoError(t, err)
+	out := filepath.Join(dir, "ahsp-target")
+	cmd := exec.Command("go", "build", "-o", out, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	b, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(b))
+	builtBinary = out
+	return out
+}
+
+func startRedisServer(t *testing.T) (addr string, stop func()) {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		msg := "redis-server not installed (apt-get install -y redis-server)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip("SKIPPED LOUDLY: " + msg)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr = ln.Addr().String()
+	ln.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	require.NoError(t, cmd.Start())
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	stop = func() {
+		select {
+		case <-done:
+		default:
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}
+	t.Cleanup(stop)
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	defer c.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for c.Ping(context.Background()).Err() != nil {
+		require.True(t, time.Now().Before(deadline), "redis-server did not start")
+		time.Sleep(20 * time.Millisecond)
+	}
+	return addr, stop
+}
+
+// serve starts the real binary and returns its base URL once all workers are ready.
+func serve(t *testing.T, workers int, args ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command(binary(t), append([]string{"serve", "--addr", "127.0.0.1:0",
+		"--workers", fmt.Sprint(workers), "--db", filepath.Join(dir, "a.db"),
+		"--run-dir", filepath.Join(dir, "run"), "--seed", "users=2,projects=1"}, args...)...)
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() })
+	addr := make(chan string, 1)
+	ready := make(chan struct{}, workers)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var l struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &l) != nil {
+				continue
+			}
+			switch l.Msg {
+			case "listening":
+				addr <- l.Addr
+			case "worker ready":
+				ready <- struct{}{}
+			}
+		}
+	}()
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a
+	case <-time.After(15 * time.Second):
+		t.Fatal("target did not log its address")
+	}
+	for range workers {
+		select {
+		case <-ready:
+		case <-time.After(15 * time.Second):
+			t.Fatal("workers did not become ready")
+		}
+	}
+	return base
+}
+
+// fresh sends a GET on a new connection with c's cookies, so requests spread
+// over the workers.
+func fresh(t *testing.T, c *client.Client, path string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest("GET", c.URL(path), nil)
+	require.NoError(t, err)
+	req.Header.Set("Cookie", "sessionid="+c.SessionID()+"; csrftoken="+c.CSRFToken())
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := hc.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp
+}
+
+func login(t *testing.T, base string) *client.Client {
+	t.Helper()
+	c, err := client.New(base)
+	require.NoError(t, err)
+	require.NoError(t, c.Login(context.Background(), "user1", "ahsp-pass"))
+	return c
+}
+
+// The real binary with Redis: cache sessions and one shared limit across
+// workers; with Redis gone, fail-closed answers 503 and /health/ reports it.
+func TestServeWithRedisAcrossWorkers(t *testing.T) {
+	raddr, stopRedis := startRedisServer(t)
+	base := serve(t, 2, "--cache", "redis", "--redis-addr", raddr, "--session-store", "cache",
+		"--limiter", "sliding", "--limits", "read=5/60")
+	c := login(t, base)
+	path := api.Operations[2].URLPath(api.Legacy, 1, 0)
+	workersSeen := map[string]bool{}
+	statuses := map[int]int{}
+	for range 20 {
+		resp := fresh(t, c, path)
+		statuses[resp.StatusCode]++
+		workersSeen[api.WorkerIndex(resp.Header.Get(api.WorkerHeader))] = true
+	}
+	require.Equal(t, map[int]int{200: 5, 429: 15}, statuses, "sessions and the limit are shared through Redis")
+	require.Len(t, workersSeen, 2)
+
+	stopRedis()
+	require.Equal(t, http.StatusServiceUnavailable, fresh(t, c, "/health/").StatusCode)
+	require.Equal(t, http.StatusServiceUnavailable, fresh(t, c, path).StatusCode)
+}
+
+func TestLocalSessionsDefectBouncesAcrossWorkers(t *testing.T) {
+	base := serve(t, 2, "--defect", "local-sessions")
+	c := login(t, base)
+	path := api.Operations[2].URLPath(api.Legacy, 1, 0)
+	seen := map[int]bool{}
+	for i := 0; i < 400 && !(seen[200] && seen[302]); i++ {
+		seen[fresh(t, c, path).StatusCode] = true
+	}
+	require.True(t, seen[200] && seen[302], "the logged-in worker answers 200, the other bounces to login: %v", seen)
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBinary != "" {
+		os.RemoveAll(filepath.Dir(builtBinary))
+	}
+	os.Exit(code)
+}
