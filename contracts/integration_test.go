@@ -118,13 +118,16 @@ func TestIntegrationCorrectTargetPasses(t *testing.T) {
 		steps[r.Version+" "+r.Step] = r.Verdict == check.Pass
 	}
 	for _, v := range []string{"v1", "v2"} {
-		for _, s := range []string{"save.tree", "upsert", "volume.save", "detail.save", "detail.save.conflict", "search", "rekap",
-			"export.rekap-rab", "bad.save.source-type", "unauthenticated", "rate-limited", "limiter-unavailable"} {
+		for _, s := range []string{"save.tree", "upsert", "volume.save", "volume.list", "detail.save", "detail.save.conflict",
+			"detail.save.read-only", "search", "harga.save", "rekap", "export.rekap-rab", "export.rincian-rab",
+			"bad.save.empty-name", "bad.save.malformed-json", "bad.upsert.preflight", "bad.volume.quantity", "bad.detail.kategori",
+			"not-found.pekerjaan", "not-found.foreign-project", "save.partial", "unauthenticated", "rate-limited", "limiter-unavailable"} {
 			require.True(t, steps[v+" "+s], "%s %s ran and passed", v, s)
 		}
 	}
 	require.True(t, steps["legacy legacy.tree"])
-	require.NotEmpty(t, rep.Equivalence)
+	require.True(t, steps["v1 same-project.detail-ahsp.get"])
+	require.GreaterOrEqual(t, len(rep.Equivalence), 30)
 }
 
 func TestIntegrationV2DriftFails(t *testing.T) {
