@@ -172,3 +172,25 @@ func TestMatrixFailOpenIsHonoured(t *testing.T) {
 		require.Equal(t, check.Pass, p.Status, "%s: %s", p.Probe, p.Reason)
 	}
 }
+
+// TestMatrixOtherAlgorithms: the oracle's formulas for the sliding counter
+// and GCRA do not call the correct target's allowances bugs.
+func TestMatrixOtherAlgorithms(t *testing.T) {
+	bin := needTarget(t)
+	limits, err := stack.ParseLimits(scan.FastLimits)
+	require.NoError(t, err)
+	for _, alg := range []string{scan.Sliding, scan.GCRA} {
+		t.Run(alg, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			s, err := stack.Up(ctx, stack.Spec{Mode: stack.ModeLocal, Workers: 4, Cache: stack.CacheRedis, Limiter: alg, Limits: limits, TargetBin: bin})
+			t.Cleanup(func() { _ = s.Down(context.Background()) })
+			require.NoError(t, err)
+			rep := runProbes(t, s, scan.MultiWorker, scan.Race, scan.Window, scan.Headers)
+			require.Equal(t, alg, rep.Algorithm)
+			for _, p := range rep.Probes {
+				require.Equal(t, check.Pass, p.Status, "%s: %s", p.Probe, p.Reason)
+			}
+		})
+	}
+}

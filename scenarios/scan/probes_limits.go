@@ -69,9 +69,9 @@ func probeMultiWorker(ctx context.Context, s *scanner) Result {
 		return fail("burst: %v", err)
 	}
 	e, over := judgeBurst(t, p, op, vu, note)
-	seen := len(e.AcceptedPerWorker)
-	if workers > 1 && len(t.status) > 0 && seen < 2 {
-		e.Notes = append(e.Notes, fmt.Sprintf("only %d worker accepted requests although %d are declared: the burst did not spread", seen, workers))
+	seen := e.WorkersSeen
+	if workers > 1 && seen < 2 {
+		e.Notes = append(e.Notes, fmt.Sprintf("only %d worker answered although %d are declared: the burst did not spread, so a per-worker counter could not show", seen, workers))
 	}
 	res := Result{Evidence: e}
 	if m := unmeasured(e); m != "" {
@@ -88,7 +88,7 @@ func probeMultiWorker(ctx context.Context, s *scanner) Result {
 		return res
 	}
 	res.Status = check.Pass
-	res.Reason = fmt.Sprintf("accepted %d of %d across %d workers, at most %d allowed", e.Accepted, e.Sent, max(seen, 1), e.ExpectedMax)
+	res.Reason = fmt.Sprintf("accepted %d of %d spread over %d workers, at most %d allowed", e.Accepted, e.Sent, max(seen, 1), e.ExpectedMax)
 	return res
 }
 

@@ -134,7 +134,9 @@ type Evidence struct {
 	Overshoot   int `json:"overshoot"`
 	// AcceptedPerWorker is keyed by X-Worker-Id.
 	AcceptedPerWorker map[string]int `json:"accepted_per_worker,omitempty"`
-	Status            map[int]int    `json:"status,omitempty"`
+	// WorkersSeen counts the distinct workers that answered at all.
+	WorkersSeen int         `json:"workers_seen,omitempty"`
+	Status      map[int]int `json:"status,omitempty"`
 	// ElapsedSeconds is from the first send to the last answer.
 	ElapsedSeconds float64  `json:"elapsed_s"`
 	Rows           []Row    `json:"rows,omitempty"`

@@ -85,6 +85,7 @@ type tally struct {
 	sent      int
 	counts    [3]int
 	perWorker map[string]int
+	workers   map[string]bool // every X-Worker-Id that answered
 	status    map[int]int
 	rows      map[string]*Row
 	order     []string
@@ -96,7 +97,7 @@ type tally struct {
 }
 
 func newTally(classify func(int) class) *tally {
-	return &tally{classify: classify, perWorker: map[string]int{}, status: map[int]int{}, rows: map[string]*Row{}, seen: map[string]bool{}}
+	return &tally{classify: classify, perWorker: map[string]int{}, workers: map[string]bool{}, status: map[int]int{}, rows: map[string]*Row{}, seen: map[string]bool{}}
 }
 
 func (t *tally) add(o outcome) {
@@ -104,6 +105,9 @@ func (t *tally) add(o outcome) {
 	c := t.classify(o.status)
 	t.counts[c]++
 	t.status[o.status]++
+	if o.worker != "" {
+		t.workers[api.WorkerIndex(o.worker)] = true
+	}
 	if c == accepted {
 		w := o.worker
 		if w == "" {
@@ -152,7 +156,7 @@ func (t *tally) elapsed() time.Duration {
 func (t *tally) evidence() Evidence {
 	e := Evidence{
 		Sent: t.sent, Accepted: t.counts[accepted], Limited: t.counts[limited], Other: t.counts[other],
-		AcceptedPerWorker: t.perWorker, Status: t.status, ElapsedSeconds: round3(t.elapsed().Seconds()),
+		AcceptedPerWorker: t.perWorker, WorkersSeen: len(t.workers), Status: t.status, ElapsedSeconds: round3(t.elapsed().Seconds()),
 		Samples: t.samples,
 	}
 	for _, l := range t.order {
