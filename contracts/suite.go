@@ -47,7 +47,7 @@ type Options struct {
 	MaxRateLimitCalls int
 	// Timeout bounds each request.
 	Timeout time.Duration
-	// Progress receives one line per step; nil discards.
+	// Progress receives one line per phase; nil discards.
 	Progress io.Writer
 }
 
@@ -181,6 +181,7 @@ func Run(ctx context.Context, t Target, opts Options) (*Report, error) {
 		fmt.Fprintf(opts.Progress, "contracts: %s script as %s on project %d\n", r.version, r.cred.User, r.pid)
 		r.script(ctx)
 	}
+	fmt.Fprintf(opts.Progress, "contracts: project %d through v1 and v2, partial saves, rate limits\n", v2.pid)
 	same := samePairs(ctx, v2)
 	// Rate limits last: they use up the operation's quota for the window.
 	for _, r := range []*runner{v1, v2} {
@@ -196,7 +197,7 @@ func Run(ctx context.Context, t Target, opts Options) (*Report, error) {
 	rep.Results = append(v1.results, v2.results...)
 	rep.Equivalence = append(crossPairs(opts.Mapping, v1, v2), same...)
 	rep.Breaking = staticComparisons(opts)
-	rep.Breaking = append(rep.Breaking, runtimeComparison(opts, v1, v2))
+	rep.Breaking = append(rep.Breaking, runtimeComparison(opts, v2))
 	rep.Duration = time.Since(rep.Started)
 	rep.finish()
 	return rep, nil
@@ -250,8 +251,8 @@ func newRunner(ctx context.Context, base string, v api.Version, cred client.Cred
 		opts: opts, calls: map[string]exchange{}}, nil
 }
 
-// call sends one request and checks the response against the contract.
-// extra adds step-specific checks on the decoded payload.
+// callSpec is one scripted call. extra adds step-specific checks on the
+// decoded payload when the status is the expected one.
 type callSpec struct {
 	step    string
 	op      string
@@ -265,6 +266,8 @@ type callSpec struct {
 	noStore bool
 }
 
+// call sends one request, checks the response against the contract and
+// records the result; it returns the exchange and the decoded payload.
 func (r *runner) call(ctx context.Context, cs callSpec) (exchange, map[string]any) {
 	op, ok := api.Lookup(cs.op)
 	if !ok {
@@ -703,7 +706,7 @@ func isJSON(h http.Header) bool {
 
 // runtimeComparison compares the declared v1 contracts (moved into the v2
 // layout) with the shapes of the v2 responses actually observed.
-func runtimeComparison(opts Options, v1, v2 *runner) Comparison {
+func runtimeComparison(opts Options, v2 *runner) Comparison {
 	c := Comparison{Name: ScopeRuntime, Old: opts.Set.Source + " v1 schemas", New: "observed v2 responses"}
 	type key struct {
 		op     string
