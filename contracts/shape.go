@@ -41,7 +41,7 @@ func (s *Shape) Paths() []string { return sortedKeys(s.Fields) }
 func Flatten(s *jsonschema.Schema) *Shape {
 	sh := &Shape{Fields: map[string]*Field{}}
 	f := flatten(s, 0)
-	f.Required = true
+	f.inParent = true
 	f.addTo(sh, "")
 	return sh
 }
@@ -56,7 +56,7 @@ type node struct {
 	required map[string]bool
 	items    *node
 	values   *node // additionalProperties schema (maps)
-	Required bool
+	inParent bool // this node is required in its parent
 }
 
 func flatten(s *jsonschema.Schema, depth int) *node {
@@ -282,7 +282,7 @@ func pickPattern(a, b *node) string {
 func onlyNull(t map[string]bool) bool { return len(t) == 1 && t["null"] }
 
 func (n *node) addTo(sh *Shape, path string) {
-	f := &Field{Path: path, Required: n.Required, Pattern: n.pattern, Closed: n.closed}
+	f := &Field{Path: path, Required: n.inParent, Pattern: n.pattern, Closed: n.closed}
 	if n.types != nil {
 		f.Types = sortedKeys(n.types)
 	}
@@ -291,15 +291,15 @@ func (n *node) addTo(sh *Shape, path string) {
 	}
 	sh.Fields[path] = f
 	for k, p := range n.props {
-		p.Required = n.required[k]
+		p.inParent = n.required[k]
 		p.addTo(sh, join(path, k))
 	}
 	if n.items != nil {
-		n.items.Required = true
+		n.items.inParent = true
 		n.items.addTo(sh, path+"[]")
 	}
 	if n.values != nil {
-		n.values.Required = false
+		n.values.inParent = false
 		n.values.addTo(sh, join(path, "{}"))
 	}
 }
