@@ -8,7 +8,6 @@ package handlers
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -67,8 +66,8 @@ func (h *Handlers) Serve(w http.ResponseWriter, r *http.Request, op api.Operatio
 		hdr.Add("Link", fmt.Sprintf(`<%s>; rel="deprecation"; type="text/html"`, DeprecationDoc))
 		hdr.Add("Link", fmt.Sprintf(`<%s>; rel="successor-version"`, op.URLPath(api.V2, int(p.ProjectID), int(p.PekerjaanID))))
 	}
-	c := &call{h: h, w: w, r: r, op: op, v: v, p: p, ctx: r.Context()}
-	owner, ok, err := h.st.ProjectOwner(c.ctx, p.ProjectID)
+	c := &call{h: h, w: w, r: r, op: op, v: v, p: p}
+	owner, ok, err := h.st.ProjectOwner(c.r.Context(), p.ProjectID)
 	if err != nil {
 		c.serverError(err)
 		return
@@ -115,7 +114,6 @@ type call struct {
 	op  api.Operation
 	v   api.Version
 	p   Params
-	ctx context.Context
 }
 
 // reply is an operation's answer before it is put in the version's envelope.
@@ -134,7 +132,8 @@ type reply struct {
 	errors []store.FieldError
 	// written means the handler already wrote the response (CSV, HTML).
 	written bool
-	// raw is a legacy-only top-level override (upsert preflight adds "success" and "message").
+	// legacyExtra adds top-level keys to the legacy body only (the upsert
+	// preflight's "success" and "message", detail save's "success").
 	legacyExtra map[string]any
 }
 
@@ -201,9 +200,7 @@ func v2Body(rp reply) map[string]any {
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(true)
-	if err := enc.Encode(v); err != nil {
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
 		status = http.StatusInternalServerError
 		buf.Reset()
 		buf.WriteString(`{"success":false,"error":{"code":"SERVER_ERROR","message":"Gagal menyusun respons."}}` + "\n")

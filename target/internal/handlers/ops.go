@@ -25,7 +25,7 @@ func (c *call) saveTree() reply {
 		return bad
 	}
 	in, pre := decodeTree(v)
-	res, err := c.h.st.SaveTree(c.ctx, c.p.ProjectID, in, pre)
+	res, err := c.h.st.SaveTree(c.r.Context(), c.p.ProjectID, in, pre)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -46,7 +46,7 @@ func (c *call) upsertTree() reply {
 	if len(pre) > 0 {
 		return preflight(pre)
 	}
-	res, err := c.h.st.UpsertTree(c.ctx, c.p.ProjectID, in)
+	res, err := c.h.st.UpsertTree(c.r.Context(), c.p.ProjectID, in)
 	if ve, isVE := asValidation(err); isVE {
 		return preflight(ve.Errors)
 	}
@@ -72,7 +72,7 @@ func preflight(errs []store.FieldError) reply {
 
 func (c *call) tree() reply {
 	q := c.r.URL.Query().Get("q")
-	res, err := c.h.st.Tree(c.ctx, c.p.ProjectID, q)
+	res, err := c.h.st.Tree(c.r.Context(), c.p.ProjectID, q)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -90,7 +90,7 @@ func (c *call) saveVolumes() reply {
 		return bad
 	}
 	rows, pre := decodeVolumes(v)
-	res, err := c.h.st.SaveVolumes(c.ctx, c.p.ProjectID, rows, pre)
+	res, err := c.h.st.SaveVolumes(c.r.Context(), c.p.ProjectID, rows, pre)
 	if ve, isVE := asValidation(err); isVE {
 		return reply{status: http.StatusBadRequest, message: ve.Message, code: CodeValidation,
 			data: map[string]any{"saved": 0, "decimal_places": store.QuantityPlaces}, errors: ve.Errors}
@@ -104,7 +104,7 @@ func (c *call) saveVolumes() reply {
 }
 
 func (c *call) listVolumes() reply {
-	items, err := c.h.st.ListVolumes(c.ctx, c.p.ProjectID)
+	items, err := c.h.st.ListVolumes(c.r.Context(), c.p.ProjectID)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -112,7 +112,7 @@ func (c *call) listVolumes() reply {
 }
 
 func (c *call) detail() reply {
-	d, err := c.h.st.Detail(c.ctx, c.p.ProjectID, c.p.PekerjaanID)
+	d, err := c.h.st.Detail(c.r.Context(), c.p.ProjectID, c.p.PekerjaanID)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -147,7 +147,7 @@ func (c *call) saveDetail() reply {
 		return bad
 	}
 	in, pre := decodeDetail(v)
-	res, err := c.h.st.SaveDetail(c.ctx, c.p.ProjectID, c.p.PekerjaanID, in, pre)
+	res, err := c.h.st.SaveDetail(c.r.Context(), c.p.ProjectID, c.p.PekerjaanID, in, pre)
 	if ve, isVE := asValidation(err); isVE {
 		return reply{status: http.StatusBadRequest, message: ve.Message, code: CodeValidation,
 			data: map[string]any{"user_message": ve.Message}, errors: ve.Errors}
@@ -173,7 +173,7 @@ func (c *call) searchAHSP() reply {
 	q := c.r.URL.Query()
 	limit, err := strconv.Atoi(strings.TrimSpace(q.Get("limit")))
 	limit = store.ClampLimit(limit, q.Has("limit") && err == nil)
-	results, total, err := c.h.st.SearchAHSP(c.ctx, q.Get("q"), limit)
+	results, total, err := c.h.st.SearchAHSP(c.r.Context(), q.Get("q"), limit)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -181,7 +181,7 @@ func (c *call) searchAHSP() reply {
 }
 
 func (c *call) hargaList() reply {
-	items, meta, err := c.h.st.HargaList(c.ctx, c.p.ProjectID)
+	items, meta, err := c.h.st.HargaList(c.r.Context(), c.p.ProjectID)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -200,7 +200,7 @@ func (c *call) hargaSave() reply {
 		return bad
 	}
 	in, pre := decodeHarga(v)
-	res, err := c.h.st.HargaSave(c.ctx, c.p.ProjectID, in, pre)
+	res, err := c.h.st.HargaSave(c.r.Context(), c.p.ProjectID, in, pre)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -241,7 +241,7 @@ type RekapRowJSON struct {
 func fl(d decimal.Decimal) float64 { return d.InexactFloat64() }
 
 func (c *call) rekap() reply {
-	rk, err := c.h.st.Rekap(c.ctx, c.p.ProjectID)
+	rk, err := c.h.st.Rekap(c.r.Context(), c.p.ProjectID)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -262,7 +262,7 @@ func (c *call) rekap() reply {
 }
 
 func (c *call) exportRekap() reply {
-	rk, err := c.h.st.Rekap(c.ctx, c.p.ProjectID)
+	rk, err := c.h.st.Rekap(c.r.Context(), c.p.ProjectID)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -271,7 +271,7 @@ func (c *call) exportRekap() reply {
 }
 
 func (c *call) exportRincian() reply {
-	b, err := c.h.st.RincianCSV(c.ctx, c.p.ProjectID)
+	b, err := c.h.st.RincianCSV(c.r.Context(), c.p.ProjectID)
 	if err != nil {
 		return c.fail(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -172,4 +173,118 @@ func TestSessions(t *testing.T) {
 	_, ok, err = s.Get(ctx, "k2")
 	require.NoError(t, err)
 	require.False(t, ok)
+}
+
+func TestParseSeedSpec(t *testing.T) {
+	tests := []struct {
+		in   string
+		want SeedSpec
+		bad  bool
+	}{
+		{"users=50,projects=1", SeedSpec{Users: 50, Projects: 1}, false},
+		{" users = 3 ", SeedSpec{Users: 3, Projects: 2}, false},
+		{"", SeedSpec{Users: 20, Projects: 2}, false},
+		{"users=-1", SeedSpec{}, true},
+		{"people=3", SeedSpec{}, true},
+		{"users", SeedSpec{}, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseSeedSpec(tt.in)
+		if tt.bad {
+			require.Error(t, err, tt.in)
+			continue
+		}
+		require.NoError(t, err, tt.in)
+		require.Equal(t, tt.want, got, tt.in)
+	}
+}
+
+func TestSearchEscapesWildcards(t *testing.T) {
+	st := openSeeded(t, 0, 0)
+	ctx := context.Background()
+	for _, q := range []string{"%", "_", `\`} {
+		res, total, err := st.SearchAHSP(ctx, q, 50)
+		require.NoError(t, err)
+		require.Zero(t, total, q)
+		require.Empty(t, res, q)
+	}
+	res, total, err := st.SearchAHSP(ctx, "BETON 28,8 molen", 50)
+	require.NoError(t, err)
+	require.Equal(t, 1, total)
+	require.Equal(t, "Pembuatan 1 m3 beton mutu fc' = 28,8 MPa (dengan molen)", res[0].NamaAHSP)
+}
+
+// Upsert switching source types: ref -> custom keeps the rincian as an
+// editable copy with a new CUST code; custom -> ref re-clones the catalog.
+func TestUpsertSourceTypeSwitch(t *testing.T) {
+	ctx := context.Background()
+	st := openSeeded(t, 1, 1)
+	tr, err := st.Tree(ctx, 1, "")
+	require.NoError(t, err)
+	k := tr.Klasifikasi[0]
+	sb := k.Sub[0]
+	refP, custP := sb.Pekerjaan[0], sb.Pekerjaan[1]
+	refDetail, err := st.Detail(ctx, 1, refP.ID)
+	require.NoError(t, err)
+	newRef := int64(100)
+	in := TreeInput{Klasifikasi: []KlasifikasiInput{{ID: &k.ID, Name: k.Name, Sub: []SubInput{{ID: &sb.ID, Name: sb.Name, Pekerjaan: []PekerjaanInput{
+		{ID: &refP.ID, SourceType: SourceCustom, SnapshotUraian: "Galian disesuaikan", SnapshotSatuan: refP.SnapshotSatuan},
+		{ID: &custP.ID, SourceType: SourceRef, RefID: &newRef},
+	}}}}}}
+	res, err := st.UpsertTree(ctx, 1, in)
+	require.NoError(t, err)
+	require.Empty(t, res.Errors)
+	require.ElementsMatch(t, []int64{refP.ID, custP.ID}, res.ChangeFlags.ReloadJobIDs)
+
+	d1, err := st.Detail(ctx, 1, refP.ID)
+	require.NoError(t, err)
+	require.Equal(t, "CUST-0003", d1.Pekerjaan.Kode)
+	require.False(t, d1.ReadOnly)
+	require.Len(t, d1.Items, len(refDetail.Items), "rincian kept as a copy")
+
+	d2, err := st.Detail(ctx, 1, custP.ID)
+	require.NoError(t, err)
+	entries, _ := Catalog()
+	require.Equal(t, entries[99].Kode, d2.Pekerjaan.Kode)
+	require.Len(t, d2.Items, len(entries[99].Items), "catalog rincian cloned")
+	require.True(t, d2.ReadOnly)
+}
+
+// A row whose insert fails inside the database (a trigger raises) is rolled
+// back alone: its id never reaches id_map, its custom code is not consumed,
+// and the rest of the tree is saved.
+func TestSaveTreeRolledBackRowIsNeverReported(t *testing.T) {
+	ctx := context.Background()
+	st := openSeeded(t, 1, 1)
+	_, err := st.w.ExecContext(ctx, `CREATE TRIGGER boom BEFORE INSERT ON pekerjaan WHEN NEW.snapshot_uraian = 'BOOM'
+		BEGIN SELECT RAISE(ABORT, 'boom'); END`)
+	require.NoError(t, err)
+	in := TreeInput{Klasifikasi: []KlasifikasiInput{{Name: "K", TempID: "k", Sub: []SubInput{{Name: "S", TempID: "s", Pekerjaan: []PekerjaanInput{
+		{TempID: "a", SourceType: SourceCustom, SnapshotUraian: "Satu"},
+		{TempID: "b", SourceType: SourceCustom, SnapshotUraian: "BOOM"},
+		{TempID: "c", SourceType: SourceCustom, SnapshotUraian: "Tiga"},
+	}}}}}}
+	res, err := st.SaveTree(ctx, 1, in, nil)
+	require.NoError(t, err)
+	require.Equal(t, []FieldError{{"klasifikasi[0].sub[0].pekerjaan[1]", rowFailedMessage}}, res.Errors)
+	require.Equal(t, []string{"a", "c"}, sortedKeys(res.IDMap.Pekerjaan))
+	tr, err := st.Tree(ctx, 1, "")
+	require.NoError(t, err)
+	ps := tr.Klasifikasi[0].Sub[0].Pekerjaan
+	require.Len(t, ps, 2)
+	require.Equal(t, res.IDMap.Pekerjaan["a"], ps[0].ID)
+	require.Equal(t, res.IDMap.Pekerjaan["c"], ps[1].ID)
+	require.Equal(t, []string{"CUST-0003", "CUST-0004"}, []string{ps[0].SnapshotKode, ps[1].SnapshotKode})
+	for _, e := range res.Errors {
+		require.NotContains(t, e.Message, "boom", "database text stays in the server")
+	}
+}
+
+func sortedKeys(m map[string]int64) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
