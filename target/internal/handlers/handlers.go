@@ -108,12 +108,12 @@ var routes = map[string]func(*call) reply{
 
 // call is one request in flight.
 type call struct {
-	h   *Handlers
-	w   http.ResponseWriter
-	r   *http.Request
-	op  api.Operation
-	v   api.Version
-	p   Params
+	h  *Handlers
+	w  http.ResponseWriter
+	r  *http.Request
+	op api.Operation
+	v  api.Version
+	p  Params
 }
 
 // reply is an operation's answer before it is put in the version's envelope.
