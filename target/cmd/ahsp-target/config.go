@@ -253,6 +253,10 @@ func parseLimits(s string) (map[string]server.Limit, error) {
 		if !ok || err1 != nil || err2 != nil || n < 1 || w < 1 {
 			return nil, fmt.Errorf("%q: want category=N/seconds with N and seconds at least 1, e.g. write=20/60", part)
 		}
+		// The limiter keeps limit × window (µs) under 2^50 to stay exact in Lua.
+		if int64(n) > (1<<50)/(int64(w)*1_000_000) {
+			return nil, fmt.Errorf("%q: %d per %d s is too large (limit × window in µs must stay under 2^50)", part, n, w)
+		}
 		out[k] = server.Limit{Requests: n, Window: time.Duration(w) * time.Second}
 	}
 	return out, nil

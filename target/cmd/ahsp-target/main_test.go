@@ -88,6 +88,7 @@ func TestServeConfig(t *testing.T) {
 		{"defect", []string{"--defect", "typo"}, nil, "unknown defect \"typo\": allowed values are"},
 		{"limits category", []string{"--limits", "burst=1/1"}, nil, "unknown category \"burst\", allowed categories are bulk, export, login, read, write"},
 		{"limits shape", []string{"--limits", "write=20"}, nil, "want category=N/seconds"},
+		{"limits too large", []string{"--limits", "read=1000000000/3600"}, nil, "too large"},
 		{"redis timeout", []string{"--redis-timeout", "fast"}, nil, "want a positive duration"},
 		{"seed", []string{"--seed", "users=x"}, nil, "--seed"},
 	} {

@@ -99,11 +99,13 @@ func buildHandler(ctx context.Context, c config, set defects.Set, index int, log
 		return nil, func() {}, fmt.Errorf("build limiter: %w", err)
 	}
 	var sessions server.Sessions
+	var sessionTimeout time.Duration
 	switch {
 	case set.Has("local-sessions"):
 		sessions = server.NewMemorySessions()
 	case c.SessionStore == "cache" && rdb != nil:
 		sessions = server.NewRedisSessions(rdb)
+		sessionTimeout = c.RedisTimeout
 	case c.SessionStore == "cache":
 		sessions = server.NewMemorySessions()
 	default:
@@ -111,13 +113,14 @@ func buildHandler(ctx context.Context, c config, set defects.Set, index int, log
 	}
 	ui := web.New(set)
 	srv, err := server.New(server.Config{
-		WorkerIndex:   index,
-		Defects:       set,
-		Limits:        c.Limits,
-		FailurePolicy: c.FailurePolicy,
-		CacheTimeout:  c.RedisTimeout,
-		CacheBackend:  c.Cache,
-		Logger:        log,
+		WorkerIndex:    index,
+		Defects:        set,
+		Limits:         c.Limits,
+		FailurePolicy:  c.FailurePolicy,
+		CacheTimeout:   c.RedisTimeout,
+		SessionTimeout: sessionTimeout,
+		CacheBackend:   c.Cache,
+		Logger:         log,
 	}, server.Deps{
 		Store:    st,
 		Sessions: sessions,

@@ -87,7 +87,7 @@ func (s *Server) user(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	if err != nil || c.Value == "" {
 		return 0, true
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.CacheTimeout)
+	ctx, cancel := s.sessionCtx(r)
 	defer cancel()
 	uid, found, err := s.d.Sessions.Get(ctx, c.Value)
 	if err != nil {
@@ -105,6 +105,13 @@ func (s *Server) user(w http.ResponseWriter, r *http.Request) (int64, bool) {
 		return 0, true
 	}
 	return uid, true
+}
+
+func (s *Server) sessionCtx(r *http.Request) (context.Context, context.CancelFunc) {
+	if s.cfg.SessionTimeout > 0 {
+		return context.WithTimeout(r.Context(), s.cfg.SessionTimeout)
+	}
+	return context.WithCancel(r.Context())
 }
 
 func (s *Server) redirectLogin(w http.ResponseWriter, r *http.Request) {
@@ -161,7 +168,7 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := randomToken(32)
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.CacheTimeout)
+	ctx, cancel := s.sessionCtx(r)
 	defer cancel()
 	if err := s.d.Sessions.Set(ctx, key, uid, SessionTTL); err != nil {
 		s.metrics.cacheError("session")
@@ -187,7 +194,7 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.CacheTimeout)
+		ctx, cancel := s.sessionCtx(r)
 		defer cancel()
 		if err := s.d.Sessions.Delete(ctx, c.Value); err != nil {
 			s.metrics.cacheError("session")

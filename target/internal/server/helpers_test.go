@@ -68,7 +68,7 @@ var testDB struct {
 	err  error
 }
 
-func seededDB(t *testing.T) *store.Store {
+func seededDB(t testing.TB) *store.Store {
 	t.Helper()
 	testDB.once.Do(func() {
 		dir, err := os.MkdirTemp("", "ahsp-server-test-")
@@ -113,12 +113,12 @@ type testApp struct {
 	logs *syncBuffer
 }
 
-func newApp(t *testing.T, o appOpts) *testApp {
+func newApp(t testing.TB, o appOpts) *testApp {
 	t.Helper()
 	return newAppWithStore(t, seededDB(t), o)
 }
 
-func newAppWithStore(t *testing.T, st *store.Store, o appOpts) *testApp {
+func newAppWithStore(t testing.TB, st *store.Store, o appOpts) *testApp {
 	t.Helper()
 	set, err := defects.Parse(o.defects)
 	require.NoError(t, err)
@@ -178,12 +178,12 @@ func echoAPI(w http.ResponseWriter, r *http.Request, op api.Operation, v api.Ver
 }
 
 // login returns a logged-in Django client for user i.
-func (a *testApp) login(t *testing.T, i int) *client.Client {
+func (a *testApp) login(t testing.TB, i int) *client.Client {
 	t.Helper()
 	return loginAt(t, a.ts.URL, i)
 }
 
-func loginAt(t *testing.T, base string, i int) *client.Client {
+func loginAt(t testing.TB, base string, i int) *client.Client {
 	t.Helper()
 	c, err := client.New(base)
 	require.NoError(t, err)
@@ -195,7 +195,7 @@ func loginAt(t *testing.T, base string, i int) *client.Client {
 func project(i int) int { return (i-1)*testProjects + 1 }
 
 // do sends a request with the client's cookies and exactly the given headers.
-func do(t *testing.T, c *client.Client, method, path string, h http.Header, body string) *client.Response {
+func do(t testing.TB, c *client.Client, method, path string, h http.Header, body string) *client.Response {
 	t.Helper()
 	if h == nil {
 		h = http.Header{}
@@ -218,7 +218,7 @@ func apiHeaders(c *client.Client) http.Header {
 }
 
 // anon returns a client without a session.
-func anon(t *testing.T, base string) *client.Client {
+func anon(t testing.TB, base string) *client.Client {
 	t.Helper()
 	c, err := client.New(base)
 	require.NoError(t, err)

@@ -60,9 +60,12 @@ type Config struct {
 	// Limits by category name: bulk, write, read, export, login.
 	Limits        map[string]Limit
 	FailurePolicy string
-	// CacheTimeout bounds every limiter and session-cache call.
+	// CacheTimeout bounds every limiter call.
 	CacheTimeout time.Duration
-	BodyLimit    int64
+	// SessionTimeout bounds session-store calls when sessions live in a
+	// cache; 0 leaves database sessions to the request's own context.
+	SessionTimeout time.Duration
+	BodyLimit      int64
 	// Backend names for health output ("locmem", "redis") and logs.
 	CacheBackend string
 	Logger       *slog.Logger
