@@ -43,6 +43,10 @@ func TestValidateBody(t *testing.T) {
 		{"429", "v1", "rekap", 429, `{"success":false,"message":"Terlalu banyak permintaan. Silakan coba lagi dalam 60 detik.","code":"RATE_LIMIT_EXCEEDED","details":{"max_requests":20,"window_seconds":60,"current_count":20,"category":"write"},"retry_after":60}`, nil},
 		{"429 bad category", "v1", "rekap", 429, `{"success":false,"message":"x","code":"RATE_LIMIT_EXCEEDED","details":{"max_requests":20,"window_seconds":60,"current_count":20,"category":"slow"},"retry_after":60}`, []string{"/details/category"}},
 		{"not json", "v1", "rekap", 429, `<html>500</html>`, []string{""}},
+		{"fail-closed 503", "v1", "rekap", 503, `{"success":false,"message":"Layanan pembatas permintaan sedang tidak tersedia.","code":"RATE_LIMIT_UNAVAILABLE","details":{"category":"read","failure_policy":"fail-closed","retry_after":5}}`, nil},
+		{"session 503", "v2", "rekap", 503, `{"success":false,"message":"Penyimpanan sesi tidak tersedia.","code":"SESSION_UNAVAILABLE"}`, nil},
+		{"503 unknown code", "v2", "rekap", 503, `{"success":false,"message":"x","code":"DOWN"}`, []string{"/code"}},
+		{"413", "v2", "detail-ahsp.save", 413, `{"success":false,"message":"Ukuran permintaan melebihi batas 1048576 byte.","code":"PAYLOAD_TOO_LARGE"}`, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
