@@ -586,7 +586,8 @@ func (r *runner) rateLimited(ctx context.Context) {
 			return
 		}
 	}
-	res := Result{Version: string(r.version), Step: "rate-limited", Operation: op.Name, Method: op.Method, Path: path, WantStatus: 429, Status: resp.Status}
+	res := Result{Version: string(r.version), Step: "rate-limited", Operation: op.Name, Method: op.Method, Path: path, WantStatus: 429,
+		Status: resp.Status, Elapsed: resp.Elapsed}
 	if e, ok := r.opts.Set.Response(r.schema, op.Name, 429); ok {
 		res.Schema = e.File
 	}
