@@ -56,7 +56,7 @@ type node struct {
 	required map[string]bool
 	items    *node
 	values   *node // additionalProperties schema (maps)
-	inParent bool // this node is required in its parent
+	inParent bool  // this node is required in its parent
 }
 
 func flatten(s *jsonschema.Schema, depth int) *node {
