@@ -2,16 +2,23 @@ package stack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	mobyclient "github.com/moby/moby/client"
 	"github.com/stretchr/testify/require"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/network"
 
 	"github.com/ahsp-harness/harness/target/client"
 )
@@ -364,4 +371,82 @@ func TestDockerStartFailure(t *testing.T) {
 	require.NoError(t, err)
 	_, err = cli.ImageRemove(ctx, tag, mobyclient.ImageRemoveOptions{})
 	require.NoError(t, err)
+}
+
+// deadPID returns the pid of a process that has exited.
+func deadPID(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command("true")
+	require.NoError(t, cmd.Run())
+	return cmd.Process.Pid
+}
+
+// TestDownAllLeftovers plants what a crashed harness leaves (a local run
+// whose master still runs, and labelled docker resources whose owner pid is
+// gone) and checks DownAll removes them but spares a live harness's stack.
+func TestDownAllLeftovers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	// Local: a "master" in its own process group, owned by a dead harness.
+	orphan := exec.Command("sleep", "60")
+	orphan.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	require.NoError(t, orphan.Start())
+	done := make(chan struct{})
+	go func() { _ = orphan.Wait(); close(done) }()
+	dir := filepath.Join(runsDir(), "run-test-orphan-"+strconv.Itoa(orphan.Process.Pid))
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	rec, _ := json.Marshal(localRecord{RunID: "test-orphan", HarnessPID: deadPID(t), MasterPID: orphan.Process.Pid})
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "stack.json"), rec, 0o644))
+
+	// A live stack of this process must survive DownAll.
+	live, err := Up(ctx, Spec{Mode: ModeLocal, Cache: CacheLocmem})
+	t.Cleanup(func() {
+		start := time.Now()
+		require.NoError(t, live.Down(context.Background()))
+		t.Logf("live down in %s", time.Since(start))
+	})
+	require.NoError(t, err)
+	liveDir := live.be.(*localStack).runDir
+	// Our own runs count as leftovers only for DownRun; mark it as owned by a live other process.
+	rec2, _ := json.Marshal(localRecord{RunID: live.Info().RunID, HarnessPID: os.Getppid(), MasterPID: live.be.(*localStack).cmd.Process.Pid})
+	require.NoError(t, os.WriteFile(filepath.Join(liveDir, "stack.json"), rec2, 0o644))
+
+	var dockerRun string
+	if pingDocker(ctx) == nil {
+		ensureTestcontainersEnv(progress{})
+		cli, err := dockerClient(ctx)
+		require.NoError(t, err)
+		img, _, _, err := ensureRedisImage(ctx, cli, progress{})
+		require.NoError(t, err)
+		dockerRun = "test-orphan-" + newRunID()
+		labels := map[string]string{LabelKey: "1", LabelRun: dockerRun, LabelPID: strconv.Itoa(deadPID(t))}
+		nw, err := network.New(ctx, network.WithLabels(labels))
+		require.NoError(t, err)
+		_, err = testcontainers.Run(ctx, img, network.WithNetwork([]string{"redis"}, nw), testcontainers.WithLabels(labels))
+		require.NoError(t, err)
+	}
+
+	start := time.Now()
+	removed, err := DownAll(ctx)
+	require.NoError(t, err)
+	t.Logf("removed in %s: %v", time.Since(start), removed)
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("orphaned master still running after DownAll")
+	}
+	require.NoDirExists(t, dir)
+	require.DirExists(t, liveDir, "a live harness's run was removed")
+	require.Equal(t, http.StatusOK, func() int {
+		resp, err := http.Get(live.BaseURL() + ReadyPath)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}())
+	if dockerRun != "" {
+		left, err := Leftovers(ctx, LabelRun+"="+dockerRun)
+		require.NoError(t, err)
+		require.Empty(t, left)
+	}
 }
