@@ -259,4 +259,8 @@ func TestStaleState(t *testing.T) {
 	require.Equal(t, exitcode.OK, code, errs)
 	require.Contains(t, out, "the harness that started stack test-stale-run is gone")
 	require.NoFileExists(t, app.statePath())
+
+	code, out, errs = c.run(ctx, "down", "--all")
+	require.Equal(t, exitcode.OK, code, errs)
+	require.Regexp(t, `removed \d+ leftover\(s\)`, out)
 }
