@@ -133,6 +133,9 @@ func (m *supervisor) run(ctx context.Context) error {
 	procs := append([]*exec.Cmd(nil), m.procs...)
 	m.mu.Unlock()
 	m.o.Logger.Info("draining", "workers", m.o.Workers, "timeout", m.o.DrainTimeout.String())
+	// No worker starts any more: drop the master's copy of the socket so it
+	// closes as soon as the workers have closed theirs.
+	_ = m.lf.Close()
 	for _, c := range procs {
 		if c != nil && c.Process != nil {
 			_ = c.Process.Signal(syscall.SIGTERM)
