@@ -178,11 +178,3 @@ func dec(s string) decimal.Decimal {
 	}
 	return d
 }
-
-func decPtr(ns *string) *decimal.Decimal {
-	if ns == nil {
-		return nil
-	}
-	d := dec(*ns)
-	return &d
-}

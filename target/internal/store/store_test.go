@@ -288,3 +288,55 @@ func sortedKeys(m map[string]int64) []string {
 	slices.Sort(out)
 	return out
 }
+
+func TestLookups(t *testing.T) {
+	ctx := context.Background()
+	st := openSeeded(t, 2, 2)
+	require.NoError(t, st.Ping(ctx))
+	u, ok, err := st.UserByID(ctx, 2)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, User{ID: 2, Username: "user2", Email: "user2@example.test"}, u)
+	_, ok, err = st.UserByID(ctx, 99)
+	require.NoError(t, err)
+	require.False(t, ok)
+	pid, ok, err := st.FirstProject(ctx, 2)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, int64(3), pid)
+	owner, ok, err := st.ProjectOwner(ctx, 4)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, int64(2), owner)
+	_, ok, err = st.ProjectOwner(ctx, 5)
+	require.NoError(t, err)
+	require.False(t, ok)
+}
+
+// Upsert rows that fail: an unknown id is reported and skipped; an existing
+// klasifikasi with a bad name keeps its name and whole subtree.
+func TestUpsertFailedRowsKeepExistingData(t *testing.T) {
+	ctx := context.Background()
+	st := openSeeded(t, 2, 1)
+	before, err := st.Tree(ctx, 1, "")
+	require.NoError(t, err)
+	k := before.Klasifikasi[0]
+	foreign := int64(2) // klasifikasi of user 2's project
+	in := TreeInput{Klasifikasi: []KlasifikasiInput{
+		{ID: &k.ID, Name: "   "},
+		{ID: &foreign, Name: "Curian"},
+	}}
+	res, err := st.UpsertTree(ctx, 1, in)
+	require.NoError(t, err)
+	require.Equal(t, []FieldError{
+		{"klasifikasi[0].name", "Nama wajib diisi"},
+		{"klasifikasi[1].id", "Klasifikasi 2 tidak ditemukan di proyek ini"},
+	}, res.Errors)
+	require.Zero(t, res.Summary.DeletedKlasifikasi+res.Summary.DeletedSub+res.Summary.DeletedPekerjaan)
+	after, err := st.Tree(ctx, 1, "")
+	require.NoError(t, err)
+	require.Equal(t, before, after)
+	other, err := st.Tree(ctx, 2, "")
+	require.NoError(t, err)
+	require.Equal(t, "Pekerjaan Struktur Bawah", other.Klasifikasi[0].Name, "foreign row untouched")
+}
