@@ -195,14 +195,16 @@ func discoverHarga(ctx context.Context, vu *VU, v api.Version) error {
 var LoginWait = 90 * time.Second
 
 // Login logs c in as cred, waiting and retrying while the login limit
-// answers 429: the limit is per client IP and the harness logs in many users
-// from one address.
+// answers 429 (the limit is per client IP and the harness logs in many users
+// from one address) or 503 (a fail-closed limiter whose cache is briefly
+// unavailable).
 func Login(ctx context.Context, c *client.Client, cred client.Credential) error {
 	deadline := time.Now().Add(LoginWait)
 	wait := 500 * time.Millisecond
 	for {
 		err := c.Login(ctx, cred.User, cred.Password)
-		if err == nil || !strings.Contains(err.Error(), "status 429") || time.Now().Add(wait).After(deadline) {
+		transient := err != nil && (strings.Contains(err.Error(), "status 429") || strings.Contains(err.Error(), "status 503"))
+		if !transient || time.Now().Add(wait).After(deadline) {
 			return err
 		}
 		select {

@@ -167,15 +167,30 @@ func probeWindow(ctx context.Context, s *scanner) Result {
 	polite := newTally(apiClass)
 	start := time.Now()
 	throttledAt := 0
+	var last time.Time
+	minGap := time.Duration(1 << 62)
 	for i := range n {
 		if err := sleepUntil(ctx, start.Add(time.Duration(i)*every)); err != nil {
 			return fail("interrupted: %v", err)
 		}
 		o := s.send(ctx, hc, opReq(vu, op, api.Legacy, "polite: one every "+every.String()))
 		polite.add(o)
+		if !last.IsZero() {
+			minGap = min(minGap, o.start.Sub(last))
+		}
+		last = o.start
 		if apiClass(o.status) == limited && throttledAt == 0 {
 			throttledAt = i + 1
 		}
+	}
+	// docs/limiter.md: spacing above w/(limit−1) must always pass. A client
+	// starved of CPU may have sent closer than that; then a 429 proves nothing.
+	mustPass := p.window() / time.Duration(max(p.Limit.Requests-1, 1))
+	if throttledAt > 0 && minGap <= mustPass {
+		r := skip("inconclusive: the polite client was throttled at request %d but could not keep its spacing (closest two sends %s apart, must-pass spacing is over %s); the machine is too busy",
+			throttledAt, minGap.Round(time.Millisecond), mustPass)
+		r.Evidence = polite.evidence()
+		return r
 	}
 	// Part 2: bursts of 2×limit at the start, just before and just after
 	// the first window's end, on a fresh key; a fixed window may accept up
