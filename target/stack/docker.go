@@ -46,8 +46,11 @@ func ensureTestcontainersEnv(p progress) {
 	}
 }
 
-// dockerClient connects to the engine the docker mode uses.
-func dockerClient(ctx context.Context) (*testcontainers.DockerClient, error) {
+// dockerClient connects to the engine the docker mode uses. Every use of
+// testcontainers starts here, so its environment is set before it reads its
+// configuration (once per process).
+func dockerClient(ctx context.Context, p progress) (*testcontainers.DockerClient, error) {
+	ensureTestcontainersEnv(p)
 	if err := pingDocker(ctx); err != nil {
 		return nil, fmt.Errorf("%w: no Docker engine at %s (%v): start dockerd, or use --stack local", ErrStart, DockerHost(), err)
 	}
@@ -76,8 +79,7 @@ type dockerStack struct {
 
 func upDocker(ctx context.Context, spec Spec, info Info) (*Stack, error) {
 	p := progressOf(spec.Progress)
-	ensureTestcontainersEnv(p)
-	cli, err := dockerClient(ctx)
+	cli, err := dockerClient(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -178,11 +180,6 @@ func upDocker(ctx context.Context, spec Spec, info Info) (*Stack, error) {
 	if err != nil {
 		return s, fmt.Errorf("%w: start target container: %v", ErrStart, err)
 	}
-	ep, err := ds.target.PortEndpoint(ctx, ctrPort, "http")
-	if err != nil {
-		return s, fmt.Errorf("%w: target port: %v", ErrStart, err)
-	}
-	s.info.BaseURL = ep
 	exited := func() error {
 		st, err := ds.target.State(ctx)
 		if err == nil && !st.Running {
@@ -190,6 +187,14 @@ func upDocker(ctx context.Context, spec Spec, info Info) (*Stack, error) {
 		}
 		return nil
 	}
+	ep, err := ds.target.PortEndpoint(ctx, ctrPort, "http")
+	if err != nil {
+		if xerr := exited(); xerr != nil {
+			return s, fmt.Errorf("%w: target exited before it was ready (%v); last log lines:\n%s", ErrStart, xerr, lastLines(ds.logs(ctx), 20))
+		}
+		return s, fmt.Errorf("%w: target port: %v", ErrStart, err)
+	}
+	s.info.BaseURL = ep
 	if err := waitReady(ctx, ep, spec.StartTimeout, exited, func() string { return ds.logs(ctx) }); err != nil {
 		return s, err
 	}
@@ -449,8 +454,7 @@ func downLeftovers(ctx context.Context, runID string) ([]string, error) {
 	removed, err := downLocalLeftovers(ctx, runID)
 	errs := []error{err}
 	if pingDocker(ctx) == nil {
-		ensureTestcontainersEnv(progress{})
-		cli, err := dockerClient(ctx)
+		cli, err := dockerClient(ctx, progress{})
 		if err != nil {
 			errs = append(errs, err)
 		} else {
@@ -469,7 +473,7 @@ func downLeftovers(ctx context.Context, runID string) ([]string, error) {
 // Leftovers lists what DownAll would remove from Docker for label (LabelKey,
 // or LabelRun+"="+id for one run); an empty list means clean.
 func Leftovers(ctx context.Context, label string) ([]string, error) {
-	cli, err := dockerClient(ctx)
+	cli, err := dockerClient(ctx, progress{})
 	if err != nil {
 		return nil, err
 	}

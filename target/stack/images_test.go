@@ -21,7 +21,7 @@ func TestDockerRedisThroughToxiproxy(t *testing.T) {
 	requireRedisServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cli, err := dockerClient(ctx)
+	cli, err := dockerClient(ctx, progress{})
 	require.NoError(t, err)
 	p := progress{w: testWriter{t}}
 

@@ -365,7 +365,7 @@ func TestDockerStartFailure(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, left)
 	// The one-off image goes too.
-	cli, err := dockerClient(ctx)
+	cli, err := dockerClient(ctx, progress{})
 	require.NoError(t, err)
 	tag, _, err := ensureTargetImage(ctx, cli, bin, progress{})
 	require.NoError(t, err)
@@ -414,8 +414,7 @@ func TestDownAllLeftovers(t *testing.T) {
 
 	var dockerRun string
 	if pingDocker(ctx) == nil {
-		ensureTestcontainersEnv(progress{})
-		cli, err := dockerClient(ctx)
+		cli, err := dockerClient(ctx, progress{})
 		require.NoError(t, err)
 		img, _, _, err := ensureRedisImage(ctx, cli, progress{})
 		require.NoError(t, err)
