@@ -283,9 +283,13 @@ func (c *call) body() (any, reply, bool) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			msg := fmt.Sprintf("Ukuran permintaan melebihi batas %d byte.", mbe.Limit)
-			return nil, reply{status: http.StatusRequestEntityTooLarge, message: msg, code: CodeTooLarge,
-				errors: []store.FieldError{{Path: "body", Message: msg}}}, false
+			// The server's 413 body, in every version (the server normally
+			// answers before the handler runs).
+			writeJSON(c.w, http.StatusRequestEntityTooLarge, map[string]any{
+				"success": false, "code": CodeTooLarge,
+				"message": fmt.Sprintf("Ukuran permintaan melebihi batas %d byte.", mbe.Limit),
+			})
+			return nil, reply{written: true}, false
 		}
 		return nil, reply{status: http.StatusBadRequest, message: "Gagal membaca permintaan", code: CodeValidation,
 			errors: []store.FieldError{{Path: "body", Message: "Gagal membaca permintaan"}}}, false

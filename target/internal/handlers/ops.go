@@ -40,6 +40,8 @@ func (c *call) saveTree() reply {
 func (c *call) upsertTree() reply {
 	v, bad, ok := c.body()
 	if !ok {
+		// Every upsert error answer has the preflight shape.
+		bad.legacyExtra = map[string]any{"success": false, "message": bad.message}
 		return bad
 	}
 	in, pre := decodeTree(v)
@@ -87,6 +89,7 @@ func (c *call) tree() reply {
 func (c *call) saveVolumes() reply {
 	v, bad, ok := c.body()
 	if !ok {
+		bad.data = map[string]any{"saved": 0, "decimal_places": store.QuantityPlaces}
 		return bad
 	}
 	rows, pre := decodeVolumes(v)
