@@ -121,7 +121,7 @@ type treeDoc struct {
 func discoverTree(ctx context.Context, vu *VU, v api.Version) error {
 	op, _ := api.Lookup("list-pekerjaan.tree")
 	path := op.URLPath(v, vu.Project, 0)
-	resp, err := vu.Client.Do(ctx, http.MethodGet, path, nil)
+	resp, err := getRetry(ctx, vu.Client, path)
 	if err != nil {
 		return fmt.Errorf("discover tree of project %d: %w", vu.Project, err)
 	}
@@ -160,7 +160,7 @@ func discoverTree(ctx context.Context, vu *VU, v api.Version) error {
 func discoverHarga(ctx context.Context, vu *VU, v api.Version) error {
 	op, _ := api.Lookup("harga-items.list")
 	path := op.URLPath(v, vu.Project, 0)
-	resp, err := vu.Client.Do(ctx, http.MethodGet, path, nil)
+	resp, err := getRetry(ctx, vu.Client, path)
 	if err != nil {
 		return fmt.Errorf("discover harga items of project %d: %w", vu.Project, err)
 	}
@@ -213,5 +213,23 @@ func Login(ctx context.Context, c *client.Client, cred client.Credential) error 
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, 8*time.Second)
+	}
+}
+
+// getRetry GETs path, retrying a few times on 429 and 503: setup reads must
+// not fail because a fail-closed limiter's cache was briefly slow.
+func getRetry(ctx context.Context, c *client.Client, path string) (*client.Response, error) {
+	wait := 200 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		resp, err := c.Do(ctx, http.MethodGet, path, nil)
+		if err != nil || attempt == 5 || (resp.Status != http.StatusServiceUnavailable && resp.Status != http.StatusTooManyRequests) {
+			return resp, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait *= 2
 	}
 }

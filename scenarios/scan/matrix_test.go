@@ -82,7 +82,7 @@ func runProbes(t *testing.T, s *stack.Stack, probes ...string) *scan.Report {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var log strings.Builder
-	rep, err := scan.Run(ctx, s, scan.Config{Probes: probes, Progress: &log})
+	rep, err := scan.Run(ctx, s, scan.Config{Probes: probes, Progress: &log, Retries: 1})
 	require.NoError(t, err)
 	var out strings.Builder
 	rep.WriteText(&out)

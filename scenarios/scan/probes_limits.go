@@ -509,7 +509,9 @@ func probeXFF(ctx context.Context, s *scanner) Result {
 		return fail("the login form has no csrfmiddlewaretoken field or csrftoken cookie")
 	}
 	token := string(m[1]) + string(m[2])
-	n := 3 * p.Limit.Requests
+	// 5×L: even if a busy fail-closed limiter answers some with 503, a
+	// limiter keyed by the forged header still accepts far more than 2L−1.
+	n := 5 * p.Limit.Requests
 	reqs := make([]req, n)
 	for i := range reqs {
 		ip := fmt.Sprintf("127.%d.%d.%d", 10+i/65536%200, i/256%256, i%256)
