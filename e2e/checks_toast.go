@@ -54,14 +54,17 @@ func ToastChecks() []Check {
 }
 
 // toastCall runs a toast call and returns the toast it added.
-func (c *C) toastCall(call string) (Event, error) {
+func (c *C) toastCall(call string) (Event, error) { return c.toastCallAs(call, call) }
+
+// toastCallAs is toastCall naming the call as shown in errors.
+func (c *C) toastCallAs(shown, call string) (Event, error) {
 	cur := c.Cursor()
 	if err := c.Exec(call); err != nil {
 		return Event{}, err
 	}
 	ev, err := c.Wait(cur, appearWait, "a toast", func(e Event) bool { return e.Kind == "toast-added" })
 	if err != nil {
-		return Event{}, fmt.Errorf("%s showed no toast: %w", short(call), err)
+		return Event{}, fmt.Errorf("%s showed no toast: %w", short(shown), err)
 	}
 	return ev, nil
 }
@@ -132,20 +135,16 @@ func toastAutoDismiss(c *C) error {
 	if err := c.clearToasts(); err != nil {
 		return err
 	}
-	type shown struct {
-		typ   string
-		added Event
-	}
-	var all []shown
+	var all []timed
 	start := func(typ string) error {
-		ev, err := c.toastCall(fmt.Sprintf(`DP.toast.show(%s, %s)`, js("e2e auto-dismiss "+typ), js(typ)))
+		t, err := c.timedToastCall(typ, fmt.Sprintf(`DP.toast.show(%s, %s)`, js("e2e auto-dismiss "+typ), js(typ)), DocumentedDurations[typ])
 		if err != nil {
 			return err
 		}
-		if !ev.HasClass("dp-toast-" + typ) {
-			return fmt.Errorf("%s toast has class %q", typ, ev.Class)
+		if !t.added.HasClass("dp-toast-" + typ) {
+			return fmt.Errorf("%s toast has class %q", typ, t.added.Class)
 		}
-		all = append(all, shown{typ, ev})
+		all = append(all, t)
 		return nil
 	}
 	// Three at once (the visible maximum), then info once success is gone.
@@ -164,27 +163,19 @@ func toastAutoDismiss(c *C) error {
 		return err
 	}
 	var problems []string
-	for _, s := range all {
-		want := DocumentedDurations[s.typ]
-		removed, err := c.Wait(cur, limit, s.typ+" toast removed", func(e Event) bool { return e.Kind == "toast-removed" && e.ID == s.added.ID })
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s toast not dismissed within %s", s.typ, limit))
+	for _, t := range all {
+		end, lag, problem := c.dismissal(cur, t, limit)
+		if problem != "" {
+			problems = append(problems, problem)
 			continue
 		}
-		// Dismissal starts when .dp-toast-hide is added; without a fade class,
-		// at removal.
-		dismissed := removed
-		if h, ok := c.Quiet(cur, 0, func(e Event) bool { return e.Kind == "toast-hiding" && e.ID == s.added.ID }); ok {
-			dismissed = h
+		removed, err := c.Wait(cur, limit, t.name+" toast removed", func(e Event) bool { return e.Kind == "toast-removed" && e.ID == t.added.ID })
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s faded but was never removed", t.name))
+			continue
 		}
-		got := since(s.added, dismissed)
-		fade := since(dismissed, removed)
-		c.Evidence("%s: dismissed after %d ms (documented %d ± %d), removed %d ms later", s.typ, got.Milliseconds(), want.Milliseconds(), c.Tol().Milliseconds(), fade.Milliseconds())
-		if d := got - want; d < -c.Tol() || d > c.Tol() {
-			problems = append(problems, fmt.Sprintf("%s dismissed after %d ms, documented %d ms ± %d", s.typ, got.Milliseconds(), want.Milliseconds(), c.Tol().Milliseconds()))
-		}
-		if fade > HideDuration+c.Tol() {
-			problems = append(problems, fmt.Sprintf("%s stayed %d ms after its fade started (documented %d)", s.typ, fade.Milliseconds(), HideDuration.Milliseconds()))
+		if fade := since(end, removed); fade > HideDuration+c.Tol()+lag {
+			problems = append(problems, fmt.Sprintf("%s stayed %d ms after its fade started (documented %d)", t.name, fade.Milliseconds(), HideDuration.Milliseconds()))
 		}
 	}
 	if len(problems) > 0 {
@@ -325,38 +316,25 @@ func toastLegacy(c *C) error {
 		return err
 	}
 	cur := c.Cursor()
-	danger, err := c.toastCall(`DP.toast.show('e2e legacy danger', 'danger', 3000)`)
+	danger, err := c.timedToastCall("show(msg,'danger',3000)", `DP.toast.show('e2e legacy danger', 'danger', 3000)`, 3000*time.Millisecond)
 	if err != nil {
 		return fmt.Errorf("legacy signature ignored: %w", err)
 	}
-	if err := checkToast(danger, "error", "", "e2e legacy danger"); err != nil {
+	if err := checkToast(danger.added, "error", "", "e2e legacy danger"); err != nil {
 		return fmt.Errorf("show(msg,'danger',3000): %w", err)
 	}
-	variant, err := c.toastCall(`DP.toast.show({message: 'e2e legacy variant', variant: 'warning', delay: 1500})`)
+	variant, err := c.timedToastCall("show({variant,delay:1500})", `DP.toast.show({message: 'e2e legacy variant', variant: 'warning', delay: 1500})`, 1500*time.Millisecond)
 	if err != nil {
 		return fmt.Errorf("legacy signature ignored: %w", err)
 	}
-	if err := checkToast(variant, "warning", "", "e2e legacy variant"); err != nil {
+	if err := checkToast(variant.added, "warning", "", "e2e legacy variant"); err != nil {
 		return fmt.Errorf("show({message,variant,delay}): %w", err)
 	}
 	c.Shot("legacy-toasts")
 	var problems []string
-	for _, x := range []struct {
-		name string
-		ev   Event
-		want time.Duration
-	}{{"show(msg,'danger',3000)", danger, 3000 * time.Millisecond}, {"show({variant,delay:1500})", variant, 1500 * time.Millisecond}} {
-		end, err := c.Wait(cur, x.want+HideDuration+c.Tol()+2*time.Second, x.name+" dismissed", func(e Event) bool {
-			return (e.Kind == "toast-hiding" || e.Kind == "toast-removed") && e.ID == x.ev.ID
-		})
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s not dismissed: %v", x.name, err))
-			continue
-		}
-		got := since(x.ev, end)
-		c.Evidence("%s: class %q, dismissed after %d ms (asked %d)", x.name, x.ev.Class, got.Milliseconds(), x.want.Milliseconds())
-		if d := got - x.want; d < -c.Tol() || d > c.Tol() {
-			problems = append(problems, fmt.Sprintf("%s dismissed after %d ms, asked %d ms ± %d", x.name, got.Milliseconds(), x.want.Milliseconds(), c.Tol().Milliseconds()))
+	for _, t := range []timed{danger, variant} {
+		if _, _, problem := c.dismissal(cur, t, t.want+HideDuration+c.Tol()+2*time.Second); problem != "" {
+			problems = append(problems, problem)
 		}
 	}
 	if len(problems) > 0 {

@@ -61,21 +61,17 @@ func wrapperMethods(c *C) error {
 	if err := c.clearToasts(); err != nil {
 		return err
 	}
-	type shown struct {
-		typ string
-		ev  Event
-	}
-	var all []shown
+	var all []timed
 	call := func(typ string) error {
 		msg := "e2e wrapper " + typ
-		ev, err := c.toastCall(fmt.Sprintf(`__tw.%s(%s)`, typ, js(msg)))
+		t, err := c.timedToastCall("toast."+typ+"()", fmt.Sprintf(`__tw.%s(%s)`, typ, js(msg)), WrapperDurations[typ])
 		if err != nil {
 			return err
 		}
-		if err := checkToast(ev, typ, "", msg); err != nil {
+		if err := checkToast(t.added, typ, "", msg); err != nil {
 			return fmt.Errorf("toast.%s(): %w", typ, err)
 		}
-		all = append(all, shown{typ, ev})
+		all = append(all, t)
 		return nil
 	}
 	cur := c.Cursor()
@@ -86,26 +82,16 @@ func wrapperMethods(c *C) error {
 	}
 	c.Shot("wrapper-toasts")
 	limit := WrapperDurations["error"] + HideDuration + c.Tol() + 2*time.Second
-	if _, err := c.Wait(cur, limit, "success toast removed", func(e Event) bool { return e.Kind == "toast-removed" && e.ID == all[2].ev.ID }); err != nil {
+	if _, err := c.Wait(cur, limit, "success toast removed", func(e Event) bool { return e.Kind == "toast-removed" && e.ID == all[2].added.ID }); err != nil {
 		return err
 	}
 	if err := call("info"); err != nil {
 		return err
 	}
 	var problems []string
-	for _, s := range all {
-		want := WrapperDurations[s.typ]
-		end, err := c.Wait(cur, limit, s.typ+" dismissed", func(e Event) bool {
-			return (e.Kind == "toast-hiding" || e.Kind == "toast-removed") && e.ID == s.ev.ID
-		})
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("toast.%s() not dismissed: %v", s.typ, err))
-			continue
-		}
-		got := since(s.ev, end)
-		c.Evidence("toast.%s(): class %q dismissed after %d ms (documented %d)", s.typ, s.ev.Class, got.Milliseconds(), want.Milliseconds())
-		if d := got - want; d < -c.Tol() || d > c.Tol() {
-			problems = append(problems, fmt.Sprintf("toast.%s() dismissed after %d ms, documented %d ms ± %d", s.typ, got.Milliseconds(), want.Milliseconds(), c.Tol().Milliseconds()))
+	for _, t := range all {
+		if _, _, problem := c.dismissal(cur, t, limit); problem != "" {
+			problems = append(problems, problem)
 		}
 	}
 	if len(problems) > 0 {
@@ -193,6 +179,7 @@ func wrapperFallback(c *C) error {
 	if err != nil {
 		return err
 	}
+	c.Shot("console-fallback")
 	if r.Threw != "" {
 		return fmt.Errorf("the wrapper threw without toast.js: %s", r.Threw)
 	}
