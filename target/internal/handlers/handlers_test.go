@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,13 +33,43 @@ type env struct {
 	d  defects.Set
 }
 
+// seededDB is the bytes of a freshly seeded database file: copying it is
+// much faster than seeding (fsyncs) for each of the many table rows.
+var seededDB = sync.OnceValues(func() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "handlers-seed-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "ahsp.db")
+	ctx := context.Background()
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Seed(ctx, store.SeedSpec{Users: 2, Projects: 1, Password: "pw"}); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := st.Close(); err != nil { // the last close checkpoints the WAL into the file
+		return nil, err
+	}
+	if _, err := os.Stat(path + "-wal"); err == nil {
+		return nil, errors.New("seeded database left a WAL file behind")
+	}
+	return os.ReadFile(path)
+})
+
 func newEnv(t testing.TB, d defects.Set) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "ahsp.db"))
+	img, err := seededDB()
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "ahsp.db")
+	require.NoError(t, os.WriteFile(path, img, 0o600))
+	st, err := store.Open(ctx, path)
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
-	require.NoError(t, st.Seed(ctx, store.SeedSpec{Users: 2, Projects: 1, Password: "pw"}))
 	h := New(st, d)
 	h.SetLogger(discardLogger())
 	return &env{t: t, st: st, h: h, d: d}
