@@ -149,7 +149,7 @@ func login(t *testing.T, base string) *client.Client {
 // workers; with Redis gone, fail-closed answers 503 and /health/ reports it.
 func TestServeWithRedisAcrossWorkers(t *testing.T) {
 	raddr, stopRedis := startRedisServer(t)
-	base := serve(t, 2, "--cache", "redis", "--redis-addr", raddr, "--session-store", "cache",
+	base := serve(t, 2, "--cache", "redis", "--redis-addr", raddr, "--session-store", "cache", "--redis-timeout", "2s",
 		"--limiter", "sliding", "--limits", "read=5/60")
 	c := login(t, base)
 	path := api.Operations[2].URLPath(api.Legacy, 1, 0)

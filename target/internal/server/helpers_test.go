@@ -143,7 +143,7 @@ func newAppWithStore(t testing.TB, st *store.Store, o appOpts) *testApp {
 		Defects:       set,
 		Limits:        o.limits,
 		FailurePolicy: o.policy,
-		CacheTimeout:  200 * time.Millisecond,
+		CacheTimeout:  3 * time.Second, // generous: -race and a busy machine slow Redis calls
 		CacheBackend:  backend,
 		Logger:        slog.New(slog.NewJSONHandler(logs, nil)),
 	}, Deps{
@@ -277,8 +277,10 @@ func (r *redisServer) stop() {
 // client returns a go-redis client configured like the target's.
 func (r *redisServer) client(t *testing.T) *redis.Client {
 	c := redis.NewClient(&redis.Options{
-		Addr: r.addr, DialTimeout: 200 * time.Millisecond, ReadTimeout: 200 * time.Millisecond,
-		WriteTimeout: 200 * time.Millisecond, PoolTimeout: 200 * time.Millisecond,
+		// Generous timeouts: 200 concurrent requests open many connections
+		// at once on a shared machine; these tests are about counting.
+		Addr: r.addr, DialTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second,
+		WriteTimeout: 2 * time.Second, PoolTimeout: 2 * time.Second,
 		MaxRetries: -1, DialerRetries: 1, ContextTimeoutEnabled: true, PoolSize: 64,
 	})
 	t.Cleanup(func() { c.Close() })
