@@ -163,15 +163,19 @@ func (s *Scenario) ScheduledHits() int {
 
 // String is a one-line description of the shape.
 func (s *Scenario) String() string {
+	users := fmt.Sprintf("%d users", s.Users)
+	if s.Users == 1 {
+		users = "1 user"
+	}
 	switch s.Kind {
 	case Burst:
-		return fmt.Sprintf("%s: burst of %d requests over %d connections, %d users", s.Name, s.Requests, s.Connections, s.Users)
+		return fmt.Sprintf("%s: burst of %d requests over %d connections, %s", s.Name, s.Requests, s.Connections, users)
 	case Constant:
-		return fmt.Sprintf("%s: constant %d/s for %s, %d users", s.Name, s.Rate, s.Duration, s.Users)
+		return fmt.Sprintf("%s: constant %d/s for %s, %s", s.Name, s.Rate, s.Duration, users)
 	case Step:
-		return fmt.Sprintf("%s: %d steps over %s (mean %.0f/s), %d users", s.Name, len(s.Steps), s.TotalDuration(), s.RequestedRate(), s.Users)
+		return fmt.Sprintf("%s: %d steps over %s (mean %.0f/s), %s", s.Name, len(s.Steps), s.TotalDuration(), s.RequestedRate(), users)
 	case Concurrency:
-		return fmt.Sprintf("%s: %d in flight for %s, %d users", s.Name, s.Concurrency, s.Duration, s.Users)
+		return fmt.Sprintf("%s: %d in flight for %s, %s", s.Name, s.Concurrency, s.Duration, users)
 	}
 	return s.Name
 }
