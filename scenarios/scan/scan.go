@@ -375,7 +375,11 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "\n%s FAILED: %s\n", p.Probe, p.Reason)
 		e := p.Evidence
 		if e.Policy != "" {
-			fmt.Fprintf(w, "  policy %s, operation %s, user %s, %.3fs\n", e.Policy, e.Operation, e.User, e.ElapsedSeconds)
+			who := ""
+			if e.User != "" {
+				who = ", user " + e.User
+			}
+			fmt.Fprintf(w, "  policy %s, operation %s%s, %.3fs\n", e.Policy, e.Operation, who, e.ElapsedSeconds)
 		}
 		if len(e.AcceptedPerWorker) > 0 {
 			fmt.Fprintf(w, "  accepted per worker: %s\n", formatCounts(e.AcceptedPerWorker))
