@@ -15,7 +15,7 @@ import (
 // It is deterministic, so every database holds the same catalog and ids.
 
 // CatalogVersion changes when the generator's output changes.
-const CatalogVersion = "1"
+const CatalogVersion = "2"
 
 // Resource is one priced input: a labour grade, a material, a piece of
 // equipment or another cost, with its base price for seeded price lists.
@@ -340,6 +340,81 @@ func buildCatalog() ([]CatalogEntry, []Resource) {
 			part{pekerja, "0.0178"}, part{mandor, "0.0018"}, part{operator, "0.01"},
 			part{kerikil, "1.258"}, part{dumpTruck, "0.0612"}, part{stamper, "0.0143"})
 	}
+	// Entries below were added in catalog version 2; new groups go at the
+	// end so existing ids keep their meaning.
+	// 1.1 Persiapan dan bongkaran
+	for i, what := range []string{"ringan (semak dan rumput)", "sedang (semak dan pohon kecil)", "berat (pohon dan akar)"} {
+		g.add(fmt.Sprintf("1.1.1.%d", i+1), "Pembersihan lapangan "+what, "m2", ck, f("1").Add(f("0.8").Mul(decimal.NewFromInt(int64(i)))),
+			part{pekerja, "0.1"}, part{mandor, "0.05"}, part{alatBantu, "0.02"})
+	}
+	for i, dia := range []string{"15-30 cm", "30-50 cm", "di atas 50 cm"} {
+		g.add(fmt.Sprintf("1.1.2.%d", i+1), "Penebangan pohon diameter "+dia+" dan pembuangan akar", "batang", ck, f("1").Add(f("1.5").Mul(decimal.NewFromInt(int64(i)))),
+			part{pekerja, "1.0"}, part{mandor, "0.1"}, part{alatBantu, "0.5"})
+	}
+	g.add("1.1.3.1", "Pengukuran dan pemasangan bouwplank", "m'", ck, f("1"),
+		part{pekerja, "0.1"}, part{tukangKayu, "0.1"}, part{kepala, "0.01"}, part{mandor, "0.005"},
+		part{kayu3, "0.012"}, part{paku, "0.02"})
+	for i, what := range []string{"pasangan bata", "beton tidak bertulang", "beton bertulang", "lantai keramik", "plesteran dinding"} {
+		unit := map[bool]string{true: "m2", false: "m3"}[i >= 3]
+		g.add(fmt.Sprintf("1.1.4.%d", i+1), "Pembongkaran "+what, unit, ck, f("1").Add(f("0.6").Mul(decimal.NewFromInt(int64(i%3)))),
+			part{pekerja, "0.9"}, part{mandor, "0.045"}, part{alatBantu, "0.2"})
+	}
+	// 3.2 Pondasi tiang
+	for i, size := range []string{"20x20", "25x25", "30x30", "40x40"} {
+		tiang := g.r("BHN", fmt.Sprintf("M.7%d", i), "Tiang pancang beton "+size+" cm", "m'", int64(185000+i*85000))
+		g.add(fmt.Sprintf("3.2.1.%d", i+1), "Pemancangan tiang pancang beton "+size+" cm", "m'", ck, f("1").Add(f("0.2").Mul(decimal.NewFromInt(int64(i)))),
+			part{pekerja, "0.1"}, part{tukangBatu, "0.05"}, part{mandor, "0.01"}, part{operator, "0.03"}, part{tiang, "1.0"},
+			part{g.r("ALT", "E.07", "Diesel hammer", "jam", 750000), "0.03"})
+	}
+	// 6.2 Plafon dan paving
+	for i, board := range []string{"gipsum 9 mm", "GRC 4 mm", "triplek 4 mm", "kalsiboard 4,5 mm"} {
+		b := g.r("BHN", fmt.Sprintf("M.8%d", i), "Papan plafon "+board, "lembar", int64(65000+i*12000))
+		for j, frame := range []string{"rangka kayu", "rangka hollow galvalum"} {
+			fr := g.r("BHN", fmt.Sprintf("M.9%d", j), "Bahan "+frame, "m2", int64(45000+j*20000))
+			g.add(fmt.Sprintf("6.2.1.%d", i*2+j+1), fmt.Sprintf("Pemasangan plafon %s %s", board, frame), "m2", ck, f("1"),
+				part{pekerja, "0.1"}, part{tukangKayu, "0.2"}, part{kepala, "0.02"}, part{mandor, "0.005"},
+				part{b, "0.364"}, part{fr, "1.0"}, part{paku, "0.11"})
+		}
+	}
+	for i, t := range []string{"6", "8", "10"} {
+		for j, color := range []string{"natural", "warna"} {
+			pv := g.r("BHN", fmt.Sprintf("M.P%d%d", i, j), fmt.Sprintf("Paving block tebal %s cm %s", t, color), "m2", int64(72000+i*14000+j*9000))
+			g.add(fmt.Sprintf("6.3.1.%d", i*2+j+1), fmt.Sprintf("Pemasangan paving block tebal %s cm %s", t, color), "m2", bm, f("1"),
+				part{pekerja, "0.25"}, part{tukangBatu, "0.125"}, part{mandor, "0.025"}, part{pv, "1.0"}, part{pasirPasang, "0.05"}, part{stamper, "0.05"})
+		}
+	}
+	// 8.3 Pintu, jendela, kusen aluminium
+	for i, kind := range []string{"panel kayu kelas I", "panel kayu kelas II", "double triplek", "kaca rangka kayu", "PVC"} {
+		d := g.r("BHN", fmt.Sprintf("M.D%d", i), "Daun pintu "+kind, "m2", int64(450000+i*90000))
+		g.add(fmt.Sprintf("8.3.1.%d", i+1), "Pembuatan dan pemasangan daun pintu "+kind, "m2", ck, f("1"),
+			part{pekerja, "1.0"}, part{tukangKayu, "3.0"}, part{kepala, "0.3"}, part{mandor, "0.05"}, part{d, "1.0"}, part{lem, "0.5"})
+	}
+	for i, profile := range []string{"3 inci", "4 inci"} {
+		for j, color := range []string{"silver", "coklat", "hitam"} {
+			al := g.r("BHN", fmt.Sprintf("M.A%d%d", i, j), fmt.Sprintf("Profil aluminium %s %s", profile, color), "m'", int64(98000+i*35000+j*6000))
+			g.add(fmt.Sprintf("8.3.2.%d", i*3+j+1), fmt.Sprintf("Pemasangan kusen aluminium %s warna %s", profile, color), "m'", ck, f("1"),
+				part{pekerja, "0.035"}, part{tukangKayu, "0.35"}, part{kepala, "0.035"}, part{mandor, "0.002"}, part{al, "1.1"})
+		}
+	}
+	for i, what := range []string{"kayu kelas II", "baja ringan"} {
+		m := g.r("BHN", fmt.Sprintf("M.R%d", i), "Bahan rangka atap "+what, "m2", int64(120000+i*30000))
+		g.add(fmt.Sprintf("8.4.1.%d", i+1), "Pemasangan rangka atap "+what, "m2", ck, f("1"),
+			part{pekerja, "0.2"}, part{tukangKayu, "0.4"}, part{kepala, "0.04"}, part{mandor, "0.01"}, part{m, "1.0"}, part{paku, "0.1"})
+	}
+	// 9.2 Saluran
+	for i, size := range []string{"30", "40", "50", "60", "80", "100"} {
+		u := g.r("BHN", fmt.Sprintf("M.U%d", i), fmt.Sprintf("U-ditch %sx%s cm", size, size), "buah", int64(350000+i*160000))
+		g.add(fmt.Sprintf("9.2.1.%d", i+1), fmt.Sprintf("Pemasangan saluran U-ditch %sx%s cm", size, size), "m'", sda, f("1").Add(f("0.15").Mul(decimal.NewFromInt(int64(i)))),
+			part{pekerja, "0.3"}, part{tukangBatu, "0.1"}, part{mandor, "0.03"}, part{u, "0.833"}, part{semen, "3"}, part{pasirPasang, "0.01"},
+			part{excavator, "0.02"})
+	}
+	// 10.2 Perkerasan aspal
+	for i, layer := range []string{"AC-WC tebal 4 cm", "AC-BC tebal 6 cm", "AC-Base tebal 7,5 cm", "Lapis penetrasi macadam", "Laburan aspal dua lapis (Burda)"} {
+		asp := g.r("BHN", fmt.Sprintf("M.B%d", i), "Campuran aspal "+layer, "ton", int64(1150000+i*40000))
+		g.add(fmt.Sprintf("10.2.1.%d", i+1), "Pekerjaan lapis "+layer, "m2", bm, f("1").Add(f("0.4").Mul(decimal.NewFromInt(int64(i%3)))),
+			part{pekerja, "0.006"}, part{mandor, "0.0006"}, part{operator, "0.003"}, part{asp, "0.095"},
+			part{g.r("ALT", "E.08", "Asphalt finisher", "jam", 650000), "0.004"}, part{g.r("ALT", "E.09", "Tandem roller", "jam", 420000), "0.006"})
+	}
 	res := make([]Resource, 0, len(g.res))
 	for _, r := range g.res {
 		res = append(res, r)
@@ -371,8 +446,9 @@ func basePrices() map[string]Resource {
 	return m
 }
 
-// ensureCatalog writes the catalog once per database (and again when the
-// generator's version changes while no project references it).
+// ensureCatalog writes the catalog once per database, and again when the
+// generator's version changed (rows are updated in place: ids stay, and
+// projects keep their own snapshot of anything they cloned).
 func (s *Store) ensureCatalog(ctx context.Context, tx *sql.Tx) error {
 	var v string
 	err := tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'catalog_version'").Scan(&v)
@@ -383,7 +459,8 @@ func (s *Store) ensureCatalog(ctx context.Context, tx *sql.Tx) error {
 		return fmt.Errorf("read catalog version: %w", err)
 	}
 	entries, _ := Catalog()
-	insA, err := tx.PrepareContext(ctx, "INSERT OR REPLACE INTO ref_ahsp(id, kode_ahsp, nama_ahsp, satuan, sumber) VALUES(?,?,?,?,?)")
+	insA, err := tx.PrepareContext(ctx, `INSERT INTO ref_ahsp(id, kode_ahsp, nama_ahsp, satuan, sumber) VALUES(?,?,?,?,?)
+		ON CONFLICT(id) DO UPDATE SET kode_ahsp = excluded.kode_ahsp, nama_ahsp = excluded.nama_ahsp, satuan = excluded.satuan, sumber = excluded.sumber`)
 	if err != nil {
 		return fmt.Errorf("write catalog: %w", err)
 	}

@@ -340,3 +340,38 @@ func TestUpsertFailedRowsKeepExistingData(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "Pekerjaan Struktur Bawah", other.Klasifikasi[0].Name, "foreign row untouched")
 }
+
+// A database written by an older catalog generator is upgraded in place:
+// ids keep their entries and projects' references stay valid.
+func TestCatalogUpgradeInPlace(t *testing.T) {
+	ctx := context.Background()
+	st := openSeeded(t, 1, 1)
+	entries, _ := Catalog()
+	_, err := st.w.ExecContext(ctx, "UPDATE meta SET value = 'old' WHERE key = 'catalog_version'")
+	require.NoError(t, err)
+	_, err = st.w.ExecContext(ctx, "UPDATE ref_ahsp SET nama_ahsp = 'usang' WHERE id = 8")
+	require.NoError(t, err)
+	_, err = st.w.ExecContext(ctx, "DELETE FROM ref_rincian WHERE ref_ahsp_id > 100")
+	require.NoError(t, err)
+	_, err = st.w.ExecContext(ctx, "DELETE FROM ref_ahsp WHERE id > 250")
+	require.NoError(t, err)
+	require.NoError(t, st.Seed(ctx, SeedSpec{Users: 1, Projects: 1, Password: testPassword}))
+
+	res, total, err := st.SearchAHSP(ctx, "", 50)
+	require.NoError(t, err)
+	require.Equal(t, len(entries), total)
+	require.Equal(t, entries[0].Nama, res[0].NamaAHSP)
+	var nama string
+	var lines int
+	require.NoError(t, st.r.QueryRow("SELECT nama_ahsp FROM ref_ahsp WHERE id = 8").Scan(&nama))
+	require.Equal(t, entries[7].Nama, nama)
+	require.NoError(t, st.r.QueryRow("SELECT count(*) FROM ref_rincian").Scan(&lines))
+	want := 0
+	for _, e := range entries {
+		want += len(e.Items)
+	}
+	require.Equal(t, want, lines)
+	tr, err := st.Tree(ctx, 1, "")
+	require.NoError(t, err)
+	require.Equal(t, int64(8), *tr.Klasifikasi[0].Sub[0].Pekerjaan[0].RefID)
+}
