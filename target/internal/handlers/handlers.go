@@ -142,7 +142,6 @@ const (
 	CodeValidation = "VALIDATION_ERROR"
 	CodeNotFound   = "NOT_FOUND"
 	CodeConflict   = "CONFLICT"
-	CodeForbidden  = "FORBIDDEN"
 	CodeTooLarge   = "PAYLOAD_TOO_LARGE"
 	CodeServer     = "SERVER_ERROR"
 )

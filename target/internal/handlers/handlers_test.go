@@ -805,3 +805,10 @@ func TestUpdatedAtIsMonotonic(t *testing.T) {
 		prev = u
 	}
 }
+
+func TestEveryOperationIsRouted(t *testing.T) {
+	for _, op := range api.Operations {
+		require.Contains(t, routes, op.Name)
+	}
+	require.Len(t, routes, len(api.Operations))
+}
