@@ -29,14 +29,27 @@ type ProjectMeta struct {
 	UpdatedAt     string
 }
 
-func projectMeta(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, pid int64) (ProjectMeta, error) {
+const projectMetaQuery = "SELECT markup_percent, ppn_percent, rounding_base, updated_at FROM projects WHERE id = ?"
+
+// readMeta is projectMeta inside a read transaction, with the cached statement.
+func (s *Store) readMeta(ctx context.Context, tx *sql.Tx, pid int64) (ProjectMeta, error) {
+	st, err := s.stmt(ctx, projectMetaQuery)
+	if err != nil {
+		return ProjectMeta{}, err
+	}
+	return scanMeta(tx.StmtContext(ctx, st).QueryRowContext(ctx, pid), pid)
+}
+
+func projectMeta(ctx context.Context, tx *sql.Tx, pid int64) (ProjectMeta, error) {
+	return scanMeta(tx.QueryRowContext(ctx, projectMetaQuery, pid), pid)
+}
+
+func scanMeta(row *sql.Row, pid int64) (ProjectMeta, error) {
 	var (
 		m       ProjectMeta
 		mk, ppn string
 	)
-	err := q.QueryRowContext(ctx, "SELECT markup_percent, ppn_percent, rounding_base, updated_at FROM projects WHERE id = ?", pid).Scan(&mk, &ppn, &m.RoundingBase, &m.UpdatedAt)
+	err := row.Scan(&mk, &ppn, &m.RoundingBase, &m.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, ErrNotFound
 	}
@@ -55,7 +68,7 @@ func (s *Store) HargaList(ctx context.Context, pid int64) ([]HargaItem, ProjectM
 	)
 	err := s.rtx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if meta, err = projectMeta(ctx, tx, pid); err != nil {
+		if meta, err = s.readMeta(ctx, tx, pid); err != nil {
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, `
@@ -236,7 +249,7 @@ func (s *Store) Rekap(ctx context.Context, pid int64) (Rekap, error) {
 	var out Rekap
 	err := s.rtx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if out.Meta, err = projectMeta(ctx, tx, pid); err != nil {
+		if out.Meta, err = s.readMeta(ctx, tx, pid); err != nil {
 			return err
 		}
 		rows, err := s.txQuery(ctx, tx, `
