@@ -125,7 +125,7 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, key, category str
 	s.metrics.limitHit(hi.operation, category)
 	s.log.Warn("rate limit exceeded",
 		"user", hi.user, "operation", hi.operation, "category", category,
-		"ip", clientIP(r, false), "user_agent", r.UserAgent(),
+		"ip", clientIP(r, false), "forwarded_for", r.Header.Get("X-Forwarded-For"), "user_agent", r.UserAgent(),
 		"count", dec.Count, "limit", l.Requests, "retry_after", retry)
 	writeJSON(w, http.StatusTooManyRequests, map[string]any{
 		"success": false,
