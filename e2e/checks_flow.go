@@ -73,6 +73,7 @@ func (c *C) project(i int) int {
 
 func (c *C) openProjectPage(pageName string, pid int, query string) error {
 	u := c.URL(api.PagePath(pageName, pid)) + query
+	cur := c.Cursor()
 	if err := c.Navigate(u); err != nil {
 		return err
 	}
@@ -84,13 +85,13 @@ func (c *C) openProjectPage(pageName string, pid int, query string) error {
 	if _, err := Eval[bool](c.Page, readyJS); err != nil {
 		return fmt.Errorf("open %s: toast.js never became ready: %w", u, err)
 	}
-	return nil
+	return c.settlePage(cur)
 }
 
 // waitDOM waits (bounded by the step deadline) until sel is visible.
 func (c *C) waitDOM(sel string) error {
 	if err := c.Do(chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
-		return fmt.Errorf("wait for %s: %w", sel, err)
+		return c.withTrouble(0, fmt.Errorf("wait for %s: %w", sel, err))
 	}
 	return nil
 }
@@ -104,14 +105,14 @@ func (c *C) clickForToast(sel string) (Event, error) {
 	}
 	ev, err := c.Wait(cur, c.Cfg.Step, "a toast after "+sel, func(e Event) bool { return e.Kind == "toast-added" })
 	if err != nil {
-		return Event{}, fmt.Errorf("clicking %s showed no toast: %w", sel, err)
+		return Event{}, c.withTrouble(cur, fmt.Errorf("clicking %s showed no toast: %w", sel, err))
 	}
 	return ev, nil
 }
 
 func requireSuccess(ev Event, what string) error {
 	if !ev.HasClass("dp-toast-success") {
-		return fmt.Errorf("%s: expected a success toast, got class %q text %q", what, ev.Class, ev.Text)
+		return fmt.Errorf("%s: expected a success toast, got class %q title %q text %q", what, ev.Class, ev.Title, ev.Text)
 	}
 	return nil
 }
@@ -334,7 +335,7 @@ func flowDetailSave(c *C) error {
 		return err
 	}
 	if err := c.Do(chromedp.WaitEnabled(chromedp.CSS(selDetailSave))); err != nil {
-		return fmt.Errorf("wait for the rincian of pekerjaan %d: %w", id, err)
+		return c.withTrouble(0, fmt.Errorf("wait for the rincian of pekerjaan %d: %w", id, err))
 	}
 	rows, err := Eval[int](c.Page, fmt.Sprintf(`document.querySelectorAll(%s).length`, js(selDetailRows)))
 	if err != nil {

@@ -80,6 +80,11 @@ type Page struct {
 	changed  chan struct{}
 	expected []*regexp.Regexp
 	notes    []string
+	// The page's own API traffic (fetch/XHR), for settling and for naming
+	// failed requests in a check's reason.
+	inflight map[network.RequestID]string
+	requests map[network.RequestID]string
+	failures []string
 }
 
 // NewPage opens a tab in a fresh browser context (no cookies, no storage from
@@ -87,7 +92,8 @@ type Page struct {
 // bounds every later action that has no deadline of its own.
 func (b *Browser) NewPage(step time.Duration) (*Page, error) {
 	pctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
-	p := &Page{ctx: pctx, cancel: cancel, step: step, changed: make(chan struct{})}
+	p := &Page{ctx: pctx, cancel: cancel, step: step, changed: make(chan struct{}),
+		inflight: map[network.RequestID]string{}, requests: map[network.RequestID]string{}}
 	// The first Run creates the tab and binds it to pctx, so it gets no
 	// deadline; a watchdog bounds it instead.
 	err := bounded(step, cancel, func() error {
@@ -150,8 +156,7 @@ func (p *Page) onEvent(ev any) {
 		}
 		p.mu.Lock()
 		p.events = append(p.events, rec)
-		close(p.changed)
-		p.changed = make(chan struct{})
+		p.broadcast()
 		p.mu.Unlock()
 	case *runtime.EventConsoleAPICalled:
 		p.addConsole(ConsoleEntry{Kind: "console", Level: string(e.Type), Text: argsText(e.Args), URL: stackURL(e.StackTrace)})
@@ -162,9 +167,96 @@ func (p *Page) onEvent(ev any) {
 			text += " " + d.Exception.Description
 		}
 		p.addConsole(ConsoleEntry{Kind: "exception", Level: "error", Text: text, URL: d.URL})
+	case *network.EventRequestWillBeSent:
+		if e.Type == network.ResourceTypeFetch || e.Type == network.ResourceTypeXHR {
+			p.mu.Lock()
+			what := e.Request.Method + " " + e.Request.URL
+			p.inflight[e.RequestID] = what
+			p.requests[e.RequestID] = what
+			p.broadcast()
+			p.mu.Unlock()
+		}
+	case *network.EventResponseReceived:
+		if e.Response != nil && e.Response.Status >= 400 {
+			p.mu.Lock()
+			if what, ok := p.requests[e.RequestID]; ok {
+				p.failures = append(p.failures, fmt.Sprintf("%s answered %d", what, e.Response.Status))
+			}
+			p.mu.Unlock()
+		}
+	case *network.EventLoadingFinished:
+		p.settle(e.RequestID, "")
+	case *network.EventLoadingFailed:
+		p.settle(e.RequestID, e.ErrorText)
 	case *log.EventEntryAdded:
 		if e.Entry != nil {
 			p.addConsole(ConsoleEntry{Kind: "browser", Level: string(e.Entry.Level), Text: e.Entry.Text, URL: e.Entry.URL})
+		}
+	}
+}
+
+// broadcast wakes every waiter; p.mu must be held.
+func (p *Page) broadcast() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+func (p *Page) settle(id network.RequestID, errText string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	what, ok := p.inflight[id]
+	if !ok {
+		return
+	}
+	delete(p.inflight, id)
+	if errText != "" {
+		p.failures = append(p.failures, fmt.Sprintf("%s failed: %s", what, errText))
+	}
+	p.broadcast()
+}
+
+// Failures lists the page's fetch/XHR requests that answered >= 400 or failed.
+func (p *Page) Failures() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.failures...)
+}
+
+// WaitIdle waits until the page has had no fetch/XHR in flight for quiet,
+// giving up after d: a page's initial data loads are then done.
+func (p *Page) WaitIdle(quiet, d time.Duration) error {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for {
+		p.mu.Lock()
+		n, ch := len(p.inflight), p.changed
+		var pending []string
+		for _, w := range p.inflight {
+			pending = append(pending, w)
+		}
+		p.mu.Unlock()
+		var settled <-chan time.Time
+		var quietTimer *time.Timer
+		if n == 0 {
+			quietTimer = time.NewTimer(quiet)
+			settled = quietTimer.C
+		}
+		var err error
+		done := false
+		select {
+		case <-settled:
+			done = true
+		case <-ch:
+		case <-deadline.C:
+			done, err = true, fmt.Errorf("the page's requests did not finish within %s: %s", d, strings.Join(pending, ", "))
+		case <-p.ctx.Done():
+			done, err = true, p.ctx.Err()
+		}
+		if quietTimer != nil {
+			quietTimer.Stop()
+		}
+		if done {
+			return err
 		}
 	}
 }

@@ -89,6 +89,9 @@ func TestPageObserverInterceptOffline(t *testing.T) {
 	require.Equal(t, "status 500", ev.Text)
 	require.Equal(t, int32(0), saves.Load())
 	require.Len(t, in.Seen(), 1)
+	require.NoError(t, p.WaitIdle(50*time.Millisecond, 3*time.Second))
+	require.Len(t, p.Failures(), 1)
+	require.Contains(t, p.Failures()[0], "/api/save answered 500")
 	p.StopIntercept(in)
 
 	// Offline emulation.
@@ -98,6 +101,8 @@ func TestPageObserverInterceptOffline(t *testing.T) {
 	ev, err = p.Wait(cur, 3*time.Second, "offline toast", func(e Event) bool { return e.Kind == "toast-added" })
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(ev.Text, "offline:"), ev.Text)
+	require.NoError(t, p.WaitIdle(50*time.Millisecond, 3*time.Second))
+	require.Contains(t, p.Failures()[1], "ERR_INTERNET_DISCONNECTED")
 	require.NoError(t, p.SetOffline(false))
 	cur = p.Cursor()
 	require.NoError(t, p.Click("#save"))

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ahsp-harness/harness/target/api"
@@ -24,6 +25,7 @@ const readyJS = `new Promise(function (resolve) {
 // and waits until toast.js is ready.
 func (c *C) OpenPage(page string) error {
 	u := c.URL(api.PagePath(page, c.Cfg.Project))
+	cur := c.Cursor()
 	if err := c.Navigate(u); err != nil {
 		return err
 	}
@@ -37,7 +39,50 @@ func (c *C) OpenPage(page string) error {
 	if _, err := Eval[bool](c.Page, readyJS); err != nil {
 		return fmt.Errorf("open %s: toast.js never became ready (window.DP.toast missing): %w", u, err)
 	}
+	return c.settlePage(cur)
+}
+
+// settlePage waits for the page's own data loads and fails when the page
+// reported a problem while loading, so that a check never blames a component
+// for an unhealthy deployment (and page toasts never mix with the check's).
+func (c *C) settlePage(cur int) error {
+	if err := c.WaitIdle(250*time.Millisecond, c.Cfg.Step); err != nil {
+		return fmt.Errorf("page load: %w", err)
+	}
+	if t := c.trouble(cur); t != "" {
+		return fmt.Errorf("the page's own data load failed, so the check cannot run: %s", t)
+	}
 	return nil
+}
+
+// trouble summarises the error toasts and overlays the page showed since
+// cursor and the page's failed requests, for failure reasons.
+func (c *C) trouble(cur int) string {
+	var parts []string
+	evs := c.Events()
+	if cur > len(evs) {
+		cur = len(evs)
+	}
+	for _, e := range evs[cur:] {
+		switch {
+		case e.Kind == "toast-added" && (e.HasClass("dp-toast-error") || e.HasClass("dp-toast-warning")):
+			parts = append(parts, fmt.Sprintf("toast %q %q", e.Title, e.Text))
+		case e.Kind == "overlay-added" && len(e.Buttons) > 0:
+			parts = append(parts, fmt.Sprintf("error overlay %q %q", e.Title, e.Text))
+		}
+	}
+	if f := c.Failures(); len(f) > 0 {
+		parts = append(parts, "failed requests: "+strings.Join(f, "; "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// withTrouble adds what the page showed since cursor to err.
+func (c *C) withTrouble(cur int, err error) error {
+	if t := c.trouble(cur); t != "" {
+		return fmt.Errorf("%w (the page showed: %s)", err, t)
+	}
+	return err
 }
 
 // since is the time between two page-clock events.
