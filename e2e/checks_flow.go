@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
@@ -117,18 +118,30 @@ func requireSuccess(ev Event, what string) error {
 	return nil
 }
 
-// serverJSON GETs an API path with the suite's session and decodes it.
+// serverJSON GETs an API path with the suite's session and decodes it. A
+// 502/503/504 (a fail-closed limiter on a busy machine) is retried twice:
+// this read checks the UI's work and is not itself under test.
 func (c *C) serverJSON(path string, v any) error {
-	ctx, cancel := context.WithTimeout(context.Background(), c.Cfg.Step)
-	defer cancel()
-	resp, err := c.Session.Do(ctx, http.MethodGet, path, nil)
-	if err != nil {
-		return fmt.Errorf("verify on the server: GET %s: %w", path, err)
+	var last string
+	for attempt := 1; attempt <= 3; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), c.Cfg.Step)
+		resp, err := c.Session.Do(ctx, http.MethodGet, path, nil)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("verify on the server: GET %s: %w", path, err)
+		}
+		switch resp.Status {
+		case http.StatusOK:
+			return resp.JSON(v)
+		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			last = fmt.Sprintf("status %d %s", resp.Status, short(string(resp.Body)))
+			c.Evidence("verify GET %s: %s (attempt %d of 3)", path, last, attempt)
+			time.Sleep(500 * time.Millisecond)
+		default:
+			return fmt.Errorf("verify on the server: GET %s: status %d %s", path, resp.Status, short(string(resp.Body)))
+		}
 	}
-	if resp.Status != http.StatusOK {
-		return fmt.Errorf("verify on the server: GET %s: status %d", path, resp.Status)
-	}
-	return resp.JSON(v)
+	return fmt.Errorf("verify on the server: GET %s: %s after 3 attempts", path, last)
 }
 
 type volumeList struct {

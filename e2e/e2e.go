@@ -252,9 +252,17 @@ func Run(ctx context.Context, cfg Config, checks []Check) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	lctx, cancel := context.WithTimeout(ctx, cfg.Step)
-	err = session.Login(lctx, cfg.User.User, cfg.User.Password)
-	cancel()
+	// A fail-closed limiter on a busy machine may answer 5xx: retry those
+	// (bounded), never a refused password (the login limit counts attempts).
+	for attempt := 1; attempt <= 3; attempt++ {
+		lctx, cancel := context.WithTimeout(ctx, cfg.Step)
+		err = session.Login(lctx, cfg.User.User, cfg.User.Password)
+		cancel()
+		if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "status 5") {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 	if err != nil {
 		return abort(check.Fail, fmt.Sprintf("log in as %s at %s: %v", cfg.User.User, cfg.BaseURL, err))
 	}
