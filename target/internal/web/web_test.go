@@ -47,7 +47,7 @@ func TestStaticHandlerServesEveryFile(t *testing.T) {
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, StaticPrefix+f+"?v=x", nil))
 			require.Equal(t, http.StatusOK, rec.Code)
-			want := map[string]string{".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}[filepath.Ext(f)]
+			want := map[string]string{".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}[filepath.Ext(f)]
 			require.Equal(t, want, rec.Header().Get("Content-Type"))
 			require.Equal(t, "no-cache", rec.Header().Get("Cache-Control"))
 			require.Equal(t, "nosniff", rec.Header().Get("X-Content-Type-Options"))

@@ -71,6 +71,21 @@ export function failed(err, what = 'Gagal memproses permintaan') {
   toast.error(lines.length ? `${msg}\n${lines.slice(0, 3).join('\n')}` : msg, { title: what });
 }
 
+let busyCount = 0;
+
+// busy runs work() with <body data-busy="true"> set, so tests and users can
+// tell when a page has finished loading or saving.
+export async function busy(work) {
+  busyCount++;
+  document.body.dataset.busy = 'true';
+  try {
+    return await work();
+  } finally {
+    busyCount--;
+    if (busyCount === 0) delete document.body.dataset.busy;
+  }
+}
+
 export function setStatus(el, text) {
   if (el) el.textContent = text;
 }

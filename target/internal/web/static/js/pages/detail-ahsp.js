@@ -7,7 +7,7 @@
  */
 import { jfetch } from '../core/http.js';
 import LoadingManager from '../core/loading.js';
-import { api, $, h, fmt, toast, failed, errorList, setStatus } from './common.js';
+import { api, $, h, busy, fmt, toast, failed, errorList, setStatus } from './common.js';
 
 const select = $('#pekerjaan-select');
 const tbody = $('#detail-rows');
@@ -25,7 +25,7 @@ function optionLabel(o) {
   return typeof o === 'object' && o !== null ? String(o.label ?? o.name ?? optionValue(o)) : String(o);
 }
 
-async function loadList() {
+const loadList = () => busy(async () => {
   try {
     const tree = await jfetch(api('list-pekerjaan/tree/'));
     const groups = [];
@@ -44,7 +44,7 @@ async function loadList() {
   } catch (err) {
     failed(err, 'Gagal memuat daftar pekerjaan');
   }
-}
+});
 
 function row(item, readOnly) {
   const dis = readOnly ? true : undefined;
@@ -87,7 +87,7 @@ function render(data) {
     : `${items.length} baris · terakhir diubah ${p.updated_at || '–'}`);
 }
 
-async function loadDetail(id) {
+const loadDetail = (id) => busy(async () => {
   current = null;
   btnSave.disabled = true;
   btnAdd.disabled = true;
@@ -104,7 +104,7 @@ async function loadDetail(id) {
     setStatus(status, 'Gagal memuat rincian.');
     failed(err, 'Gagal memuat rincian');
   }
-}
+});
 
 function collect() {
   return [...tbody.querySelectorAll('tr')].map((tr) => {
@@ -113,7 +113,7 @@ function collect() {
   });
 }
 
-async function save() {
+const save = () => busy(async () => {
   if (!current) return;
   const id = current.pekerjaan.id;
   btnSave.disabled = true;
@@ -142,7 +142,7 @@ async function save() {
   } finally {
     btnSave.disabled = !current || Boolean(current.meta.read_only);
   }
-}
+});
 
 select.addEventListener('change', () => {
   const url = new URL(location.href);

@@ -6,7 +6,7 @@
  */
 import { jfetch } from '../core/http.js';
 import LoadingManager from '../core/loading.js';
-import { api, $, h, toast, failed, errorList, setStatus } from './common.js';
+import { api, $, h, busy, toast, failed, errorList, setStatus } from './common.js';
 
 let tree = [];
 let dirty = 0;
@@ -111,7 +111,7 @@ function normalize(data) {
   }));
 }
 
-async function load() {
+const load = () => busy(async () => {
   setStatus(els.status, 'Memuat data…');
   try {
     const data = await jfetch(api('list-pekerjaan/tree/'));
@@ -122,7 +122,7 @@ async function load() {
     setStatus(els.status, 'Gagal memuat data.');
     failed(err, 'Gagal memuat daftar pekerjaan');
   }
-}
+});
 
 // payload is the upsert body: the whole tree, ids for existing rows,
 // temp_id for new ones, ordering by position.
@@ -152,7 +152,7 @@ function payload() {
   };
 }
 
-async function save() {
+const save = () => busy(async () => {
   const btn = $('#btn-save-tree');
   btn.disabled = true;
   try {
@@ -171,7 +171,7 @@ async function save() {
   } finally {
     btn.disabled = false;
   }
-}
+});
 
 function findByKey(list, k) {
   return list.find((n) => key(n) === k);
@@ -244,7 +244,7 @@ els.source.addEventListener('change', () => {
   $('#pekerjaan-custom-fields').hidden = ref;
 });
 
-async function searchAhsp() {
+const searchAhsp = () => busy(async () => {
   const q = $('#ahsp-search').value.trim();
   try {
     const data = await jfetch(api(`search-ahsp/?q=${encodeURIComponent(q)}&limit=20`));
@@ -255,7 +255,7 @@ async function searchAhsp() {
   } catch (err) {
     failed(err, 'Pencarian AHSP gagal');
   }
-}
+});
 
 $('#btn-ahsp-search').addEventListener('click', searchAhsp);
 $('#ahsp-search').addEventListener('keydown', (ev) => {

@@ -3,12 +3,12 @@
  * kategori, markup F, unit price G, volume and total per pekerjaan).
  */
 import { jfetch } from '../core/http.js';
-import { api, $, h, fmt, failed, setStatus } from './common.js';
+import { api, $, h, busy, fmt, failed, setStatus } from './common.js';
 
 const tbody = $('#rekap-rows');
 const status = $('#rekap-status');
 
-async function load() {
+const load = () => busy(async () => {
   setStatus(status, 'Memuat data…');
   try {
     const data = await jfetch(api('rekap/'));
@@ -39,7 +39,7 @@ async function load() {
     setStatus(status, 'Gagal memuat rekap.');
     failed(err, 'Gagal memuat rekap');
   }
-}
+});
 
 $('#btn-reload-rekap').addEventListener('click', load);
 load();

@@ -6,7 +6,7 @@
  */
 import { jfetch } from '../core/http.js';
 import LoadingManager from '../core/loading.js';
-import { api, $, h, toast, failed, errorList, setStatus } from './common.js';
+import { api, $, h, busy, toast, failed, errorList, setStatus } from './common.js';
 
 const tbody = $('#volume-rows');
 const status = $('#volume-status');
@@ -48,7 +48,7 @@ function render(quantities) {
   setStatus(status, `${rows.length} pekerjaan`);
 }
 
-async function load() {
+const load = () => busy(async () => {
   setStatus(status, 'Memuat data…');
   try {
     const [tree, vols] = await Promise.all([jfetch(api('list-pekerjaan/tree/')), jfetch(api('volume-pekerjaan/list/'))]);
@@ -62,9 +62,9 @@ async function load() {
     setStatus(status, 'Gagal memuat data.');
     failed(err, 'Gagal memuat volume');
   }
-}
+});
 
-async function save() {
+const save = () => busy(async () => {
   const inputs = [...tbody.querySelectorAll('input[data-pekerjaan-id]')];
   inputs.forEach((i) => i.classList.remove('dp-invalid'));
   const sent = inputs.filter((i) => i.value.trim() !== '');
@@ -93,7 +93,7 @@ async function save() {
   } finally {
     btn.disabled = false;
   }
-}
+});
 
 // markInvalid outlines the inputs named by error paths like "items[2].quantity".
 function markInvalid(data, sent) {
