@@ -334,3 +334,43 @@ func TestRenderReport(t *testing.T) {
 	Render(&buf, rep)
 	golden(t, "report.golden", buf.Bytes())
 }
+
+// FuzzDiffIdentity: any schema that compiles flattens without hanging and
+// shows no change against itself.
+func FuzzDiffIdentity(f *testing.F) {
+	set, err := LoadEmbedded()
+	require.NoError(f, err)
+	for _, k := range set.Keys()[:20] {
+		e, _ := set.Get(k)
+		raw, err := Embedded.ReadFile("schemas/" + e.File)
+		require.NoError(f, err)
+		f.Add(string(raw))
+	}
+	f.Add(`{"type":"object","properties":{"a":{"$ref":"#"},"b":{"$ref":"#"},"c":{"items":{"$ref":"#"}}}}`)
+	f.Add(`{"anyOf":[{"type":"string"},{"enum":[1,null]}],"oneOf":[{"const":"x"}],"allOf":[{"pattern":"^a"}]}`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		c := jsonschema.NewCompiler()
+		v, err := jsonschema.UnmarshalJSON(strings.NewReader(doc))
+		if err != nil {
+			return
+		}
+		if c.AddResource("mem://f.json", v) != nil {
+			return
+		}
+		s, err := c.Compile("mem://f.json")
+		if err != nil {
+			return
+		}
+		for _, kind := range []Kind{Request, Response} {
+			if cs := DiffShapes(Flatten(s), Flatten(s), kind); len(cs) > 0 {
+				t.Fatalf("schema differs from itself: %v", cs)
+			}
+		}
+	})
+}
+
+func TestRecursiveSchemaFlattens(t *testing.T) {
+	sh := shapeOf(t, `{"type":"object","required":["name"],"properties":{"name":{"type":"string"},"children":{"type":"array","items":{"$ref":"#"}}}}`)
+	require.Contains(t, sh.Paths(), "children[]")
+	require.Less(t, len(sh.Paths()), 10)
+}

@@ -40,7 +40,7 @@ func (s *Shape) Paths() []string { return sortedKeys(s.Fields) }
 // branch requires it).
 func Flatten(s *jsonschema.Schema) *Shape {
 	sh := &Shape{Fields: map[string]*Field{}}
-	f := flatten(s, 0)
+	f := flatten(s, map[*jsonschema.Schema]bool{})
 	f.inParent = true
 	f.addTo(sh, "")
 	return sh
@@ -59,20 +59,25 @@ type node struct {
 	inParent bool  // this node is required in its parent
 }
 
-func flatten(s *jsonschema.Schema, depth int) *node {
+// flatten describes s; path holds the schemas being flattened above it, so a
+// recursive schema ("children": {"$ref": "#"}) stops at its first repeat
+// (described as "any") instead of unrolling forever.
+func flatten(s *jsonschema.Schema, path map[*jsonschema.Schema]bool) *node {
 	n := &node{}
-	if s == nil || depth > 32 {
+	if s == nil || path[s] || len(path) > 64 {
 		return n
 	}
+	path[s] = true
+	defer delete(path, s)
 	if s.Bool != nil {
 		return n
 	}
 	var parts []*node
 	if s.Ref != nil {
-		parts = append(parts, flatten(s.Ref, depth+1))
+		parts = append(parts, flatten(s.Ref, path))
 	}
 	for _, a := range s.AllOf {
-		parts = append(parts, flatten(a, depth+1))
+		parts = append(parts, flatten(a, path))
 	}
 	if s.Types != nil && !s.Types.IsEmpty() {
 		n.types = map[string]bool{}
@@ -102,7 +107,7 @@ func flatten(s *jsonschema.Schema, depth int) *node {
 		n.props = map[string]*node{}
 		n.required = map[string]bool{}
 		for k, p := range s.Properties {
-			n.props[k] = flatten(p, depth+1)
+			n.props[k] = flatten(p, path)
 		}
 		for _, r := range s.Required {
 			n.required[r] = true
@@ -115,10 +120,10 @@ func flatten(s *jsonschema.Schema, depth int) *node {
 	case bool:
 		n.closed = !ap
 	case *jsonschema.Schema:
-		n.values = flatten(ap, depth+1)
+		n.values = flatten(ap, path)
 	}
 	if s.Items2020 != nil {
-		n.items = flatten(s.Items2020, depth+1)
+		n.items = flatten(s.Items2020, path)
 	}
 	if n.types == nil && (n.props != nil || n.values != nil) {
 		n.types = map[string]bool{"object": true}
@@ -135,7 +140,7 @@ func flatten(s *jsonschema.Schema, depth int) *node {
 	if len(branches) > 0 {
 		var u *node
 		for _, b := range branches {
-			u = unite(u, flatten(b, depth+1))
+			u = unite(u, flatten(b, path))
 		}
 		n = mergeAll(n, u)
 	}
