@@ -72,23 +72,6 @@ func (c *C) project(i int) int {
 	return ps[i%len(ps)]
 }
 
-func (c *C) openProjectPage(pageName string, pid int, query string) error {
-	u := c.URL(api.PagePath(pageName, pid)) + query
-	cur := c.Cursor()
-	if err := c.Navigate(u); err != nil {
-		return err
-	}
-	if loc, err := c.Location(); err != nil {
-		return err
-	} else if !strings.HasPrefix(loc, c.URL(api.PagePath(pageName, pid))) {
-		return fmt.Errorf("open %s: the browser ended at %s (session not accepted?)", u, loc)
-	}
-	if _, err := Eval[bool](c.Page, readyJS); err != nil {
-		return fmt.Errorf("open %s: toast.js never became ready: %w", u, err)
-	}
-	return c.settlePage(cur)
-}
-
 // waitDOM waits (bounded by the step deadline) until sel is visible.
 func (c *C) waitDOM(sel string) error {
 	if err := c.Do(chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {

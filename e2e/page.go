@@ -222,6 +222,12 @@ func (p *Page) Failures() []string {
 	return append([]string(nil), p.failures...)
 }
 
+func (p *Page) resetFailures() {
+	p.mu.Lock()
+	p.failures = nil
+	p.mu.Unlock()
+}
+
 // WaitIdle waits until the page has had no fetch/XHR in flight for quiet,
 // giving up after d: a page's initial data loads are then done.
 func (p *Page) WaitIdle(quiet, d time.Duration) error {

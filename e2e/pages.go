@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -22,18 +23,36 @@ const readyJS = `new Promise(function (resolve) {
 })`
 
 // OpenPage loads a project page (list-pekerjaan, volume, detail-ahsp, rekap)
-// and waits until toast.js is ready.
+// of the configured project and waits until it is ready and settled.
 func (c *C) OpenPage(page string) error {
-	u := c.URL(api.PagePath(page, c.Cfg.Project))
+	return c.openProjectPage(page, c.Cfg.Project, "")
+}
+
+// errPageLoad marks a page whose own data load failed.
+var errPageLoad = errors.New("the page's own data load failed, so the check cannot run")
+
+// openProjectPage loads a project page, waits for toast.js and for the
+// page's own requests. The initial load is not what a check tests, so a load
+// that failed on the server side is reloaded once (noted in the evidence).
+func (c *C) openProjectPage(pageName string, pid int, query string) error {
+	err := c.loadProjectPage(pageName, pid, query)
+	if errors.Is(err, errPageLoad) {
+		c.Evidence("first load of the %s page failed, reloading once: %v", pageName, err)
+		c.resetFailures()
+		err = c.loadProjectPage(pageName, pid, query)
+	}
+	return err
+}
+
+func (c *C) loadProjectPage(pageName string, pid int, query string) error {
+	u := c.URL(api.PagePath(pageName, pid)) + query
 	cur := c.Cursor()
 	if err := c.Navigate(u); err != nil {
 		return err
 	}
-	loc, err := c.Location()
-	if err != nil {
+	if loc, err := c.Location(); err != nil {
 		return err
-	}
-	if loc != u {
+	} else if !strings.HasPrefix(loc, c.URL(api.PagePath(pageName, pid))) {
 		return fmt.Errorf("open %s: the browser ended at %s (session not accepted?)", u, loc)
 	}
 	if _, err := Eval[bool](c.Page, readyJS); err != nil {
@@ -50,7 +69,7 @@ func (c *C) settlePage(cur int) error {
 		return fmt.Errorf("page load: %w", err)
 	}
 	if t := c.trouble(cur); t != "" {
-		return fmt.Errorf("the page's own data load failed, so the check cannot run: %s", t)
+		return fmt.Errorf("%w: %s", errPageLoad, t)
 	}
 	return nil
 }
