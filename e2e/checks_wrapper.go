@@ -145,7 +145,7 @@ func wrapperReady(c *C) error {
 	if err != nil {
 		return err
 	}
-	c.Evidence("ready() pending before toast.js; settled %v with toast.js %v, %.0f ms after it loaded", after.Settled, after.Real, after.At-after.Loaded)
+	c.Evidence("ready() pending before toast.js; then settled=%v with the toast.js backend=%v (%.0f ms from toast.js's load event)", after.Settled, after.Real, after.At-after.Loaded)
 	if !after.Settled || !after.Real {
 		return fmt.Errorf("after toast.js loaded, ready() settled=%v with the toast.js backend=%v", after.Settled, after.Real)
 	}
