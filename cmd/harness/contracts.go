@@ -40,6 +40,10 @@ schemas, and the v1 schemas against the v2 responses actually seen, are
 classified breaking / non-breaking, and breaking changes not listed in
 compat.yaml fail. Prints tables; exits 1 when anything fails.
 
+The script WRITES: it replaces the whole tree, volumes, rincian and prices of
+the first project of the first two users. Against an external deployment give
+users whose projects exist for testing only.
+
 The schemas, mapping.yaml and compat.yaml are built into the binary; the
 --schemas, --mapping and --compat flags replace them with files.`,
 		Example: `  harness contracts --stack local
