@@ -57,6 +57,12 @@ func newSite(t *testing.T, names ...string) *site {
 		}
 	})
 	mux.HandleFunc("/detail_project/api/project/7/", s.api)
+	mux.HandleFunc("/accounts/login/", func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Content-Security-Policy", pagesCSP)
+		if err := w.RenderLogin(rw, LoginData{CSRFToken: "tok", Next: "/detail_project/7/rekap/", Error: "Nama pengguna atau kata sandi salah.", Login: "user1"}); err != nil {
+			http.Error(rw, err.Error(), http.StatusInternalServerError)
+		}
+	})
 	mux.HandleFunc("/t/plain/", func(rw http.ResponseWriter, r *http.Request) {
 		rw.Header().Set("Content-Security-Policy", pagesCSP)
 		fmt.Fprintf(rw, `<!DOCTYPE html><html><head><script src="%sjs/core/toast.js"></script></head><body data-csrf-token="bodytoken"><main>uji</main></body></html>`, StaticPrefix)
@@ -308,7 +314,7 @@ func (tb *tab) screenshot(t *testing.T, name string) {
 	}
 	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644))
@@ -698,7 +704,8 @@ func testPages(t *testing.T, bctx context.Context) {
 		s := newSite(t)
 		tb := newTab(t, bctx, s.URL+base+"volume/")
 		tb.do(t, chromedp.WaitVisible(`#volume-103`))
-		require.Equal(t, "250,000", eval[string](t, tb, `document.querySelector('#volume-101').value`))
+		require.Equal(t, "250", eval[string](t, tb, `document.querySelector('#volume-101').value`))
+		require.Equal(t, "12,5", eval[string](t, tb, `document.querySelector('#volume-102').value`))
 		tb.do(t, chromedp.SendKeys("#volume-103", "7,5"))
 		tb.screenshot(t, "volume")
 		tb.do(t, chromedp.Click("#btn-save-volume"))
@@ -735,6 +742,14 @@ func testPages(t *testing.T, bctx context.Context) {
 		require.Equal(t, "Data sudah diubah pengguna lain.", eval[string](t, tb, `document.querySelector('.dp-toast-warning .dp-toast-message').textContent`))
 		tb.screenshot(t, "detail-ahsp-conflict")
 		require.Empty(t, tb.problems(true))
+	})
+	t.Run("login", func(t *testing.T) {
+		s := newSite(t)
+		tb := newTab(t, bctx, s.URL+"/accounts/login/")
+		tb.do(t, chromedp.WaitVisible("#id_password"))
+		require.Equal(t, "user1", eval[string](t, tb, `document.querySelector('#id_login').value`))
+		tb.screenshot(t, "login")
+		require.Empty(t, tb.problems(false))
 	})
 	t.Run("rekap", func(t *testing.T) {
 		s := newSite(t)

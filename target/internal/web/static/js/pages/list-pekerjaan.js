@@ -92,8 +92,9 @@ function fillSelects() {
   els.subK.replaceChildren(...tree.map((k) => h('option', { value: key(k) }, k.name)));
   els.pekSub.replaceChildren(
     ...tree.map((k) => h('optgroup', { label: k.name }, ...k.sub.map((s) => h('option', { value: key(s) }, s.name)))));
-  if (keepK) els.subK.value = keepK;
-  if (keepS) els.pekSub.value = keepS;
+  // Keep the previous choice when it still exists; else the first option.
+  if (keepK && els.subK.querySelector(`option[value="${CSS.escape(keepK)}"]`)) els.subK.value = keepK;
+  if (keepS && els.pekSub.querySelector(`option[value="${CSS.escape(keepS)}"]`)) els.pekSub.value = keepS;
 }
 
 function changed() {

@@ -55,7 +55,9 @@ const load = () => busy(async () => {
     rows = flatten(tree);
     const q = new Map();
     for (const it of vols.items || []) {
-      if (it.quantity !== null && it.quantity !== undefined) q.set(Number(it.pekerjaan_id), String(it.quantity).replace('.', ','));
+      // "12.500" is shown as "12,5": Indonesian decimal comma, no padding.
+      const n = Number(it.quantity);
+      if (it.quantity !== null && it.quantity !== undefined && Number.isFinite(n)) q.set(Number(it.pekerjaan_id), String(n).replace('.', ','));
     }
     render(q);
   } catch (err) {
