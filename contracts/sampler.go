@@ -10,6 +10,8 @@ import (
 	"sync"
 	"text/tabwriter"
 
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/target/api"
 )
@@ -287,4 +289,14 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// ObserveVegeta offers one vegeta result (the scenarios engine's
+// Options.OnResult): OnResult: sampler.ObserveVegeta. Transport errors
+// (code 0) carry no response and are left to the load metrics.
+func (s *Sampler) ObserveVegeta(r *vegeta.Result) {
+	if r == nil || r.Code == 0 {
+		return
+	}
+	s.ObserveURL(r.Method, r.URL, int(r.Code), r.Headers, r.Body)
 }
