@@ -62,14 +62,18 @@ func All() []Check {
 	return out
 }
 
-// project returns the i-th project the user owns (wrapping), so flows that
-// rewrite data can keep out of each other's way when the user has several.
+// project returns the project a flow works on: 0 is the configured project;
+// 1 is another project of the user when there is one, so the tree rewrite of
+// the list flow keeps out of the volume and detail flows' way.
 func (c *C) project(i int) int {
-	ps := c.Cfg.User.Projects
-	if len(ps) == 0 {
-		return c.Cfg.Project
+	if i > 0 {
+		for _, p := range c.Cfg.User.Projects {
+			if p != c.Cfg.Project {
+				return p
+			}
+		}
 	}
-	return ps[i%len(ps)]
+	return c.Cfg.Project
 }
 
 // waitDOM waits (bounded by the step deadline) until sel is visible.
