@@ -2,10 +2,7 @@ package scan_test
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,23 +15,14 @@ import (
 	"github.com/ahsp-harness/harness/target/stack"
 )
 
-// targetBin builds the reference target once for the whole test binary
-// ($HARNESS_TARGET_BIN names a prebuilt one).
+// targetBin resolves the reference target once for the whole test binary:
+// $HARNESS_TARGET_BIN, else built from this module's source into the user
+// cache (shared with the other packages' tests).
 var targetBin = sync.OnceValues(func() (string, error) {
-	if bin := os.Getenv(stack.EnvTargetBin); bin != "" {
-		return bin, nil
-	}
-	dir, err := os.MkdirTemp("", "scan-matrix-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "ahsp-target")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/ahsp-harness/harness/target/cmd/ahsp-target")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build ahsp-target: %v\n%s", err, out)
-	}
-	return bin, nil
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	bin, _, err := stack.ResolveTarget(ctx, "", nil)
+	return bin, err
 })
 
 func needTarget(t *testing.T) string {
