@@ -182,3 +182,18 @@ func TestMatrixOtherAlgorithms(t *testing.T) {
 		})
 	}
 }
+
+// TestMatrixCacheProbesCanFail: a target that does not do what the declared
+// policy says fails the cache probes (declared fail-open, target fail-closed).
+func TestMatrixCacheProbesCanFail(t *testing.T) {
+	bin := needTarget(t)
+	s := up(t, bin, 2, stack.CacheRedis)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rep, err := scan.Run(ctx, s, scan.Config{Probes: []string{scan.CacheDown, scan.CacheSlow}, FailurePolicy: "fail-open"})
+	require.NoError(t, err)
+	for _, p := range rep.Probes {
+		require.Equal(t, check.Fail, p.Status, "%s: %s", p.Probe, p.Reason)
+		require.Contains(t, p.Reason, "fail-open: want the request served, got 503")
+	}
+}
