@@ -185,6 +185,10 @@ func TestRenderPageOverridesAndErrors(t *testing.T) {
 	require.Contains(t, buf.String(), `href="/detail_project/api/v2/project/7/export/rekap-rab/csv/"`)
 
 	buf.Reset()
+	require.NoError(t, w.RenderPage(&buf, "volume", PageData{ProjectID: 9}))
+	require.Contains(t, buf.String(), `<div class="dp-project" data-testid="project-name">Proyek #9</div>`, "a project without a name is shown by id")
+
+	buf.Reset()
 	err := w.RenderPage(&buf, "nope", d)
 	require.ErrorContains(t, err, `unknown page, want one of list-pekerjaan, volume, detail-ahsp, rekap`)
 	require.Zero(t, buf.Len())

@@ -80,6 +80,7 @@ function render(data) {
   $('#detail-readonly').hidden = !readOnly;
   const items = data.items || [];
   tbody.replaceChildren(...items.map((it) => row(it, readOnly)));
+  if (!items.length && readOnly) tbody.append(h('tr', {}, h('td', { colspan: 7, class: 'dp-muted' }, 'Belum ada rincian.')));
   btnSave.disabled = readOnly;
   btnAdd.disabled = readOnly;
   setStatus(status, readOnly
