@@ -195,7 +195,7 @@
     dismiss: dismiss,
     clear: clear,
     setMax: setMax,
-    durations: DURATIONS,
+    durations: Object.freeze(Object.assign({}, DURATIONS)),
     HIDE_MS: HIDE_MS
   };
 
