@@ -90,7 +90,7 @@ func wrapperMethods(c *C) error {
 	}
 	var problems []string
 	for _, t := range all {
-		if _, _, problem := c.dismissal(cur, t, limit); problem != "" {
+		if _, problem := c.dismissal(cur, t, limit); problem != "" {
 			problems = append(problems, problem)
 		}
 	}

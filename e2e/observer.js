@@ -4,6 +4,7 @@
 // harness waits on events instead of polling the DOM.
 (function () {
   if (window.__e2e) return;
+  var FADE_REF_MS = 300; // documented .dp-toast-hide duration
   var seq = 0;
   var ids = new WeakMap();
   var rec = { events: [] };
@@ -65,7 +66,13 @@
         var cls = el.className || '';
         if (isToast(el)) {
           if (/\bdp-toast-show\b/.test(cls) && !/\bdp-toast-show\b/.test(old)) emit(describe('toast-shown', el));
-          if (/\bdp-toast-hide\b/.test(cls) && !/\bdp-toast-hide\b/.test(old)) emit(describe('toast-hiding', el));
+          if (/\bdp-toast-hide\b/.test(cls) && !/\bdp-toast-hide\b/.test(old)) {
+            emit(describe('toast-hiding', el));
+            // A reference for the documented fade, started in the same task as
+            // toast.js's removal timer, so a busy page delays both alike.
+            var hid = idOf(el);
+            setTimeout(function () { emit({ kind: 'toast-fade-ref', id: hid }); }, FADE_REF_MS);
+          }
         } else if (cls !== old) {
           emit(describe('overlay-class', el));
         }

@@ -44,6 +44,21 @@ func fixtureDeployment(t *testing.T) *httptest.Server {
 		}
 		fmt.Fprint(w, ck.Value)
 	})
+	// Project pages of the fixture: the project id picks the toast timings.
+	variants := map[string]string{
+		"1": `{}`,
+		"2": `{"durations": {"warning": 3000}}`,
+		"3": `{"fade": 900}`,
+		"4": `{"durations": {"error": 60000}}`,
+	}
+	mux.HandleFunc("GET /detail_project/{pid}/list-pekerjaan/", func(w http.ResponseWriter, r *http.Request) {
+		cfg, ok := variants[r.PathValue("pid")]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintf(w, `<!doctype html><html><body><div id="dp-toast-area"></div><script>window.fixtureCfg = %s;</script><script src="/fixture.js"></script></body></html>`, cfg)
+	})
 	mux.Handle("/", http.FileServer(http.Dir("testdata/fixture")))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -193,4 +208,47 @@ func TestConfigErrors(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+// TestAutoDismissCatchesWrongTimings runs the real toast.auto-dismiss check
+// against fixture toasts with correct and wrong timings.
+func TestAutoDismissCatchesWrongTimings(t *testing.T) {
+	needChromium(t)
+	srv := fixtureDeployment(t)
+	cases := []struct {
+		name, pid, reason string
+	}{
+		{"documented timings pass", "1", ""},
+		{"warning 3000 instead of 4000", "2", "warning dismissed after 3000 ms, documented 4000 ms"},
+		{"fade 900 instead of 300", "3", "stayed 900 ms after its fade started"},
+		{"error never dismissed", "4", "error not dismissed within"},
+	}
+	var checks []Check
+	for _, tc := range cases {
+		checks = append(checks, Check{Name: tc.name, Start: "session", Run: func(c *C) error {
+			if err := c.openProjectPage("list-pekerjaan", atoi(tc.pid), ""); err != nil {
+				return err
+			}
+			return toastAutoDismiss(c)
+		}})
+	}
+	cfg := Config{BaseURL: srv.URL, User: client.Credential{User: "user1", Password: "pw", Projects: []int{1}}, Concurrency: len(cases)}
+	rep, err := Run(context.Background(), cfg, checks)
+	require.NoError(t, err)
+	for _, tc := range cases {
+		r, ok := rep.Result(tc.name)
+		require.True(t, ok)
+		if tc.reason == "" {
+			require.Equal(t, check.Pass, r.Status, r.Reason)
+			continue
+		}
+		require.Equal(t, check.Fail, r.Status, tc.name)
+		require.Contains(t, r.Reason, tc.reason)
+	}
+}
+
+func atoi(s string) int {
+	n := 0
+	fmt.Sscan(s, &n)
+	return n
 }

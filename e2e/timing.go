@@ -31,20 +31,20 @@ func (c *C) timedToastCall(name, call string, want time.Duration) (timed, error)
 
 // dismissal waits for the toast to start going (.dp-toast-hide, or its
 // removal) and for its reference timer, and returns what went wrong, if
-// anything. lag is how late the page's timers ran.
-func (c *C) dismissal(cur int, t timed, limit time.Duration) (end Event, lag time.Duration, problem string) {
+// anything.
+func (c *C) dismissal(cur int, t timed, limit time.Duration) (end Event, problem string) {
 	end, err := c.Wait(cur, limit, t.name+" dismissed", func(e Event) bool {
 		return (e.Kind == "toast-hiding" || e.Kind == "toast-removed") && e.ID == t.added.ID
 	})
 	if err != nil {
-		return end, 0, fmt.Sprintf("%s not dismissed within %s", t.name, limit)
+		return end, fmt.Sprintf("%s not dismissed within %s", t.name, limit)
 	}
 	ref, err := c.Wait(cur, limit, t.name+" reference timer", func(e Event) bool { return e.Kind == "mark" && e.Text == t.ref })
 	if err != nil {
-		return end, 0, fmt.Sprintf("%s: the reference timer never fired: %v", t.name, err)
+		return end, fmt.Sprintf("%s: the reference timer never fired: %v", t.name, err)
 	}
 	got := since(t.added, end)
-	lag = max(since(t.added, ref)-t.want, 0)
+	lag := max(since(t.added, ref)-t.want, 0)
 	c.Evidence("%s: class %q dismissed after %d ms (documented %d ms; a reference timer of %d ms fired after %d ms)",
 		t.name, t.added.Class, got.Milliseconds(), t.want.Milliseconds(), t.want.Milliseconds(), since(t.added, ref).Milliseconds())
 	switch off := since(ref, end); {
@@ -54,5 +54,5 @@ func (c *C) dismissal(cur int, t timed, limit time.Duration) (end Event, lag tim
 		problem = fmt.Sprintf("%s dismissed after %d ms, documented %d ms (± %d; the page's timers ran %d ms late)",
 			t.name, got.Milliseconds(), t.want.Milliseconds(), c.Tol().Milliseconds(), lag.Milliseconds())
 	}
-	return end, lag, problem
+	return end, problem
 }
