@@ -98,6 +98,20 @@ func (p BurstPacer) Pace(_ time.Duration, hits uint64) (time.Duration, bool) {
 // Rate implements vegeta.Pacer; a burst has no rate.
 func (BurstPacer) Rate(time.Duration) float64 { return 0 }
 
+// CountPacer stops its Pacer after N hits.
+type CountPacer struct {
+	vegeta.Pacer
+	N uint64
+}
+
+// Pace implements vegeta.Pacer.
+func (p CountPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
+	if hits >= p.N {
+		return 0, true
+	}
+	return p.Pacer.Pace(elapsed, hits)
+}
+
 // ClosedPacer never waits: with Workers == MaxWorkers it keeps exactly that
 // many requests in flight (the closed model).
 type ClosedPacer struct{}
@@ -210,11 +224,14 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 		plan.Workers, plan.MaxWorkers = sc.Connections, sc.Connections
 		plan.MaxConnections = min(sc.MaxConnections, sc.Connections)
 	case Constant:
-		plan.Pacer = vegeta.Rate{Freq: sc.Rate, Per: time.Second}
-		plan.Duration = sc.Duration
+		// Every scheduled request is sent, late if the generator lags (the
+		// lag is reported), within a hard bound of twice the duration.
+		plan.Pacer = CountPacer{Pacer: vegeta.Rate{Freq: sc.Rate, Per: time.Second}, N: uint64(sc.ScheduledHits())}
+		plan.Duration = 2*sc.Duration + time.Second
 		plan.MaxWorkers = sc.MaxWorkers
 	case Step:
 		plan.Pacer = StepPacer{Steps: sc.Steps}
+		plan.Duration = 2*sc.TotalDuration() + time.Second
 		plan.MaxWorkers = sc.MaxWorkers
 	case Concurrency:
 		plan.Pacer = ClosedPacer{}
