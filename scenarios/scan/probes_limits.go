@@ -454,7 +454,7 @@ func probeHeaders(ctx context.Context, s *scanner) Result {
 			if err := sleepUntil(ctx, got.end.Add(secs+250*time.Millisecond)); err != nil {
 				return fail("interrupted: %v", err)
 			}
-			after := s.send(ctx, hc, opReq(vu, op, api.Legacy, "after Retry-After"))
+			after := s.sendRetry(ctx, hc, opReq(vu, op, api.Legacy, "after Retry-After"), 3)
 			t.add(after)
 			res.Evidence.Samples = append(res.Evidence.Samples, sampleOf("after Retry-After", after))
 			if apiClass(after.status) != accepted {

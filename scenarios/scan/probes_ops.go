@@ -223,7 +223,7 @@ func (s *scanner) degradedBaseline(ctx context.Context, vu *scenarios.VU, t *tal
 	op := mustOp("volume-pekerjaan.list")
 	hc := httpClient(10*time.Second, false)
 	defer hc.CloseIdleConnections()
-	o := s.send(ctx, hc, req{label: "baseline", method: op.Method, path: op.URLPath(api.Legacy, vu.Project, 0), header: vu.Header})
+	o := s.sendRetry(ctx, hc, req{label: "baseline", method: op.Method, path: op.URLPath(api.Legacy, vu.Project, 0), header: vu.Header}, 3)
 	t.add(o)
 	if apiClass(o.status) != accepted {
 		return fmt.Sprintf("%s answered %d %s", op.Name, o.status, o.err)
@@ -406,7 +406,7 @@ func probeWorkerKill(ctx context.Context, s *scanner) Result {
 			row.Note += fmt.Sprintf("; not acknowledged: %v", a.failures)
 		}
 		if a.lastAck > 0 {
-			o := s.send(ctx, hc, req{method: list.Method, path: list.URLPath(api.Legacy, a.pid, 0), header: vus[i].Header})
+			o := s.sendRetry(ctx, hc, req{method: list.Method, path: list.URLPath(api.Legacy, a.pid, 0), header: vus[i].Header}, 3)
 			got, err := storedQuantity(o, a.pk)
 			switch {
 			case err != nil:

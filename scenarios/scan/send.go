@@ -267,6 +267,18 @@ func (s *scanner) send(ctx context.Context, hc *http.Client, r req) outcome {
 	return o
 }
 
+// sendRetry is send, repeated up to tries times while the answer is a 503
+// (a fail-closed limiter whose cache was briefly slow on a busy machine):
+// for the probes' single checks, where one transient 503 proves nothing.
+func (s *scanner) sendRetry(ctx context.Context, hc *http.Client, r req, tries int) outcome {
+	o := s.send(ctx, hc, r)
+	for i := 1; i < tries && o.status == http.StatusServiceUnavailable && ctx.Err() == nil; i++ {
+		time.Sleep(300 * time.Millisecond)
+		o = s.send(ctx, hc, r)
+	}
+	return o
+}
+
 // pinnedBurst sends n requests built by mk over connections that all reach
 // one worker, released together: the most concentrated concurrency the
 // target allows. It opens up to maxConns connections, asks each which worker
