@@ -33,7 +33,7 @@
       role: el.getAttribute('role') || '',
       title: isToast ? txt(el, '.dp-toast-title') : txt(el, 'h5'),
       text: isToast ? txt(el, '.dp-toast-message') : txt(el, '.dp-loading-message'),
-      html: (el.innerHTML || '').slice(0, 2000),
+      html: kind.indexOf('-added') > 0 ? (el.innerHTML || '').slice(0, 500) : '',
       buttons: Array.prototype.map.call(el.querySelectorAll('button'), function (b) { return txt(b); })
     };
   }
