@@ -1,0 +1,229 @@
+package capacity
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ahsp-harness/harness/scenarios"
+	"github.com/ahsp-harness/harness/target/api"
+	"github.com/ahsp-harness/harness/target/stack"
+)
+
+// HighLimits is the limit profile capacity runs give the target so the rate
+// limiter never answers 429 and distorts the measured capacity.
+const HighLimits = "bulk=100000000/1,write=100000000/1,read=100000000/1,export=100000000/1,login=100000000/1"
+
+// Config is one point of the sweep.
+type Config struct {
+	Workers int    `json:"workers"`
+	Cache   string `json:"cache"`
+	Mix     string `json:"mix"` // a built-in scenario whose mix and users are used
+}
+
+func (c Config) String() string { return fmt.Sprintf("%s w=%d %s", c.Mix, c.Workers, c.Cache) }
+
+// Options drive a sweep.
+type Options struct {
+	Configs []Config
+	Search  Search
+	// StepDuration is how long each rate is held (2-3 s keeps a sweep short).
+	StepDuration time.Duration
+	// MaxWorkers caps the generator's in-flight requests per step.
+	MaxWorkers int
+	// Base is the stack spec every configuration starts from (mode, binary);
+	// Workers, Cache and Limits are set per configuration.
+	Base stack.Spec
+	// Progress receives one line per step; nil discards.
+	Progress io.Writer
+}
+
+// Result is the search outcome of one configuration.
+type Result struct {
+	Config
+	Stack   *stack.Info `json:"stack,omitempty"`
+	Outcome *Outcome    `json:"outcome,omitempty"`
+	Error   string      `json:"error,omitempty"`
+}
+
+// Report is the capacity section of a run, as plain data.
+type Report struct {
+	SLO             SLO       `json:"slo"`
+	StepSeconds     float64   `json:"step_s"`
+	Limits          string    `json:"limits"`
+	LimitsNote      string    `json:"limits_note"`
+	CPUs            int       `json:"cpus"`
+	SharedCoresNote string    `json:"shared_cores_note"`
+	Started         time.Time `json:"started"`
+	DurationS       float64   `json:"duration_s"`
+	Results         []*Result `json:"results"`
+}
+
+// Sweep searches every configuration with its own stack, one after another.
+func Sweep(ctx context.Context, o Options) (*Report, error) {
+	if o.StepDuration <= 0 {
+		o.StepDuration = 2 * time.Second
+	}
+	if o.MaxWorkers <= 0 {
+		o.MaxWorkers = 128
+	}
+	if o.Search.Start == 0 {
+		o.Search = DefaultSearch()
+	}
+	rep := &Report{
+		SLO: o.Search.SLO, StepSeconds: o.StepDuration.Seconds(), Limits: HighLimits,
+		LimitsNote: "the target ran with a high-limit profile (every category 100000000 requests per second) so the rate limiter never answered 429; the numbers are the app's capacity, not its limits",
+		CPUs:       runtime.NumCPU(),
+		SharedCoresNote: fmt.Sprintf("generator and target share this machine's %d cores: the generator's CPU is taken from the target's, so "+
+			"the maximum rates are lower bounds for a target on its own machine", runtime.NumCPU()),
+		Started: time.Now().UTC(),
+	}
+	limits, err := stack.ParseLimits(HighLimits)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range o.Configs {
+		r := &Result{Config: c}
+		rep.Results = append(rep.Results, r)
+		if err := runConfig(ctx, o, c, limits, r); err != nil {
+			r.Error = err.Error()
+			progress(o.Progress, "capacity %s: %v\n", c, err)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	rep.DurationS = time.Since(rep.Started).Seconds()
+	return rep, ctx.Err()
+}
+
+func progress(w io.Writer, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, format, args...)
+	}
+}
+
+func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category]api.Limit, r *Result) error {
+	base, err := scenarios.Builtin(c.Mix)
+	if err != nil {
+		return err
+	}
+	spec := o.Base
+	spec.Workers, spec.Cache, spec.Limits = c.Workers, c.Cache, limits
+	if spec.Seed.Users < base.Users {
+		spec.Seed.Users = max(base.Users, 20)
+	}
+	s, err := stack.Up(ctx, spec)
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if s != nil {
+			_ = s.Down(dctx)
+		}
+	}()
+	if err != nil {
+		return fmt.Errorf("start stack: %w", err)
+	}
+	info := s.Info()
+	r.Stack = &info
+	vus, err := scenarios.LoginUsers(ctx, s.BaseURL(), s.Credentials(), base.Users, scenarios.LoginOptions{Discover: true, HargaItems: true, Version: base.Version})
+	if err != nil {
+		return fmt.Errorf("log users in: %w", err)
+	}
+	pids := func() []int { return nil }
+	if info.Mode == stack.ModeLocal {
+		if ctl, err := s.Control(); err == nil {
+			pids = func() []int {
+				ws, err := ctl.Workers(ctx)
+				if err != nil {
+					return nil
+				}
+				var out []int
+				for _, w := range ws {
+					out = append(out, w.PID)
+				}
+				return out
+			}
+		}
+	}
+	measure := func(ctx context.Context, rate int) (Step, error) {
+		sc := *base
+		sc.Name = fmt.Sprintf("%s@%d", c.Mix, rate)
+		sc.Kind, sc.Rate, sc.Duration = scenarios.Constant, rate, o.StepDuration
+		sc.MaxWorkers, sc.MaxConnections = o.MaxWorkers, o.MaxWorkers
+		sc.Timeout = 5 * time.Second
+		ps := pids()
+		t0, g0, c0 := time.Now(), selfCPU(), procCPU(ps)
+		res, err := scenarios.Run(ctx, &sc, scenarios.Options{BaseURL: s.BaseURL(), VUs: vus})
+		if err != nil {
+			return Step{}, err
+		}
+		wall := time.Since(t0).Seconds()
+		st := Step{Achieved: res.AchievedRate, FellBehind: res.FellBehind, GeneratorCPU: (selfCPU() - g0) / wall, TargetCPU: -1}
+		if c1 := procCPU(ps); c0 >= 0 && c1 >= 0 {
+			st.TargetCPU = (c1 - c0) / wall
+		}
+		if t := res.Metrics.Total; t != nil {
+			st.Requests, st.P50, st.P99 = t.Requests, t.Latency.P50, t.Latency.P99
+			if t.Requests > 0 {
+				st.ErrorRate = 100 * float64(t.Errors) / float64(t.Requests)
+			}
+		}
+		progress(o.Progress, "capacity %s: %5d/s achieved %7.1f/s p50 %7.1fms p99 %7.1fms errors %5.1f%% cpu gen %.2f target %.2f\n",
+			c, rate, st.Achieved, st.P50, st.P99, st.ErrorRate, st.GeneratorCPU, st.TargetCPU)
+		return st, ctx.Err()
+	}
+	out, err := o.Search.Run(ctx, measure)
+	r.Outcome = out
+	return err
+}
+
+// selfCPU is this process's user+system CPU seconds (getrusage).
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return tv(ru.Utime) + tv(ru.Stime)
+}
+
+// clockTicks is USER_HZ, 100 on every Linux this runs on.
+const clockTicks = 100
+
+// procCPU sums utime+stime of pids from /proc/<pid>/stat in seconds; -1 when
+// there are none or one cannot be read (a worker restarted, not Linux).
+func procCPU(pids []int) float64 {
+	if len(pids) == 0 {
+		return -1
+	}
+	var total float64
+	for _, pid := range pids {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			return -1
+		}
+		// Fields after the command name (which may hold spaces) start at ")".
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 {
+			return -1
+		}
+		f := strings.Fields(string(b)[i+1:])
+		if len(f) < 13 {
+			return -1
+		}
+		ut, err1 := strconv.ParseFloat(f[11], 64)
+		stt, err2 := strconv.ParseFloat(f[12], 64)
+		if err1 != nil || err2 != nil {
+			return -1
+		}
+		total += (ut + stt) / clockTicks
+	}
+	return total
+}

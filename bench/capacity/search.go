@@ -1,0 +1,192 @@
+// Package capacity finds how much load a deployment sustains: it steps the
+// open-model arrival rate until the SLO breaks, bisects between the last
+// good and the first bad step, and reports the maximum sustainable rate and
+// the knee of the latency curve for each configuration it sweeps.
+package capacity
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+)
+
+// SLO is what a sustainable rate must keep.
+type SLO struct {
+	// P99 is the latency limit of the 99th percentile.
+	P99 time.Duration `json:"-"`
+	// MaxErrorRate is the largest tolerated share of errors, in percent.
+	MaxErrorRate float64 `json:"max_error_rate_pct"`
+	// P99Ms mirrors P99 for JSON readers.
+	P99Ms float64 `json:"p99_limit_ms"`
+}
+
+// DefaultSLO is p99 under 250 ms and errors under 1 %.
+func DefaultSLO() SLO { return SLO{P99: 250 * time.Millisecond, P99Ms: 250, MaxErrorRate: 1} }
+
+// Step is one measured rate.
+type Step struct {
+	Rate      int     `json:"rate_per_s"`
+	Achieved  float64 `json:"achieved_per_s"`
+	Requests  int64   `json:"requests"`
+	ErrorRate float64 `json:"error_rate_pct"`
+	P50       float64 `json:"p50_ms"`
+	P99       float64 `json:"p99_ms"`
+	// FellBehind: the generator could not keep the schedule (below 95 %).
+	FellBehind bool `json:"fell_behind"`
+	// Bisect marks steps measured while bisecting (not the ramp).
+	Bisect bool `json:"bisect"`
+	// GeneratorCPU and TargetCPU are cores used on average during the step
+	// (CPU seconds per wall second); -1 when not measurable.
+	GeneratorCPU float64 `json:"generator_cpu_cores"`
+	TargetCPU    float64 `json:"target_cpu_cores"`
+	// Good: the step kept the SLO; Why says what broke it.
+	Good bool   `json:"good"`
+	Why  string `json:"why,omitempty"`
+}
+
+// Judge sets s.Good and s.Why against slo.
+func (slo SLO) Judge(s *Step) {
+	s.Good, s.Why = true, ""
+	switch {
+	case s.Requests == 0:
+		s.Good, s.Why = false, "no answers"
+	case s.ErrorRate > slo.MaxErrorRate:
+		s.Good, s.Why = false, fmt.Sprintf("errors %.1f%% > %.1f%%", s.ErrorRate, slo.MaxErrorRate)
+	case s.P99 > float64(slo.P99)/float64(time.Millisecond):
+		s.Good, s.Why = false, fmt.Sprintf("p99 %.0fms > %.0fms", s.P99, float64(slo.P99)/float64(time.Millisecond))
+	case s.FellBehind:
+		s.Good, s.Why = false, fmt.Sprintf("achieved %.0f/s of %d/s", s.Achieved, s.Rate)
+	}
+}
+
+// MeasureFunc drives rate arrivals per second for one short step and
+// returns what it saw (Good is set by the search).
+type MeasureFunc func(ctx context.Context, rate int) (Step, error)
+
+// Search is how the rate is stepped and bisected.
+type Search struct {
+	Start int     // first rate
+	Grow  float64 // each ramp step multiplies the rate (>1)
+	Max   int     // ramp stops here (found: "not reached")
+	// Resolution stops bisecting when bad-good <= max(Resolution, 5% of good).
+	Resolution int
+	// MaxBisect bounds the bisection steps.
+	MaxBisect int
+	SLO       SLO
+}
+
+// DefaultSearch starts at 25/s, doubles up to 6400/s and bisects at most 4 times.
+func DefaultSearch() Search {
+	return Search{Start: 25, Grow: 2, Max: 6400, Resolution: 10, MaxBisect: 4, SLO: DefaultSLO()}
+}
+
+// Outcome is the result of one search.
+type Outcome struct {
+	// MaxRate is the highest rate that kept the SLO (0: even the start broke it).
+	MaxRate int `json:"max_rate_per_s"`
+	// AtMax is the step measured at MaxRate.
+	AtMax *Step `json:"at_max,omitempty"`
+	// Knee is the highest good rate whose p99 stayed within twice the
+	// lowest step's p99: beyond it latency climbs faster than load.
+	Knee int `json:"knee_per_s"`
+	// FirstBad is the lowest rate that broke the SLO (0: none did up to Max).
+	FirstBad int    `json:"first_bad_per_s"`
+	Reason   string `json:"reason"`
+	Steps    []Step `json:"steps"` // in the order measured
+}
+
+// Run ramps, then bisects. Every step is bounded by measure; the number of
+// steps by log_Grow(Max/Start) + MaxBisect.
+func (s Search) Run(ctx context.Context, measure MeasureFunc) (*Outcome, error) {
+	if s.Start <= 0 || s.Grow <= 1 || s.Max < s.Start {
+		return nil, fmt.Errorf("capacity search: want start > 0, grow > 1 and max >= start (got %d, %g, %d)", s.Start, s.Grow, s.Max)
+	}
+	out := &Outcome{}
+	measureAt := func(rate int, bisect bool) (Step, error) {
+		st, err := measure(ctx, rate)
+		if err != nil {
+			return st, fmt.Errorf("measure %d/s: %w", rate, err)
+		}
+		st.Rate, st.Bisect = rate, bisect
+		s.SLO.Judge(&st)
+		out.Steps = append(out.Steps, st)
+		return st, nil
+	}
+	good, bad := 0, 0
+	for rate := s.Start; ; {
+		st, err := measureAt(rate, false)
+		if err != nil {
+			return out, err
+		}
+		if !st.Good {
+			bad = rate
+			out.Reason = fmt.Sprintf("SLO broke at %d/s: %s", rate, st.Why)
+			break
+		}
+		good = rate
+		if rate >= s.Max {
+			out.Reason = fmt.Sprintf("the SLO held up to the search's maximum %d/s; raise --max-rate", s.Max)
+			break
+		}
+		rate = min(int(math.Ceil(float64(rate)*s.Grow)), s.Max)
+		if ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+	}
+	for i := 0; bad > 0 && good > 0 && i < s.MaxBisect; i++ {
+		if bad-good <= max(s.Resolution, good/20) {
+			break
+		}
+		mid := (good + bad) / 2
+		st, err := measureAt(mid, true)
+		if err != nil {
+			return out, err
+		}
+		if st.Good {
+			good = mid
+		} else {
+			bad = mid
+			out.Reason = fmt.Sprintf("SLO broke at %d/s: %s", mid, st.Why)
+		}
+	}
+	out.MaxRate, out.FirstBad = good, bad
+	out.Knee = knee(out.Steps)
+	for i := range out.Steps {
+		if out.Steps[i].Rate == good && out.Steps[i].Good {
+			out.AtMax = &out.Steps[i]
+		}
+	}
+	return out, nil
+}
+
+// knee is the highest good rate with p99 within twice the lowest rate's p99.
+func knee(steps []Step) int {
+	var good []Step
+	for _, st := range steps {
+		if st.Good {
+			good = append(good, st)
+		}
+	}
+	if len(good) == 0 {
+		return 0
+	}
+	sort.Slice(good, func(i, j int) bool { return good[i].Rate < good[j].Rate })
+	base := math.Max(good[0].P99, 1) // below 1 ms, doubling is noise
+	k := good[0].Rate
+	for _, st := range good[1:] {
+		if st.P99 > 2*base {
+			break
+		}
+		k = st.Rate
+	}
+	return k
+}
+
+// Sorted returns the steps ordered by rate, for charts and tables.
+func (o *Outcome) Sorted() []Step {
+	s := append([]Step(nil), o.Steps...)
+	sort.SliceStable(s, func(i, j int) bool { return s[i].Rate < s[j].Rate })
+	return s
+}

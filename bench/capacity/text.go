@@ -1,0 +1,44 @@
+package capacity
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// cpu formats cores, or "n/a" when not measurable.
+func cpu(v float64) string {
+	if v < 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// WriteText prints one row per configuration, then the notes.
+func (r *Report) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "capacity: SLO p99 <= %.0fms, errors <= %.1f%%; %.0fs per step\n", r.SLO.P99Ms, r.SLO.MaxErrorRate, r.StepSeconds)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "mix\tworkers\tcache\tmax rate/s\tachieved/s\tp50 ms\tp99 ms\tknee/s\tfirst bad/s\tgen cpu\ttarget cpu\tsteps\t")
+	for _, res := range r.Results {
+		if res.Outcome == nil {
+			fmt.Fprintf(tw, "%s\t%d\t%s\terror: %s\t\t\t\t\t\t\t\t\t\n", res.Mix, res.Workers, res.Cache, res.Error)
+			continue
+		}
+		o := res.Outcome
+		at := Step{GeneratorCPU: -1, TargetCPU: -1}
+		if o.AtMax != nil {
+			at = *o.AtMax
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%.1f\t%.1f\t%.1f\t%d\t%d\t%s\t%s\t%d\t\n", res.Mix, res.Workers, res.Cache,
+			o.MaxRate, at.Achieved, at.P50, at.P99, o.Knee, o.FirstBad, cpu(at.GeneratorCPU), cpu(at.TargetCPU), len(o.Steps))
+	}
+	tw.Flush()
+	for _, res := range r.Results {
+		if res.Outcome != nil {
+			fmt.Fprintf(w, "  %s: %s\n", res.Config, res.Outcome.Reason)
+		} else if res.Error != "" {
+			fmt.Fprintf(w, "  %s: %s\n", res.Config, res.Error)
+		}
+	}
+	fmt.Fprintf(w, "note: %s.\nnote: %s.\n", r.LimitsNote, r.SharedCoresNote)
+}
