@@ -3,9 +3,6 @@ package contracts
 import (
 	"bytes"
 	"context"
-	"errors"
-	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +14,7 @@ import (
 	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/client"
 	"github.com/ahsp-harness/harness/target/stack"
+	"github.com/ahsp-harness/harness/target/stack/stacktest"
 )
 
 // A stack is a Target, and its Control can stop the cache.
@@ -27,27 +25,10 @@ var (
 
 // upTarget brings the reference target up in local mode (Redis from
 // redis-server or the embedded miniredis, so the fail-closed 503 runs too).
-// Without a buildable target it skips loudly; under CI=true it fails.
 func upTarget(t *testing.T, defects ...string) (*stack.Stack, CacheControl) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	var progress bytes.Buffer
-	s, err := stack.Up(ctx, stack.Spec{Mode: stack.ModeLocal, Workers: 2, Cache: stack.CacheRedis,
-		Defects: defects, Seed: stack.Seed{Users: 4, Projects: 1}, Progress: &progress})
-	if s != nil {
-		t.Cleanup(func() {
-			dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			_ = s.Down(dctx)
-		})
-	}
-	if err != nil {
-		if os.Getenv("CI") != "true" && (errors.Is(err, stack.ErrStart) || strings.Contains(err.Error(), "build")) {
-			t.Skipf("SKIPPED: the reference target could not be brought up in local mode: %v\n%s", err, progress.String())
-		}
-		t.Fatalf("bring the reference target up: %v\n%s", err, progress.String())
-	}
+	s := stacktest.Up(t, stack.Spec{Mode: stack.ModeLocal, Workers: 2, Cache: stack.CacheRedis,
+		Defects: defects, Seed: stack.Seed{Users: 4, Projects: 1}})
 	ctl, err := s.Control()
 	require.NoError(t, err)
 	return s, ctl

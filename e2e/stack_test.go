@@ -1,55 +1,31 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/target/stack"
+	"github.com/ahsp-harness/harness/target/stack/stacktest"
 )
 
 // needChromium skips loudly without a browser, and fails under CI=true.
 func needChromium(t *testing.T) {
 	t.Helper()
-	if _, err := ChromiumPath(""); errors.Is(err, ErrNoChromium) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and %v", err)
-		}
-		t.Skipf("SKIPPING browser test: %v", err)
-	}
+	_, err := ChromiumPath("")
+	stacktest.Need(t, "Chromium", err)
 }
 
 // upTarget brings the reference target up in local mode (the browser reaches
-// it only over HTTP). Without a buildable target it skips loudly; under
-// CI=true it fails.
+// it only over HTTP).
 func upTarget(t *testing.T, defects ...string) *stack.Stack {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	var progress bytes.Buffer
-	s, err := stack.Up(ctx, stack.Spec{Mode: stack.ModeLocal, Workers: 1, Cache: stack.CacheLocmem,
-		Defects: defects, Seed: stack.Seed{Users: 2, Projects: 2}, Progress: &progress})
-	if s != nil {
-		t.Cleanup(func() {
-			dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			_ = s.Down(dctx)
-		})
-	}
-	if err != nil {
-		if os.Getenv("CI") != "true" && errors.Is(err, stack.ErrStart) {
-			t.Skipf("SKIPPING: the reference target could not be brought up in local mode: %v\n%s", err, progress.String())
-		}
-		t.Fatalf("stack up: %v\n%s", err, progress.String())
-	}
-	return s
+	return stacktest.Up(t, stack.Spec{Mode: stack.ModeLocal, Workers: 1, Cache: stack.CacheLocmem,
+		Defects: defects, Seed: stack.Seed{Users: 2, Projects: 2}})
 }
 
 func suiteConfig(t *testing.T, s *stack.Stack) Config {

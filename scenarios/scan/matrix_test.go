@@ -2,7 +2,6 @@ package scan_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/scenarios/scan"
 	"github.com/ahsp-harness/harness/target/stack"
+	"github.com/ahsp-harness/harness/target/stack/stacktest"
 )
 
 // targetBin resolves the reference target once for the whole test binary:
@@ -31,12 +31,7 @@ func needTarget(t *testing.T) string {
 		t.Skip("integration: the scan matrix starts real target stacks (skipped with -short)")
 	}
 	bin, err := targetBin()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the reference target must build under CI: %v", err)
-		}
-		t.Skipf("SKIPPED LOUDLY: cannot build the reference target, the scan matrix did not run: %v", err)
-	}
+	stacktest.Need(t, "a buildable reference target (the scan matrix did not run)", err)
 	return bin
 }
 
@@ -45,24 +40,10 @@ func up(t *testing.T, bin string, workers int, cache string, defects ...string) 
 	t.Helper()
 	limits, err := stack.ParseLimits(scan.FastLimits)
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	s, err := stack.Up(ctx, stack.Spec{
+	return stacktest.Up(t, stack.Spec{
 		Mode: stack.ModeLocal, Workers: workers, Cache: cache, Limits: limits,
 		Defects: defects, TargetBin: bin, Seed: stack.Seed{Users: 20, Projects: 1},
 	})
-	t.Cleanup(func() {
-		dctx, dcancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer dcancel()
-		_ = s.Down(dctx)
-	})
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("stack up: %v\n%s", err, s.Logs(ctx))
-		}
-		require.NoError(t, err, "stack up")
-	}
-	return s
 }
 
 func runProbes(t *testing.T, s *stack.Stack, probes ...string) *scan.Report {
