@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,17 +56,32 @@ var (
 // DeprecationDoc is the rel="deprecation" link target (a path on the target).
 const DeprecationDoc = "/static/detail_project/docs/api-v2-migration.html"
 
+// SetDeprecationHeaders sets the headers every legacy and v1 response
+// carries (Deprecation, Sunset, Link rel="deprecation" and rel="successor-version")
+// and nothing for v2. The server calls it before it can answer early (429,
+// 503, 413...), Serve again; calling it twice adds no Link twice.
+func SetDeprecationHeaders(h http.Header, op api.Operation, v api.Version, projectID, pekerjaanID int64) {
+	if v == api.V2 {
+		return
+	}
+	h.Set("Deprecation", fmt.Sprintf("@%d", DeprecatedAt.Unix()))
+	h.Set("Sunset", SunsetAt.Format(http.TimeFormat))
+	for _, l := range []string{
+		fmt.Sprintf(`<%s>; rel="deprecation"; type="text/html"`, DeprecationDoc),
+		fmt.Sprintf(`<%s>; rel="successor-version"`, op.URLPath(api.V2, int(projectID), int(pekerjaanID))),
+	} {
+		if !slices.Contains(h.Values("Link"), l) {
+			h.Add("Link", l)
+		}
+	}
+}
+
 // Serve answers one API call. The server has already routed, authenticated,
 // checked CSRF and counted the request against the rate limit.
 func (h *Handlers) Serve(w http.ResponseWriter, r *http.Request, op api.Operation, v api.Version, p Params) {
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-store")
-	if v != api.V2 {
-		hdr.Set("Deprecation", fmt.Sprintf("@%d", DeprecatedAt.Unix()))
-		hdr.Set("Sunset", SunsetAt.Format(http.TimeFormat))
-		hdr.Add("Link", fmt.Sprintf(`<%s>; rel="deprecation"; type="text/html"`, DeprecationDoc))
-		hdr.Add("Link", fmt.Sprintf(`<%s>; rel="successor-version"`, op.URLPath(api.V2, int(p.ProjectID), int(p.PekerjaanID))))
-	}
+	SetDeprecationHeaders(hdr, op, v, p.ProjectID, p.PekerjaanID)
 	c := &call{h: h, w: w, r: r, op: op, v: v, p: p}
 	owner, ok, err := h.st.ProjectOwner(c.r.Context(), p.ProjectID)
 	if err != nil {

@@ -196,6 +196,32 @@ func TestVersionHeaders(t *testing.T) {
 	}
 }
 
+// The server sets the deprecation headers before it may answer early, then
+// Serve sets them again: the second call changes nothing.
+func TestSetDeprecationHeadersIsIdempotent(t *testing.T) {
+	op, ok := api.Lookup("detail-ahsp.get")
+	require.True(t, ok)
+	for _, v := range api.Versions {
+		t.Run(string(v), func(t *testing.T) {
+			once := http.Header{}
+			SetDeprecationHeaders(once, op, v, 7, 9)
+			twice := once.Clone()
+			SetDeprecationHeaders(twice, op, v, 7, 9)
+			require.Equal(t, once, twice)
+			if v == api.V2 {
+				require.Empty(t, once)
+				return
+			}
+			require.Equal(t, []string{
+				`<` + DeprecationDoc + `>; rel="deprecation"; type="text/html"`,
+				`<` + op.URLPath(api.V2, 7, 9) + `>; rel="successor-version"`,
+			}, once.Values("Link"))
+			require.Equal(t, []string{"@1767225600"}, once.Values("Deprecation"))
+			require.Equal(t, []string{"Thu, 01 Jul 2027 00:00:00 GMT"}, once.Values("Sunset"))
+		})
+	}
+}
+
 func TestForeignAndMissingProjectIs404HTML(t *testing.T) {
 	e := newEnv(t, nil)
 	for _, v := range api.Versions {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/internal/defects"
+	"github.com/ahsp-harness/harness/target/internal/handlers"
 )
 
 // Failure policies for cache errors in the limiter.
@@ -249,6 +250,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'")
 	rt := resolve(r.URL.Path)
+	if rt.kind == kindAPI {
+		// Every legacy/v1 answer carries them, the server's own early ones
+		// (413, 403, 302, 405, 429, 503, 500) included.
+		handlers.SetDeprecationHeaders(h, rt.op, rt.version, rt.project, rt.id)
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
