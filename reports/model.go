@@ -4,13 +4,15 @@ import (
 	"fmt"
 	"strings"
 
+	"time"
+
+	"github.com/ahsp-harness/harness/bench/capacity"
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/contracts"
 	"github.com/ahsp-harness/harness/e2e"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/scenarios/scan"
 	"github.com/ahsp-harness/harness/target/stack"
-	"time"
 )
 
 // SchemaVersion is the version of the Run model; summary.json carries it and
@@ -29,6 +31,7 @@ type Run struct {
 	Scenarios []*scenarios.Result `json:"scenarios,omitempty"`
 	Contracts *contracts.Report   `json:"contracts,omitempty"`
 	E2E       *e2e.Report         `json:"e2e,omitempty"`
+	Capacity  *capacity.Report    `json:"capacity,omitempty"`
 	// Errors are checks that could not run at all, in words.
 	Errors []string `json:"errors,omitempty"`
 	Gate   Gate     `json:"gate"`

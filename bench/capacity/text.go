@@ -42,3 +42,10 @@ func (r *Report) WriteText(w io.Writer) {
 	}
 	fmt.Fprintf(w, "note: %s.\nnote: %s.\n", r.LimitsNote, r.SharedCoresNote)
 }
+
+// GenCPU is the generator's CPU in cores, or "n/a".
+func (s Step) GenCPU() string { return cpu(s.GeneratorCPU) }
+
+// TargetCPUText is the target's CPU in cores, or "n/a" (docker mode, a
+// restarted worker).
+func (s Step) TargetCPUText() string { return cpu(s.TargetCPU) }

@@ -125,5 +125,7 @@ func addCommands(root *cobra.Command, app *App) {
 		newE2ECmd(app),
 		newContractsCmd(app),
 		newScanCmd(app), newLoadCmd(app), newReproCmd(app),
+		newRunCmd(app), newReportCmd(app), newCompareCmd(app),
+		newCapacityCmd(app),
 	)
 }
