@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,8 +101,8 @@ func major(v string) string {
 }
 
 // WriteJSON writes run as indented JSON (summary.json).
-func WriteJSON(b *bytes.Buffer, run *Run) error {
-	enc := json.NewEncoder(b)
+func WriteJSON(w io.Writer, run *Run) error {
+	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(run)
 }
