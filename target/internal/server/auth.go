@@ -93,7 +93,7 @@ func (s *Server) user(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	if err != nil {
 		s.metrics.cacheError("session")
 		s.log.Error("session store error", "err", err.Error(), "path", r.URL.Path)
-		w.Header().Set("Retry-After", "5")
+		setUnavailable(w.Header())
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{
 			"success": false,
 			"message": "Penyimpanan sesi tidak tersedia. Silakan coba lagi.",

@@ -79,6 +79,16 @@ func ceilSeconds(d time.Duration) int {
 	return int(math.Ceil(d.Seconds()))
 }
 
+// unavailableRetryAfter is the Retry-After, in seconds, of every 503 the
+// server answers because its cache is down (limiter fail-closed, session store).
+const unavailableRetryAfter = 5
+
+// setUnavailable sets the headers of those 503s.
+func setUnavailable(h http.Header) {
+	h.Set("Cache-Control", "no-store")
+	h.Set("Retry-After", strconv.Itoa(unavailableRetryAfter))
+}
+
 // limit applies category's policy to key; false means a 429 or 503 was written.
 func (s *Server) limit(w http.ResponseWriter, r *http.Request, key, category string, hi hitInfo) bool {
 	l, ok := s.cfg.Limits[category]
@@ -96,13 +106,12 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, key, category str
 			return true
 		}
 		s.log.Error("rate limiter unavailable, rejecting (fail-closed)", "err", err.Error(), "key", key, "category", category)
-		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("Retry-After", "5")
+		setUnavailable(w.Header())
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{
 			"success": false,
-			"message": "Layanan pembatas permintaan sedang tidak tersedia. Silakan coba lagi dalam 5 detik.",
+			"message": fmt.Sprintf("Layanan pembatas permintaan sedang tidak tersedia. Silakan coba lagi dalam %d detik.", unavailableRetryAfter),
 			"code":    "RATE_LIMIT_UNAVAILABLE",
-			"details": map[string]any{"category": category, "failure_policy": s.cfg.FailurePolicy, "retry_after": 5},
+			"details": map[string]any{"category": category, "failure_policy": s.cfg.FailurePolicy, "retry_after": unavailableRetryAfter},
 		})
 		return false
 	}
