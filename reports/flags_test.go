@@ -1,0 +1,5 @@
+package reports
+
+import "flag"
+
+var update = flag.Bool("update", false, "rewrite golden files and summary.schema.json")

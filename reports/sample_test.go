@@ -1,0 +1,144 @@
+package reports
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/png"
+	"time"
+
+	"github.com/ahsp-harness/harness/check"
+	"github.com/ahsp-harness/harness/contracts"
+	"github.com/ahsp-harness/harness/e2e"
+	"github.com/ahsp-harness/harness/scenarios"
+	"github.com/ahsp-harness/harness/scenarios/scan"
+	"github.com/ahsp-harness/harness/target/api"
+	"github.com/ahsp-harness/harness/target/stack"
+)
+
+// sampleRun is a deterministic run that fills every section, with failures
+// in each, so golden files cover every branch of the renderers.
+func sampleRun() *Run {
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	stats := func(n int64, errs int64, p50, p95, p99 float64, thr float64) *scenarios.Stats {
+		return &scenarios.Stats{
+			Requests: n, OK: n - errs, Errors: errs, Throughput: thr,
+			Latency:  scenarios.Latency{Min: p50 / 4, Mean: p50 * 1.2, P50: p50, P90: p95 * 0.8, P95: p95, P99: p99, Max: p99 * 1.5},
+			BytesIn:  uint64(n) * 900, BytesOut: uint64(n) * 120,
+			Status:   map[string]int64{"200": n - errs, "500": errs},
+		}
+	}
+	var series []scenarios.Point
+	for s := 0; s < 10; s++ {
+		series = append(series, scenarios.Point{Second: s, Requests: int64(48 + s%3), Errors: int64(s % 4 / 3), P95: 20 + float64(s*s)/2})
+	}
+	steady := &scenarios.Result{
+		Scenario: "steady-read", Kind: scenarios.Constant, Shape: "constant 50/s for 10s", Version: api.V1, Users: 4,
+		Started: t0.Add(40 * time.Second), MaxWorkers: 64, MaxConnections: 32, TimeoutSeconds: 5,
+		Scheduled: 500, Sent: 500, RequestedRate: 50, AchievedRate: 49.9,
+		Metrics: scenarios.Summary{
+			Total: stats(500, 3, 12.5, 41.2, 88.9, 49.8),
+			Operations: map[string]*scenarios.Stats{
+				"rekap":          stats(300, 0, 10.1, 30.4, 60.2, 29.9),
+				"list-pekerjaan": stats(200, 3, 15.2, 52.7, 99.1, 19.9),
+			},
+			Workers: map[string]*scenarios.Stats{
+				"0-101": stats(250, 1, 12.0, 40.0, 80.0, 24.9),
+				"1-102": stats(250, 2, 13.0, 42.0, 90.0, 24.9),
+			},
+			Errors:         map[string]int64{"http 500": 3},
+			Series:         series,
+			ElapsedSeconds: 10.02, SendRate: 49.9,
+		},
+	}
+	behind := &scenarios.Result{
+		Scenario: "write-spike", Kind: scenarios.Step, Shape: "step 20/s,200/s for 2s each", Version: api.V2, Users: 2,
+		Started: t0.Add(52 * time.Second), MaxWorkers: 8, MaxConnections: 8, TimeoutSeconds: 5,
+		Scheduled: 440, Sent: 250, RequestedRate: 110, AchievedRate: 62.5, FellBehind: true,
+		Note: "the load generator fell behind: requested 110/s, achieved 62.5/s (57%), sent 250 of 440; raise max_workers or lower the rate",
+		Metrics: scenarios.Summary{
+			Total:          stats(250, 20, 80, 310, 620, 60.1),
+			Operations:     map[string]*scenarios.Stats{"volume-pekerjaan.save": stats(250, 20, 80, 310, 620, 60.1)},
+			Series:         series[:4],
+			ElapsedSeconds: 4.0, SendRate: 62.5,
+		},
+	}
+	info := stack.Info{
+		Mode: "embedded", ModeReason: "docker not available", RunID: "run-sample", BaseURL: "http://127.0.0.1:18080",
+		Workers: 2, Cache: "redis", RedisKind: "miniredis", RedisAddr: "127.0.0.1:16379", Limiter: "fixed",
+		FailurePolicy: "open", SessionStore: "redis", Limits: scan.FastLimits, Defects: []string{"limiter-per-worker"},
+		StartupSeconds: 0.84,
+	}
+	var pngBuf bytes.Buffer
+	im := image.NewRGBA(image.Rect(0, 0, 40, 24))
+	for x := 0; x < 40; x++ {
+		for y := 0; y < 24; y++ {
+			im.Set(x, y, color.RGBA{uint8(x * 6), 120, uint8(y * 10), 255})
+		}
+	}
+	_ = png.Encode(&pngBuf, im)
+	r := &Run{
+		SchemaVersion: SchemaVersion,
+		Meta: Meta{
+			Tool: "harness", Version: "0.1.0-test", GitSHA: "0123456789abcdef0123456789abcdef01234567",
+			Command: "harness run --quick", Profile: "quick", Started: t0, Finished: t0.Add(75 * time.Second), DurationS: 75,
+			Machine: Machine{OS: "linux", Arch: "amd64", CPUs: 2, Hostname: "ci-box", GoVersion: "go1.26"},
+		},
+		Stack: &info,
+		Scan: &scan.Report{
+			Target: info, Algorithm: "fixed", FailurePolicy: "open",
+			Limits:  map[api.Category]api.Limit{api.Write: {Requests: 10, WindowSeconds: 2}, api.Read: {Requests: 40, WindowSeconds: 2}},
+			Status:  check.Fail, Started: t0.Add(2 * time.Second), Seconds: 12.5,
+			Probes: []scan.Result{
+				{Probe: "multi-worker", Status: check.Fail, Reason: "accepted 20 of 30 within one window, limit 10: each worker counts on its own",
+					DurationSeconds: 2.1, Evidence: scan.Evidence{
+						Operation: "volume-pekerjaan.save", Policy: "write 10/2s", User: "loadtest01", Sent: 30, Accepted: 20, Limited: 10,
+						ExpectedMax: 10, Overshoot: 10, AcceptedPerWorker: map[string]int{"0-101": 10, "1-102": 10}, WorkersSeen: 2,
+						Status: map[int]int{200: 20, 429: 10}, ElapsedSeconds: 0.41,
+						Rows:    []scan.Row{{Name: "burst 30", Sent: 30, Accepted: 20, Limited: 10, Status: map[int]int{200: 20, 429: 10}, Note: "one window"}},
+						Samples: []scan.Sample{{What: "first 429", Method: "POST", URL: "http://127.0.0.1:18080/api/project/1/volume-pekerjaan/save/", Status: 429, Worker: "0-101", Headers: map[string]string{"Retry-After": "2"}, Body: `{"success":false,"message":"Terlalu banyak permintaan"}`, LatencyMS: 1.9}},
+						Notes:   []string{"two workers answered"},
+					}},
+				{Probe: "window-edge", Status: check.Pass, Reason: "20 accepted across the edge, oracle allows 20 for a fixed window", DurationSeconds: 4.2,
+					Evidence: scan.Evidence{Operation: "rekap", Policy: "read 40/2s", Sent: 60, Accepted: 20, Limited: 40, ExpectedMax: 20, ElapsedSeconds: 2.3}},
+				{Probe: "header-spoof", Status: check.Skip, Reason: "target does not read X-Forwarded-For", DurationSeconds: 0.2},
+			},
+		},
+		Scenarios: []*scenarios.Result{steady, behind},
+		Contracts: &contracts.Report{
+			Status: check.Fail, Target: "http://127.0.0.1:18080", Started: t0.Add(60 * time.Second), Duration: 3 * time.Second,
+			Results: []contracts.Result{
+				{Version: "v1", Step: "rekap", Operation: "rekap", Method: "GET", Path: "/api/project/1/rekap/", WantStatus: 200, Status: 200, Verdict: check.Pass, Schema: "v1/rekap.response.200.json", Elapsed: 12 * time.Millisecond},
+				{Version: "v2", Step: "rekap", Operation: "rekap", Method: "GET", Path: "/api/v2/project/1/rekap/", WantStatus: 200, Status: 200, Verdict: check.Fail, Schema: "v2/rekap.response.200.json",
+					Violations: []contracts.Violation{{Where: "body", InstancePath: "/data/rows/0/total", SchemaPath: "v2/rekap.response.200.json#/properties/data/properties/rows/items/properties/total/type", Message: "got number, want string"}}, Elapsed: 9 * time.Millisecond},
+			},
+			Equivalence: []contracts.Equivalence{
+				{Step: "rekap", Operation: "rekap", SameProject: true, Status: check.Fail, Differences: []contracts.Difference{{Path: "data.rows[0].total", V1Path: "rows[0].total", What: "value differs", V1: `"1500.00"`, V2: "1500"}}},
+				{Step: "list-pekerjaan", Operation: "list-pekerjaan", SameProject: true, Status: check.Pass},
+			},
+			Breaking: []contracts.Comparison{{Name: "v1 vs v2 schemas", Old: "v1", New: "v2", Status: check.Fail, Unaccepted: 1, Changes: []contracts.Change{
+				{Operation: "rekap", Kind: contracts.Response, Status: 200, Path: "rows[].total", Change: contracts.TypeChanged, Old: "string", New: "number", Breaking: true},
+				{Operation: "rekap", Kind: contracts.Response, Status: 200, Path: "meta", Change: contracts.FieldAdded, New: "object"},
+			}}},
+			Notes: []string{"baseline comparison skipped: no baseline given"},
+		},
+		E2E: &e2e.Report{
+			Status: check.Fail, BaseURL: "http://127.0.0.1:18080", Browser: "Chromium 130", Started: t0.Add(65 * time.Second), DurationMS: 8200,
+			Results: []e2e.Result{
+				{Name: "toast-stacking", Group: "toast", Title: "Toasts stack without overlap", Status: check.Pass, DurationMS: 812},
+				{Name: "loading-overlay-clears", Group: "loading", Title: "The loading overlay goes away after save", Status: check.Fail, Reason: "overlay still visible 5s after the save answered",
+					DurationMS: 5400, Evidence: []string{"overlay-added at 120 ms", "no overlay-removed"},
+					Screenshots: []e2e.Screenshot{{Name: "after-save", PNG: pngBuf.Bytes()}},
+					Console:     []e2e.ConsoleEntry{{Kind: "console", Level: "error", Text: "Uncaught TypeError: x is undefined"}},
+					Events:      []e2e.Event{{At: 120, Kind: "overlay-added", Class: "loading-overlay"}}},
+			},
+		},
+		Errors: []string{"capacity bench: skipped in quick profile"},
+	}
+	th1, _ := ParseThreshold("p95 < 250ms")
+	th2, _ := ParseThreshold("error_rate{endpoint=rekap} <= 1%")
+	cfg := DefaultGate()
+	cfg.Thresholds = append(cfg.Thresholds, th1, th2)
+	r.EvaluateGate(cfg)
+	return r
+}
