@@ -153,6 +153,10 @@ type reply struct {
 	legacyExtra map[string]any
 }
 
+// StatusClientClosedRequest is nginx's status for a request whose client
+// disconnected before the answer; no client ever sees it.
+const StatusClientClosedRequest = 499
+
 // v2 error codes.
 const (
 	CodeValidation = "VALIDATION_ERROR"
@@ -235,6 +239,15 @@ func notFoundPage(w http.ResponseWriter) {
 // serverError logs err with an id and answers like the real app: JSON for
 // fetch/XHR callers, an HTML page otherwise; never the error text itself.
 func (c *call) serverError(err error) {
+	if ctxErr := c.r.Context().Err(); ctxErr != nil {
+		// The client went away (the request's context is done): the store
+		// call failed because of that, not because of the app, and nobody
+		// reads the answer. nginx's 499 keeps the server's metrics honest.
+		c.h.log.Info("api request canceled", "operation", c.op.Name, "version", string(c.v), "project", c.p.ProjectID,
+			"cause", ctxErr.Error(), "err", err.Error())
+		c.w.WriteHeader(StatusClientClosedRequest)
+		return
+	}
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	id := hex.EncodeToString(b)
