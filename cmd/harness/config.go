@@ -23,6 +23,15 @@ const ConfigFile = "harness.yaml"
 // section field here; flags override what the file says.
 type Config struct {
 	Stack StackConfig `yaml:"stack"`
+	Gate  *GateYAML   `yaml:"gate"`
+}
+
+// GateYAML is the gate section: thresholds in the reports grammar
+// (reports.ParseThreshold) and the check sections that must pass. A missing
+// key takes reports.DefaultGate's value; an empty list means none.
+type GateYAML struct {
+	Thresholds []string `yaml:"thresholds"`
+	Require    []string `yaml:"require"`
 }
 
 // StackConfig is the stack section; pointer fields distinguish "not set"
