@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# bench/compare.sh (make bench-compare): the harness's load engine against
+# wrk, the vegeta CLI and k6 on the same trivial loopback endpoint with the
+# same connection count, one after another in one run. Prints requests/s,
+# generator CPU per request and peak memory per tool, and the harness's rate
+# as a ratio to each. Generator and server share this machine's cores.
+#
+# Env: CONNS (64), DURATION (5s), GO (go), BENCH_MILLION=1 also sends one
+# million requests through the engine and reports its peak memory.
+set -euo pipefail
+
+CONNS=${CONNS:-64}
+DURATION=${DURATION:-5s}
+GO=${GO:-go}
+VEGETA_VERSION=v12.13.0
+cd "$(dirname "$0")/.."
+
+tmp=$(mktemp -d)
+server_pid=
+cleanup() {
+	if [[ -n $server_pid ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+[[ -x /usr/bin/time ]] || { echo "compare: GNU time (/usr/bin/time) is needed to measure CPU: apt-get install time" >&2; exit 1; }
+
+echo "compare: building the trivial server and the engine driver" >&2
+CGO_ENABLED=0 $GO build -o "$tmp/trivial" ./bench/cmd/trivial
+CGO_ENABLED=0 $GO build -o "$tmp/engine" ./bench/cmd/engine
+
+"$tmp/trivial" -max-duration 10m >"$tmp/addr" &
+server_pid=$!
+for _ in $(seq 50); do [[ -s $tmp/addr ]] && break; sleep 0.1; done
+url=$(head -n1 "$tmp/addr")
+[[ $url == http://127.0.0.1:* ]] || { echo "compare: trivial server did not start" >&2; exit 1; }
+echo "compare: endpoint $url, $CONNS connections, $DURATION each" >&2
+
+secs=${DURATION%s}
+rows=()   # name|requests|seconds|cpu_s|maxrss_kb|note
+notes=()
+
+# timed NAME CMD...: runs CMD under GNU time; sets T_CPU (s) and T_RSS (KB).
+timed() {
+	/usr/bin/time -f '%U %S %M' -o "$tmp/time" "$@"
+	read -r u s m <"$tmp/time"
+	T_CPU=$(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}')
+	T_RSS=$m
+}
+
+# wrk
+if command -v wrk >/dev/null; then
+	timed wrk -t2 -c"$CONNS" -d"$DURATION" "$url" >"$tmp/wrk.out"
+	n=$(awk '/requests in/ {print $1}' "$tmp/wrk.out")
+	el=$(awk '/requests in/ {gsub(/s,?/,"",$4); print $4}' "$tmp/wrk.out")
+	rows+=("wrk (2 threads)|$n|$el|$T_CPU|$T_RSS")
+else
+	notes+=("wrk: not installed (apt-get install wrk); skipped")
+fi
+
+# vegeta CLI, the same version as the engine's library
+if GOBIN="$tmp/gobin" $GO install "github.com/tsenart/vegeta/v12@$VEGETA_VERSION" 2>"$tmp/vegeta-install.log"; then
+	echo "GET $url" >"$tmp/targets"
+	timed "$tmp/gobin/vegeta" attack -targets="$tmp/targets" -rate=0 -workers="$CONNS" -max-workers="$CONNS" \
+		-connections="$CONNS" -max-connections="$CONNS" -duration="$DURATION" -output="$tmp/vegeta.bin"
+	"$tmp/gobin/vegeta" report -type=json "$tmp/vegeta.bin" >"$tmp/vegeta.json"
+	read -r n el < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["requests"], (r["duration"]+r["wait"])/1e9)' "$tmp/vegeta.json")
+	rows+=("vegeta CLI $VEGETA_VERSION|$n|$el|$T_CPU|$T_RSS")
+else
+	notes+=("vegeta CLI: go install failed ($(tail -n1 "$tmp/vegeta-install.log")); skipped")
+fi
+
+# k6, only when already installed
+if command -v k6 >/dev/null; then
+	cat >"$tmp/k6.js" <<JS
+import http from 'k6/http';
+export const options = { vus: $CONNS, duration: '$DURATION', discardResponseBodies: true };
+export default function () { http.get('$url'); }
+JS
+	timed k6 run --quiet --summary-export "$tmp/k6.json" "$tmp/k6.js" >/dev/null
+	n=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metrics"]["http_reqs"]["count"])' "$tmp/k6.json")
+	rows+=("k6 ($CONNS VUs)|$n|$secs|$T_CPU|$T_RSS")
+else
+	notes+=("k6: not installed; skipped (go install go.k6.io/k6 builds it)")
+fi
+
+# the harness engine
+timed "$tmp/engine" -url "$url" -connections "$CONNS" -duration "$DURATION" >"$tmp/engine.json"
+read -r n el < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["requests"], r["seconds"])' "$tmp/engine.json")
+rows+=("harness engine|$n|$el|$T_CPU|$T_RSS")
+harness_rate=$(awk -v n="$n" -v e="$el" 'BEGIN{printf "%.1f", n/e}')
+
+printf '\n| generator | requests | requests/s | generator CPU µs/request | peak RSS MB | harness rate ÷ this |\n|---|---:|---:|---:|---:|---:|\n'
+for r in "${rows[@]}"; do
+	IFS='|' read -r name n el cpu rss <<<"$r"
+	awk -v name="$name" -v n="$n" -v el="$el" -v cpu="$cpu" -v rss="$rss" -v h="$harness_rate" 'BEGIN{
+		rate = n/el; printf "| %s | %d | %.0f | %.1f | %.0f | %.2f |\n", name, n, rate, cpu/n*1e6, rss/1024, h/rate }'
+done
+for n in "${notes[@]}"; do echo "note: $n"; done
+echo "note: generator and server share this machine's $(nproc) cores; CPU is the generator's own (user+system); compare ratios from one run."
+
+if [[ ${BENCH_MILLION:-} == 1 ]]; then
+	echo "compare: one million requests through the engine (constant-memory metrics)" >&2
+	timed "$tmp/engine" -url "$url" -connections "$CONNS" -requests 1000000 >"$tmp/million.json"
+	python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("engine, 1,000,000 requests: %d sent, %d errors, %.0f/s, peak RSS %.0f MB, heap in use %.1f MB at the end" % (r["requests"], r["errors"], r["rate_per_s"], r["max_rss_mb"], r["heap_inuse_mb"]))' "$tmp/million.json"
+fi
