@@ -154,17 +154,53 @@ func (r *redisProc) close()                       { _ = r.stop(context.Backgroun
 // miniRedis is the embedded Redis-compatible server used when there is no
 // redis-server binary.
 type miniRedis struct {
-	mu sync.Mutex
-	m  *miniredis.Miniredis
-	up bool
+	mu        sync.Mutex
+	m         *miniredis.Miniredis
+	up        bool
+	stopClock func()
 }
+
+// miniredisClockStep is how often the embedded miniredis's TTLs catch up with
+// real time, so keys expire at most this late.
+const miniredisClockStep = 50 * time.Millisecond
 
 func startMiniredis() (*miniRedis, error) {
 	m := miniredis.NewMiniRedis()
 	if err := m.StartAddr("127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("%w: start embedded miniredis: %v", ErrStart, err)
 	}
-	return &miniRedis{m: m, up: true}, nil
+	return &miniRedis{m: m, up: true, stopClock: followRealTime(m, miniredisClockStep)}, nil
+}
+
+// followRealTime advances m's TTLs by the real time elapsed, every step, until
+// stop is called. miniredis keeps TTLs as durations that only FastForward
+// decreases: without this no key would ever expire, and rate-limit windows
+// and sessions would never end.
+func followRealTime(m *miniredis.Miniredis, step time.Duration) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(step)
+		defer t.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				now := time.Now()
+				m.FastForward(now.Sub(last))
+				last = now
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(quit)
+			<-done
+		})
+	}
 }
 
 func (r *miniRedis) kind() string { return "embedded miniredis" }
@@ -196,7 +232,10 @@ var errMiniredisPause = errors.New("pause cache: unsupported with the embedded m
 
 func (r *miniRedis) pause(context.Context) error  { return errMiniredisPause }
 func (r *miniRedis) resume(context.Context) error { return errMiniredisPause }
-func (r *miniRedis) close()                       { _ = r.stop(context.Background()) }
+func (r *miniRedis) close() {
+	_ = r.stop(context.Background())
+	r.stopClock()
+}
 
 // pingRedis sends one inline PING and expects +PONG.
 func pingRedis(addr string) error {
