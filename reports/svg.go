@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -111,9 +112,10 @@ func axes(b *strings.Builder, maxX, maxY float64, xLabel, yLabel string, x, y fu
 
 func legend(b *strings.Builder, series []Series) {
 	for i, s := range series {
-		lx := padL + 8 + float64(i)*130
+		// Below the x axis, so the legend never hides a line near the top.
+		lx := padL + float64(i)*130
 		fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="10" height="3" fill="%s"/><text x="%.1f" y="%.1f" class="tick">%s</text>`,
-			lx, padT+2, s.Color, lx+14, padT+6, template.HTMLEscapeString(s.Name))
+			lx, chartH-6, s.Color, lx+14, chartH-2, template.HTMLEscapeString(s.Name))
 	}
 }
 
@@ -140,5 +142,5 @@ func short(v float64) string {
 	case v == math.Trunc(v):
 		return fmt.Sprintf("%.0f", v)
 	}
-	return fmt.Sprintf("%.2g", v)
+	return strconv.FormatFloat(v, 'g', 3, 64)
 }
