@@ -23,9 +23,9 @@ func sampleRun() *Run {
 	stats := func(n int64, errs int64, p50, p95, p99 float64, thr float64) *scenarios.Stats {
 		return &scenarios.Stats{
 			Requests: n, OK: n - errs, Errors: errs, Throughput: thr,
-			Latency:  scenarios.Latency{Min: p50 / 4, Mean: p50 * 1.2, P50: p50, P90: p95 * 0.8, P95: p95, P99: p99, Max: p99 * 1.5},
-			BytesIn:  uint64(n) * 900, BytesOut: uint64(n) * 120,
-			Status:   map[string]int64{"200": n - errs, "500": errs},
+			Latency: scenarios.Latency{Min: p50 / 4, Mean: p50 * 1.2, P50: p50, P90: p95 * 0.8, P95: p95, P99: p99, Max: p99 * 1.5},
+			BytesIn: uint64(n) * 900, BytesOut: uint64(n) * 120,
+			Status: map[string]int64{"200": n - errs, "500": errs},
 		}
 	}
 	var series []scenarios.Point
@@ -87,8 +87,8 @@ func sampleRun() *Run {
 		Stack: &info,
 		Scan: &scan.Report{
 			Target: info, Algorithm: "fixed", FailurePolicy: "open",
-			Limits:  map[api.Category]api.Limit{api.Write: {Requests: 10, WindowSeconds: 2}, api.Read: {Requests: 40, WindowSeconds: 2}},
-			Status:  check.Fail, Started: t0.Add(2 * time.Second), Seconds: 12.5,
+			Limits: map[api.Category]api.Limit{api.Write: {Requests: 10, WindowSeconds: 2}, api.Read: {Requests: 40, WindowSeconds: 2}},
+			Status: check.Fail, Started: t0.Add(2 * time.Second), Seconds: 12.5,
 			Probes: []scan.Result{
 				{Probe: "multi-worker", Status: check.Fail, Reason: "accepted 20 of 30 within one window, limit 10: each worker counts on its own",
 					DurationSeconds: 2.1, Evidence: scan.Evidence{
