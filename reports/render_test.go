@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ahsp-harness/harness/check"
+	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/stretchr/testify/require"
 )
 
@@ -248,4 +249,41 @@ func TestRenderSample(t *testing.T) {
 	}
 	_, err := WriteAll(dir, sampleRun())
 	require.NoError(t, err)
+}
+
+// TestPartialRuns renders runs with sections missing or empty: every
+// renderer must cope with what a run that stopped early leaves behind.
+func TestPartialRuns(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(r *Run)
+		want   string
+	}{
+		{"nothing ran", func(r *Run) {
+			*r = Run{SchemaVersion: SchemaVersion, Meta: r.Meta, Errors: []string{"stack failed to start: port in use"}}
+		}, "stack failed to start: port in use"},
+		{"no stack info", func(r *Run) { r.Stack = nil }, "Bypass findings"},
+		{"e2e skipped without results", func(r *Run) {
+			r.E2E.Results = nil
+			r.E2E.Status = check.Skip
+			r.E2E.Reason = "chromium not found"
+		}, "chromium not found"},
+		{"scenario without metrics", func(r *Run) { r.Scenarios[0].Metrics = scenarios.Summary{} }, "steady-read"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := sampleRun()
+			tc.mutate(r)
+			r.EvaluateGate(DefaultGate())
+			dir := t.TempDir()
+			out, err := WriteAll(dir, r)
+			require.NoError(t, err)
+			html, err := os.ReadFile(out.HTML)
+			require.NoError(t, err)
+			require.Contains(t, string(html), tc.want)
+			back, err := Load(out.JSON)
+			require.NoError(t, err)
+			require.Equal(t, r.Gate, back.Gate)
+		})
+	}
 }
