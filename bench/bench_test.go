@@ -41,7 +41,7 @@ func fakeVUs(n int) []*scenarios.VU {
 	return vus
 }
 
-func targeter(b *testing.B, base, mix string) vegeta.Targeter {
+func targeter(b testing.TB, base, mix string) vegeta.Targeter {
 	if mix == "static" {
 		return vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: base + "/detail_project/api/project/1/rekap/"})
 	}
@@ -107,7 +107,7 @@ func BenchmarkTargeterNext(b *testing.B) {
 
 // sampleRun is a report with two load scenarios of 20k results each and a
 // capacity section, like a typical `harness run`.
-func sampleRun(b *testing.B) *reports.Run {
+func sampleRun(b testing.TB) *reports.Run {
 	run := &reports.Run{SchemaVersion: reports.SchemaVersion, Meta: reports.Meta{Tool: "harness", Command: "bench"}}
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, name := range []string{"read-mix", "write-mix"} {
