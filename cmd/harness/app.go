@@ -126,6 +126,6 @@ func addCommands(root *cobra.Command, app *App) {
 		newContractsCmd(app),
 		newScanCmd(app), newLoadCmd(app), newReproCmd(app),
 		newRunCmd(app), newReportCmd(app), newCompareCmd(app),
-		newCapacityCmd(app),
+		newCapacityCmd(app), newMergeCmd(app),
 	)
 }

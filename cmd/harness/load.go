@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ahsp-harness/harness/bench/shard"
 	"github.com/ahsp-harness/harness/cmd/harness/exitcode"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/target/stack"
@@ -18,6 +19,7 @@ type loadOptions struct {
 	jsonOut string
 	raw     string
 	users   int
+	shard   string
 }
 
 func newLoadCmd(app *App) *cobra.Command {
@@ -38,7 +40,8 @@ or a YAML file; see docs/scenarios.md for the format.`,
 		Example: `  harness load --list
   harness load read-mix --stack local
   harness load ./my-scenario.yaml --stack external --target-url http://127.0.0.1:8000 --user user1:ahsp-pass
-  harness load burst-write step-read --json load.json --raw results.gob`,
+  harness load burst-write step-read --json load.json --raw results.gob
+  harness load read-mix --shard 0/2 --json shard0/load.json --raw shard0/results.gob`,
 		RunE: func(cmd *cobra.Command, args []string) error { return app.load(cmd.Context(), o, args) },
 	}
 	f := cmd.Flags()
@@ -46,6 +49,7 @@ or a YAML file; see docs/scenarios.md for the format.`,
 	f.StringVar(&o.jsonOut, "json", "", "also write the results (a list of scenarios.Result) as JSON to this file")
 	f.StringVar(&o.raw, "raw", "", "write every request's result in vegeta's encoding to this file (vegeta report < FILE)")
 	f.IntVar(&o.users, "vus", 0, "override every scenario's virtual users")
+	f.StringVar(&o.shard, "shard", "", "run shard i/N (0 <= i < N) of the load: 1/N of the rate and users, every N-th credential; combine with 'harness merge'")
 	return cmd
 }
 
@@ -63,6 +67,13 @@ func (a *App) load(ctx context.Context, o loadOptions, args []string) error {
 	if len(args) == 0 {
 		return exitcode.Errorf(exitcode.Usage, "name at least one scenario (built-ins: %s) or a YAML file", strings.Join(scenarios.Builtins(), ", "))
 	}
+	sh := shard.Shard{Count: 1}
+	if o.shard != "" {
+		var err error
+		if sh, err = shard.Parse(o.shard); err != nil {
+			return exitcode.Errorf(exitcode.Usage, "--shard: %v", err)
+		}
+	}
 	var scs []*scenarios.Scenario
 	for _, arg := range args {
 		var sc *scenarios.Scenario
@@ -77,6 +88,9 @@ func (a *App) load(ctx context.Context, o loadOptions, args []string) error {
 		}
 		if o.users > 0 {
 			sc.Users = o.users
+		}
+		if err := sh.Apply(sc); err != nil {
+			return exitcode.New(exitcode.Usage, err)
 		}
 		scs = append(scs, sc)
 	}
@@ -93,7 +107,11 @@ func (a *App) load(ctx context.Context, o loadOptions, args []string) error {
 	err := a.withStack(ctx, func(ctx context.Context, s *stack.Stack) error {
 		for _, sc := range scs {
 			fmt.Fprintf(a.progress(), "harness: load %s against %s\n", sc.String(), s.BaseURL())
-			opts := scenarios.Options{BaseURL: s.BaseURL(), Credentials: s.Credentials(), Progress: a.progress(), TTY: a.stderrTTY()}
+			creds, err := sh.Credentials(s.Credentials())
+			if err != nil {
+				return exitcode.New(exitcode.Usage, err)
+			}
+			opts := scenarios.Options{BaseURL: s.BaseURL(), Credentials: creds, Progress: a.progress(), TTY: a.stderrTTY()}
 			if rawFile != nil {
 				opts.Raw = rawFile
 			}
