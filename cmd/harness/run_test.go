@@ -202,6 +202,8 @@ func TestRunGateExitCodes(t *testing.T) {
 			c := newCLI(t)
 			c.write("harness.yaml", tc.gate)
 			c.write("tiny.yaml", tinyScenario)
+			summary := filepath.Join(c.dir, "step-summary.md")
+			c.env = append(c.env, "GITHUB_STEP_SUMMARY="+summary)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			code, stdout, stderr := c.run(ctx, "run", "--stack", "local", "--workers", "1", "--cache", "locmem", "--seed-users", "2",
@@ -212,6 +214,9 @@ func TestRunGateExitCodes(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, run.Scenarios, 1)
 			require.Equal(t, int64(8), run.Scenarios[0].Sent)
+			md, err := os.ReadFile(summary)
+			require.NoError(t, err, "the markdown summary is appended to $GITHUB_STEP_SUMMARY")
+			require.Contains(t, string(md), "tiny")
 			if tc.failRow != "" {
 				require.Equal(t, check.Fail, run.Gate.Status)
 				require.Contains(t, failedRows(run.Gate), tc.failRow)
@@ -231,6 +236,27 @@ func needStack(t *testing.T, code int, stderr string) {
 		}
 		t.Skipf("SKIPPED LOUDLY: the local stack did not start:\n%s", stderr)
 	}
+}
+
+// TestRunCheckCouldNotRun: a phase that cannot run (contracts need two users
+// with a project; the stack has one) fails the gate, never a silent pass.
+func TestRunCheckCouldNotRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: starts a local target stack")
+	}
+	c := newCLI(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code, stdout, stderr := c.run(ctx, "run", "--stack", "local", "--workers", "1", "--cache", "locmem", "--seed-users", "1",
+		"--no-scan", "--no-load", "--no-e2e", "--out", "out")
+	needStack(t, code, stderr)
+	require.Equal(t, exitcode.GateFailed, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	require.Contains(t, stderr, "contracts could not run")
+	run, err := reports.Load(filepath.Join(c.dir, "out", "summary.json"))
+	require.NoError(t, err)
+	require.Len(t, run.Errors, 1)
+	require.Contains(t, run.Errors[0], "contracts: ")
+	require.Contains(t, failedRows(run.Gate), "check could not run")
 }
 
 // TestRunStackFailed: a stack that cannot start exits 3 and still leaves a
