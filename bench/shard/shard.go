@@ -118,6 +118,7 @@ func Merge(parts []Part) ([]*scenarios.Result, error) {
 	}
 	merged := map[string]*scenarios.Result{}
 	metrics := map[string]*scenarios.Metrics{}
+	shards := map[string]int{}
 	var order []string
 	for _, p := range parts {
 		for _, r := range p.Results {
@@ -131,6 +132,7 @@ func Merge(parts []Part) ([]*scenarios.Result, error) {
 				order = append(order, r.Scenario)
 			}
 			m.Users += r.Users
+			shards[r.Scenario]++
 			if r.Scheduled >= 0 && m.Scheduled >= 0 {
 				m.Scheduled += r.Scheduled
 			} else {
@@ -168,12 +170,16 @@ func Merge(parts []Part) ([]*scenarios.Result, error) {
 			m.Add(&r)
 		}
 	}
+	if len(order) == 0 {
+		return nil, errors.New("merge: the shards hold no scenario results")
+	}
 	sort.Strings(order)
 	out := make([]*scenarios.Result, 0, len(order))
 	for _, name := range order {
 		r, m := merged[name], metrics[name]
 		r.Metrics = m.Summary()
 		r.Sent, r.AchievedRate = m.Count(), r.Metrics.SendRate
+		r.Shape = fmt.Sprintf("%s: %d shards merged, requested %.0f/s in total, %d users", name, shards[name], r.RequestedRate, r.Users)
 		if r.RequestedRate > 0 && r.AchievedRate < scenarios.BehindThreshold*r.RequestedRate && !r.FellBehind {
 			r.FellBehind = true
 			r.Note = strings.TrimPrefix(r.Note+"; ", "; ") + fmt.Sprintf("merged: requested %.0f/s, achieved %.1f/s: the shards fell behind or did not start together", r.RequestedRate, r.AchievedRate)

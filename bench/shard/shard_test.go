@@ -148,7 +148,15 @@ func TestMergeEqualsWhole(t *testing.T) {
 	require.Equal(t, 4, m.Users)
 	require.InDelta(t, 400, m.AchievedRate, 1)
 	require.False(t, m.FellBehind, m.Note)
+	require.Contains(t, m.Shape, "2 shards merged")
 
 	_, err = Merge([]Part{{Name: "x", Results: part(0).Results}})
 	require.ErrorContains(t, err, "run each shard with --raw")
+}
+
+func TestMergeNothing(t *testing.T) {
+	_, err := Merge([]Part{{Name: "empty", Raw: &bytes.Buffer{}}})
+	require.ErrorContains(t, err, "no scenario results")
+	_, err = Merge(nil)
+	require.ErrorContains(t, err, "no shards")
 }
