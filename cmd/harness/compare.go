@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -66,5 +65,3 @@ func (a *App) compare(oldPath, newPath string, cfg reports.CompareConfig, html s
 	}
 	return nil
 }
-
-func filepathDir(p string) string { return filepath.Dir(p) }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"path/filepath"
+
 	"github.com/spf13/cobra"
 
 	"github.com/ahsp-harness/harness/check"
@@ -33,7 +35,7 @@ func (a *App) report(path, out string) error {
 	}
 	dir := a.abs(out)
 	if out == "" {
-		dir = filepathDir(a.abs(path))
+		dir = filepath.Dir(a.abs(path))
 	}
 	outs, err := reports.WriteAll(dir, run)
 	if err != nil {
