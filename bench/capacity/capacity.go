@@ -169,6 +169,9 @@ func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category
 		if c1 := procCPU(ps); c0 >= 0 && c1 >= 0 {
 			st.TargetCPU = (c1 - c0) / wall
 		}
+		if len(res.Metrics.Errors) > 0 {
+			st.ErrorKinds = res.Metrics.Errors
+		}
 		if t := res.Metrics.Total; t != nil {
 			st.Requests, st.P50, st.P99 = t.Requests, t.Latency.P50, t.Latency.P99
 			if t.Requests > 0 {

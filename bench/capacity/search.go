@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -41,6 +42,8 @@ type Step struct {
 	// (CPU seconds per wall second); -1 when not measurable.
 	GeneratorCPU float64 `json:"generator_cpu_cores"`
 	TargetCPU    float64 `json:"target_cpu_cores"`
+	// ErrorKinds counts failed requests by kind (status or transport error).
+	ErrorKinds map[string]int64 `json:"error_kinds,omitempty"`
 	// Good: the step kept the SLO; Why says what broke it.
 	Good bool   `json:"good"`
 	Why  string `json:"why,omitempty"`
@@ -53,7 +56,7 @@ func (slo SLO) Judge(s *Step) {
 	case s.Requests == 0:
 		s.Good, s.Why = false, "no answers"
 	case s.ErrorRate > slo.MaxErrorRate:
-		s.Good, s.Why = false, fmt.Sprintf("errors %.1f%% > %.1f%%", s.ErrorRate, slo.MaxErrorRate)
+		s.Good, s.Why = false, fmt.Sprintf("errors %.1f%% > %.1f%%%s", s.ErrorRate, slo.MaxErrorRate, topKinds(s.ErrorKinds))
 	case s.P99 > float64(slo.P99)/float64(time.Millisecond):
 		s.Good, s.Why = false, fmt.Sprintf("p99 %.0fms > %.0fms", s.P99, float64(slo.P99)/float64(time.Millisecond))
 	case s.FellBehind:
@@ -89,7 +92,8 @@ type Outcome struct {
 	// AtMax is the step measured at MaxRate.
 	AtMax *Step `json:"at_max,omitempty"`
 	// Knee is the highest good rate whose p99 stayed within twice the
-	// lowest step's p99: beyond it latency climbs faster than load.
+	// lowest step's p99 (or a tenth of the SLO's p99, when that is more:
+	// millisecond noise is no knee): beyond it latency climbs faster than load.
 	Knee int `json:"knee_per_s"`
 	// FirstBad is the lowest rate that broke the SLO (0: none did up to Max).
 	FirstBad int    `json:"first_bad_per_s"`
@@ -152,7 +156,7 @@ func (s Search) Run(ctx context.Context, measure MeasureFunc) (*Outcome, error) 
 		}
 	}
 	out.MaxRate, out.FirstBad = good, bad
-	out.Knee = knee(out.Steps)
+	out.Knee = knee(out.Steps, float64(s.SLO.P99)/float64(time.Millisecond)/10)
 	for i := range out.Steps {
 		if out.Steps[i].Rate == good && out.Steps[i].Good {
 			out.AtMax = &out.Steps[i]
@@ -161,8 +165,9 @@ func (s Search) Run(ctx context.Context, measure MeasureFunc) (*Outcome, error) 
 	return out, nil
 }
 
-// knee is the highest good rate with p99 within twice the lowest rate's p99.
-func knee(steps []Step) int {
+// knee is the highest good rate with p99 within max(twice the lowest rate's
+// p99, floor ms).
+func knee(steps []Step, floor float64) int {
 	var good []Step
 	for _, st := range steps {
 		if st.Good {
@@ -173,10 +178,10 @@ func knee(steps []Step) int {
 		return 0
 	}
 	sort.Slice(good, func(i, j int) bool { return good[i].Rate < good[j].Rate })
-	base := math.Max(good[0].P99, 1) // below 1 ms, doubling is noise
+	limit := math.Max(2*good[0].P99, floor)
 	k := good[0].Rate
 	for _, st := range good[1:] {
-		if st.P99 > 2*base {
+		if st.P99 > limit {
 			break
 		}
 		k = st.Rate
@@ -189,4 +194,25 @@ func (o *Outcome) Sorted() []Step {
 	s := append([]Step(nil), o.Steps...)
 	sort.SliceStable(s, func(i, j int) bool { return s[i].Rate < s[j].Rate })
 	return s
+}
+
+// topKinds names the three most frequent error kinds, e.g. " (503: 120, timeout: 4)".
+func topKinds(kinds map[string]int64) string {
+	if len(kinds) == 0 {
+		return ""
+	}
+	type kv struct {
+		k string
+		n int64
+	}
+	var all []kv
+	for k, n := range kinds {
+		all = append(all, kv{k, n})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].n > all[j].n || all[i].n == all[j].n && all[i].k < all[j].k })
+	var parts []string
+	for _, e := range all[:min(3, len(all))] {
+		parts = append(parts, fmt.Sprintf("%s: %d", e.k, e.n))
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }

@@ -124,3 +124,17 @@ func TestSearchErrors(t *testing.T) {
 	_, err = DefaultSearch().Run(context.Background(), func(context.Context, int) (Step, error) { return Step{}, boom })
 	require.ErrorIs(t, err, boom)
 }
+
+func TestJudgeNamesErrorKinds(t *testing.T) {
+	st := Step{Requests: 100, ErrorRate: 7, P99: 5, ErrorKinds: map[string]int64{"503": 5, "timeout": 2, "500": 0}}
+	DefaultSLO().Judge(&st)
+	require.False(t, st.Good)
+	require.Equal(t, "errors 7.0% > 1.0% (503: 5, timeout: 2, 500: 0)", st.Why)
+}
+
+func TestKneeIgnoresMillisecondNoise(t *testing.T) {
+	steps := []Step{{Rate: 25, P99: 1, Good: true}, {Rate: 50, P99: 3, Good: true}, {Rate: 100, P99: 20, Good: true}, {Rate: 200, P99: 90, Good: true}, {Rate: 400, P99: 300}}
+	require.Equal(t, 100, knee(steps, 25))
+	require.Equal(t, 25, knee(steps, 0))
+	require.Equal(t, 0, knee(nil, 25))
+}
