@@ -178,8 +178,8 @@ func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category
 				st.ErrorRate = 100 * float64(t.Errors) / float64(t.Requests)
 			}
 		}
-		progress(o.Progress, "capacity %s: %5d/s achieved %7.1f/s p50 %7.1fms p99 %7.1fms errors %5.1f%% cpu gen %.2f target %.2f\n",
-			c, rate, st.Achieved, st.P50, st.P99, st.ErrorRate, st.GeneratorCPU, st.TargetCPU)
+		progress(o.Progress, "capacity %s: %5d/s achieved %7.1f/s p50 %7.1fms p99 %7.1fms errors %5.1f%% cpu gen %s target %s\n",
+			c, rate, st.Achieved, st.P50, st.P99, st.ErrorRate, cpu(st.GeneratorCPU), cpu(st.TargetCPU))
 		return st, ctx.Err()
 	}
 	out, err := o.Search.Run(ctx, measure)

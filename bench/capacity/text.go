@@ -21,7 +21,7 @@ func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintln(tw, "mix\tworkers\tcache\tmax rate/s\tachieved/s\tp50 ms\tp99 ms\tknee/s\tfirst bad/s\tgen cpu\ttarget cpu\tsteps\t")
 	for _, res := range r.Results {
 		if res.Outcome == nil {
-			fmt.Fprintf(tw, "%s\t%d\t%s\terror: %s\t\t\t\t\t\t\t\t\t\n", res.Mix, res.Workers, res.Cache, res.Error)
+			fmt.Fprintf(tw, "%s\t%d\t%s\tcould not run\t\t\t\t\t\t\t\t\t\n", res.Mix, res.Workers, res.Cache)
 			continue
 		}
 		o := res.Outcome

@@ -132,5 +132,16 @@ func (a *App) capacity(ctx context.Context, o capacityOptions) error {
 	if err := writeJSON(a.abs(o.jsonOut), rep); err != nil {
 		return err
 	}
+	if runErr == nil {
+		var failed []string
+		for _, r := range rep.Results {
+			if r.Error != "" {
+				failed = append(failed, r.Config.String())
+			}
+		}
+		if len(failed) > 0 {
+			runErr = fmt.Errorf("%d of %d configurations could not run: %s (see above)", len(failed), len(rep.Results), strings.Join(failed, ", "))
+		}
+	}
 	return runErr
 }
