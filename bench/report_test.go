@@ -29,7 +29,7 @@ func TestCapacitySection(t *testing.T) {
 	o := run.Capacity.Results[0].Outcome
 	for _, want := range []string{
 		"share this machine", "high-limit profile", "--limits read=100000000/1",
-		`<polyline`, "read-mix w=1 locmem", // the chart's series
+		`<polyline`, "locmem w1", "<h4>read-mix: p99 vs throughput</h4>", // the chart's series and title
 		`href="#capacity-read-mix-1-locmem"`, `id="capacity-read-mix-1-locmem"`,
 	} {
 		require.Contains(t, sec, want)
