@@ -44,6 +44,10 @@ and the first bad rate. It prints the maximum sustainable rate, p50/p99 at
 it, the knee (the last rate whose p99 stayed within twice the lowest rate's)
 and the CPU of generator and target, and writes the capacity report.
 
+The global --workers, --cache and --limits are replaced per configuration
+(--sweep-workers, --sweep-caches, and the high-limit profile); the other
+stack flags (--stack, --target-bin, --limiter, ...) apply to every stack.
+
 Generator and target share this machine's cores: the rates are lower bounds.`,
 		Example: `  harness capacity --stack local
   harness capacity --stack local --sweep-workers 1,2,4 --sweep-caches locmem,redis
