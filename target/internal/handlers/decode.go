@@ -315,14 +315,7 @@ func decodeDetail(v any) (store.DetailInput, []store.FieldError) {
 		w.add("body", "Harus berupa objek JSON dengan kunci \"rows\"")
 		return in, w.errs
 	}
-	if cu, ok := root["client_updated_at"]; ok && cu != nil {
-		s, ok := cu.(string)
-		if !ok {
-			w.add("client_updated_at", "Harus berupa teks waktu RFC 3339")
-		} else {
-			in.ClientUpdatedAt = s
-		}
-	}
+	in.ClientUpdatedAt = w.clientUpdatedAt(root)
 	rv, ok := root["rows"]
 	if !ok {
 		rv, ok = root["items"]
@@ -354,14 +347,7 @@ func decodeDetail(v any) (store.DetailInput, []store.FieldError) {
 		r.Kode, _ = w.str(m, "kode", p)
 		r.Uraian, _ = w.str(m, "uraian", p)
 		r.Satuan, _ = w.str(m, "satuan", p)
-		if k, ok := m["koefisien"]; ok && k != nil {
-			switch k.(type) {
-			case string, json.Number:
-				r.Koefisien = k
-			default:
-				w.add(join(p, "koefisien"), "Harus berupa angka")
-			}
-		}
+		r.Koefisien = w.number(m, "koefisien", p, "Harus berupa angka")
 		r.Invalid = len(w.errs) > n0
 		in.Rows = append(in.Rows, r)
 	}
@@ -377,22 +363,8 @@ func decodeHarga(v any) (store.HargaInput, []store.FieldError) {
 		w.add("body", "Harus berupa objek JSON dengan kunci \"items\"")
 		return in, w.errs
 	}
-	if cu, ok := root["client_updated_at"]; ok && cu != nil {
-		s, ok := cu.(string)
-		if !ok {
-			w.add("client_updated_at", "Harus berupa teks waktu RFC 3339")
-		} else {
-			in.ClientUpdatedAt = s
-		}
-	}
-	if mp, ok := root["markup_percent"]; ok && mp != nil {
-		switch mp.(type) {
-		case string, json.Number:
-			in.MarkupPercent = mp
-		default:
-			w.add("markup_percent", "Harus berupa angka")
-		}
-	}
+	in.ClientUpdatedAt = w.clientUpdatedAt(root)
+	in.MarkupPercent = w.number(root, "markup_percent", "", "Harus berupa angka")
 	list, _ := w.list(root, "items", "")
 	if len(list) > maxRows {
 		w.add("items", fmt.Sprintf("Maksimal %d baris", maxRows))
@@ -432,4 +404,32 @@ func decodeHarga(v any) (store.HargaInput, []store.FieldError) {
 		w.add("items", "Tidak ada yang disimpan: kirim items dan/atau markup_percent")
 	}
 	return in, w.errs
+}
+
+// clientUpdatedAt reads the optional optimistic-lock timestamp.
+func (w *walker) clientUpdatedAt(root map[string]any) string {
+	cu, ok := root["client_updated_at"]
+	if !ok || cu == nil {
+		return ""
+	}
+	s, ok := cu.(string)
+	if !ok {
+		w.add("client_updated_at", "Harus berupa teks waktu RFC 3339")
+	}
+	return s
+}
+
+// number reads an optional decimal sent as a JSON number or a string; the
+// store parses it, so both "12,5" and 12.5 survive exactly.
+func (w *walker) number(m map[string]any, key, path, msg string) any {
+	v, ok := m[key]
+	if !ok || v == nil {
+		return nil
+	}
+	switch v.(type) {
+	case string, json.Number:
+		return v
+	}
+	w.add(join(path, key), msg)
+	return nil
 }
