@@ -41,6 +41,16 @@ func binary(t *testing.T) string {
 
 func startRedisServer(t *testing.T) (addr string, stop func()) {
 	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr = ln.Addr().String()
+	ln.Close()
+	return addr, startRedisServerAt(t, addr)
+}
+
+// startRedisServerAt runs redis-server on addr (a loopback host:port).
+func startRedisServerAt(t *testing.T, addr string) (stop func()) {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		msg := "redis-server not installed (apt-get install -y redis-server)"
@@ -49,10 +59,6 @@ func startRedisServer(t *testing.T) (addr string, stop func()) {
 		}
 		t.Skip("SKIPPED LOUDLY: " + msg)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr = ln.Addr().String()
-	ln.Close()
 	_, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
 	require.NoError(t, cmd.Start())
@@ -74,7 +80,7 @@ func startRedisServer(t *testing.T) (addr string, stop func()) {
 		require.True(t, time.Now().Before(deadline), "redis-server did not start")
 		time.Sleep(20 * time.Millisecond)
 	}
-	return addr, stop
+	return stop
 }
 
 // serve starts the real binary and returns its base URL once all workers are ready.
@@ -166,6 +172,23 @@ func TestServeWithRedisAcrossWorkers(t *testing.T) {
 	stopRedis()
 	require.Equal(t, http.StatusServiceUnavailable, fresh(t, c, "/health/").StatusCode)
 	require.Equal(t, http.StatusServiceUnavailable, fresh(t, c, path).StatusCode)
+}
+
+// A Redis restart must not cost a 503 on each pooled connection the restart
+// reset: the client retries such a call once, within the same deadline.
+func TestRedisRestartCostsNoRequest(t *testing.T) {
+	raddr, stopRedis := startRedisServer(t)
+	base := serve(t, 1, "--cache", "redis", "--redis-addr", raddr, "--redis-timeout", "2s", "--limits", "read=1000/60")
+	c := login(t, base)
+	path := api.Operations[2].URLPath(api.Legacy, 1, 0)
+	for range 5 {
+		require.Equal(t, http.StatusOK, fresh(t, c, path).StatusCode)
+	}
+	stopRedis()
+	startRedisServerAt(t, raddr)
+	for i := range 10 {
+		require.Equal(t, http.StatusOK, fresh(t, c, path).StatusCode, "request %d after the Redis restart", i+1)
+	}
 }
 
 func TestLocalSessionsDefectBouncesAcrossWorkers(t *testing.T) {
