@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -39,9 +40,24 @@ func main() {
 	conns := flag.Int("connections", 64, "connections and in-flight requests")
 	dur := flag.Duration("duration", 5*time.Second, "how long to drive (ignored with -requests)")
 	n := flag.Uint64("requests", 0, "send exactly this many requests instead (bounded by 10 minutes)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	flag.Parse()
+	scenarios.GeneratorGC() // as cmd/harness does
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "engine:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "engine:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*target, *conns, *dur, *n); err != nil {
 		fmt.Fprintln(os.Stderr, "engine:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
