@@ -5,7 +5,7 @@
 # generator CPU per request and peak memory per tool, and the harness's rate
 # as a ratio to each. Generator and server share this machine's cores.
 #
-# Env: CONNS (64), DURATION (5s), GO (go), BENCH_MILLION=1 also sends one
+# Env: CONNS (64), DURATION (5s), GO (go), K6=skip, K6_VERSION, BENCH_MILLION=1 also sends one
 # million requests through the engine and reports its peak memory.
 set -euo pipefail
 
@@ -13,6 +13,7 @@ CONNS=${CONNS:-64}
 DURATION=${DURATION:-5s}
 GO=${GO:-go}
 VEGETA_VERSION=v12.13.0
+K6_VERSION=${K6_VERSION:-v1.8.1}
 cd "$(dirname "$0")/.."
 
 tmp=$(mktemp -d)
@@ -36,7 +37,6 @@ url=$(head -n1 "$tmp/addr")
 [[ $url == http://127.0.0.1:* ]] || { echo "compare: trivial server did not start" >&2; exit 1; }
 echo "compare: endpoint $url, $CONNS connections, $DURATION each" >&2
 
-secs=${DURATION%s}
 rows=()   # name|requests|seconds|cpu_s|maxrss_kb|note
 notes=()
 
@@ -70,18 +70,28 @@ else
 	notes+=("vegeta CLI: go install failed ($(tail -n1 "$tmp/vegeta-install.log")); skipped")
 fi
 
-# k6, only when already installed
-if command -v k6 >/dev/null; then
+# k6: the one on PATH, else built once with go install into a cache dir
+# (about 3 minutes the first time); K6=skip leaves it out.
+k6bin=$(command -v k6 || true)
+if [[ -z $k6bin && ${K6:-} != skip ]]; then
+	k6dir=${XDG_CACHE_HOME:-$HOME/.cache}/ahsp-harness/k6-$K6_VERSION
+	if [[ ! -x $k6dir/k6 ]]; then
+		echo "compare: building k6 $K6_VERSION with go install (once, into $k6dir; K6=skip to leave it out)" >&2
+		GOBIN="$k6dir" $GO install "go.k6.io/k6@$K6_VERSION" 2>"$tmp/k6-install.log" || true
+	fi
+	[[ -x $k6dir/k6 ]] && k6bin=$k6dir/k6
+fi
+if [[ -n $k6bin ]]; then
 	cat >"$tmp/k6.js" <<JS
 import http from 'k6/http';
 export const options = { vus: $CONNS, duration: '$DURATION', discardResponseBodies: true };
 export default function () { http.get('$url'); }
 JS
-	timed k6 run --quiet --summary-export "$tmp/k6.json" "$tmp/k6.js" >/dev/null
-	n=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metrics"]["http_reqs"]["count"])' "$tmp/k6.json")
-	rows+=("k6 ($CONNS VUs)|$n|$secs|$T_CPU|$T_RSS")
+	timed "$k6bin" run --quiet --summary-export "$tmp/k6.json" "$tmp/k6.js" >/dev/null
+	read -r n el < <(python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["metrics"]["http_reqs"]; print(m["count"], m["count"]/m["rate"])' "$tmp/k6.json")
+	rows+=("k6 $($k6bin version 2>/dev/null | awk '{print $2; exit}') ($CONNS VUs)|$n|$el|$T_CPU|$T_RSS")
 else
-	notes+=("k6: not installed; skipped (go install go.k6.io/k6 builds it)")
+	notes+=("k6: not on PATH and not built (${K6:-go install failed: $(tail -n1 "$tmp/k6-install.log" 2>/dev/null)}); skipped")
 fi
 
 # the harness engine
