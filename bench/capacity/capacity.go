@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -136,39 +133,21 @@ func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category
 	if err != nil {
 		return fmt.Errorf("log users in: %w", err)
 	}
-	pids := func() []int { return nil }
-	if info.Mode == stack.ModeLocal {
-		if ctl, err := s.Control(); err == nil {
-			pids = func() []int {
-				ws, err := ctl.Workers(ctx)
-				if err != nil {
-					return nil
-				}
-				var out []int
-				for _, w := range ws {
-					out = append(out, w.PID)
-				}
-				return out
-			}
-		}
-	}
 	measure := func(ctx context.Context, rate int) (Step, error) {
 		sc := *base
 		sc.Name = fmt.Sprintf("%s@%d", c.Mix, rate)
 		sc.Kind, sc.Rate, sc.Duration = scenarios.Constant, rate, o.StepDuration
 		sc.MaxWorkers, sc.MaxConnections = o.MaxWorkers, o.MaxWorkers
 		sc.Timeout = 5 * time.Second
-		ps := pids()
-		t0, g0, c0 := time.Now(), selfCPU(), procCPU(ps)
+		t0, g0, c0 := time.Now(), selfCPU(), s.CPUTime(ctx)
 		res, err := scenarios.Run(ctx, &sc, scenarios.Options{BaseURL: s.BaseURL(), VUs: vus})
 		if err != nil {
 			return Step{}, err
 		}
 		wall := time.Since(t0).Seconds()
-		st := Step{Achieved: res.AchievedRate, FellBehind: res.FellBehind, GeneratorCPU: (selfCPU() - g0) / wall, TargetCPU: -1}
-		if c1 := procCPU(ps); c0 >= 0 && c1 >= 0 {
-			st.TargetCPU = (c1 - c0) / wall
-		}
+		c1 := s.CPUTime(ctx)
+		st := Step{Achieved: res.AchievedRate, FellBehind: res.FellBehind, GeneratorCPU: (selfCPU() - g0) / wall,
+			TargetCPU: cores(c0.Target, c1.Target, wall), CacheCPU: cores(c0.Cache, c1.Cache, wall)}
 		if len(res.Metrics.Errors) > 0 {
 			st.ErrorKinds = res.Metrics.Errors
 		}
@@ -178,8 +157,8 @@ func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category
 				st.ErrorRate = 100 * float64(t.Errors) / float64(t.Requests)
 			}
 		}
-		progress(o.Progress, "capacity %s: %5d/s achieved %7.1f/s p50 %7.1fms p99 %7.1fms errors %5.1f%% cpu gen %s target %s\n",
-			c, rate, st.Achieved, st.P50, st.P99, st.ErrorRate, cpu(st.GeneratorCPU), cpu(st.TargetCPU))
+		progress(o.Progress, "capacity %s: %5d/s achieved %7.1f/s p50 %7.1fms p99 %7.1fms errors %5.1f%% cpu gen %s target %s redis %s\n",
+			c, rate, st.Achieved, st.P50, st.P99, st.ErrorRate, cpu(st.GeneratorCPU), cpu(st.TargetCPU), cpu(st.CacheCPU))
 		return st, ctx.Err()
 	}
 	out, err := o.Search.Run(ctx, measure)
@@ -197,36 +176,11 @@ func selfCPU() float64 {
 	return tv(ru.Utime) + tv(ru.Stime)
 }
 
-// clockTicks is USER_HZ, 100 on every Linux this runs on.
-const clockTicks = 100
-
-// procCPU sums utime+stime of pids from /proc/<pid>/stat in seconds; -1 when
-// there are none or one cannot be read (a worker restarted, not Linux).
-func procCPU(pids []int) float64 {
-	if len(pids) == 0 {
+// cores is the CPU used between two cumulative readings per wall second, or
+// -1 when either reading is missing or the counter went back (a restart).
+func cores(before, after, wall float64) float64 {
+	if before < 0 || after < before || wall <= 0 {
 		return -1
 	}
-	var total float64
-	for _, pid := range pids {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil {
-			return -1
-		}
-		// Fields after the command name (which may hold spaces) start at ")".
-		i := strings.LastIndexByte(string(b), ')')
-		if i < 0 {
-			return -1
-		}
-		f := strings.Fields(string(b)[i+1:])
-		if len(f) < 13 {
-			return -1
-		}
-		ut, err1 := strconv.ParseFloat(f[11], 64)
-		stt, err2 := strconv.ParseFloat(f[12], 64)
-		if err1 != nil || err2 != nil {
-			return -1
-		}
-		total += (ut + stt) / clockTicks
-	}
-	return total
+	return (after - before) / wall
 }

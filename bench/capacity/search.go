@@ -38,10 +38,12 @@ type Step struct {
 	FellBehind bool `json:"fell_behind"`
 	// Bisect marks steps measured while bisecting (not the ramp).
 	Bisect bool `json:"bisect"`
-	// GeneratorCPU and TargetCPU are cores used on average during the step
-	// (CPU seconds per wall second); -1 when not measurable.
+	// GeneratorCPU, TargetCPU (master and workers) and CacheCPU (Redis) are
+	// cores used on average during the step (CPU seconds per wall second);
+	// -1 when not measurable.
 	GeneratorCPU float64 `json:"generator_cpu_cores"`
 	TargetCPU    float64 `json:"target_cpu_cores"`
+	CacheCPU     float64 `json:"cache_cpu_cores"`
 	// ErrorKinds counts failed requests by kind (status or transport error).
 	ErrorKinds map[string]int64 `json:"error_kinds,omitempty"`
 	// Good: the step kept the SLO; Why says what broke it.

@@ -165,6 +165,7 @@ type backend interface {
 	logs(ctx context.Context) string
 	seed(ctx context.Context, seed Seed, password string) error
 	down(ctx context.Context) error
+	cpuTime(ctx context.Context) CPUTime
 }
 
 // Stack is a running target.

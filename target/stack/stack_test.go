@@ -109,6 +109,25 @@ func exercise(t *testing.T, ctx context.Context, s *Stack, canPause bool) {
 	ws, err := ctl.Workers(ctx)
 	require.NoError(t, err)
 	require.Len(t, ws, 4)
+
+	// CPU counters: the app's always; Redis's unless it runs in-process.
+	cpu0 := s.CPUTime(ctx)
+	hc := &http.Client{Timeout: 5 * time.Second}
+	for range 1000 {
+		resp, err := hc.Get(base + "/health/")
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	cpu1 := s.CPUTime(ctx)
+	t.Logf("CPU time before and after 1000 health checks: %+v -> %+v", cpu0, cpu1)
+	require.GreaterOrEqual(t, cpu0.Target, 0.0)
+	require.Greater(t, cpu1.Target, cpu0.Target, "the workers' CPU must grow under requests")
+	if s.Info().RedisKind == "embedded miniredis" {
+		require.Equal(t, -1.0, cpu1.Cache, "miniredis's CPU is the harness's own: not measurable apart")
+	} else {
+		require.GreaterOrEqual(t, cpu0.Cache, 0.0)
+		require.GreaterOrEqual(t, cpu1.Cache, cpu0.Cache)
+	}
 	for _, w := range ws {
 		require.True(t, seen[w.ID], "worker %s from pid files never answered (saw %v)", w.ID, seen)
 	}
@@ -204,6 +223,7 @@ func TestExternalStack(t *testing.T) {
 	_, err = ext.Control()
 	require.ErrorIs(t, err, ErrUnsupported)
 	require.EqualError(t, err, "unsupported in external mode")
+	require.Equal(t, Unmeasured, ext.CPUTime(ctx), "an external deployment's CPU is not ours to read")
 	require.NoError(t, ext.Down(ctx))
 	c, err := client.New(ext.BaseURL())
 	require.NoError(t, err)
