@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -139,7 +142,7 @@ func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category
 		sc.Kind, sc.Rate, sc.Duration = scenarios.Constant, rate, o.StepDuration
 		sc.MaxWorkers, sc.MaxConnections = o.MaxWorkers, o.MaxWorkers
 		sc.Timeout = 5 * time.Second
-		t0, g0, c0 := time.Now(), selfCPU(), s.CPUTime(ctx)
+		t0, g0, c0, i0 := time.Now(), selfCPU(), s.CPUTime(ctx), machineIdle()
 		res, err := scenarios.Run(ctx, &sc, scenarios.Options{BaseURL: s.BaseURL(), VUs: vus})
 		if err != nil {
 			return Step{}, err
@@ -147,7 +150,8 @@ func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category
 		wall := time.Since(t0).Seconds()
 		c1 := s.CPUTime(ctx)
 		st := Step{Achieved: res.AchievedRate, FellBehind: res.FellBehind, GeneratorCPU: (selfCPU() - g0) / wall,
-			TargetCPU: cores(c0.Target, c1.Target, wall), CacheCPU: cores(c0.Cache, c1.Cache, wall)}
+			TargetCPU: cores(c0.Target, c1.Target, wall), CacheCPU: cores(c0.Cache, c1.Cache, wall), MachineCPU: machineBusy(i0, machineIdle(), wall)}
+		st.Saturated = st.MachineCPU > 0.9*float64(runtime.NumCPU())
 		if len(res.Metrics.Errors) > 0 {
 			st.ErrorKinds = res.Metrics.Errors
 		}
@@ -157,8 +161,8 @@ func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category
 				st.ErrorRate = 100 * float64(t.Errors) / float64(t.Requests)
 			}
 		}
-		progress(o.Progress, "capacity %s: %5d/s achieved %7.1f/s p50 %7.1fms p99 %7.1fms errors %5.1f%% cpu gen %s target %s redis %s\n",
-			c, rate, st.Achieved, st.P50, st.P99, st.ErrorRate, cpu(st.GeneratorCPU), cpu(st.TargetCPU), cpu(st.CacheCPU))
+		progress(o.Progress, "capacity %s: %5d/s achieved %7.1f/s p50 %7.1fms p99 %7.1fms errors %5.1f%% cpu gen %s target %s redis %s machine %s\n",
+			c, rate, st.Achieved, st.P50, st.P99, st.ErrorRate, cpu(st.GeneratorCPU), cpu(st.TargetCPU), cpu(st.CacheCPU), cpu(st.MachineCPU))
 		return st, ctx.Err()
 	}
 	out, err := o.Search.Run(ctx, measure)
@@ -175,6 +179,41 @@ func selfCPU() float64 {
 	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 	return tv(ru.Utime) + tv(ru.Stime)
 }
+
+// machineIdle is the idle (and iowait) CPU seconds of the whole machine so
+// far, from /proc/stat's first line, or -1. Busy time is taken as cores ×
+// wall minus idle: the kernel accounts idle time exactly on a tickless
+// kernel, while its busy counters are tick samples that miss short bursts.
+func machineIdle() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return -1
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait ...
+	if len(f) < 6 || f[0] != "cpu" {
+		return -1
+	}
+	idle, err1 := strconv.ParseFloat(f[4], 64)
+	iowait, err2 := strconv.ParseFloat(f[5], 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return (idle + iowait) / clockTicks
+}
+
+// machineBusy is the cores the whole machine used over wall seconds, given
+// two machineIdle readings, or -1.
+func machineBusy(idle0, idle1, wall float64) float64 {
+	if idle0 < 0 || idle1 < idle0 || wall <= 0 {
+		return -1
+	}
+	n := float64(runtime.NumCPU())
+	return max(0, n*wall-(idle1-idle0)) / wall
+}
+
+// clockTicks is USER_HZ, 100 on every Linux this runs on.
+const clockTicks = 100
 
 // cores is the CPU used between two cumulative readings per wall second, or
 // -1 when either reading is missing or the counter went back (a restart).

@@ -44,6 +44,12 @@ type Step struct {
 	GeneratorCPU float64 `json:"generator_cpu_cores"`
 	TargetCPU    float64 `json:"target_cpu_cores"`
 	CacheCPU     float64 `json:"cache_cpu_cores"`
+	// MachineCPU is every process's CPU together (cores, from /proc/stat):
+	// what it leaves over the three above went to the rest (docker's port
+	// proxy, Toxiproxy, other work on the machine). Saturated: over 90 %
+	// of the machine's cores were busy.
+	MachineCPU float64 `json:"machine_cpu_cores"`
+	Saturated  bool    `json:"machine_saturated,omitempty"`
 	// ErrorKinds counts failed requests by kind (status or transport error).
 	ErrorKinds map[string]int64 `json:"error_kinds,omitempty"`
 	// Good: the step kept the SLO; Why says what broke it.
@@ -63,6 +69,9 @@ func (slo SLO) Judge(s *Step) {
 		s.Good, s.Why = false, fmt.Sprintf("p99 %.0fms > %.0fms", s.P99, float64(slo.P99)/float64(time.Millisecond))
 	case s.FellBehind:
 		s.Good, s.Why = false, fmt.Sprintf("achieved %.0f/s of %d/s", s.Achieved, s.Rate)
+	}
+	if !s.Good && s.Saturated {
+		s.Why += fmt.Sprintf(" (the machine was saturated: %.2f cores busy)", s.MachineCPU)
 	}
 }
 

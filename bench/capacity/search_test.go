@@ -3,6 +3,7 @@ package capacity
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 
@@ -137,4 +138,34 @@ func TestKneeIgnoresMillisecondNoise(t *testing.T) {
 	require.Equal(t, 100, knee(steps, 25))
 	require.Equal(t, 25, knee(steps, 0))
 	require.Equal(t, 0, knee(nil, 25))
+}
+
+func TestJudgeSaysWhenTheMachineWasSaturated(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		st   Step
+		want string
+	}{
+		{"saturated", Step{Requests: 100, P99: 900, MachineCPU: 1.97, Saturated: true}, "p99 900ms > 250ms (the machine was saturated: 1.97 cores busy)"},
+		{"not saturated", Step{Requests: 100, P99: 900, MachineCPU: 0.6}, "p99 900ms > 250ms"},
+		{"good steps say nothing", Step{Requests: 100, P99: 10, MachineCPU: 1.97, Saturated: true}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			DefaultSLO().Judge(&tc.st)
+			require.Equal(t, tc.want, tc.st.Why)
+		})
+	}
+}
+
+func TestMachineBusy(t *testing.T) {
+	idle0 := machineIdle()
+	require.GreaterOrEqual(t, idle0, 0.0, "/proc/stat should be readable on Linux")
+	t0 := time.Now()
+	for time.Since(t0) < 300*time.Millisecond { // one core busy
+	}
+	busy := machineBusy(idle0, machineIdle(), time.Since(t0).Seconds())
+	require.GreaterOrEqual(t, busy, 0.5, "a spinning goroutine keeps about one core busy")
+	require.LessOrEqual(t, busy, float64(runtime.NumCPU())+0.2)
+	require.Equal(t, -1.0, machineBusy(-1, 5, 1))
+	require.Equal(t, -1.0, machineBusy(5, 4, 1), "a counter going back is not a reading")
 }

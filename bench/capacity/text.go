@@ -18,19 +18,19 @@ func cpu(v float64) string {
 func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "capacity: SLO p99 <= %.0fms, errors <= %.1f%%; %.0fs per step\n", r.SLO.P99Ms, r.SLO.MaxErrorRate, r.StepSeconds)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mix\tworkers\tcache\tmax rate/s\tachieved/s\tp50 ms\tp99 ms\tknee/s\tfirst bad/s\tgen cpu\ttarget cpu\tredis cpu\tsteps\t")
+	fmt.Fprintln(tw, "mix\tworkers\tcache\tmax rate/s\tachieved/s\tp50 ms\tp99 ms\tknee/s\tfirst bad/s\tgen cpu\ttarget cpu\tredis cpu\tmachine cpu\tsteps\t")
 	for _, res := range r.Results {
 		if res.Outcome == nil {
-			fmt.Fprintf(tw, "%s\t%d\t%s\tcould not run\t\t\t\t\t\t\t\t\t\t\n", res.Mix, res.Workers, res.Cache)
+			fmt.Fprintf(tw, "%s\t%d\t%s\tcould not run\t\t\t\t\t\t\t\t\t\t\t\n", res.Mix, res.Workers, res.Cache)
 			continue
 		}
 		o := res.Outcome
-		at := Step{GeneratorCPU: -1, TargetCPU: -1, CacheCPU: -1}
+		at := Step{GeneratorCPU: -1, TargetCPU: -1, CacheCPU: -1, MachineCPU: -1}
 		if o.AtMax != nil {
 			at = *o.AtMax
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%.1f\t%.1f\t%.1f\t%d\t%d\t%s\t%s\t%s\t%d\t\n", res.Mix, res.Workers, res.Cache,
-			o.MaxRate, at.Achieved, at.P50, at.P99, o.Knee, o.FirstBad, cpu(at.GeneratorCPU), cpu(at.TargetCPU), cpu(at.CacheCPU), len(o.Steps))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%.1f\t%.1f\t%.1f\t%d\t%d\t%s\t%s\t%s\t%s\t%d\t\n", res.Mix, res.Workers, res.Cache,
+			o.MaxRate, at.Achieved, at.P50, at.P99, o.Knee, o.FirstBad, cpu(at.GeneratorCPU), cpu(at.TargetCPU), cpu(at.CacheCPU), cpu(at.MachineCPU), len(o.Steps))
 	}
 	tw.Flush()
 	for _, res := range r.Results {
@@ -53,3 +53,6 @@ func (s Step) TargetCPUText() string { return cpu(s.TargetCPU) }
 // CacheCPUText is Redis's CPU in cores, or "n/a" (locmem, the embedded
 // miniredis, external mode).
 func (s Step) CacheCPUText() string { return cpu(s.CacheCPU) }
+
+// MachineCPUText is the whole machine's busy CPU in cores, or "n/a".
+func (s Step) MachineCPUText() string { return cpu(s.MachineCPU) }

@@ -134,6 +134,10 @@ func DockerHost() string {
 	return "unix:///var/run/docker.sock"
 }
 
+// PingDocker says whether a Docker engine answers at DockerHost (its /_ping,
+// within 2 s): what docker mode needs before anything is built.
+func PingDocker(ctx context.Context) error { return pingDocker(ctx) }
+
 // pingDocker asks the engine's /_ping, with a short deadline.
 func pingDocker(ctx context.Context) error {
 	host := DockerHost()
