@@ -287,3 +287,20 @@ func TestPartialRuns(t *testing.T) {
 		})
 	}
 }
+
+// TestGateSkippedSectionSaysWhy: a skipped section's gate row carries the
+// section's reason, not a bare SKIP.
+func TestGateSkippedSectionSaysWhy(t *testing.T) {
+	r := sampleRun()
+	r.E2E.Results, r.E2E.Status, r.E2E.Reason = nil, check.Skip, "chromium not found at /usr/bin/chromium"
+	r.EvaluateGate(DefaultGate())
+	var row *GateRow
+	for i := range r.Gate.Rows {
+		if r.Gate.Rows[i].Name == "all e2e checks pass" {
+			row = &r.Gate.Rows[i]
+		}
+	}
+	require.NotNil(t, row, "the default gate has an e2e section row")
+	require.Equal(t, check.Skip, row.Status)
+	require.Equal(t, "chromium not found at /usr/bin/chromium", row.Message)
+}
