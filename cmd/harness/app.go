@@ -55,6 +55,11 @@ func run(ctx context.Context, app *App) int {
 		return exitcode.OK
 	}
 	code := codeOf(err, app.parsed)
+	if ctx.Err() != nil && code != exitcode.Usage {
+		// Whatever failed after Ctrl-C failed because of it.
+		fmt.Fprintf(app.Stderr, "harness: interrupted: %v\n", err)
+		return exitcode.Interrupted
+	}
 	fmt.Fprintf(app.Stderr, "harness: %v\n", err)
 	if code == exitcode.Usage && !app.parsed {
 		fmt.Fprintf(app.Stderr, "Run 'harness --help' for usage.\n")
@@ -99,18 +104,9 @@ func (a *App) withStack(ctx context.Context, fn func(ctx context.Context, s *sta
 		}
 	}()
 	if err != nil {
-		return startErr(ctx, err)
+		return err
 	}
 	return fn(ctx, s)
-}
-
-// startErr marks a start aborted by Ctrl-C as a failed start rather than an
-// internal error.
-func startErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil && codeOf(err, true) == exitcode.Internal {
-		return exitcode.Errorf(exitcode.StackFailed, "interrupted while starting the stack: %w", err)
-	}
-	return err
 }
 
 // addCommands registers every subcommand. A new subcommand is one file with

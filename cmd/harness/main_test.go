@@ -165,7 +165,7 @@ func TestExitCodes(t *testing.T) {
 		want string
 	}{
 		{"version", []string{"version"}, exitcode.OK, "harness "},
-		{"help lists exit codes", []string{"--help"}, exitcode.OK, "3  stack failed to start"},
+		{"help lists exit codes", []string{"--help"}, exitcode.OK, "130  interrupted"},
 		{"unknown command", []string{"bogus"}, exitcode.Usage, `unknown command "bogus"`},
 		{"unknown flag", []string{"up", "--wrokers", "2"}, exitcode.Usage, "unknown flag: --wrokers"},
 		{"bad flag value", []string{"up", "--workers", "x"}, exitcode.Usage, `invalid argument "x"`},
@@ -176,10 +176,18 @@ func TestExitCodes(t *testing.T) {
 		{"external unreachable", []string{"up", "--stack", "external", "--target-url", "http://127.0.0.1:1"}, exitcode.Unreachable, "target unreachable"},
 		{"status without stack", []string{"status"}, exitcode.Unreachable, "no stack is up"},
 		{"down without stack", []string{"down"}, exitcode.OK, "no stack is up"},
+		{"interrupted", []string{"interrupted:", "load", "read-mix", "--stack", "external", "--target-url", "http://127.0.0.1:1"}, exitcode.Interrupted, "harness: interrupted:"},
+		{"usage beats interruption", []string{"interrupted:", "up", "--workers", "x"}, exitcode.Usage, `invalid argument "x"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCLI(t)
-			code, stdout, stderr := c.run(context.Background(), tc.args...)
+			ctx := context.Background()
+			if tc.args[0] == "interrupted:" { // as if Ctrl-C came first
+				cctx, cancel := context.WithCancel(ctx)
+				cancel()
+				ctx, tc.args = cctx, tc.args[1:]
+			}
+			code, stdout, stderr := c.run(ctx, tc.args...)
 			require.Equal(t, tc.code, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 			require.Contains(t, stdout+stderr, tc.want)
 		})

@@ -68,7 +68,7 @@ func (a *App) up(ctx context.Context) error {
 		if derr := down(); derr != nil {
 			fmt.Fprintf(a.Stderr, "harness: clean up after failed start: %v\n", derr)
 		}
-		return startErr(ctx, err)
+		return err
 	}
 
 	if err := os.MkdirAll(a.stateDir(), 0o700); err != nil {

@@ -15,6 +15,9 @@ const (
 	StackFailed = 3 // the stack (docker or local) failed to start
 	Unreachable = 4 // the target (external URL or a stack that is up) did not answer
 	Internal    = 5 // anything else: a bug or an environment failure
+	// Interrupted: SIGINT or SIGTERM stopped the command (128 + SIGINT, as
+	// shells report it); what ran is in the reports.
+	Interrupted = 130
 )
 
 // Table lists every code with its meaning, in order, for help texts.
@@ -28,13 +31,14 @@ var Table = []struct {
 	{StackFailed, "stack failed to start"},
 	{Unreachable, "target unreachable"},
 	{Internal, "internal error"},
+	{Interrupted, "interrupted (SIGINT/SIGTERM)"},
 }
 
 // Help renders Table as lines for a help text.
 func Help() string {
 	s := ""
 	for _, r := range Table {
-		s += fmt.Sprintf("  %d  %s\n", r.Code, r.Meaning)
+		s += fmt.Sprintf("  %3d  %s\n", r.Code, r.Meaning)
 	}
 	return s
 }
