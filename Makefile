@@ -3,6 +3,9 @@
 GO      ?= go
 BIN     ?= bin
 PKGS    ?= ./...
+# `harness version` and `ahsp-target version`; reports carry it.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS := -X main.version=$(VERSION)
 # testcontainers: no reaper image can be pulled here, and /.dockerenv would
 # otherwise make it dial the default gateway instead of loopback.
 export TESTCONTAINERS_RYUK_DISABLED ?= true
@@ -13,8 +16,8 @@ export TESTCONTAINERS_HOST_OVERRIDE ?= 127.0.0.1
 all: build
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ahsp-target ./target/cmd/ahsp-target
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/harness ./cmd/harness
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/ahsp-target ./target/cmd/ahsp-target
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/harness ./cmd/harness
 	# docker mode's Toxiproxy image is built from this binary when it sits next to harness
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/toxiproxy-server github.com/Shopify/toxiproxy/v2/cmd/server
 
