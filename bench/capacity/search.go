@@ -91,9 +91,9 @@ type Search struct {
 	SLO       SLO
 }
 
-// DefaultSearch starts at 25/s, doubles up to 6400/s and bisects at most 4 times.
+// DefaultSearch starts at 25/s, doubles up to 25600/s and bisects at most 4 times.
 func DefaultSearch() Search {
-	return Search{Start: 25, Grow: 2, Max: 6400, Resolution: 10, MaxBisect: 4, SLO: DefaultSLO()}
+	return Search{Start: 25, Grow: 2, Max: 25600, Resolution: 10, MaxBisect: 4, SLO: DefaultSLO()}
 }
 
 // Outcome is the result of one search.

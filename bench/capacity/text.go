@@ -29,8 +29,8 @@ func (r *Report) WriteText(w io.Writer) {
 		if o.AtMax != nil {
 			at = *o.AtMax
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%.1f\t%.1f\t%.1f\t%d\t%d\t%s\t%s\t%s\t%s\t%d\t\n", res.Mix, res.Workers, res.Cache,
-			o.MaxRate, at.Achieved, at.P50, at.P99, o.Knee, o.FirstBad, cpu(at.GeneratorCPU), cpu(at.TargetCPU), cpu(at.CacheCPU), cpu(at.MachineCPU), len(o.Steps))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%.1f\t%.1f\t%.1f\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t\n", res.Mix, res.Workers, res.Cache,
+			o.MaxRate, at.Achieved, at.P50, at.P99, o.Knee, firstBad(o.FirstBad), cpu(at.GeneratorCPU), cpu(at.TargetCPU), cpu(at.CacheCPU), cpu(at.MachineCPU), len(o.Steps))
 	}
 	tw.Flush()
 	for _, res := range r.Results {
@@ -41,6 +41,14 @@ func (r *Report) WriteText(w io.Writer) {
 		}
 	}
 	fmt.Fprintf(w, "note: %s.\nnote: %s.\n", r.LimitsNote, r.SharedCoresNote)
+}
+
+// firstBad is the first rate that broke the SLO, or "–" when none did.
+func firstBad(rate int) string {
+	if rate == 0 {
+		return "–"
+	}
+	return fmt.Sprint(rate)
 }
 
 // GenCPU is the generator's CPU in cores, or "n/a".

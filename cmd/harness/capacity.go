@@ -49,20 +49,20 @@ The global --workers, --cache and --limits are replaced per configuration
 stack flags (--stack, --target-bin, --limiter, ...) apply to every stack.
 
 Generator and target share this machine's cores: the rates are lower bounds.`,
-		Example: `  harness capacity --stack local
-  harness capacity --stack local --sweep-workers 1,2,4 --sweep-caches locmem,redis
+		Example: `  harness capacity --stack local                  # 1,2,4 workers × locmem,redis × read-mix,write-mix (~5 min)
+  harness capacity --stack local --sweep-workers 2 --sweep-caches redis --mixes read-mix
   harness capacity --stack docker --mixes read-mix --step 3s`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return app.capacity(cmd.Context(), o) },
 	}
 	f := cmd.Flags()
-	f.IntSliceVar(&o.workers, "sweep-workers", []int{1, 2}, "target worker counts to sweep (e.g. 1,2,4)")
-	f.StringSliceVar(&o.caches, "sweep-caches", []string{"locmem"}, "cache backends to sweep: locmem, redis")
+	f.IntSliceVar(&o.workers, "sweep-workers", []int{1, 2, 4}, "target worker counts to sweep")
+	f.StringSliceVar(&o.caches, "sweep-caches", []string{"locmem", "redis"}, "cache backends to sweep: locmem, redis")
 	f.StringSliceVar(&o.mixes, "mixes", []string{"read-mix", "write-mix"}, "built-in scenarios whose mix is driven")
 	f.DurationVar(&o.step, "step", 2*time.Second, "how long each rate is held")
 	f.DurationVar(&o.p99, "p99", 250*time.Millisecond, "SLO: the p99 latency limit")
 	f.Float64Var(&o.maxErrors, "max-errors", 1, "SLO: the largest tolerated error rate, percent")
 	f.IntVar(&o.start, "start-rate", 25, "first rate, requests per second (doubled per step)")
-	f.IntVar(&o.maxRate, "max-rate", 6400, "highest rate tried")
+	f.IntVar(&o.maxRate, "max-rate", 25600, "highest rate tried")
 	f.IntVar(&o.bisect, "bisect", 4, "most bisection steps between the last good and first bad rate")
 	f.IntVar(&o.maxWorkers, "max-workers", 128, "cap on the generator's in-flight requests and connections")
 	f.StringVar(&o.out, "out", "", "report folder (default: a fresh reports/out/<timestamp>/, linked as reports/out/latest)")
@@ -109,6 +109,8 @@ func (a *App) capacity(ctx context.Context, o capacityOptions) error {
 	search.Start, search.Max, search.MaxBisect = o.start, o.maxRate, o.bisect
 	search.SLO = capacity.SLO{P99: o.p99, P99Ms: float64(o.p99) / float64(time.Millisecond), MaxErrorRate: o.maxErrors}
 	spec.Progress = nil // one line per step is enough
+	fmt.Fprintf(a.progress(), "capacity: %d configuration(s) × 6–12 steps of %s: about %s\n",
+		len(configs), o.step, (time.Duration(len(configs)*9) * (o.step + 300*time.Millisecond)).Round(time.Minute/4))
 	meta := a.meta("capacity")
 	rep, runErr := capacity.Sweep(ctx, capacity.Options{
 		Configs: configs, Search: search, StepDuration: o.step, MaxWorkers: o.maxWorkers,
