@@ -42,6 +42,7 @@ type StackConfig struct {
 	Cache         *string        `yaml:"cache"`
 	Limiter       *string        `yaml:"limiter"`
 	FailurePolicy *string        `yaml:"failure_policy"`
+	RedisTimeout  *time.Duration `yaml:"redis_timeout"`
 	SessionStore  *string        `yaml:"session_store"`
 	Limits        *string        `yaml:"limits"`
 	Defects       []string       `yaml:"defects"`

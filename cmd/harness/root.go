@@ -41,6 +41,7 @@ type globalOptions struct {
 	port          int
 	localRedis    string
 	startTimeout  time.Duration
+	redisTimeout  time.Duration
 	targetURL     string
 	pathPrefix    string
 	users         []string
@@ -84,6 +85,7 @@ func addGlobalFlags(f *pflag.FlagSet, g *globalOptions) {
 	f.StringVar(&g.cache, "cache", stack.CacheRedis, "target cache backend: locmem (per worker) or redis")
 	f.StringVar(&g.limiter, "limiter", stack.DefaultLimiter, "rate-limit algorithm: fixed, sliding, gcra")
 	f.StringVar(&g.failurePolicy, "failure-policy", stack.DefaultFailurePolicy, "when the cache errors: fail-open or fail-closed")
+	f.DurationVar(&g.redisTimeout, "redis-timeout", stack.DefaultRedisTimeout, "the target's timeout per Redis call; past it the failure policy answers")
 	f.StringVar(&g.sessionStore, "session-store", stack.DefaultSessionStore, "where sessions live: db or cache")
 	f.StringVar(&g.limits, "limits", "", "per-category limits, e.g. write=20/60,read=100/60 (default: the real app's)")
 	f.StringArrayVar(&g.defects, "defect", nil, "switch on a target defect (repeatable): "+strings.Join(stack.DefectNames(), ", "))
@@ -145,6 +147,9 @@ func (a *App) loadConfig(f *pflag.FlagSet) error {
 	if s.Defects != nil && unset("defect") {
 		a.g.defects = s.Defects
 	}
+	if s.RedisTimeout != nil && unset("redis-timeout") {
+		a.g.redisTimeout = *s.RedisTimeout
+	}
 	if s.StartTimeout != nil && unset("start-timeout") {
 		a.g.startTimeout = *s.StartTimeout
 	}
@@ -191,6 +196,9 @@ func (c *loadedConfig) validateStack() error {
 			return exitcode.Errorf(exitcode.Usage, "%s: %d is out of range %d..%d", c.at(n.key), *n.v, n.lo, n.hi)
 		}
 	}
+	if s.RedisTimeout != nil && (*s.RedisTimeout < time.Millisecond || *s.RedisTimeout > time.Minute) {
+		return exitcode.Errorf(exitcode.Usage, "%s: %s is out of range 1ms..1m", c.at("stack.redis_timeout"), *s.RedisTimeout)
+	}
 	if s.Limits != nil {
 		if _, err := stack.ParseLimits(*s.Limits); err != nil {
 			return exitcode.Errorf(exitcode.Usage, "%s: %v", c.at("stack.limits"), err)
@@ -217,7 +225,7 @@ func (a *App) stackSpec() (stack.Spec, error) {
 	}
 	spec := stack.Spec{
 		Mode: g.mode, Workers: g.workers, Cache: g.cache, Limiter: g.limiter,
-		FailurePolicy: g.failurePolicy, SessionStore: g.sessionStore, Limits: limits,
+		FailurePolicy: g.failurePolicy, RedisTimeout: g.redisTimeout, SessionStore: g.sessionStore, Limits: limits,
 		Defects: g.defects, Seed: stack.Seed{Users: g.seedUsers, Projects: g.seedProjects},
 		TargetBin: g.targetBin, Port: g.port, LocalRedis: g.localRedis, StartTimeout: g.startTimeout,
 		TargetURL: g.targetURL, PathPrefix: g.pathPrefix,

@@ -197,6 +197,9 @@ func printStack(w io.Writer, info stack.Info, creds []client.Credential, passwor
 	if info.Mode != stack.ModeExternal {
 		fmt.Fprintf(w, "  workers:     %d\n", info.Workers)
 		fmt.Fprintf(w, "  target:      cache %s, limiter %s, %s, sessions in %s\n", info.Cache, info.Limiter, info.FailurePolicy, info.SessionStore)
+		if info.Cache == stack.CacheRedis && info.RedisTimeoutMS > 0 {
+			fmt.Fprintf(w, "  redis:       timeout %gms per call\n", info.RedisTimeoutMS)
+		}
 		if info.Limits != "" {
 			fmt.Fprintf(w, "  limits:      %s\n", info.Limits)
 		}

@@ -6,6 +6,7 @@
 package scan
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -104,8 +105,9 @@ type Config struct {
 	// FailurePolicy is fail-open or fail-closed. Empty: Info().FailurePolicy,
 	// else fail-closed.
 	FailurePolicy string
-	// LimiterTimeout is the target's cache call timeout (default 50ms); no
-	// request may take longer than it plus HangSlack while the cache is bad.
+	// LimiterTimeout is the target's cache call timeout (default: the
+	// stack's, else 50ms); no request may take longer than it plus HangSlack
+	// while the cache is bad.
 	LimiterTimeout time.Duration
 	HangSlack      time.Duration
 	// Probes to run (default all), in catalog order.
@@ -290,9 +292,9 @@ func newScanner(t Target, cfg Config) (*scanner, error) {
 	if len(s.creds) == 0 {
 		return nil, errors.New("scan: the target has no credentials; give --user name:password")
 	}
-	s.timeout = cmpOr(cfg.LimiterTimeout, 50*time.Millisecond)
-	s.slack = cmpOr(cfg.HangSlack, 2*time.Second)
-	s.conns = cmpOr(cfg.Connections, 16)
+	s.timeout = cmp.Or(cfg.LimiterTimeout, time.Duration(info.RedisTimeoutMS*float64(time.Millisecond)), 50*time.Millisecond)
+	s.slack = cmp.Or(cfg.HangSlack, 2*time.Second)
+	s.conns = cmp.Or(cfg.Connections, 16)
 	return s, nil
 }
 
@@ -336,14 +338,6 @@ func firstNonEmpty(v ...string) string {
 		}
 	}
 	return ""
-}
-
-func cmpOr[T comparable](v, d T) T {
-	var zero T
-	if v == zero {
-		return d
-	}
-	return v
 }
 
 func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }

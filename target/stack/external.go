@@ -24,7 +24,7 @@ func upExternal(ctx context.Context, spec Spec, info Info) (*Stack, error) {
 	info.BaseURL = base
 	info.Workers = 0
 	info.Cache, info.Limiter, info.FailurePolicy, info.SessionStore, info.Limits = "unknown", "unknown", "unknown", "unknown", ""
-	info.Defects = nil
+	info.Defects, info.RedisTimeoutMS = nil, 0
 	s := &Stack{info: info, creds: spec.Credentials}
 	hc := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+ReadyPath, nil)

@@ -177,6 +177,7 @@ func targetArgs(spec Spec, db, redisAddr, runDir string) []string {
 		"--cache", spec.Cache,
 		"--limiter", spec.Limiter,
 		"--failure-policy", spec.FailurePolicy,
+		"--redis-timeout", spec.RedisTimeout.String(),
 		"--session-store", spec.SessionStore,
 		"--seed", fmt.Sprintf("users=%d,projects=%d", spec.Seed.Users, spec.Seed.Projects),
 		"--seed-password", spec.SeedPassword,

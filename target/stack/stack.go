@@ -53,6 +53,9 @@ const (
 	DefaultSeedProjects  = 2
 	DefaultSeedPassword  = "ahsp-pass"
 	DefaultStartTimeout  = 60 * time.Second
+	// DefaultRedisTimeout bounds each limiter and session call to Redis;
+	// past it the failure policy answers (fail-closed: 503).
+	DefaultRedisTimeout = 50 * time.Millisecond
 	// LabelKey marks every container and network a stack creates, so that
 	// leftovers of a crashed run can be found and removed (DownAll).
 	LabelKey = "ahsp-harness"
@@ -88,7 +91,9 @@ type Spec struct {
 	Cache         string // locmem|redis
 	Limiter       string // fixed|sliding|gcra
 	FailurePolicy string // fail-open|fail-closed
-	SessionStore  string // db|cache
+	// RedisTimeout bounds each of the target's Redis calls (0: 50ms).
+	RedisTimeout time.Duration
+	SessionStore string // db|cache
 	// Limits overrides per-category limits (keys: api categories and "login").
 	Limits  map[api.Category]api.Limit
 	Defects []string
@@ -117,16 +122,18 @@ type Spec struct {
 
 // Info describes a stack that is up. It goes into reports.
 type Info struct {
-	Mode              string   `json:"mode"`
-	ModeReason        string   `json:"mode_reason"`
-	RunID             string   `json:"run_id"`
-	BaseURL           string   `json:"base_url"`
-	Workers           int      `json:"workers"`
-	Cache             string   `json:"cache"`
-	RedisKind         string   `json:"redis_kind,omitempty"`
-	RedisAddr         string   `json:"redis_addr,omitempty"`
-	Limiter           string   `json:"limiter"`
-	FailurePolicy     string   `json:"failure_policy"`
+	Mode          string `json:"mode"`
+	ModeReason    string `json:"mode_reason"`
+	RunID         string `json:"run_id"`
+	BaseURL       string `json:"base_url"`
+	Workers       int    `json:"workers"`
+	Cache         string `json:"cache"`
+	RedisKind     string `json:"redis_kind,omitempty"`
+	RedisAddr     string `json:"redis_addr,omitempty"`
+	Limiter       string `json:"limiter"`
+	FailurePolicy string `json:"failure_policy"`
+	// RedisTimeoutMS is the target's timeout per Redis call (0: unknown).
+	RedisTimeoutMS    float64  `json:"redis_timeout_ms,omitempty"`
 	SessionStore      string   `json:"session_store"`
 	Limits            string   `json:"limits,omitempty"`
 	Defects           []string `json:"defects"`
@@ -262,6 +269,7 @@ func Up(ctx context.Context, spec Spec) (*Stack, error) {
 		Workers: spec.Workers, Cache: spec.Cache, Limiter: spec.Limiter,
 		FailurePolicy: spec.FailurePolicy, SessionStore: spec.SessionStore,
 		Limits: formatLimits(spec.Limits), Defects: spec.Defects,
+		RedisTimeoutMS: float64(spec.RedisTimeout) / float64(time.Millisecond),
 	}
 	var s *Stack
 	switch mode {
@@ -314,6 +322,12 @@ func normalize(spec Spec) (Spec, error) {
 	}
 	if spec.StartTimeout == 0 {
 		spec.StartTimeout = DefaultStartTimeout
+	}
+	if spec.RedisTimeout == 0 {
+		spec.RedisTimeout = DefaultRedisTimeout
+	}
+	if spec.RedisTimeout < time.Millisecond || spec.RedisTimeout > time.Minute {
+		return bad("redis timeout %s: want between 1ms and 1m", spec.RedisTimeout)
 	}
 	checks := []struct {
 		name, v string

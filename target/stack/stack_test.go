@@ -326,6 +326,7 @@ func TestSpecValidation(t *testing.T) {
 		{"workers", Spec{Workers: 65}, "workers 65: want 1..64"},
 		{"defect", Spec{Defects: []string{"naive-limiter,nope"}}, `unknown defect "nope"`},
 		{"port", Spec{Port: 70000}, "port 70000: want 0..65535"},
+		{"redis timeout", Spec{RedisTimeout: 2 * time.Minute}, "redis timeout 2m0s: want between 1ms and 1m"},
 		{"external without URL", Spec{Mode: ModeExternal}, "external mode needs a target URL"},
 		{"URL outside external", Spec{Mode: ModeLocal, TargetURL: "http://127.0.0.1:1"}, "a target URL is only used in external mode"},
 		{"credential without password", Spec{Mode: ModeExternal, TargetURL: "http://127.0.0.1:1", Credentials: []client.Credential{{User: "a"}}}, `external credential "a": want user and password`},
@@ -336,6 +337,18 @@ func TestSpecValidation(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+// TestRedisTimeoutReachesTarget: --redis-timeout is the target's and is
+// recorded in Info (the scan's hang oracle reads it there).
+func TestRedisTimeoutReachesTarget(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := Up(ctx, Spec{Mode: ModeLocal, Cache: CacheLocmem, RedisTimeout: 250 * time.Millisecond})
+	t.Cleanup(func() { require.NoError(t, s.Down(context.Background())) })
+	require.NoError(t, err)
+	require.Equal(t, 250.0, s.Info().RedisTimeoutMS)
+	require.Contains(t, s.Logs(ctx), `"redis_timeout":"250ms"`)
 }
 
 func TestParseLimitsAndUsers(t *testing.T) {
