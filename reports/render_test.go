@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -303,4 +304,23 @@ func TestGateSkippedSectionSaysWhy(t *testing.T) {
 	require.NotNil(t, row, "the default gate has an e2e section row")
 	require.Equal(t, check.Skip, row.Status)
 	require.Equal(t, "chromium not found at /usr/bin/chromium", row.Message)
+}
+
+// TestLineChartLegendWraps: past three series the legend wraps below the
+// chart (which grows) instead of running into the axis label.
+func TestLineChartLegendWraps(t *testing.T) {
+	for _, tc := range []struct {
+		series  int
+		viewBox string
+	}{{1, `viewBox="0 0 560 200"`}, {3, `viewBox="0 0 560 200"`}, {4, `viewBox="0 0 560 212"`}, {6, `viewBox="0 0 560 212"`}, {7, `viewBox="0 0 560 224"`}} {
+		var ss []Series
+		for i := range tc.series {
+			ss = append(ss, Series{Name: fmt.Sprintf("s%d", i), Color: "#000", Points: [][2]float64{{1, 1}, {2, 2}}})
+		}
+		svg := string(LineChart("t", "x", "y", ss...))
+		require.Contains(t, svg, tc.viewBox, "%d series", tc.series)
+		if tc.series >= 4 {
+			require.Contains(t, svg, `<text x="70.0" y="210.0" class="tick">s3</text>`, "the 4th item starts the second row")
+		}
+	}
 }

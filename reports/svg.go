@@ -37,7 +37,7 @@ func LineChart(title, xLabel, yLabel string, series ...Series) template.HTML {
 	x := func(v float64) float64 { return padL + v/maxX*(chartW-padL-padR) }
 	y := func(v float64) float64 { return chartH - padB - v/maxY*(chartH-padB-padT) }
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s">`, chartW, chartH, template.HTMLEscapeString(title))
+	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s">`, chartW, chartH+legendExtra(len(series)), template.HTMLEscapeString(title))
 	axes(&b, maxX, maxY, xLabel, yLabel, x, y)
 	for _, s := range series {
 		var pts []string
@@ -110,12 +110,22 @@ func axes(b *strings.Builder, maxX, maxY float64, xLabel, yLabel string, x, y fu
 	fmt.Fprintf(b, `<text x="4" y="%.1f" class="label">%s</text>`, padT-2+8, template.HTMLEscapeString(yLabel))
 }
 
+// legendPerRow items fit beside the x axis label; more wrap to new rows
+// below the chart, which grows by legendExtra.
+const legendPerRow, legendColW, legendRowH = 3, 130.0, 12.0
+
+func legendExtra(n int) float64 {
+	rows := (n + legendPerRow - 1) / legendPerRow
+	return float64(max(rows-1, 0)) * legendRowH
+}
+
 func legend(b *strings.Builder, series []Series) {
 	for i, s := range series {
 		// Below the x axis, so the legend never hides a line near the top.
-		lx := padL + float64(i)*130
+		lx := padL + float64(i%legendPerRow)*legendColW
+		dy := float64(i/legendPerRow) * legendRowH
 		fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="10" height="3" fill="%s"/><text x="%.1f" y="%.1f" class="tick">%s</text>`,
-			lx, chartH-6, s.Color, lx+14, chartH-2, template.HTMLEscapeString(s.Name))
+			lx, chartH-6+dy, s.Color, lx+14, chartH-2+dy, template.HTMLEscapeString(s.Name))
 	}
 }
 
