@@ -479,18 +479,37 @@ func (p *Page) SetCookies(baseURL string, cookies map[string]string) error {
 	return nil
 }
 
-// SetOffline switches the tab's network emulation off or on line.
+// SetOffline switches the tab's network emulation off or on line. Chromium
+// 15x takes it as a rule (emulateNetworkConditionsByRule with offline in the
+// conditions); older ones, Debian's 148 among them, reject that shape and
+// take the deprecated emulateNetworkConditions.
 func (p *Page) SetOffline(offline bool) error {
 	ctx, cancel := p.stepCtx(0)
 	defer cancel()
 	params := network.EmulateNetworkConditionsByRuleParams{MatchedNetworkConditions: []*network.Conditions{{
 		Offline: offline, DownloadThroughput: -1, UploadThroughput: -1,
 	}}}
-	if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, params); err != nil {
-		return fmt.Errorf("set offline=%v: %w", offline, err)
+	_, errRule := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, params)
+	if errRule == nil {
+		return nil
+	}
+	legacy := legacyConditions{Offline: offline, DownloadThroughput: -1, UploadThroughput: -1}
+	if _, err := chromedp.Call(ctx, emulateNetworkConditions, legacy); err != nil {
+		return fmt.Errorf("set offline=%v: by rule: %v; legacy: %w", offline, errRule, err)
 	}
 	return nil
 }
+
+// legacyConditions are Network.emulateNetworkConditions' parameters, which
+// this cdproto no longer generates.
+type legacyConditions struct {
+	Offline            bool    `json:"offline"`
+	Latency            float64 `json:"latency"`
+	DownloadThroughput float64 `json:"downloadThroughput"`
+	UploadThroughput   float64 `json:"uploadThroughput"`
+}
+
+var emulateNetworkConditions = cdp.Command[legacyConditions, struct{}]{Method: "Network.emulateNetworkConditions"}
 
 // Fulfillment is a response the interceptor sends instead of the server's.
 type Fulfillment struct {
