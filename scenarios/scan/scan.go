@@ -106,8 +106,8 @@ type Config struct {
 	// else fail-closed.
 	FailurePolicy string
 	// LimiterTimeout is the target's cache call timeout (default: the
-	// stack's, else 50ms); no request may take longer than it plus HangSlack
-	// while the cache is bad.
+	// stack's, else the reference target's 250ms); no request may take
+	// longer than it plus HangSlack while the cache is bad.
 	LimiterTimeout time.Duration
 	HangSlack      time.Duration
 	// Probes to run (default all), in catalog order.
@@ -292,7 +292,7 @@ func newScanner(t Target, cfg Config) (*scanner, error) {
 	if len(s.creds) == 0 {
 		return nil, errors.New("scan: the target has no credentials; give --user name:password")
 	}
-	s.timeout = cmp.Or(cfg.LimiterTimeout, time.Duration(info.RedisTimeoutMS*float64(time.Millisecond)), 50*time.Millisecond)
+	s.timeout = cmp.Or(cfg.LimiterTimeout, time.Duration(info.RedisTimeoutMS*float64(time.Millisecond)), 250*time.Millisecond)
 	s.slack = cmp.Or(cfg.HangSlack, 2*time.Second)
 	s.conns = cmp.Or(cfg.Connections, 16)
 	return s, nil

@@ -54,8 +54,10 @@ const (
 	DefaultSeedPassword  = "ahsp-pass"
 	DefaultStartTimeout  = 60 * time.Second
 	// DefaultRedisTimeout bounds each limiter and session call to Redis;
-	// past it the failure policy answers (fail-closed: 503).
-	DefaultRedisTimeout = 50 * time.Millisecond
+	// past it the failure policy answers (fail-closed: 503). 50 ms fired
+	// spuriously on 2 busy cores in docker mode (503 storms on bursts of
+	// 200); 250 ms still fails fast on a dead Redis.
+	DefaultRedisTimeout = 250 * time.Millisecond
 	// LabelKey marks every container and network a stack creates, so that
 	// leftovers of a crashed run can be found and removed (DownAll).
 	LabelKey = "ahsp-harness"
@@ -91,7 +93,7 @@ type Spec struct {
 	Cache         string // locmem|redis
 	Limiter       string // fixed|sliding|gcra
 	FailurePolicy string // fail-open|fail-closed
-	// RedisTimeout bounds each of the target's Redis calls (0: 50ms).
+	// RedisTimeout bounds each of the target's Redis calls (0: 250ms).
 	RedisTimeout time.Duration
 	SessionStore string // db|cache
 	// Limits overrides per-category limits (keys: api categories and "login").

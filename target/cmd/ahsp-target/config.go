@@ -87,7 +87,7 @@ func addServeFlags(fs *pflag.FlagSet, f *rawFlags) {
 	addDBFlags(fs, f)
 	fs.StringVar(&f.cache, "cache", "locmem", "cache backend: locmem (per process) or redis (env AHSP_CACHE)")
 	fs.StringVar(&f.redisAddr, "redis-addr", "127.0.0.1:6379", "Redis host:port for --cache redis (env AHSP_REDIS_ADDR)")
-	fs.StringVar(&f.redisTimeout, "redis-timeout", "50ms", "timeout of every limiter and session call to Redis (env AHSP_REDIS_TIMEOUT)")
+	fs.StringVar(&f.redisTimeout, "redis-timeout", "250ms", "timeout of every limiter and session call to Redis (env AHSP_REDIS_TIMEOUT)")
 	fs.StringVar(&f.limiter, "limiter", "fixed", "algorithm: fixed (atomic fixed window), sliding (sliding-window counter), gcra (env AHSP_LIMITER)")
 	fs.StringVar(&f.policy, "failure-policy", server.FailClosed, "when the cache errors: fail-open (allow) or fail-closed (503) (env AHSP_FAILURE_POLICY)")
 	fs.StringVar(&f.sessions, "session-store", "db", "sessions in db (shared) or cache (the cache backend) (env AHSP_SESSION_STORE)")

@@ -39,7 +39,7 @@ func TestServeConfig(t *testing.T) {
 		require.Equal(t, "ahsp.db", c.DB)
 		require.Equal(t, "locmem", c.Cache)
 		require.Equal(t, "127.0.0.1:6379", c.RedisAddr)
-		require.Equal(t, 50*time.Millisecond, c.RedisTimeout)
+		require.Equal(t, 250*time.Millisecond, c.RedisTimeout)
 		require.Equal(t, "fixed", c.Limiter)
 		require.Equal(t, server.FailClosed, c.FailurePolicy)
 		require.Equal(t, "db", c.SessionStore)
