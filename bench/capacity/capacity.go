@@ -150,7 +150,7 @@ func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category
 		wall := time.Since(t0).Seconds()
 		c1 := s.CPUTime(ctx)
 		st := Step{Achieved: res.AchievedRate, FellBehind: res.FellBehind, GeneratorCPU: (selfCPU() - g0) / wall,
-			TargetCPU: cores(c0.Target, c1.Target, wall), CacheCPU: cores(c0.Cache, c1.Cache, wall), MachineCPU: machineBusy(i0, machineIdle(), wall)}
+			TargetCPU: cores(c0.Target, c1.Target, wall), CacheCPU: cores(c0.Cache, c1.Cache, wall), MachineCPU: machineBusy(cores(i0, machineIdle(), wall))}
 		st.Saturated = st.MachineCPU > 0.9*float64(runtime.NumCPU())
 		if len(res.Metrics.Errors) > 0 {
 			st.ErrorKinds = res.Metrics.Errors
@@ -202,14 +202,13 @@ func machineIdle() float64 {
 	return (idle + iowait) / clockTicks
 }
 
-// machineBusy is the cores the whole machine used over wall seconds, given
-// two machineIdle readings, or -1.
-func machineBusy(idle0, idle1, wall float64) float64 {
-	if idle0 < 0 || idle1 < idle0 || wall <= 0 {
+// machineBusy is the cores the whole machine used, given the idle cores
+// over the same time (from two machineIdle readings), or -1.
+func machineBusy(idleCores float64) float64 {
+	if idleCores < 0 {
 		return -1
 	}
-	n := float64(runtime.NumCPU())
-	return max(0, n*wall-(idle1-idle0)) / wall
+	return max(0, float64(runtime.NumCPU())-idleCores)
 }
 
 // clockTicks is USER_HZ, 100 on every Linux this runs on.

@@ -163,9 +163,9 @@ func TestMachineBusy(t *testing.T) {
 	t0 := time.Now()
 	for time.Since(t0) < 300*time.Millisecond { // one core busy
 	}
-	busy := machineBusy(idle0, machineIdle(), time.Since(t0).Seconds())
+	busy := machineBusy(cores(idle0, machineIdle(), time.Since(t0).Seconds()))
 	require.GreaterOrEqual(t, busy, 0.5, "a spinning goroutine keeps about one core busy")
 	require.LessOrEqual(t, busy, float64(runtime.NumCPU())+0.2)
-	require.Equal(t, -1.0, machineBusy(-1, 5, 1))
-	require.Equal(t, -1.0, machineBusy(5, 4, 1), "a counter going back is not a reading")
+	require.Equal(t, -1.0, machineBusy(cores(-1, 5, 1)))
+	require.Equal(t, -1.0, machineBusy(cores(5, 4, 1)), "a counter going back is not a reading")
 }
