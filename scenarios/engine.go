@@ -59,7 +59,7 @@ func Execute(ctx context.Context, plan Plan, on func(*vegeta.Result)) error {
 		maxBody = 1 << 20
 	}
 	dialer := &net.Dialer{Timeout: plan.Timeout, KeepAlive: 30 * time.Second}
-	// h1 sends plain-http requests from the worker's own goroutine (a third
+	// h1 sends plain-http requests from the worker's own goroutine (about half
 	// of net/http's CPU per request); https goes through net/http.
 	tr := &h1.Transport{
 		MaxConnsPerHost:   plan.MaxConnections,
