@@ -18,7 +18,7 @@ type Series struct {
 	Points [][2]float64 // x, y
 }
 
-const chartW, chartH, padL, padB, padT, padR = 560.0, 200.0, 56.0, 28.0, 12.0, 12.0
+const chartW, chartH, padL, padB, padT, padR = 560.0, 200.0, 56.0, 28.0, 22.0, 12.0
 
 // LineChart draws series on shared axes; xLabel/yLabel name the units.
 func LineChart(title, xLabel, yLabel string, series ...Series) template.HTML {
@@ -107,7 +107,7 @@ func axes(b *strings.Builder, maxX, maxY float64, xLabel, yLabel string, x, y fu
 	if xLabel != "" {
 		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="end" class="label">%s</text>`, chartW-padR, chartH-2, template.HTMLEscapeString(xLabel))
 	}
-	fmt.Fprintf(b, `<text x="4" y="%.1f" class="label">%s</text>`, padT-2+8, template.HTMLEscapeString(yLabel))
+	fmt.Fprintf(b, `<text x="4" y="%.1f" class="label">%s</text>`, padT-10, template.HTMLEscapeString(yLabel))
 }
 
 // legendPerRow items fit beside the x axis label; more wrap to new rows
