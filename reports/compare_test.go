@@ -93,3 +93,19 @@ func TestCompareGolden(t *testing.T) {
 	require.NotContains(t, html.String(), "<script src")
 	require.Contains(t, html.String(), "REGRESSION")
 }
+
+// TestCompareCountsAFailingCheckOnce: a probe that newly fails also fails
+// its section's gate row; the comparison names the probe, not both.
+func TestCompareCountsAFailingCheckOnce(t *testing.T) {
+	old, cur := sampleRun(), sampleRun()
+	old.Scan.Probes[0].Status, old.Scan.Status = check.Pass, check.Pass
+	old.EvaluateGate(DefaultGate())
+	cur.EvaluateGate(DefaultGate())
+	c := Compare(old, cur, DefaultCompare())
+	var names []string
+	for _, f := range c.NewFailures {
+		names = append(names, f.Section+"/"+f.Name)
+	}
+	require.Contains(t, names, "scan/multi-worker")
+	require.NotContains(t, names, "gate/all scan checks pass")
+}

@@ -142,8 +142,11 @@ func (r *Run) EvaluateGate(cfg GateConfig) {
 	r.Gate = g
 }
 
+// sectionRowName names the gate row that requires every check of sec to pass.
+func sectionRowName(sec string) string { return "all " + sec + " checks pass" }
+
 func (r *Run) sectionRow(sec string) GateRow {
-	name := "all " + sec + " checks pass"
+	name := sectionRowName(sec)
 	var st check.Status
 	var failed []string
 	switch sec {
