@@ -12,6 +12,7 @@ import (
 
 	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/client"
+	"github.com/ahsp-harness/harness/target/internal/handlers"
 	"github.com/ahsp-harness/harness/target/internal/limiter"
 )
 
@@ -109,4 +110,15 @@ func TestEarlyAnswersCarryDeprecationHeaders(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestDeprecationLinkResolves: the rel="deprecation" link of every legacy
+// and v1 answer points at a page the target serves, without a session.
+func TestDeprecationLinkResolves(t *testing.T) {
+	a := newApp(t, appOpts{})
+	r := do(t, anon(t, a.ts.URL), "GET", handlers.DeprecationDoc, nil, "")
+	require.Equal(t, http.StatusOK, r.Status)
+	require.Equal(t, "text/html; charset=utf-8", r.Header.Get("Content-Type"))
+	require.Contains(t, string(r.Body), "sunset on <strong>1 July 2027</strong>")
+	require.Contains(t, string(r.Body), handlers.SunsetAt.Format("2006"), "the page and the Sunset header agree on the year")
 }

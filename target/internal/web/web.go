@@ -83,9 +83,10 @@ type staticFile struct {
 }
 
 var contentTypes = map[string]string{
-	".js":  "text/javascript; charset=utf-8",
-	".css": "text/css; charset=utf-8",
-	".svg": "image/svg+xml",
+	".js":   "text/javascript; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".svg":  "image/svg+xml",
+	".html": "text/html; charset=utf-8", // docs linked from API headers, no scripts
 }
 
 // New builds the frontend for the given defects; only UIDefects matter here.

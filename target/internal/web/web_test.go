@@ -39,7 +39,7 @@ func TestStaticHandlerServesEveryFile(t *testing.T) {
 	w := New(nil)
 	h := w.StaticHandler()
 	files := w.StaticFiles()
-	for _, want := range []string{"js/core/toast.js", "js/core/toast-wrapper.js", "js/core/loading.js", "js/core/http.js", "css/app.css"} {
+	for _, want := range []string{"js/core/toast.js", "js/core/toast-wrapper.js", "js/core/loading.js", "js/core/http.js", "css/app.css", "docs/api-v2-migration.html"} {
 		require.Contains(t, files, want)
 	}
 	for _, f := range files {
@@ -47,7 +47,7 @@ func TestStaticHandlerServesEveryFile(t *testing.T) {
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, StaticPrefix+f+"?v=x", nil))
 			require.Equal(t, http.StatusOK, rec.Code)
-			want := map[string]string{".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}[filepath.Ext(f)]
+			want := map[string]string{".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".html": "text/html; charset=utf-8"}[filepath.Ext(f)]
 			require.Equal(t, want, rec.Header().Get("Content-Type"))
 			require.Equal(t, "no-cache", rec.Header().Get("Cache-Control"))
 			require.Equal(t, "nosniff", rec.Header().Get("X-Content-Type-Options"))
