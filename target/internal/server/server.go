@@ -427,6 +427,14 @@ func (s *Server) tooLarge(w http.ResponseWriter, r *http.Request) {
 // serverError logs err (with stack when given) under a fresh error id and
 // answers a 500 that carries only the id.
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error, stack []byte) {
+	if stack == nil && r.Context().Err() != nil {
+		// The client hung up and the store call failed because of it: not
+		// a server error, and nobody is left to read an answer (as the API
+		// handlers do).
+		s.log.Info("request canceled", "err", err.Error(), "method", r.Method, "path", r.URL.Path)
+		w.WriteHeader(handlers.StatusClientClosedRequest)
+		return
+	}
 	id := randomHex(8)
 	attrs := []any{"error_id", id, "err", err.Error(), "method", r.Method, "path", r.URL.Path}
 	if stack != nil {

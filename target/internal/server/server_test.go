@@ -1,10 +1,12 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/client"
+	"github.com/ahsp-harness/harness/target/internal/handlers"
 )
 
 func TestResolve(t *testing.T) {
@@ -423,4 +426,37 @@ func decode429(t *testing.T, resp *client.Response) (body struct {
 	require.Equal(t, "RATE_LIMIT_EXCEEDED", body.Code)
 	require.Equal(t, fmt.Sprintf("Terlalu banyak permintaan. Silakan coba lagi dalam %d detik.", body.RetryAfter), body.Message)
 	return body
+}
+
+// TestServerErrorOfAGoneClient: a store call that failed because the client
+// hung up is logged as a cancel (INFO, 499), not as a server error; the
+// same failure with the client still there is a 500 with an error id.
+func TestServerErrorOfAGoneClient(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		cancel    bool
+		status    int
+		wantMsg   string
+		wantLevel string
+	}{
+		{"client gone", true, handlers.StatusClientClosedRequest, "request canceled", "INFO"},
+		{"client there", false, http.StatusInternalServerError, "server error", "ERROR"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newApp(t, appOpts{})
+			ctx, cancel := context.WithCancel(context.Background())
+			if tc.cancel {
+				cancel()
+			} else {
+				defer cancel()
+			}
+			req := httptest.NewRequest(http.MethodPost, "/accounts/login/", nil).WithContext(ctx)
+			rec := httptest.NewRecorder()
+			a.srv.serverError(rec, req, fmt.Errorf("authenticate: %w", context.Canceled), nil)
+			require.Equal(t, tc.status, rec.Code)
+			lines := a.logs.lines(tc.wantMsg)
+			require.Len(t, lines, 1)
+			require.Equal(t, tc.wantLevel, lines[0]["level"])
+		})
+	}
 }
