@@ -191,6 +191,9 @@ func (c *controlServer) handle(ctx context.Context, conn net.Conn) {
 func printStack(w io.Writer, info stack.Info, creds []client.Credential, password string) {
 	fmt.Fprintf(w, "stack up: %s mode (%s)\n", info.Mode, info.ModeReason)
 	fmt.Fprintf(w, "  url:         %s\n", info.BaseURL)
+	if info.Route != "" {
+		fmt.Fprintf(w, "  route:       %s\n", info.Route)
+	}
 	if info.RedisAddr != "" {
 		fmt.Fprintf(w, "  redis:       %s (%s)\n", info.RedisAddr, info.RedisKind)
 	}

@@ -124,10 +124,12 @@ type Spec struct {
 
 // Info describes a stack that is up. It goes into reports.
 type Info struct {
-	Mode          string `json:"mode"`
-	ModeReason    string `json:"mode_reason"`
-	RunID         string `json:"run_id"`
-	BaseURL       string `json:"base_url"`
+	Mode       string `json:"mode"`
+	ModeReason string `json:"mode_reason"`
+	RunID      string `json:"run_id"`
+	BaseURL    string `json:"base_url"`
+	// Route says how BaseURL reaches a docker-mode target.
+	Route         string `json:"route,omitempty"`
 	Workers       int    `json:"workers"`
 	Cache         string `json:"cache"`
 	RedisKind     string `json:"redis_kind,omitempty"`

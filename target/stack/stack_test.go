@@ -72,8 +72,35 @@ func TestDockerStack(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, ModeDocker, s.Info().Mode)
 	require.NotEmpty(t, s.Info().RedisKind)
+	// On a Linux host with a local engine the harness skips docker-proxy.
+	t.Logf("route: %s -> %s", s.Info().Route, s.Info().BaseURL)
+	if strings.HasPrefix(s.Info().Route, "the container's address") {
+		require.NotContains(t, s.Info().BaseURL, "127.0.0.1")
+	} else {
+		require.Contains(t, s.Info().BaseURL, "127.0.0.1")
+	}
 	t.Logf("docker stack up in %.2fs (image builds %.2fs)", s.Info().StartupSeconds, s.Info().ImageBuildSeconds)
 	exercise(t, ctx, s, true)
+}
+
+// TestDockerRoutePublishedPort: HARNESS_DOCKER_ROUTE=port keeps the target
+// on its published loopback port.
+func TestDockerRoutePublishedPort(t *testing.T) {
+	requireDocker(t)
+	t.Setenv(EnvDockerRoute, "port")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s, err := Up(ctx, Spec{Mode: ModeDocker, Cache: CacheLocmem})
+	t.Cleanup(func() { require.NoError(t, s.Down(context.Background())) })
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(s.Info().BaseURL, "http://127.0.0.1:"), s.Info().BaseURL)
+	require.Contains(t, s.Info().Route, "published port")
+	require.Equal(t, http.StatusOK, func() int {
+		resp, err := http.Get(s.BaseURL() + ReadyPath)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}())
 }
 
 func requireLocalGone(t *testing.T, s *Stack, ls *localStack) {
@@ -280,6 +307,12 @@ func TestDownRun(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
+			if mode == ModeDocker {
+				// A removed network's subnet, and so the container's address,
+				// is soon reused by other stacks (tests run in parallel); a
+				// published port is not.
+				t.Setenv(EnvDockerRoute, "port")
+			}
 			s, err := Up(ctx, Spec{Mode: mode, Workers: 2, Cache: CacheLocmem})
 			t.Cleanup(func() { _ = s.Down(context.Background()) })
 			require.NoError(t, err)
