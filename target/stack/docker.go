@@ -236,7 +236,7 @@ func (d *dockerStack) route(ctx context.Context, published string) (baseURL, how
 	if resp.StatusCode != http.StatusOK {
 		return published, how
 	}
-	return direct, "the container's address on the run's network (no docker-proxy; " + EnvDockerRoute + "=port for the published port)"
+	return direct, "the container's address on the run's network, no docker-proxy; " + EnvDockerRoute + "=port for the published port"
 }
 
 func (d *dockerStack) control() (Control, error) { return d, nil }
