@@ -60,20 +60,20 @@ type Equivalence struct {
 
 // finish computes the overall verdict.
 func (r *Report) finish() {
-	st := check.Skip
+	var sts []check.Status
 	for _, x := range r.Results {
-		st = check.Worst(st, x.Verdict)
+		sts = append(sts, x.Verdict)
 	}
 	for _, e := range r.Equivalence {
-		st = check.Worst(st, e.Status)
+		sts = append(sts, e.Status)
 	}
 	for _, c := range r.Breaking {
-		st = check.Worst(st, c.Status)
+		sts = append(sts, c.Status)
 	}
 	if r.Sample != nil {
-		st = check.Worst(st, r.Sample.Status)
+		sts = append(sts, r.Sample.Status)
 	}
-	r.Status = st
+	r.Status = check.Summarize(sts...)
 }
 
 // Render writes the report as readable tables.

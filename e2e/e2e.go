@@ -287,15 +287,16 @@ func Run(ctx context.Context, cfg Config, checks []Check) (Report, error) {
 	}
 	wg.Wait()
 
-	rep.Status = check.Pass
+	sts := make([]check.Status, len(rep.Results))
 	for i := range rep.Results {
-		rep.Status = check.Worst(rep.Status, rep.Results[i].Status)
+		sts[i] = rep.Results[i].Status
 		if cfg.ScreenshotDir != "" {
 			if err := saveShots(cfg.ScreenshotDir, &rep.Results[i]); err != nil {
 				return rep, err
 			}
 		}
 	}
+	rep.Status = check.Summarize(sts...)
 	return finish()
 }
 

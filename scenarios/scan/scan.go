@@ -224,7 +224,14 @@ func Run(ctx context.Context, t Target, cfg Config) (*Report, error) {
 		}
 		s.printf("scan: %s %s in %.1fs: %s", p.name, strings.ToUpper(string(res.Status)), res.DurationSeconds, res.Reason)
 		rep.Probes = append(rep.Probes, res)
-		rep.Status = check.Worst(rep.Status, res.Status)
+	}
+	rep.Status = check.Skip
+	if len(rep.Probes) > 0 {
+		sts := make([]check.Status, len(rep.Probes))
+		for i, p := range rep.Probes {
+			sts[i] = p.Status
+		}
+		rep.Status = check.Summarize(sts...)
 	}
 	rep.Seconds = round3(time.Since(start).Seconds())
 	return rep, nil

@@ -9,18 +9,33 @@ import (
 )
 
 // Known defects and what each does. Names are the --defect flag values.
+// Grouped by the check that catches them; keep each block sorted.
 var Known = map[string]string{
-	"naive-limiter":        "limiter does a non-atomic get+set and refreshes the TTL on every allowed request (as the real app does)",
-	"split-versions":       "v1/legacy and v2 paths of one operation count against separate limits",
-	"raw-path-key":         "limit key built from the raw path, so /save, /save/, //save/ and case variants count apart",
-	"trust-xff":            "login limiter takes the client IP from X-Forwarded-For",
-	"legacy-scope":         "only list-pekerjaan/save/ is rate limited (as in the real app)",
-	"no-retry-after":       "429 responses carry no Retry-After header (as in the real app)",
-	"local-sessions":       "sessions are kept in each worker's memory, so other workers bounce the user to login",
+	// Rate limiting (scan probes).
+	"naive-limiter":  "limiter does a non-atomic get+set and refreshes the TTL on every allowed request (as the real app does)",
+	"split-versions": "v1/legacy and v2 paths of one operation count against separate limits",
+	"raw-path-key":   "limit key built from the raw path, so /save, /save/, //save/ and case variants count apart",
+	"trust-xff":      "login limiter takes the client IP from X-Forwarded-For",
+	"legacy-scope":   "only list-pekerjaan/save/ is rate limited (as in the real app)",
+	"no-retry-after": "429 responses carry no Retry-After header (as in the real app)",
+	"local-sessions": "sessions are kept in each worker's memory, so other workers bounce the user to login",
+	// End of rate-limiting block.
+
+	// Deployment traits (no check fails on them alone; the harness must cope).
+	// End of deployment-traits block.
+
+	// Contracts and the deployed app's quirks.
+	"v2-drift": "v2 renames a field and drops another compared with v1",
+	// End of contracts block.
+
+	// Browser (e2e).
 	"unescaped-ui":         "toast and showError insert message text as HTML",
 	"loader-race":          "LoadingManager's hide timer removes a newer overlay shown while the loader fades",
 	"toast-legacy-ignored": "toast.show(msg, 'danger', ms) and show({message, variant, delay}) are ignored",
-	"v2-drift":             "v2 renames a field and drops another compared with v1",
+	// End of browser block.
+
+	// Security and observability.
+	// End of security block.
 }
 
 // Set is the switched-on defects. The zero value is the correct target.
