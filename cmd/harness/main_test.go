@@ -221,6 +221,7 @@ func TestExitCodes(t *testing.T) {
 		{"target dies at start", []string{"up", "--stack", "local", "--cache", "locmem", "--target-bin", dying}, exitcode.StackFailed, "fatal: cannot bind"},
 		{"port in use", []string{"up", "--stack", "local", "--cache", "locmem", "--port", busyPort}, exitcode.StackFailed, "port " + busyPort + " on 127.0.0.1 is in use"},
 		{"external unreachable", []string{"up", "--stack", "external", "--target-url", "http://127.0.0.1:1"}, exitcode.Unreachable, "target unreachable"},
+		{"bad allow-skip", []string{"run", "--allow-skip", "browser"}, exitcode.Usage, `--allow-skip: unknown section "browser"; allowed: scan, load, contracts, e2e`},
 		{"status without stack", []string{"status"}, exitcode.Unreachable, "no stack is up"},
 		{"down without stack", []string{"down"}, exitcode.OK, "no stack is up"},
 		{"interrupted", []string{"interrupted:", "load", "read-mix", "--stack", "external", "--target-url", "http://127.0.0.1:1"}, exitcode.Interrupted, "harness: interrupted:"},
