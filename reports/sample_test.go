@@ -138,10 +138,16 @@ func sampleRun() *Run {
 		},
 		Errors: []string{"capacity bench: skipped in quick profile"},
 	}
+	r.EvaluateGate(sampleGate())
+	return r
+}
+
+// sampleGate is the default gate with a latency rule on every scenario and
+// an error-rate rule on one endpoint.
+func sampleGate() GateConfig {
 	th1, _ := ParseThreshold("p95 < 250ms")
 	th2, _ := ParseThreshold("error_rate{endpoint=rekap} <= 1%")
 	cfg := DefaultGate()
 	cfg.Thresholds = append(cfg.Thresholds, th1, th2)
-	r.EvaluateGate(cfg)
-	return r
+	return cfg
 }
