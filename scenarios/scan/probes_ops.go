@@ -14,7 +14,7 @@ import (
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/target/api"
-	"github.com/ahsp-harness/harness/target/stack"
+	"github.com/ahsp-harness/harness/target/stack/stackinfo"
 )
 
 func probeSessions(ctx context.Context, s *scanner) Result {
@@ -81,16 +81,16 @@ func probeSessions(ctx context.Context, s *scanner) Result {
 
 // control returns the stack's control or the skip result that explains why
 // there is none.
-func (s *scanner) control(needCache bool) (stack.Control, *Result) {
+func (s *scanner) control(needCache bool) (stackinfo.Control, *Result) {
 	c, err := s.t.Control()
 	if err != nil {
 		r := skip("%v", err)
-		if errors.Is(err, stack.ErrUnsupported) {
+		if errors.Is(err, stackinfo.ErrUnsupported) {
 			r = skip("unsupported in external mode: the probe needs to control the stack")
 		}
 		return nil, &r
 	}
-	if needCache && s.t.Info().Cache != stack.CacheRedis {
+	if needCache && s.t.Info().Cache != stackinfo.CacheRedis {
 		r := skip("the target runs with cache %q: there is no cache server to break (use --cache redis)", s.t.Info().Cache)
 		return nil, &r
 	}
@@ -247,7 +247,7 @@ func probeCacheSlow(ctx context.Context, s *scanner) Result {
 	delay := max(4*s.timeout, 200*time.Millisecond)
 	remove, err := ctl.AddCacheLatency(ctx, delay)
 	if err != nil {
-		if errors.Is(err, stack.ErrUnsupported) {
+		if errors.Is(err, stackinfo.ErrUnsupported) {
 			return skip("cache latency: %v", err)
 		}
 		return fail("add cache latency: %v", err)
