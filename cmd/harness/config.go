@@ -56,6 +56,10 @@ type StackConfig struct {
 	PathPrefix    *string        `yaml:"path_prefix"`
 	UsersFile     *string        `yaml:"users_file"`
 	Users         []ConfigUser   `yaml:"users"`
+	// Hooks maps hook names (stack.HookNames) to shell commands for an
+	// external deployment; --hook NAME=COMMAND replaces one.
+	Hooks       map[string]string `yaml:"hooks"`
+	HookTimeout *time.Duration    `yaml:"hook_timeout"`
 }
 
 // ConfigUser is one external credential. The password is better left out of

@@ -47,6 +47,8 @@ type globalOptions struct {
 	pathPrefix    string
 	users         []string
 	usersFile     string
+	hooks         []string
+	hookTimeout   time.Duration
 }
 
 func newRootCmd(app *App) *cobra.Command {
@@ -103,6 +105,8 @@ func stackFlags(cmd *cobra.Command, g *globalOptions) *cobra.Command {
 	f.StringVar(&g.pathPrefix, "path-prefix", "", "external mode: path the app is mounted under (e.g. /ahsp)")
 	f.StringArrayVar(&g.users, "user", nil, "external mode: name:password (repeatable; name alone takes $"+EnvPassword+")")
 	f.StringVar(&g.usersFile, "users-file", "", "external mode: file of 'name[:password] [project,...]' lines")
+	f.StringArrayVar(&g.hooks, "hook", nil, "external mode: NAME=COMMAND run with sh -c to control or observe the deployment (repeatable; names: "+strings.Join(stack.HookNames, ", ")+")")
+	f.DurationVar(&g.hookTimeout, "hook-timeout", stack.DefaultHookTimeout, "external mode: time limit of one hook run")
 	return cmd
 }
 
@@ -162,6 +166,9 @@ func (a *App) loadConfig(f *pflag.FlagSet) error {
 	if s.RedisTimeout != nil && unset("redis-timeout") {
 		a.g.redisTimeout = *s.RedisTimeout
 	}
+	if s.HookTimeout != nil && unset("hook-timeout") {
+		a.g.hookTimeout = *s.HookTimeout
+	}
 	if s.StartTimeout != nil && unset("start-timeout") {
 		a.g.startTimeout = *s.StartTimeout
 	}
@@ -219,6 +226,12 @@ func (c *loadedConfig) validateStack() error {
 	if err := stack.CheckDefects(s.Defects); err != nil {
 		return exitcode.Errorf(exitcode.Usage, "%s: %v", c.at("stack.defects"), err)
 	}
+	if err := stack.CheckHooks(s.Hooks); err != nil {
+		return exitcode.Errorf(exitcode.Usage, "%s: %v", c.at("stack.hooks"), err)
+	}
+	if s.HookTimeout != nil && *s.HookTimeout <= 0 {
+		return exitcode.Errorf(exitcode.Usage, "%s: %s: want a positive duration", c.at("stack.hook_timeout"), *s.HookTimeout)
+	}
 	for i, u := range s.Users {
 		if u.User == "" {
 			return exitcode.Errorf(exitcode.Usage, "%s: want a user name", c.at(fmt.Sprintf("stack.users[%d]", i)))
@@ -240,7 +253,24 @@ func (a *App) stackSpec() (stack.Spec, error) {
 		FailurePolicy: g.failurePolicy, RedisTimeout: g.redisTimeout, SessionStore: g.sessionStore, Limits: limits,
 		Defects: g.defects, Seed: stack.Seed{Users: g.seedUsers, Projects: g.seedProjects},
 		TargetBin: g.targetBin, Port: g.port, LocalRedis: g.localRedis, StartTimeout: g.startTimeout,
-		TargetURL: g.targetURL, PathPrefix: g.pathPrefix,
+		TargetURL: g.targetURL, PathPrefix: g.pathPrefix, HookTimeout: g.hookTimeout,
+	}
+	// harness.yaml's hooks first, then --hook, which replaces a hook of the same name.
+	if a.cfg != nil && len(a.cfg.Stack.Hooks) > 0 {
+		spec.Hooks = map[string]string{}
+		for n, c := range a.cfg.Stack.Hooks {
+			spec.Hooks[n] = c
+		}
+	}
+	for _, h := range g.hooks {
+		name, command, err := stack.ParseHook(h)
+		if err != nil {
+			return usage(fmt.Errorf("--hook: %w", err))
+		}
+		if spec.Hooks == nil {
+			spec.Hooks = map[string]string{}
+		}
+		spec.Hooks[name] = command
 	}
 	if spec.TargetBin == "" {
 		spec.TargetBin = a.Getenv(EnvTargetBin)
@@ -288,6 +318,9 @@ func (a *App) stackSpec() (stack.Spec, error) {
 		} else if spec.TargetURL == "" {
 			return usage(fmt.Errorf("--user/--users-file are for --stack external (with --target-url)"))
 		}
+	}
+	if spec.Mode != stack.ModeExternal && len(spec.Hooks) > 0 {
+		return usage(fmt.Errorf("--hook/stack.hooks control an external deployment (--stack external --target-url URL); with --stack %s the harness controls the target itself", spec.Mode))
 	}
 	return spec, nil
 }

@@ -133,6 +133,11 @@ type Spec struct {
 	PathPrefix string
 	// Credentials are the external deployment's users.
 	Credentials []client.Credential
+	// Hooks are the external deployment's commands by hook name (HookNames),
+	// run with sh -c; they give an external stack its Control, Logs and CPUTime.
+	Hooks map[string]string
+	// HookTimeout bounds one hook run (0: DefaultHookTimeout).
+	HookTimeout time.Duration
 
 	// Progress receives one line per step; nil discards.
 	Progress io.Writer
@@ -179,7 +184,8 @@ func (s *Stack) Info() Info {
 	return s.info
 }
 
-// Control returns the stack's control, or ErrUnsupported in external mode.
+// Control returns the stack's control. In external mode it runs the
+// configured hooks and is ErrUnsupported when none is configured.
 func (s *Stack) Control() (Control, error) {
 	if s == nil || s.be == nil {
 		return nil, ErrUnsupported
@@ -187,7 +193,8 @@ func (s *Stack) Control() (Control, error) {
 	return s.be.control()
 }
 
-// Logs returns the last lines the target logged (empty in external mode).
+// Logs returns the last lines the target logged (external mode: the logs
+// hook's output, empty without one; ReadLogs says why).
 func (s *Stack) Logs(ctx context.Context) string {
 	if s == nil || s.be == nil {
 		return ""
@@ -335,6 +342,18 @@ func normalize(spec Spec) (Spec, error) {
 		if l.Requests < 1 || l.WindowSeconds < 1 {
 			return bad("limit %s=%d/%d: want N/seconds with both at least 1", cat, l.Requests, l.WindowSeconds)
 		}
+	}
+	if spec.HookTimeout == 0 {
+		spec.HookTimeout = DefaultHookTimeout
+	}
+	if spec.HookTimeout < 0 {
+		return bad("hook timeout %s: want a positive duration", spec.HookTimeout)
+	}
+	if err := CheckHooks(spec.Hooks); err != nil {
+		return bad("%v", err)
+	}
+	if len(spec.Hooks) > 0 && spec.Mode != ModeExternal {
+		return bad("hooks control an external deployment; with --stack %s the harness controls the target itself (remove the hooks or use --stack external)", spec.Mode)
 	}
 	if spec.Mode == ModeExternal {
 		u, err := url.Parse(spec.TargetURL)

@@ -52,12 +52,14 @@ type Info struct {
 	Limiter       string `json:"limiter"`
 	FailurePolicy string `json:"failure_policy"`
 	// RedisTimeoutMS is the target's timeout per Redis call (0: unknown).
-	RedisTimeoutMS    float64  `json:"redis_timeout_ms,omitempty"`
-	SessionStore      string   `json:"session_store"`
-	Limits            string   `json:"limits,omitempty"`
-	Defects           []string `json:"defects"`
-	TargetBin         string   `json:"target_bin,omitempty"`
-	StartupSeconds    float64  `json:"startup_seconds"`
+	RedisTimeoutMS float64  `json:"redis_timeout_ms,omitempty"`
+	SessionStore   string   `json:"session_store"`
+	Limits         string   `json:"limits,omitempty"`
+	Defects        []string `json:"defects"`
+	TargetBin      string   `json:"target_bin,omitempty"`
+	StartupSeconds float64  `json:"startup_seconds"`
+	// Hooks names the external deployment's configured hooks (not their commands).
+	Hooks             []string `json:"hooks,omitempty"`
 	ImageBuildSeconds float64  `json:"image_build_seconds,omitempty"`
 }
 
