@@ -46,6 +46,7 @@ type StackConfig struct {
 	SessionStore  *string        `yaml:"session_store"`
 	Limits        *string        `yaml:"limits"`
 	Defects       []string       `yaml:"defects"`
+	Profile       *string        `yaml:"profile"`
 	SeedUsers     *int           `yaml:"seed_users"`
 	SeedProjects  *int           `yaml:"seed_projects"`
 	TargetBin     *string        `yaml:"target_bin"`

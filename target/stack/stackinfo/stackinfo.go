@@ -56,8 +56,10 @@ type Info struct {
 	SessionStore   string   `json:"session_store"`
 	Limits         string   `json:"limits,omitempty"`
 	Defects        []string `json:"defects"`
-	TargetBin      string   `json:"target_bin,omitempty"`
-	StartupSeconds float64  `json:"startup_seconds"`
+	// Profile is the reference target's deployment profile, if one was used.
+	Profile        string  `json:"profile,omitempty"`
+	TargetBin      string  `json:"target_bin,omitempty"`
+	StartupSeconds float64 `json:"startup_seconds"`
 	// Hooks names the external deployment's configured hooks (not their commands).
 	Hooks             []string `json:"hooks,omitempty"`
 	ImageBuildSeconds float64  `json:"image_build_seconds,omitempty"`
