@@ -127,3 +127,29 @@ func ParseLimits(s string) (map[api.Category]api.Limit, error) {
 	}
 	return out, nil
 }
+
+// Hook names: user-supplied shell commands that let the harness break and
+// observe an external deployment it did not start.
+const (
+	HookCacheStop  = "cache-stop"  // stop the deployment's cache server
+	HookCacheStart = "cache-start" // start it again
+	HookCacheSlow  = "cache-slow"  // add latency to every cache reply ($HARNESS_CACHE_DELAY_MS)
+	HookCacheFast  = "cache-fast"  // remove that latency
+	HookWorkerKill = "worker-kill" // kill one worker process ($HARNESS_WORKER_INDEX)
+	HookLogs       = "logs"        // print the deployment's recent log lines
+	HookCPU        = "cpu"         // print the deployment's cumulative CPU seconds
+)
+
+// HookNames lists every hook name, in documentation order.
+var HookNames = []string{HookCacheStop, HookCacheStart, HookCacheSlow, HookCacheFast, HookWorkerKill, HookLogs, HookCPU}
+
+// ControlMissing reports whether ctl can run the named hooks: nil for a
+// docker or local stack's Control (which needs none), else an error wrapping
+// ErrUnsupported that names the first missing hook. Probes call it before
+// they break anything.
+func ControlMissing(ctl Control, names ...string) error {
+	if m, ok := ctl.(interface{ Missing(...string) error }); ok {
+		return m.Missing(names...)
+	}
+	return nil
+}
