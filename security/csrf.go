@@ -186,4 +186,6 @@ func csrfLogin(ctx context.Context, e *env, res *Result) (unmeasured []string) {
 }
 
 // isRefusal: the answers that deny access to another user's object.
-func isRefusal(status int) bool { return status == http.StatusNotFound || status == http.StatusForbidden }
+func isRefusal(status int) bool {
+	return status == http.StatusNotFound || status == http.StatusForbidden
+}
