@@ -56,6 +56,7 @@ var Known = map[string]string{
 	"metrics-miss-bulk":         "/metrics does not count 429s of the bulk category",
 	"metrics-miss-cache-errors": "/metrics does not count the limiter's cache errors",
 	"hit-log-no-user":           "rate-limit hits are logged without the user",
+	"no-metrics":                "no /metrics endpoint: 404 (as in the real app)",
 	// End of security block.
 }
 
@@ -125,6 +126,7 @@ var Profiles = map[string]Profile{
 		Defects: []string{
 			"legacy-scope", "no-retry-after", "naive-limiter", "local-sessions",
 			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit",
+			"no-csp", "no-metrics",
 			// End of as-deployed defects.
 		},
 	},
@@ -135,6 +137,7 @@ var Profiles = map[string]Profile{
 		Defects: []string{
 			"legacy-scope", "no-retry-after", "naive-limiter",
 			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit",
+			"no-csp", "no-metrics",
 			// End of as-deployed-redis defects.
 		},
 	},

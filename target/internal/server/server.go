@@ -297,6 +297,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case kindHealth:
 		s.serveHealth(rec, r, rt.health)
 	case kindMetrics:
+		if s.cfg.Defects.Has("no-metrics") {
+			s.notFound(rec, r)
+			return
+		}
 		s.serveMetrics(rec, r)
 	case kindStatic:
 		s.d.Static.ServeHTTP(rec, r)
