@@ -326,7 +326,8 @@ func (a *App) runPhases(ctx context.Context, s *stack.Stack, o runOptions, plan 
 			retries = 0
 		}
 		rep, err := scan.Run(ctx, view{s, u.scan}, scan.Config{Progress: p, Retries: retries,
-			Limits: declared, Algorithm: a.g.limiter, FailurePolicy: a.g.failurePolicy})
+			Limits: declared, Algorithm: a.g.limiter, FailurePolicy: a.g.failurePolicy,
+			RequireRateLimitHeaders: a.requireRateLimitHeaders(nil)})
 		run.Scan = rep
 		return err
 	})
