@@ -72,6 +72,10 @@ var catalog = []probeDef{
 	{CacheDown, "with the cache stopped the failure policy is honoured, health degrades, and service recovers", probeCacheDown},
 	{CacheSlow, "with a slow cache no request hangs past the limiter timeout and the policy is honoured", probeCacheSlow},
 	{WorkerKill, "a worker killed under write load is restarted and no acknowledged write is lost", probeWorkerKill},
+	{IdentityRotation, "the same user logging in again (a new session) gets no fresh quota", probeIdentityRotation},
+	{IdentityHeaders, "forged client/user identity headers (X-Forwarded-For, X-Real-IP, X-User-Id, ...) do not move a limited operation to another bucket", probeIdentityHeaders},
+	{LimitedWrite, "a write refused with 429 has no effect (read back)", probeLimitedWrite},
+	{MethodVariants, "HEAD, PUT, PATCH and X-HTTP-Method-Override share the operation's limit or are refused", probeMethodVariants},
 	// Last: its failed logins use up the login limit of the harness's own address.
 	{XFFSpoof, "the login limit ignores forged X-Forwarded-For / X-Real-IP", probeXFF},
 }
