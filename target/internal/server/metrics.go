@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // metrics are this worker's counters. Like gunicorn workers without a
@@ -15,6 +16,10 @@ import (
 type metrics struct {
 	mu       sync.Mutex
 	requests map[[2]string]uint64 // route, status
+	// latency is a histogram of every answer's duration over
+	// latencyBuckets (cumulative counts are made at render).
+	latency    [len(latencyBuckets) + 1]uint64
+	latencySum float64
 	hits     map[[2]string]uint64 // operation, category
 	cacheErr map[string]uint64    // limiter, session, health
 }
@@ -23,12 +28,20 @@ func newMetrics() *metrics {
 	return &metrics{requests: map[[2]string]uint64{}, hits: map[[2]string]uint64{}, cacheErr: map[string]uint64{}}
 }
 
-func (m *metrics) request(route string, status int) {
+// latencyBuckets are the upper bounds (seconds) of the latency histogram
+// that alert rules take the p99 from.
+var latencyBuckets = [...]float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
+func (m *metrics) request(route string, status int, took time.Duration) {
 	if status == 0 {
 		status = http.StatusOK
 	}
+	sec := took.Seconds()
+	i := sort.SearchFloat64s(latencyBuckets[:], sec) // first bound >= sec
 	m.mu.Lock()
 	m.requests[[2]string{route, strconv.Itoa(status)}]++
+	m.latency[i]++
+	m.latencySum += sec
 	m.mu.Unlock()
 }
 
@@ -64,6 +77,14 @@ func (m *metrics) render(worker string) string {
 	for _, k := range sortedKeys(m.requests) {
 		fmt.Fprintf(&b, "ahsp_http_requests_total{route=%q,status=%q} %d\n", k[0], k[1], m.requests[k])
 	}
+	b.WriteString("# HELP ahsp_http_request_duration_seconds Time to answer a request, every route.\n# TYPE ahsp_http_request_duration_seconds histogram\n")
+	var cum uint64
+	for i, le := range latencyBuckets {
+		cum += m.latency[i]
+		fmt.Fprintf(&b, "ahsp_http_request_duration_seconds_bucket{le=%q} %d\n", strconv.FormatFloat(le, 'g', -1, 64), cum)
+	}
+	cum += m.latency[len(latencyBuckets)]
+	fmt.Fprintf(&b, "ahsp_http_request_duration_seconds_bucket{le=\"+Inf\"} %d\nahsp_http_request_duration_seconds_sum %g\nahsp_http_request_duration_seconds_count %d\n", cum, m.latencySum, cum)
 	b.WriteString("# HELP ahsp_rate_limit_hits_total Requests rejected with 429 by operation and category.\n# TYPE ahsp_rate_limit_hits_total counter\n")
 	for _, k := range sortedKeys(m.hits) {
 		fmt.Fprintf(&b, "ahsp_rate_limit_hits_total{operation=%q,category=%q} %d\n", k[0], k[1], m.hits[k])
