@@ -69,7 +69,7 @@ func TestConfigErrors(t *testing.T) {
 	}{
 		{"unknown top key", "stack:\n  workers: 2\nstak: {}\n", `harness.yaml:3: top level: unknown key "stak"; allowed keys: gate, stack`},
 		{"unknown stack key", "stack:\n  workers: 2\n  worker: 3\n",
-			`harness.yaml:3: stack: unknown key "worker"; allowed keys: cache, defects, failure_policy, hook_timeout, hooks, limiter, limits, local_redis, mode, path_prefix, port, redis_timeout, seed_projects, seed_users, session_store, start_timeout, target_bin, target_url, users, users_file, workers`},
+			`harness.yaml:3: stack: unknown key "worker"; allowed keys: cache, defects, failure_policy, hook_timeout, hooks, limiter, limits, local_redis, mode, path_prefix, port, profile, redis_timeout, seed_projects, seed_users, session_store, start_timeout, target_bin, target_url, users, users_file, workers`},
 		{"wrong type", "stack:\n  workers: many\n", `harness.yaml:2: stack.workers: "many" is not a valid whole number`},
 		{"bad duration", "stack:\n  start_timeout: soon\n", `harness.yaml:2: stack.start_timeout: "soon" is not a valid duration (e.g. 30s, 2m)`},
 		{"mapping for scalar", "stack:\n  cache: {kind: redis}\n", `harness.yaml:2: stack.cache: want a single string value, got a mapping`},
@@ -96,6 +96,26 @@ func TestConfigErrors(t *testing.T) {
 			require.Contains(t, stderr, filepath.Join(c.dir, "harness.yaml"))
 		})
 	}
+}
+
+func TestProfileFlag(t *testing.T) {
+	c := newCLI(t)
+	spec, code, msg := c.spec("--profile", "as-deployed", "--stack", "local")
+	require.Zero(t, code, msg)
+	require.Equal(t, "as-deployed", spec.Profile)
+	require.Zero(t, spec.Workers, "unset: the profile fills it")
+	require.Empty(t, spec.Cache, "unset: the profile fills it")
+	c.write("harness.yaml", "stack:\n  profile: as-deployed-redis\n  cache: locmem\n")
+	spec, code, msg = c.spec("--workers", "2")
+	require.Zero(t, code, msg)
+	require.Equal(t, "as-deployed-redis", spec.Profile)
+	require.Equal(t, 2, spec.Workers, "an explicit flag overrides the profile")
+	require.Equal(t, "locmem", spec.Cache, "the config overrides the profile")
+	require.Empty(t, spec.SessionStore)
+	c.write("harness.yaml", "stack:\n  profile: prod\n")
+	_, code, msg = c.spec()
+	require.Equal(t, exitcode.Usage, code)
+	require.Contains(t, msg, `stack.profile: unknown profile "prod"`)
 }
 
 func TestFlagsOverrideConfig(t *testing.T) {
@@ -201,6 +221,7 @@ func TestExitCodes(t *testing.T) {
 		{"target dies at start", []string{"up", "--stack", "local", "--cache", "locmem", "--target-bin", dying}, exitcode.StackFailed, "fatal: cannot bind"},
 		{"port in use", []string{"up", "--stack", "local", "--cache", "locmem", "--port", busyPort}, exitcode.StackFailed, "port " + busyPort + " on 127.0.0.1 is in use"},
 		{"external unreachable", []string{"up", "--stack", "external", "--target-url", "http://127.0.0.1:1"}, exitcode.Unreachable, "target unreachable"},
+		{"bad allow-skip", []string{"run", "--allow-skip", "browser"}, exitcode.Usage, `--allow-skip: unknown section "browser"; allowed: scan, load, contracts, e2e`},
 		{"status without stack", []string{"status"}, exitcode.Unreachable, "no stack is up"},
 		{"down without stack", []string{"down"}, exitcode.OK, "no stack is up"},
 		{"interrupted", []string{"interrupted:", "load", "read-mix", "--stack", "external", "--target-url", "http://127.0.0.1:1"}, exitcode.Interrupted, "harness: interrupted:"},

@@ -35,6 +35,7 @@ type globalOptions struct {
 	sessionStore  string
 	limits        string
 	defects       []string
+	profile       string
 	seedUsers     int
 	seedProjects  int
 	targetBin     string
@@ -48,6 +49,9 @@ type globalOptions struct {
 	usersFile     string
 	hooks         []string
 	hookTimeout   time.Duration
+	// explicit names the flags set on the command line or in the config,
+	// which a profile must not override.
+	explicit map[string]bool
 }
 
 func newRootCmd(app *App) *cobra.Command {
@@ -91,6 +95,7 @@ func addGlobalFlags(f *pflag.FlagSet, g *globalOptions) {
 	f.StringVar(&g.sessionStore, "session-store", stack.DefaultSessionStore, "where sessions live: db or cache")
 	f.StringVar(&g.limits, "limits", "", "per-category limits, e.g. write=20/60,read=100/60 (default: the real app's)")
 	f.StringArrayVar(&g.defects, "defect", nil, "switch on a target defect (repeatable): "+strings.Join(stack.DefectNames(), ", "))
+	f.StringVar(&g.profile, "profile", "", "reference target deployment profile ("+strings.Join(stack.ProfileNames(), ", ")+"): its workers, cache, session store and defects; explicit flags override, --defect adds")
 	f.IntVar(&g.seedUsers, "seed-users", stack.DefaultSeedUsers, "seeded users user1..userN")
 	f.IntVar(&g.seedProjects, "seed-projects", stack.DefaultSeedProjects, "seeded projects per user")
 	f.StringVar(&g.targetBin, "target-bin", "", "ahsp-target binary (default: $"+EnvTargetBin+", next to harness, else built from source)")
@@ -108,6 +113,8 @@ func addGlobalFlags(f *pflag.FlagSet, g *globalOptions) {
 // loadConfig reads the config file and fills every global flag the command
 // line did not set from it, then validates the values against their lines.
 func (a *App) loadConfig(f *pflag.FlagSet) error {
+	a.g.explicit = map[string]bool{}
+	f.Visit(func(fl *pflag.Flag) { a.g.explicit[fl.Name] = true })
 	explicit := a.g.config
 	if explicit == "" {
 		explicit = a.Getenv(EnvConfig)
@@ -126,11 +133,13 @@ func (a *App) loadConfig(f *pflag.FlagSet) error {
 	setStr := func(name string, dst *string, v *string) {
 		if v != nil && unset(name) {
 			*dst = *v
+			a.g.explicit[name] = true
 		}
 	}
 	setInt := func(name string, dst *int, v *int) {
 		if v != nil && unset(name) {
 			*dst = *v
+			a.g.explicit[name] = true
 		}
 	}
 	setStr("stack", &a.g.mode, s.Mode)
@@ -140,6 +149,7 @@ func (a *App) loadConfig(f *pflag.FlagSet) error {
 	setStr("failure-policy", &a.g.failurePolicy, s.FailurePolicy)
 	setStr("session-store", &a.g.sessionStore, s.SessionStore)
 	setStr("limits", &a.g.limits, s.Limits)
+	setStr("profile", &a.g.profile, s.Profile)
 	setInt("seed-users", &a.g.seedUsers, s.SeedUsers)
 	setInt("seed-projects", &a.g.seedProjects, s.SeedProjects)
 	setStr("target-bin", &a.g.targetBin, s.TargetBin)
@@ -211,6 +221,11 @@ func (c *loadedConfig) validateStack() error {
 			return exitcode.Errorf(exitcode.Usage, "%s: %v", c.at("stack.limits"), err)
 		}
 	}
+	if s.Profile != nil {
+		if err := stack.CheckProfile(*s.Profile); err != nil {
+			return exitcode.Errorf(exitcode.Usage, "%s: %v", c.at("stack.profile"), err)
+		}
+	}
 	if err := stack.CheckDefects(s.Defects); err != nil {
 		return exitcode.Errorf(exitcode.Usage, "%s: %v", c.at("stack.defects"), err)
 	}
@@ -259,6 +274,19 @@ func (a *App) stackSpec() (stack.Spec, error) {
 			spec.Hooks = map[string]string{}
 		}
 		spec.Hooks[name] = command
+	}
+	if g.profile != "" {
+		// The profile fills what neither the command line nor the config set.
+		spec.Profile = g.profile
+		if !g.explicit["workers"] {
+			spec.Workers = 0
+		}
+		if !g.explicit["cache"] {
+			spec.Cache = ""
+		}
+		if !g.explicit["session-store"] {
+			spec.SessionStore = ""
+		}
 	}
 	if spec.TargetBin == "" {
 		spec.TargetBin = a.Getenv(EnvTargetBin)

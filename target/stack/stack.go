@@ -99,6 +99,10 @@ type Spec struct {
 	// Limits overrides per-category limits (keys: api categories and "login").
 	Limits  map[api.Category]api.Limit
 	Defects []string
+	// Profile names a deployment profile of the reference target
+	// (as-deployed, as-deployed-redis): it fills Workers, Cache and
+	// SessionStore when they are zero and adds its defects to Defects.
+	Profile string
 	Seed    Seed
 	// SeedPassword is the password of every seeded user.
 	SeedPassword string
@@ -146,8 +150,10 @@ type Info struct {
 	SessionStore   string   `json:"session_store"`
 	Limits         string   `json:"limits,omitempty"`
 	Defects        []string `json:"defects"`
-	TargetBin      string   `json:"target_bin,omitempty"`
-	StartupSeconds float64  `json:"startup_seconds"`
+	// Profile is the reference target's deployment profile, if one was used.
+	Profile        string  `json:"profile,omitempty"`
+	TargetBin      string  `json:"target_bin,omitempty"`
+	StartupSeconds float64 `json:"startup_seconds"`
 	// Hooks names the external deployment's configured hooks (not their commands).
 	Hooks             []string `json:"hooks,omitempty"`
 	ImageBuildSeconds float64  `json:"image_build_seconds,omitempty"`
@@ -278,7 +284,7 @@ func Up(ctx context.Context, spec Spec) (*Stack, error) {
 	}
 	p.printf("stack: %s mode (%s)", mode, reason)
 	info := Info{
-		Mode: mode, ModeReason: reason, RunID: newRunID(),
+		Mode: mode, ModeReason: reason, RunID: newRunID(), Profile: spec.Profile,
 		Workers: spec.Workers, Cache: spec.Cache, Limiter: spec.Limiter,
 		FailurePolicy: spec.FailurePolicy, SessionStore: spec.SessionStore,
 		Limits: formatLimits(spec.Limits), Defects: spec.Defects,
@@ -317,6 +323,21 @@ func normalize(spec Spec) (Spec, error) {
 		if spec.TargetURL != "" {
 			spec.Mode = ModeExternal // a URL means the target runs elsewhere
 		}
+	}
+	if spec.Profile != "" {
+		if spec.Mode == ModeExternal {
+			return bad("profile %q configures the reference target; an external deployment is what it is (drop the profile)", spec.Profile)
+		}
+		p, err := defects.LookupProfile(spec.Profile)
+		if err != nil {
+			return bad("%v", err)
+		}
+		if spec.Workers == 0 {
+			spec.Workers = p.Workers
+		}
+		def(&spec.Cache, p.Cache)
+		def(&spec.SessionStore, p.SessionStore)
+		spec.Defects = p.WithDefects(spec.Defects)
 	}
 	def(&spec.Cache, CacheLocmem)
 	def(&spec.Limiter, DefaultLimiter)
@@ -417,6 +438,18 @@ func Defects() map[string]string {
 
 // DefectNames returns every defect name, sorted.
 func DefectNames() []string { return defects.Names() }
+
+// ProfileNames returns every deployment profile name, sorted.
+func ProfileNames() []string { return defects.ProfileNames() }
+
+// CheckProfile validates a profile name ("" is none).
+func CheckProfile(name string) error {
+	if name == "" {
+		return nil
+	}
+	_, err := defects.LookupProfile(name)
+	return err
+}
 
 // CheckDefects validates defect names (comma lists allowed).
 func CheckDefects(names []string) error {

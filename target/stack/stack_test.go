@@ -363,6 +363,8 @@ func TestSpecValidation(t *testing.T) {
 		{"external without URL", Spec{Mode: ModeExternal}, "external mode needs a target URL"},
 		{"URL outside external", Spec{Mode: ModeLocal, TargetURL: "http://127.0.0.1:1"}, "a target URL is only used in external mode"},
 		{"credential without password", Spec{Mode: ModeExternal, TargetURL: "http://127.0.0.1:1", Credentials: []client.Credential{{User: "a"}}}, `external credential "a": want user and password`},
+		{"profile", Spec{Profile: "prod"}, `unknown profile "prod": allowed values are as-deployed, as-deployed-redis`},
+		{"profile external", Spec{Profile: "as-deployed", TargetURL: "http://127.0.0.1:1"}, `profile "as-deployed" configures the reference target`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Up(context.Background(), tc.spec)
@@ -370,6 +372,16 @@ func TestSpecValidation(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+func TestProfileFillsUnsetFields(t *testing.T) {
+	spec, err := normalize(Spec{Profile: "as-deployed", Cache: CacheRedis, Defects: []string{"trust-xff"}})
+	require.NoError(t, err)
+	require.Equal(t, 4, spec.Workers)
+	require.Equal(t, CacheRedis, spec.Cache, "an explicit value wins")
+	require.Equal(t, "db", spec.SessionStore)
+	require.Contains(t, spec.Defects, "trust-xff")
+	require.Contains(t, spec.Defects, "connection-close")
 }
 
 // TestRedisTimeoutReachesTarget: --redis-timeout is the target's and is

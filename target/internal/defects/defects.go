@@ -4,6 +4,8 @@ package defects
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -22,6 +24,10 @@ var Known = map[string]string{
 	// End of rate-limiting block.
 
 	// Deployment traits (no check fails on them alone; the harness must cope).
+	"connection-close": "every response carries Connection: close, as gunicorn's sync workers answer (no keep-alive)",
+	"no-api-versions":  "/detail_project/api/v1/... and /detail_project/api/v2/... answer 404 (only the legacy family, as deployed)",
+	"no-login-limit":   "login attempts are not rate limited per client IP (the app itself has no login limit)",
+	"no-worker-header": "responses carry no X-Worker-Id header, so a client cannot tell the workers apart",
 	// End of deployment-traits block.
 
 	// Contracts and the deployed app's quirks.
@@ -80,4 +86,62 @@ func Names() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Profile is a named configuration of the reference target: the settings
+// and defects that make it behave like one kind of deployment. Explicit
+// flags override its settings; explicit defects are added to its own.
+type Profile struct {
+	Summary      string
+	Workers      int
+	Cache        string // locmem|redis
+	SessionStore string // db|cache
+	Defects      []string
+}
+
+// Profiles are the --profile values (ahsp-target serve, harness stack flags).
+// Append a deployment's quirk defects to its profile's list.
+var Profiles = map[string]Profile{
+	// The app as it runs today (../shared/REAL-APP.md sections 2, 6 and 8):
+	// gunicorn sync workers with the default per-process cache.
+	"as-deployed": {
+		Summary: "the AHSP app as deployed: 4 gunicorn-style workers, per-process cache and sessions, one limited operation, no Retry-After",
+		Workers: 4, Cache: "locmem", SessionStore: "db",
+		Defects: []string{
+			"legacy-scope", "no-retry-after", "naive-limiter", "local-sessions",
+			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit",
+			// End of as-deployed defects.
+		},
+	},
+	// The same app configured with django-redis and database sessions.
+	"as-deployed-redis": {
+		Summary: "as-deployed with the Redis cache and database sessions (no per-process state)",
+		Workers: 4, Cache: "redis", SessionStore: "db",
+		Defects: []string{
+			"legacy-scope", "no-retry-after", "naive-limiter",
+			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit",
+			// End of as-deployed-redis defects.
+		},
+	},
+}
+
+// ProfileNames returns every profile name, sorted.
+func ProfileNames() []string { return slices.Sorted(maps.Keys(Profiles)) }
+
+// LookupProfile returns the named profile, or an error listing the allowed
+// names.
+func LookupProfile(name string) (Profile, error) {
+	p, ok := Profiles[name]
+	if !ok {
+		return Profile{}, fmt.Errorf("unknown profile %q: allowed values are %s", name, strings.Join(ProfileNames(), ", "))
+	}
+	return p, nil
+}
+
+// WithDefects returns the profile's defects plus extra, sorted and without
+// duplicates.
+func (p Profile) WithDefects(extra []string) []string {
+	out := slices.Concat(p.Defects, extra)
+	sort.Strings(out)
+	return slices.Compact(out)
 }

@@ -245,12 +245,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w}
 	h := w.Header()
-	h.Set(api.WorkerHeader, s.workerID)
+	if !s.cfg.Defects.Has("no-worker-header") {
+		h.Set(api.WorkerHeader, s.workerID)
+	}
+	if s.cfg.Defects.Has("connection-close") {
+		// net/http closes the connection after a reply that says so.
+		h.Set("Connection", "close")
+	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'")
 	rt := resolve(r.URL.Path)
+	if rt.kind == kindAPI && rt.version != api.Legacy && s.cfg.Defects.Has("no-api-versions") {
+		rt = route{}
+	}
 	if rt.kind == kindAPI {
 		// Every legacy/v1 answer carries them, the server's own early ones
 		// (413, 403, 302, 405, 429, 503, 500) included.
