@@ -177,7 +177,7 @@ func progress(w io.Writer, format string, args ...any) {
 // runConfig searches one configuration: on ext (an external deployment,
 // as it is) or on a stack it starts with the high-limit profile.
 func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category]api.Limit, ext *stack.Stack, r *Result) error {
-	base, err := scenarios.Builtin(c.Mix)
+	base, err := scenarios.Resolve(c.Mix)
 	if err != nil {
 		return err
 	}

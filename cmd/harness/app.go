@@ -122,6 +122,6 @@ func addCommands(root *cobra.Command, app *App) {
 		newContractsCmd(app),
 		newScanCmd(app), newLoadCmd(app), newReproCmd(app),
 		newRunCmd(app), newReportCmd(app), newCompareCmd(app),
-		newCapacityCmd(app), newMergeCmd(app),
+		newCapacityCmd(app), newTuneCmd(app), newMergeCmd(app),
 	)
 }

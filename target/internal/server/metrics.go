@@ -20,8 +20,8 @@ type metrics struct {
 	// latencyBuckets (cumulative counts are made at render).
 	latency    [len(latencyBuckets) + 1]uint64
 	latencySum float64
-	hits     map[[2]string]uint64 // operation, category
-	cacheErr map[string]uint64    // limiter, session, health
+	hits       map[[2]string]uint64 // operation, category
+	cacheErr   map[string]uint64    // limiter, session, health
 }
 
 func newMetrics() *metrics {
