@@ -205,15 +205,12 @@ func (r *Run) sectionRow(name string, allowed bool) GateRow {
 		msg = fmt.Sprintf("all %d %s were skipped", len(sr.Cases), sec.Label)
 	case row.Status != check.Pass:
 		msg = check.Count(counts...).String()
-		if len(row.Checks) > 0 {
-			msg += ": " + namedChecks(row.Checks)
-		}
 	}
 	if row.Status != check.Pass && row.Status != check.Fail {
 		if allowed {
-			msg += " (allowed to skip)"
+			row.Hint = "allowed to skip"
 		} else {
-			msg += fmt.Sprintf("; a required section must run and pass (allow with --allow-skip %s)", name)
+			row.Hint = fmt.Sprintf("a required section must run and pass (allow with --allow-skip %s)", name)
 		}
 	}
 	row.Message = msg

@@ -183,9 +183,9 @@ func TestGateRowNamesFirstChecks(t *testing.T) {
 	require.Len(t, row.Checks, 12)
 	require.Equal(t, CheckRef{Name: "check-a", Status: check.Fail, Anchor: "e2e-check-a"}, row.Checks[0])
 	require.Equal(t, check.Error, row.Checks[11].Status, "worst first: fails, then errors")
-	require.Contains(t, row.Message, "11 fail")
-	require.Contains(t, row.Message, "and 7 more")
-	require.NotContains(t, row.Message, "check-l")
+	require.Contains(t, row.Text(), "11 fail")
+	require.Contains(t, row.Text(), "and 7 more")
+	require.NotContains(t, row.Text(), "check-l")
 
 	var b strings.Builder
 	require.NoError(t, WriteHTML(&b, r, t.TempDir()))

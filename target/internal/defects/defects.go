@@ -21,6 +21,12 @@ var Known = map[string]string{
 	"legacy-scope":   "only list-pekerjaan/save/ is rate limited (as in the real app)",
 	"no-retry-after": "429 responses carry no Retry-After header (as in the real app)",
 	"local-sessions": "sessions are kept in each worker's memory, so other workers bounce the user to login",
+	// Scan diagnosis (bypass classes and durability), appended to the rate-limiting block.
+	"session-key":           "the rate-limit key is the session, not the user: logging in again gives a fresh quota",
+	"identity-header-key":   "the rate-limit key trusts client/user identity headers (X-Forwarded-For, X-Real-IP, X-User-Id, ...) on every limited operation",
+	"limited-write-applies": "a write refused with 429 is still applied (the client sees 429, the data changes)",
+	"method-bypass":         "PUT, PATCH and X-HTTP-Method-Override reach an operation as its own method without being counted",
+	"lost-writes":           "volume saves are acknowledged (200) but never stored",
 	// End of rate-limiting block.
 
 	// Deployment traits (no check fails on them alone; the harness must cope).

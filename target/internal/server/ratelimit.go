@@ -32,6 +32,9 @@ func (s *Server) operationKey(r *http.Request, rt route, uid int64) string {
 		}
 		name = v + ":" + name
 	}
+	if id := s.keyIdentity(r); id != "" {
+		return fmt.Sprintf("rl:%s:%s:%s", rt.op.Category, id, name)
+	}
 	return fmt.Sprintf("rl:%s:%d:%s", rt.op.Category, uid, name)
 }
 

@@ -315,12 +315,16 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
 		s.redirectLogin(w, r)
 		return
 	}
+	bypass := s.overrideMethod(r, rt.op)
 	if r.Method != rt.op.Method {
 		w.Header().Set("Allow", rt.op.Method)
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
-	if !s.limitOperation(w, r, rt, uid) {
+	if !bypass && !s.limitOperation(w, r, rt, uid) {
+		if s.appliesWhenLimited(w, rt.op) {
+			s.d.API(&discard{}, r, rt.op, rt.version, Params{UserID: uid, ProjectID: rt.project, PekerjaanID: rt.id})
+		}
 		return
 	}
 	// The whole body is read here, after counting, so a too-large chunked
