@@ -14,7 +14,7 @@ import (
 	"strings"
 
 	"github.com/ahsp-harness/harness/check"
-	"github.com/ahsp-harness/harness/e2e"
+	e2e "github.com/ahsp-harness/harness/e2e/e2eresult"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/scenarios/scan"
 )

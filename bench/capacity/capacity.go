@@ -19,7 +19,7 @@ import (
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/client"
-	"github.com/ahsp-harness/harness/target/stack"
+	"github.com/ahsp-harness/harness/target/stack/stackinfo"
 )
 
 // HighLimits is the limit profile capacity runs give the target so the rate
@@ -32,7 +32,7 @@ const HighLimits = "bulk=100000000/1,write=100000000/1,read=100000000/1,export=1
 type Config struct {
 	Workers int    `json:"workers"`
 	Cache   string `json:"cache"`
-	Mix     string `json:"mix"` // a built-in scenario whose mix and users are used
+	Mix     string `json:"mix"` // a scenario (built-in name or file) whose mix and users are used
 }
 
 // AsDeployed is the Cache of an external deployment's configuration.
@@ -61,25 +61,49 @@ type Options struct {
 	StepDuration time.Duration
 	// MaxWorkers caps the generator's in-flight requests per step.
 	MaxWorkers int
-	// Base is the stack spec every configuration starts from (mode, binary);
-	// Workers, Cache and Limits are set per configuration.
-	Base stack.Spec
+	// Up brings one configuration's stack up (see UpFunc); the run package's
+	// StackUp starts a docker or local stack.
+	Up UpFunc
 	// Progress receives one line per step; nil discards.
 	Progress io.Writer
-	// Policy is the deployment's per-user limits as declared (external
-	// mode; a started stack gets the high-limit profile).
-	Policy Policy
-	// Label names the run (external mode: the deployment as it was, e.g.
-	// "4 workers, redis"); compare shows it.
+	// External: Up returns an external deployment as it is (its own
+	// limits, every account given drives load); Policy is what is declared
+	// of its per-user limits, TargetURL where it is.
+	External  bool
+	Policy    Policy
+	TargetURL string
+	// Label names the run (e.g. "4 workers, redis"); compare shows it.
 	Label string
 }
+
+// cpuReader is a Target that can say why its CPU is not measured (an
+// external stack without a cpu hook).
+type cpuReader interface {
+	ReadCPU(ctx context.Context) (stackinfo.CPUTime, error)
+}
+
+// Target is one configuration's stack as the sweep uses it; a
+// *stack.Stack satisfies it. The sweep takes it down when done.
+type Target interface {
+	BaseURL() string
+	Credentials() []client.Credential
+	Info() stackinfo.Info
+	CPUTime(ctx context.Context) stackinfo.CPUTime
+	Down(ctx context.Context) error
+}
+
+// UpFunc brings a stack up for one configuration with the given limits and
+// at least users seeded users. It may return a non-nil Target with an error:
+// the sweep takes that down too. Injected so this package (and the reports
+// that hold its Report) links no Docker or Toxiproxy client.
+type UpFunc func(ctx context.Context, c Config, limits map[api.Category]api.Limit, users int) (Target, error)
 
 // Result is the search outcome of one configuration.
 type Result struct {
 	Config
-	Stack   *stack.Info `json:"stack,omitempty"`
-	Outcome *Outcome    `json:"outcome,omitempty"`
-	Error   string      `json:"error,omitempty"`
+	Stack   *stackinfo.Info `json:"stack,omitempty"`
+	Outcome *Outcome        `json:"outcome,omitempty"`
+	Error   string          `json:"error,omitempty"`
 	// Users says whether the users were enough for the rates tried.
 	Users *Users `json:"users,omitempty"`
 	// Observed are limits stated by the 429 answers seen, per operation.
@@ -121,9 +145,7 @@ func Sweep(ctx context.Context, o Options) (*Report, error) {
 	if o.Search.Start == 0 {
 		o.Search = DefaultSearch()
 	}
-	external := o.Base.Mode == stack.ModeExternal
 	rep := &Report{
-		Label: o.Label, Mode: o.Base.Mode,
 		SLO: o.Search.SLO, StepSeconds: o.StepDuration.Seconds(), Limits: HighLimits,
 		LimitsNote: "the target ran with a high-limit profile (every category 100000000 requests per second) so the rate limiter never answered 429; the numbers are the app's capacity, not its limits",
 		CPUs:       runtime.NumCPU(),
@@ -131,32 +153,29 @@ func Sweep(ctx context.Context, o Options) (*Report, error) {
 			"the maximum rates are lower bounds for a target on its own machine", runtime.NumCPU()),
 		Started: time.Now().UTC(),
 	}
-	limits, err := stack.ParseLimits(HighLimits)
+	if o.Up == nil {
+		return nil, fmt.Errorf("capacity: Options.Up is nil: nothing brings a stack up")
+	}
+	limits, err := stackinfo.ParseLimits(HighLimits)
 	if err != nil {
 		return nil, err
 	}
+	rep.Label = o.Label
 	rep.Policy = Policy{Source: highLimitSource, Limits: limits}
-	var ext *stack.Stack
-	if external {
-		rep.TargetURL, rep.Limits, rep.Policy = o.Base.TargetURL, "", o.Policy
+	if o.External {
+		rep.Mode, rep.TargetURL, rep.Limits, rep.Policy = stackinfo.ModeExternal, o.TargetURL, "", o.Policy
 		if rep.Policy.Source == "" {
 			rep.Policy.Source = "unknown"
 		}
 		rep.LimitsNote = "the deployment ran as deployed, with its own limits (" + rep.Policy.Source + "); " +
 			"429 answers are counted apart from errors, and a step with more than " + fmt.Sprintf("%.1f", o.Search.SLO.MaxRateLimited) +
 			"% of them measured per-user limits, not capacity"
-		rep.SharedCoresNote = fmt.Sprintf("the generator ran on this machine (%d cores); the deployment's own machine is not shared unless it runs here too", runtime.NumCPU())
-		if ext, err = stack.Up(ctx, o.Base); err != nil {
-			return nil, fmt.Errorf("reach the deployment: %w", err)
-		}
-		if _, err := ext.ReadCPU(ctx); err != nil {
-			rep.CPUNote = "target CPU not measured: " + err.Error()
-		}
+		rep.SharedCoresNote = fmt.Sprintf("the generator ran on this machine (%d cores); the deployment's machine is shared with it only if the deployment runs here too", runtime.NumCPU())
 	}
 	for _, c := range o.Configs {
 		r := &Result{Config: c}
 		rep.Results = append(rep.Results, r)
-		if err := runConfig(ctx, o, c, limits, ext, r); err != nil {
+		if err := runConfig(ctx, o, c, limits, r, rep); err != nil {
 			r.Error = err.Error()
 			progress(o.Progress, "capacity %s: %v\n", c, err)
 		}
@@ -174,46 +193,45 @@ func progress(w io.Writer, format string, args ...any) {
 	}
 }
 
-// runConfig searches one configuration: on ext (an external deployment,
-// as it is) or on a stack it starts with the high-limit profile.
-func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category]api.Limit, ext *stack.Stack, r *Result) error {
+// runConfig searches one configuration on the Target o.Up returns: a stack
+// started with the high-limit profile, or an external deployment as it is.
+func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category]api.Limit, r *Result, rep *Report) error {
 	base, err := scenarios.Resolve(c.Mix)
 	if err != nil {
 		return err
 	}
-	s, policy := ext, o.Policy
-	if s == nil {
-		spec := o.Base
-		spec.Workers, spec.Cache, spec.Limits = c.Workers, c.Cache, limits
-		if spec.Seed.Users < base.Users {
-			spec.Seed.Users = max(base.Users, 20)
+	s, err := o.Up(ctx, c, limits, max(base.Users, 20))
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if s != nil {
+			_ = s.Down(dctx)
 		}
-		policy = Policy{Source: highLimitSource, Limits: limits}
-		s, err = stack.Up(ctx, spec)
-		defer func() {
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			defer cancel()
-			if s != nil {
-				_ = s.Down(dctx)
-			}
-		}()
-		if err != nil {
-			return fmt.Errorf("start stack: %w", err)
-		}
+	}()
+	if err != nil {
+		return fmt.Errorf("start stack: %w", err)
 	}
 	info := s.Info()
 	r.Stack = &info
+	if rep.Mode == "" {
+		rep.Mode = info.Mode
+	}
 	// Against a deployment every account given drives load, so per-user
 	// limits spread; a started stack seeds enough for its mix.
-	n := base.Users
+	policy, n := rep.Policy, base.Users
 	distinct := min(n, len(s.Credentials()))
-	if ext != nil {
+	if o.External {
 		n = max(n, len(s.Credentials()))
 		distinct = distinctUsers(s.Credentials())
+		if cr, ok := s.(cpuReader); ok && rep.CPUNote == "" {
+			if _, err := cr.ReadCPU(ctx); err != nil {
+				rep.CPUNote = "target CPU not measured: " + err.Error()
+			}
+		}
 	}
 	users := CheckUsers(base, policy, n, distinct, o.Search.Max)
 	r.Users = &users
-	if users.TooFew || ext != nil {
+	if users.TooFew || o.External {
 		progress(o.Progress, "capacity %s: %s\n", c, users.Note)
 	}
 	vus, err := scenarios.LoginUsers(ctx, s.BaseURL(), s.Credentials(), n, scenarios.LoginOptions{Discover: true, HargaItems: true, Version: base.Version})

@@ -26,6 +26,21 @@ func seededUsers(n int) []client.Credential {
 	return out
 }
 
+// externalUp reaches an external deployment once, as run.CapacityExternal
+// does (run imports this package).
+func externalUp(spec stack.Spec) UpFunc {
+	var s *stack.Stack
+	return func(ctx context.Context, _ Config, _ map[api.Category]api.Limit, _ int) (Target, error) {
+		if s == nil {
+			var err error
+			if s, err = stack.Up(ctx, spec); err != nil {
+				return nil, err
+			}
+		}
+		return s, nil
+	}
+}
+
 // workersCPU is a cpu hook an operator would write: the CPU seconds of
 // every worker listed in the run dir's pid files, from /proc.
 func workersCPU(runDir string) string {
@@ -47,8 +62,9 @@ func TestSweepExternal(t *testing.T) {
 		// wiring, not the number.
 		Search:       Search{Start: 10, Grow: 2, Max: 20, Resolution: 10, MaxBisect: 0, SLO: DefaultSLO()},
 		StepDuration: 2 * time.Second, MaxWorkers: 32,
-		Base: stack.Spec{Mode: stack.ModeExternal, TargetURL: srv.URL, Credentials: seededUsers(4),
-			Hooks: map[string]string{stack.HookCPU: workersCPU(srv.RunDir)}, HookTimeout: 10 * time.Second},
+		Up: externalUp(stack.Spec{Mode: stack.ModeExternal, TargetURL: srv.URL, Credentials: seededUsers(4),
+			Hooks: map[string]string{stack.HookCPU: workersCPU(srv.RunDir)}, HookTimeout: 10 * time.Second}),
+		External: true, TargetURL: srv.URL,
 		Policy: Policy{Source: "declared (--limits)", Limits: map[api.Category]api.Limit{api.Read: {Requests: 100000, WindowSeconds: 1}}},
 		Label:  "reference, 2 workers, locmem",
 	})
@@ -108,7 +124,8 @@ mix:
 		Configs:      []Config{{Cache: AsDeployed, Mix: mix}},
 		Search:       Search{Start: 40, Grow: 2, Max: 160, Resolution: 40, MaxBisect: 0, SLO: DefaultSLO()},
 		StepDuration: time.Second, MaxWorkers: 16,
-		Base:   stack.Spec{Mode: stack.ModeExternal, TargetURL: srv.URL, Credentials: creds},
+		Up:       externalUp(stack.Spec{Mode: stack.ModeExternal, TargetURL: srv.URL, Credentials: creds}),
+		External: true, TargetURL: srv.URL,
 		Policy: Policy{Source: "declared (--limits write=20/60)", Limits: map[api.Category]api.Limit{api.Write: {Requests: 20, WindowSeconds: 60}}, Operations: []string{"list-pekerjaan.save"}},
 	})
 	require.NoError(t, err)

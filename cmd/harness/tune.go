@@ -34,6 +34,7 @@ policy, or --limits (which replaces it).`,
 	f.StringVar(&usage, "usage", "", "usage profile: category=requests per user per minute (read=30,write=6), or a scenario (default: the first result's mix)")
 	f.StringVar(&alerts, "alerts", "", "also write Prometheus alert rules derived from the capacity to this file")
 	f.StringVar(&jsonOut, "json", "", "also write the tuning as JSON to this file")
+	f.StringVar(&app.g.limits, "limits", "", "the deployment's per-user limits, e.g. write=20/60 (replaces the report's policy)")
 	return cmd
 }
 
