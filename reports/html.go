@@ -138,6 +138,7 @@ func htmlFuncs(dir string) template.FuncMap {
 		},
 		"probeStatus": probeStatus,
 		"attempts":    attemptsNote,
+		"inc":         func(i int) int { return i + 1 },
 		"failedE2E": func(r *e2e.Report) int {
 			return len(r.Failed())
 		},
