@@ -90,8 +90,8 @@ func TestMatrixDefectsAreCaught(t *testing.T) {
 		defect  string
 		finding string
 	}{
-		{scan.MultiWorker, 4, stack.CacheLocmem, "", "each counts in its own memory"},
-		{scan.Race, 4, stack.CacheRedis, "naive-limiter", "non-atomic read-modify-write"},
+		{scan.MultiWorker, 4, stack.CacheLocmem, "", "most likely cause: counter per process"},
+		{scan.Race, 4, stack.CacheRedis, "naive-limiter", "most likely cause: non-atomic counter"},
 		{scan.Window, 4, stack.CacheRedis, "naive-limiter", "TTL refresh"},
 		{scan.PathVariants, 4, stack.CacheRedis, "raw-path-key", "were counted apart"},
 		{scan.PathVariants, 4, stack.CacheRedis, "split-versions", "were counted apart"},
