@@ -183,3 +183,14 @@ func TestMatrixCacheProbesCanFail(t *testing.T) {
 		require.Contains(t, p.Reason, "fail-open: want the request served, got 503")
 	}
 }
+
+// TestMatrixXFFWithoutLoginLimit: a deployment without a login limit is not
+// blamed for trusting forged client IPs: the control without forged headers
+// finds no limit, and the probe says so instead of failing.
+func TestMatrixXFFWithoutLoginLimit(t *testing.T) {
+	bin := needTarget(t)
+	s := up(t, bin, 2, stack.CacheRedis, "no-login-limit", "trust-xff")
+	p := byName(runProbes(t, s, scan.XFFSpoof))[scan.XFFSpoof]
+	require.Equal(t, check.Skip, p.Status, p.Reason)
+	require.Contains(t, p.Reason, "login is not limited per client address")
+}
