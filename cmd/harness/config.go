@@ -14,6 +14,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ahsp-harness/harness/cmd/harness/exitcode"
+	"github.com/ahsp-harness/harness/e2e"
+	"github.com/ahsp-harness/harness/target/stack"
 )
 
 // ConfigFile is the config file looked for in the working directory.
@@ -24,6 +26,14 @@ const ConfigFile = "harness.yaml"
 type Config struct {
 	Stack StackConfig `yaml:"stack"`
 	Gate  *GateYAML   `yaml:"gate"`
+	E2E   *E2EYAML    `yaml:"e2e"`
+}
+
+// E2EYAML is the e2e section: the deployment's pages (routes, app roots,
+// script paths, flow selectors); what it leaves out is the deployed app's
+// default (e2e.DefaultPages, docs/e2e.md).
+type E2EYAML struct {
+	Pages *e2e.Pages `yaml:"pages"`
 }
 
 // GateYAML is the gate section: thresholds in the reports grammar
@@ -271,4 +281,21 @@ func describe(n *yaml.Node) string {
 		return "a list"
 	}
 	return fmt.Sprintf("%q", n.Value)
+}
+
+// e2ePages returns e2e.pages from the config (the zero value: all defaults).
+func (c *loadedConfig) e2ePages() e2e.Pages {
+	if c == nil || c.E2E == nil || c.E2E.Pages == nil {
+		return e2e.Pages{}
+	}
+	return *c.E2E.Pages
+}
+
+// e2eWriteSkip is why e2e must not store data of its own on this stack:
+// only the harness's own (started) stack may be written to.
+func e2eWriteSkip(mode string) string {
+	if mode == stack.ModeExternal {
+		return "stored-text check writes to the project: it runs only on a stack the harness started (no scratch project declared for this external target)"
+	}
+	return ""
 }

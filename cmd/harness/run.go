@@ -369,6 +369,7 @@ func (a *App) runPhases(ctx context.Context, s *stack.Stack, o runOptions, plan 
 		rep, err := e2e.Run(ctx, e2e.Config{
 			BaseURL: s.BaseURL(), User: u.e2e[0], Chromium: plan.chromium, CI: a.Getenv("CI") == "true",
 			ScreenshotDir: filepath.Join(dir, "screenshots"),
+			Pages:         a.cfg.e2ePages(), WriteSkip: e2eWriteSkip(s.Info().Mode),
 		}, e2e.All())
 		if err != nil {
 			return err
