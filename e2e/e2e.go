@@ -87,7 +87,7 @@ func (c *Config) defaults() error {
 	if c.Concurrency <= 0 {
 		c.Concurrency = 3
 	}
-	pages, err := c.Pages.merge()
+	pages, err := c.Pages.Merged()
 	if err != nil {
 		return err
 	}

@@ -80,9 +80,9 @@ func DefaultPages() Pages {
 	}
 }
 
-// merge fills what p leaves out from DefaultPages and rejects unknown keys,
+// Merged fills what p leaves out from DefaultPages and rejects unknown keys,
 // so a typo in harness.yaml is an error, not a silently ignored setting.
-func (p Pages) merge() (Pages, error) {
+func (p Pages) Merged() (Pages, error) {
 	d := DefaultPages()
 	out := Pages{Routes: maps.Clone(d.Routes), Roots: maps.Clone(d.Roots), Login: d.Login, Dashboard: d.Dashboard,
 		ToastArea: d.ToastArea, Scripts: maps.Clone(d.Scripts), Selectors: maps.Clone(d.Selectors), ComponentPage: d.ComponentPage}

@@ -130,19 +130,13 @@ func hasShot(r Result, name string) bool {
 	return false
 }
 
-// asDeployed is the reference target's as-deployed profile as far as it
-// changes the pages and sessions: 4 workers with per-process cache and
-// sessions, one limited operation, the deployed frontend's quirks.
-var asDeployed = []string{"legacy-scope", "no-retry-after", "naive-limiter", "local-sessions", "toast-legacy-raw", "unused-ui-scripts"}
-
-// TestAsDeployedFindings: on the as-deployed target the suite reports exactly
+// TestAsDeployedFindings: on the as-deployed profile the suite reports exactly
 // the deployed app's findings (the unused scripts, the legacy 'danger'
 // class); the unused components are tested on the harness-owned page and
 // pass; a check bounced by per-worker sessions is inconclusive, never failed.
 func TestAsDeployedFindings(t *testing.T) {
 	needChromium(t)
-	s := stacktest.Up(t, stack.Spec{Mode: stack.ModeLocal, Workers: 4, Cache: stack.CacheLocmem,
-		Defects: asDeployed, Seed: stack.Seed{Users: 2, Projects: 2}})
+	s := stacktest.Up(t, stack.Spec{Mode: stack.ModeLocal, Profile: "as-deployed", Seed: stack.Seed{Users: 2, Projects: 2}})
 	rep, err := Run(context.Background(), suiteConfig(t, s), All())
 	require.NoError(t, err)
 	logReport(t, rep)

@@ -130,6 +130,11 @@ func loadConfig(path string) (*loadedConfig, error) {
 	if err := d.decode(doc.Content[0], reflect.ValueOf(&lc.Config).Elem(), ""); err != nil {
 		return nil, exitcode.New(exitcode.Usage, err)
 	}
+	if lc.E2E != nil && lc.E2E.Pages != nil {
+		if _, err := lc.E2E.Pages.Merged(); err != nil {
+			return nil, exitcode.Errorf(exitcode.Usage, "%s: %v", lc.at("e2e.pages"), err)
+		}
+	}
 	return lc, nil
 }
 
