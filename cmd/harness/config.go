@@ -15,7 +15,6 @@ import (
 
 	"github.com/ahsp-harness/harness/cmd/harness/exitcode"
 	"github.com/ahsp-harness/harness/e2e"
-	"github.com/ahsp-harness/harness/target/stack"
 )
 
 // ConfigFile is the config file looked for in the working directory.
@@ -26,6 +25,7 @@ const ConfigFile = "harness.yaml"
 type Config struct {
 	Stack StackConfig `yaml:"stack"`
 	Gate  *GateYAML   `yaml:"gate"`
+	Scan  *ScanYAML   `yaml:"scan"`
 	E2E   *E2EYAML    `yaml:"e2e"`
 }
 
@@ -44,6 +44,14 @@ type GateYAML struct {
 	Thresholds []string `yaml:"thresholds"`
 	Require    []string `yaml:"require"`
 	AllowSkip  []string `yaml:"allow_skip"`
+}
+
+// ScanYAML is the scan section: what the deployment's declared policy
+// promises beyond its limits.
+type ScanYAML struct {
+	// RequireRateLimitHeaders makes a 429 without RateLimit/X-RateLimit
+	// headers a finding (default: advisory).
+	RequireRateLimitHeaders *bool `yaml:"require_ratelimit_headers"`
 }
 
 // StackConfig is the stack section; pointer fields distinguish "not set"
@@ -301,13 +309,4 @@ func (c *loadedConfig) e2ePages() e2e.Pages {
 		return e2e.Pages{}
 	}
 	return *c.E2E.Pages
-}
-
-// e2eWriteSkip is why e2e must not store data of its own on this stack:
-// only the harness's own (started) stack may be written to.
-func e2eWriteSkip(mode string) string {
-	if mode == stack.ModeExternal {
-		return "stored-text check writes to the project: it runs only on a stack the harness started (no scratch project declared for this external target)"
-	}
-	return ""
 }

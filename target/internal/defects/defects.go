@@ -50,6 +50,16 @@ var Known = map[string]string{
 	// End of browser block.
 
 	// Security and observability.
+	"no-csp":                    "responses carry no Content-Security-Policy (as in the real app)",
+	"session-cookie-js":         "the session cookie is readable by scripts (no HttpOnly) and has no SameSite",
+	"csrf-exempt-op":            "harga-items.save accepts unsafe requests without a valid CSRF token",
+	"idor-op":                   "volume-pekerjaan.save writes into any project, not only the user's own",
+	"cors-reflect":              "any Origin is reflected in Access-Control-Allow-Origin with credentials allowed",
+	"leaky-errors":              "a quote in search-ahsp's q answers 500 with a debug page: traceback, SQL and settings",
+	"metrics-miss-bulk":         "/metrics does not count 429s of the bulk category",
+	"metrics-miss-cache-errors": "/metrics does not count the limiter's cache errors",
+	"hit-log-no-user":           "rate-limit hits are logged without the user",
+	"no-metrics":                "no /metrics endpoint: 404 (as in the real app)",
 	// End of security block.
 }
 
@@ -120,6 +130,7 @@ var Profiles = map[string]Profile{
 			"legacy-scope", "no-retry-after", "naive-limiter", "local-sessions",
 			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit",
 			"toast-legacy-raw", "unused-ui-scripts", // the deployed frontend (REAL-APP.md section 5)
+			"no-csp", "no-metrics",
 			// End of as-deployed defects.
 		},
 	},
@@ -131,6 +142,7 @@ var Profiles = map[string]Profile{
 			"legacy-scope", "no-retry-after", "naive-limiter",
 			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit",
 			"toast-legacy-raw", "unused-ui-scripts", // the deployed frontend (REAL-APP.md section 5)
+			"no-csp", "no-metrics",
 			// End of as-deployed-redis defects.
 		},
 	},
