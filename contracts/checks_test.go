@@ -70,6 +70,11 @@ func TestCheckCSV(t *testing.T) {
 		{"bom in the middle", "No;Uraian\n" + bom + "1;x\n", true},
 		{"comma separated", "No,Uraian,Total\n1,x,2\n", true},
 		{"empty", bom, true},
+		// The deployed rekap CSV: a title line first, a BOM before every line
+		// (reported as a finding by the suite, not a violation here).
+		{"title line first", "RENCANA ANGGARAN BIAYA\r\nProyek;Proyek user01\r\n", false},
+		{"bom per line", bom + bom + "RENCANA ANGGARAN BIAYA\r\n" + bom + "Proyek;x\r\n", false},
+		{"bom inside a line", bom + "No;" + bom + "Uraian\n" + bom + "1;x\n", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -32,7 +32,10 @@ type CompatEntry struct {
 	Status    int        `yaml:"status"`
 	Path      string     `yaml:"path"`
 	Change    ChangeKind `yaml:"change"`
-	Reason    string     `yaml:"reason"`
+	// Finding accepts one quirk of the deployment by its stable id (see
+	// Quirks); such an entry accepts nothing else.
+	Finding string `yaml:"finding"`
+	Reason  string `yaml:"reason"`
 }
 
 var knownChanges = map[ChangeKind]bool{
@@ -82,6 +85,14 @@ func ParseCompat(raw []byte, name string) (*Compat, error) {
 		if e.Kind != "" && e.Kind != Request && e.Kind != Response {
 			return nil, fmt.Errorf("%s: kind %q: want request or response", where, e.Kind)
 		}
+		if e.Finding != "" {
+			if _, ok := Quirks[e.Finding]; !ok {
+				return nil, fmt.Errorf("%s: finding %q: want one of %v", where, e.Finding, sortedKeys(quirkIDs()))
+			}
+			if e.Scope != "" || e.Operation != "" || e.Kind != "" || e.Status != 0 || e.Path != "" || e.Change != "" {
+				return nil, fmt.Errorf("%s: an entry with finding accepts that finding only: drop scope, operation, kind, status, path and change", where)
+			}
+		}
 		if e.Reason == "" {
 			return nil, fmt.Errorf("%s: reason is empty: every accepted difference needs a reason", where)
 		}
@@ -97,12 +108,36 @@ func stringKeys(m map[ChangeKind]bool) map[string]bool {
 	return out
 }
 
+func quirkIDs() map[string]bool {
+	out := map[string]bool{}
+	for k := range Quirks {
+		out[k] = true
+	}
+	return out
+}
+
+// AcceptsFinding returns the entry accepting quirk id.
+func (c *Compat) AcceptsFinding(id string) (CompatEntry, bool) {
+	if c == nil {
+		return CompatEntry{}, false
+	}
+	for _, e := range c.Accepted {
+		if e.Finding == id {
+			return e, true
+		}
+	}
+	return CompatEntry{}, false
+}
+
 // Accepts returns the first entry of scope that matches ch.
 func (c *Compat) Accepts(scope string, ch Change) (CompatEntry, bool) {
 	if c == nil {
 		return CompatEntry{}, false
 	}
 	for _, e := range c.Accepted {
+		if e.Finding != "" {
+			continue
+		}
 		if e.Scope != "" && e.Scope != scope {
 			continue
 		}

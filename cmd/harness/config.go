@@ -22,8 +22,15 @@ const ConfigFile = "harness.yaml"
 // Config is harness.yaml. Each subcommand that reads settings adds one
 // section field here; flags override what the file says.
 type Config struct {
-	Stack StackConfig `yaml:"stack"`
-	Gate  *GateYAML   `yaml:"gate"`
+	Stack     StackConfig     `yaml:"stack"`
+	Gate      *GateYAML       `yaml:"gate"`
+	Contracts ContractsConfig `yaml:"contracts"`
+}
+
+// ContractsConfig is the contracts section.
+type ContractsConfig struct {
+	// Deprecation: required, advisory (default) or off.
+	Deprecation *string `yaml:"deprecation"`
 }
 
 // GateYAML is the gate section: thresholds in the reports grammar
@@ -64,6 +71,9 @@ type ConfigUser struct {
 	User     string `yaml:"user"`
 	Password string `yaml:"password"`
 	Projects []int  `yaml:"projects"`
+	// Scratch declares the user's projects disposable: contracts may write
+	// to them (snapshot first, restore after).
+	Scratch bool `yaml:"scratch"`
 }
 
 // loadedConfig is a parsed config with the line of every key, for errors

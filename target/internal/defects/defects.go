@@ -22,10 +22,19 @@ var Known = map[string]string{
 	// End of rate-limiting block.
 
 	// Deployment traits (no check fails on them alone; the harness must cope).
+	"no-api-versions": "only the legacy family is served: /api/v1/ and /api/v2/ answer 404 and nothing carries deprecation headers (as the real app)",
 	// End of deployment-traits block.
 
 	// Contracts and the deployed app's quirks.
 	"v2-drift": "v2 renames a field and drops another compared with v1",
+	// The deployed app's quirks (REAL-APP.md section 8) a contract can see.
+	"rekap-csv-bom-per-line":  "the rekap CSV export starts every line with a byte-order mark (as the real app does)",
+	"foreign-export-500":      "the rekap CSV export of another user's project answers 500 JSON instead of 404 (as the real app does)",
+	"anonymous-export-401":    "anonymous CSV exports answer 401 JSON while other anonymous API calls redirect to login (as the real app does)",
+	"blank-name-accepted":     "list-pekerjaan save stores a blank klasifikasi name as \"\" with 200 (as the real app does)",
+	"upsert-unknown-id-wipes": "an upsert row with a negative id is taken as new and every row the body omits is deleted, 200 (as the real app does)",
+	"upsert-empty-wipes":      "an upsert with klasifikasi [] deletes the whole tree with 200 (as the real app does)",
+	"retry-after-full-window": "the 429 body's retry_after is always the full window and current_count always max_requests (as the real app does)",
 	// End of contracts block.
 
 	// Browser (e2e).

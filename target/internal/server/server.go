@@ -250,7 +250,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'")
 	rt := resolve(r.URL.Path)
-	if rt.kind == kindAPI {
+	if s.cfg.Defects.Has("no-api-versions") && rt.kind == kindAPI && rt.version != api.Legacy {
+		// The deployed app has only the legacy family: /api/v1/ and
+		// /api/v2/ are unknown URLs.
+		s.notFound(rec, r)
+		s.metrics.request("not-found", http.StatusNotFound)
+		return
+	}
+	if rt.kind == kindAPI && !s.cfg.Defects.Has("no-api-versions") {
 		// Every legacy/v1 answer carries them, the server's own early ones
 		// (413, 403, 302, 405, 429, 503, 500) included.
 		handlers.SetDeprecationHeaders(h, rt.op, rt.version, rt.project, rt.id)
@@ -302,6 +309,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
 		return
 	}
 	if uid == 0 {
+		if s.cfg.Defects.Has("anonymous-export-401") && strings.HasPrefix(rt.op.Name, "export.") {
+			// The deployed app's PRO check runs before login on the exports.
+			writeJSON(w, http.StatusUnauthorized, map[string]any{
+				"success": false, "error": "Export CSV hanya tersedia untuk pengguna Pro. Silakan login terlebih dahulu.",
+				"code": "AUTH_REQUIRED", "subscription_status": nil, "upgrade_url": "/subscriptions/pricing/"})
+			return
+		}
 		s.redirectLogin(w, r)
 		return
 	}
