@@ -56,7 +56,7 @@ func TestCompare(t *testing.T) {
 		{"probe fixed", func(r *Run) { r.Scan.Probes[0].Status = check.Pass }, false, func(t *testing.T, c *Comparison) {
 			require.Equal(t, []Check{{Section: "scan", Name: "multi-worker", Old: check.Fail, New: check.Pass}}, c.Fixed)
 		}},
-		{"scenario renamed", func(r *Run) { r.Scenarios[1].Scenario = "write-spike-2" }, false, func(t *testing.T, c *Comparison) {
+		{"scenario renamed: the old one vanished", func(r *Run) { r.Scenarios[1].Scenario = "write-spike-2" }, true, func(t *testing.T, c *Comparison) {
 			require.Equal(t, []string{"write-spike"}, c.OnlyOld)
 			require.Equal(t, []string{"write-spike-2"}, c.OnlyNew)
 		}},

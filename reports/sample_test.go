@@ -102,6 +102,8 @@ func sampleRun() *Run {
 				{Probe: "window-edge", Status: check.Pass, Reason: "20 accepted across the edge, oracle allows 20 for a fixed window", DurationSeconds: 4.2,
 					Evidence: scan.Evidence{Operation: "rekap", Policy: "read 40/2s", Sent: 60, Accepted: 20, Limited: 40, ExpectedMax: 20, ElapsedSeconds: 2.3}},
 				{Probe: "header-spoof", Status: check.Skip, Reason: "target does not read X-Forwarded-For", DurationSeconds: 0.2},
+				{Probe: "fail-open", Status: check.Inconclusive, Reason: "no cache-stop hook configured: the cache outage could not be caused", DurationSeconds: 0.1},
+				{Probe: "window-reset", Status: check.Error, Reason: "login failed: 502 Bad Gateway", DurationSeconds: 0.3},
 			},
 		},
 		Scenarios: []*scenarios.Result{steady, behind},
@@ -126,6 +128,7 @@ func sampleRun() *Run {
 			Status: check.Fail, BaseURL: "http://127.0.0.1:18080", Browser: "Chromium 130", Started: t0.Add(65 * time.Second), DurationMS: 8200,
 			Results: []e2e.Result{
 				{Name: "toast-stacking", Group: "toast", Title: "Toasts stack without overlap", Status: check.Pass, DurationMS: 812},
+				{Name: "offline-banner", Group: "network", Title: "The offline banner shows", Status: check.Inconclusive, Reason: "the page never went offline: emulation unsupported", DurationMS: 300},
 				{Name: "loading-overlay-clears", Group: "loading", Title: "The loading overlay goes away after save", Status: check.Fail, Reason: "overlay still visible 5s after the save answered",
 					DurationMS: 5400, Evidence: []string{"overlay-added at 120 ms", "no overlay-removed"},
 					Screenshots: []e2e.Screenshot{{Name: "after-save", PNG: pngBuf.Bytes()}},

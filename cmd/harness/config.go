@@ -34,11 +34,13 @@ type ContractsConfig struct {
 }
 
 // GateYAML is the gate section: thresholds in the reports grammar
-// (reports.ParseThreshold) and the check sections that must pass. A missing
-// key takes reports.DefaultGate's value; an empty list means none.
+// (reports.ParseThreshold), the check sections that must pass and those
+// allowed to go without a verdict. A missing key takes reports.DefaultGate's
+// value; an empty list means none.
 type GateYAML struct {
 	Thresholds []string `yaml:"thresholds"`
 	Require    []string `yaml:"require"`
+	AllowSkip  []string `yaml:"allow_skip"`
 }
 
 // StackConfig is the stack section; pointer fields distinguish "not set"
@@ -53,6 +55,7 @@ type StackConfig struct {
 	SessionStore  *string        `yaml:"session_store"`
 	Limits        *string        `yaml:"limits"`
 	Defects       []string       `yaml:"defects"`
+	Profile       *string        `yaml:"profile"`
 	SeedUsers     *int           `yaml:"seed_users"`
 	SeedProjects  *int           `yaml:"seed_projects"`
 	TargetBin     *string        `yaml:"target_bin"`
@@ -63,6 +66,10 @@ type StackConfig struct {
 	PathPrefix    *string        `yaml:"path_prefix"`
 	UsersFile     *string        `yaml:"users_file"`
 	Users         []ConfigUser   `yaml:"users"`
+	// Hooks maps hook names (stack.HookNames) to shell commands for an
+	// external deployment; --hook NAME=COMMAND replaces one.
+	Hooks       map[string]string `yaml:"hooks"`
+	HookTimeout *time.Duration    `yaml:"hook_timeout"`
 }
 
 // ConfigUser is one external credential. The password is better left out of

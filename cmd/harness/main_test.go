@@ -69,7 +69,7 @@ func TestConfigErrors(t *testing.T) {
 	}{
 		{"unknown top key", "stack:\n  workers: 2\nstak: {}\n", `harness.yaml:3: top level: unknown key "stak"; allowed keys: contracts, gate, stack`},
 		{"unknown stack key", "stack:\n  workers: 2\n  worker: 3\n",
-			`harness.yaml:3: stack: unknown key "worker"; allowed keys: cache, defects, failure_policy, limiter, limits, local_redis, mode, path_prefix, port, redis_timeout, seed_projects, seed_users, session_store, start_timeout, target_bin, target_url, users, users_file, workers`},
+			`harness.yaml:3: stack: unknown key "worker"; allowed keys: cache, defects, failure_policy, hook_timeout, hooks, limiter, limits, local_redis, mode, path_prefix, port, profile, redis_timeout, seed_projects, seed_users, session_store, start_timeout, target_bin, target_url, users, users_file, workers`},
 		{"wrong type", "stack:\n  workers: many\n", `harness.yaml:2: stack.workers: "many" is not a valid whole number`},
 		{"bad duration", "stack:\n  start_timeout: soon\n", `harness.yaml:2: stack.start_timeout: "soon" is not a valid duration (e.g. 30s, 2m)`},
 		{"mapping for scalar", "stack:\n  cache: {kind: redis}\n", `harness.yaml:2: stack.cache: want a single string value, got a mapping`},
@@ -79,6 +79,9 @@ func TestConfigErrors(t *testing.T) {
 		{"redis timeout out of range", "stack:\n  redis_timeout: 0s\n", `harness.yaml:2: stack.redis_timeout: 0s is out of range 1ms..1m`},
 		{"bad limits", "stack:\n  limits: write=20\n", `harness.yaml:2: stack.limits: limit "write=20": want category=N/seconds, e.g. write=20/60`},
 		{"bad defect", "stack:\n  defects: [naive-limiter, slow]\n", `harness.yaml:2: stack.defects: unknown defect "slow"`},
+		{"bad hook name", "stack:\n  hooks:\n    redis-stop: x\n", `harness.yaml:2: stack.hooks: hook "redis-stop": unknown name; allowed: cache-stop,`},
+		{"empty hook", "stack:\n  hooks:\n    logs: ''\n", `harness.yaml:2: stack.hooks: hook logs: empty command`},
+		{"hooks not a mapping", "stack:\n  hooks: [logs]\n", `harness.yaml:2: stack.hooks:`},
 		{"duplicate key", "stack:\n  workers: 2\n  workers: 3\n", `harness.yaml:3: stack.workers: key given twice`},
 		{"user without name", "stack:\n  users:\n    - password: x\n", `harness.yaml:3: stack.users[0]: want a user name`},
 		{"yaml syntax", "stack:\n  workers: [1\n", `harness.yaml:1: did not find expected ',' or ']'`},
@@ -93,6 +96,26 @@ func TestConfigErrors(t *testing.T) {
 			require.Contains(t, stderr, filepath.Join(c.dir, "harness.yaml"))
 		})
 	}
+}
+
+func TestProfileFlag(t *testing.T) {
+	c := newCLI(t)
+	spec, code, msg := c.spec("--profile", "as-deployed", "--stack", "local")
+	require.Zero(t, code, msg)
+	require.Equal(t, "as-deployed", spec.Profile)
+	require.Zero(t, spec.Workers, "unset: the profile fills it")
+	require.Empty(t, spec.Cache, "unset: the profile fills it")
+	c.write("harness.yaml", "stack:\n  profile: as-deployed-redis\n  cache: locmem\n")
+	spec, code, msg = c.spec("--workers", "2")
+	require.Zero(t, code, msg)
+	require.Equal(t, "as-deployed-redis", spec.Profile)
+	require.Equal(t, 2, spec.Workers, "an explicit flag overrides the profile")
+	require.Equal(t, "locmem", spec.Cache, "the config overrides the profile")
+	require.Empty(t, spec.SessionStore)
+	c.write("harness.yaml", "stack:\n  profile: prod\n")
+	_, code, msg = c.spec()
+	require.Equal(t, exitcode.Usage, code)
+	require.Contains(t, msg, `stack.profile: unknown profile "prod"`)
 }
 
 func TestFlagsOverrideConfig(t *testing.T) {
@@ -152,6 +175,29 @@ func TestExternalCredentials(t *testing.T) {
 	require.Contains(t, msg, `harness.yaml:4: stack.users[0]: user "dave" has no password: set $HARNESS_PASSWORD`)
 }
 
+// TestHooksConfigAndFlags: harness.yaml's hooks, then --hook replacing one
+// by name; hooks outside external mode and bad --hook values are usage errors.
+func TestHooksConfigAndFlags(t *testing.T) {
+	c := newCLI(t)
+	c.write("harness.yaml", "stack:\n  target_url: http://127.0.0.1:9\n  hook_timeout: 5s\n  hooks:\n    cache-stop: docker stop redis\n    logs: journalctl -n 50\n")
+	spec, code, msg := c.spec("--hook", "logs=tail -n 20 /var/log/app.log", "--hook", "cpu=cat /tmp/cpu")
+	require.Zero(t, code, msg)
+	require.Equal(t, map[string]string{"cache-stop": "docker stop redis", "logs": "tail -n 20 /var/log/app.log", "cpu": "cat /tmp/cpu"}, spec.Hooks)
+	require.Equal(t, 5*time.Second, spec.HookTimeout)
+
+	_, code, msg = c.spec("--hook", "nope=true")
+	require.Equal(t, exitcode.Usage, code)
+	require.Contains(t, msg, `--hook: hook "nope": unknown name`)
+	_, code, msg = c.spec("--hook", "logs")
+	require.Equal(t, exitcode.Usage, code)
+	require.Contains(t, msg, "want NAME=COMMAND")
+
+	c2 := newCLI(t)
+	_, code, msg = c2.spec("--stack", "local", "--hook", "logs=true")
+	require.Equal(t, exitcode.Usage, code)
+	require.Contains(t, msg, "--hook/stack.hooks control an external deployment")
+}
+
 func TestExitCodes(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -175,6 +221,7 @@ func TestExitCodes(t *testing.T) {
 		{"target dies at start", []string{"up", "--stack", "local", "--cache", "locmem", "--target-bin", dying}, exitcode.StackFailed, "fatal: cannot bind"},
 		{"port in use", []string{"up", "--stack", "local", "--cache", "locmem", "--port", busyPort}, exitcode.StackFailed, "port " + busyPort + " on 127.0.0.1 is in use"},
 		{"external unreachable", []string{"up", "--stack", "external", "--target-url", "http://127.0.0.1:1"}, exitcode.Unreachable, "target unreachable"},
+		{"bad allow-skip", []string{"run", "--allow-skip", "browser"}, exitcode.Usage, `--allow-skip: unknown section "browser"; allowed: scan, load, contracts, e2e`},
 		{"status without stack", []string{"status"}, exitcode.Unreachable, "no stack is up"},
 		{"down without stack", []string{"down"}, exitcode.OK, "no stack is up"},
 		{"interrupted", []string{"interrupted:", "load", "read-mix", "--stack", "external", "--target-url", "http://127.0.0.1:1"}, exitcode.Interrupted, "harness: interrupted:"},

@@ -35,6 +35,7 @@ type globalOptions struct {
 	sessionStore  string
 	limits        string
 	defects       []string
+	profile       string
 	seedUsers     int
 	seedProjects  int
 	targetBin     string
@@ -46,6 +47,11 @@ type globalOptions struct {
 	pathPrefix    string
 	users         []string
 	usersFile     string
+	hooks         []string
+	hookTimeout   time.Duration
+	// explicit names the flags set on the command line or in the config,
+	// which a profile must not override.
+	explicit map[string]bool
 }
 
 func newRootCmd(app *App) *cobra.Command {
@@ -89,6 +95,7 @@ func addGlobalFlags(f *pflag.FlagSet, g *globalOptions) {
 	f.StringVar(&g.sessionStore, "session-store", stack.DefaultSessionStore, "where sessions live: db or cache")
 	f.StringVar(&g.limits, "limits", "", "per-category limits, e.g. write=20/60,read=100/60 (default: the real app's)")
 	f.StringArrayVar(&g.defects, "defect", nil, "switch on a target defect (repeatable): "+strings.Join(stack.DefectNames(), ", "))
+	f.StringVar(&g.profile, "profile", "", "reference target deployment profile ("+strings.Join(stack.ProfileNames(), ", ")+"): its workers, cache, session store and defects; explicit flags override, --defect adds")
 	f.IntVar(&g.seedUsers, "seed-users", stack.DefaultSeedUsers, "seeded users user1..userN")
 	f.IntVar(&g.seedProjects, "seed-projects", stack.DefaultSeedProjects, "seeded projects per user")
 	f.StringVar(&g.targetBin, "target-bin", "", "ahsp-target binary (default: $"+EnvTargetBin+", next to harness, else built from source)")
@@ -99,11 +106,15 @@ func addGlobalFlags(f *pflag.FlagSet, g *globalOptions) {
 	f.StringVar(&g.pathPrefix, "path-prefix", "", "external mode: path the app is mounted under (e.g. /ahsp)")
 	f.StringArrayVar(&g.users, "user", nil, "external mode: name:password (repeatable; name alone takes $"+EnvPassword+")")
 	f.StringVar(&g.usersFile, "users-file", "", "external mode: file of 'name[:password] [project,...]' lines")
+	f.StringArrayVar(&g.hooks, "hook", nil, "external mode: NAME=COMMAND run with sh -c to control or observe the deployment (repeatable; names: "+strings.Join(stack.HookNames, ", ")+")")
+	f.DurationVar(&g.hookTimeout, "hook-timeout", stack.DefaultHookTimeout, "external mode: time limit of one hook run")
 }
 
 // loadConfig reads the config file and fills every global flag the command
 // line did not set from it, then validates the values against their lines.
 func (a *App) loadConfig(f *pflag.FlagSet) error {
+	a.g.explicit = map[string]bool{}
+	f.Visit(func(fl *pflag.Flag) { a.g.explicit[fl.Name] = true })
 	explicit := a.g.config
 	if explicit == "" {
 		explicit = a.Getenv(EnvConfig)
@@ -122,11 +133,13 @@ func (a *App) loadConfig(f *pflag.FlagSet) error {
 	setStr := func(name string, dst *string, v *string) {
 		if v != nil && unset(name) {
 			*dst = *v
+			a.g.explicit[name] = true
 		}
 	}
 	setInt := func(name string, dst *int, v *int) {
 		if v != nil && unset(name) {
 			*dst = *v
+			a.g.explicit[name] = true
 		}
 	}
 	setStr("stack", &a.g.mode, s.Mode)
@@ -136,6 +149,7 @@ func (a *App) loadConfig(f *pflag.FlagSet) error {
 	setStr("failure-policy", &a.g.failurePolicy, s.FailurePolicy)
 	setStr("session-store", &a.g.sessionStore, s.SessionStore)
 	setStr("limits", &a.g.limits, s.Limits)
+	setStr("profile", &a.g.profile, s.Profile)
 	setInt("seed-users", &a.g.seedUsers, s.SeedUsers)
 	setInt("seed-projects", &a.g.seedProjects, s.SeedProjects)
 	setStr("target-bin", &a.g.targetBin, s.TargetBin)
@@ -149,6 +163,9 @@ func (a *App) loadConfig(f *pflag.FlagSet) error {
 	}
 	if s.RedisTimeout != nil && unset("redis-timeout") {
 		a.g.redisTimeout = *s.RedisTimeout
+	}
+	if s.HookTimeout != nil && unset("hook-timeout") {
+		a.g.hookTimeout = *s.HookTimeout
 	}
 	if s.StartTimeout != nil && unset("start-timeout") {
 		a.g.startTimeout = *s.StartTimeout
@@ -204,8 +221,19 @@ func (c *loadedConfig) validateStack() error {
 			return exitcode.Errorf(exitcode.Usage, "%s: %v", c.at("stack.limits"), err)
 		}
 	}
+	if s.Profile != nil {
+		if err := stack.CheckProfile(*s.Profile); err != nil {
+			return exitcode.Errorf(exitcode.Usage, "%s: %v", c.at("stack.profile"), err)
+		}
+	}
 	if err := stack.CheckDefects(s.Defects); err != nil {
 		return exitcode.Errorf(exitcode.Usage, "%s: %v", c.at("stack.defects"), err)
+	}
+	if err := stack.CheckHooks(s.Hooks); err != nil {
+		return exitcode.Errorf(exitcode.Usage, "%s: %v", c.at("stack.hooks"), err)
+	}
+	if s.HookTimeout != nil && *s.HookTimeout <= 0 {
+		return exitcode.Errorf(exitcode.Usage, "%s: %s: want a positive duration", c.at("stack.hook_timeout"), *s.HookTimeout)
 	}
 	for i, u := range s.Users {
 		if u.User == "" {
@@ -228,7 +256,37 @@ func (a *App) stackSpec() (stack.Spec, error) {
 		FailurePolicy: g.failurePolicy, RedisTimeout: g.redisTimeout, SessionStore: g.sessionStore, Limits: limits,
 		Defects: g.defects, Seed: stack.Seed{Users: g.seedUsers, Projects: g.seedProjects},
 		TargetBin: g.targetBin, Port: g.port, LocalRedis: g.localRedis, StartTimeout: g.startTimeout,
-		TargetURL: g.targetURL, PathPrefix: g.pathPrefix,
+		TargetURL: g.targetURL, PathPrefix: g.pathPrefix, HookTimeout: g.hookTimeout,
+	}
+	// harness.yaml's hooks first, then --hook, which replaces a hook of the same name.
+	if a.cfg != nil && len(a.cfg.Stack.Hooks) > 0 {
+		spec.Hooks = map[string]string{}
+		for n, c := range a.cfg.Stack.Hooks {
+			spec.Hooks[n] = c
+		}
+	}
+	for _, h := range g.hooks {
+		name, command, err := stack.ParseHook(h)
+		if err != nil {
+			return usage(fmt.Errorf("--hook: %w", err))
+		}
+		if spec.Hooks == nil {
+			spec.Hooks = map[string]string{}
+		}
+		spec.Hooks[name] = command
+	}
+	if g.profile != "" {
+		// The profile fills what neither the command line nor the config set.
+		spec.Profile = g.profile
+		if !g.explicit["workers"] {
+			spec.Workers = 0
+		}
+		if !g.explicit["cache"] {
+			spec.Cache = ""
+		}
+		if !g.explicit["session-store"] {
+			spec.SessionStore = ""
+		}
 	}
 	if spec.TargetBin == "" {
 		spec.TargetBin = a.Getenv(EnvTargetBin)
@@ -282,6 +340,9 @@ func (a *App) stackSpec() (stack.Spec, error) {
 		} else if spec.TargetURL == "" {
 			return usage(fmt.Errorf("--user/--users-file are for --stack external (with --target-url)"))
 		}
+	}
+	if spec.Mode != stack.ModeExternal && len(spec.Hooks) > 0 {
+		return usage(fmt.Errorf("--hook/stack.hooks control an external deployment (--stack external --target-url URL); with --stack %s the harness controls the target itself", spec.Mode))
 	}
 	return spec, nil
 }

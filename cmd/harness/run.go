@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -51,6 +50,7 @@ type runOptions struct {
 	fast                               bool
 	chromium                           string
 	timeout                            time.Duration
+	allowSkip                          []string
 }
 
 func newRunCmd(app *App) *cobra.Command {
@@ -105,6 +105,7 @@ Exit codes:
 	f.BoolVar(&o.fast, "fast", true, "without --limits, start the target with the short-window profile "+scan.FastLimits)
 	f.StringVar(&o.chromium, "chromium", "", "Chromium binary for e2e (default: $HARNESS_CHROMIUM, else "+e2e.DefaultChromium+")")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Minute, "bound on the whole run")
+	f.StringArrayVar(&o.allowSkip, "allow-skip", nil, "section ("+strings.Join(reports.Sections, ", ")+") that may be skipped, errored or inconclusive without failing the gate (repeatable; a failure still fails)")
 	return cmd
 }
 
@@ -121,6 +122,9 @@ func (a *App) planRun(o runOptions) (runPlan, error) {
 	var p runPlan
 	var err error
 	if p.gate, err = a.cfg.gateConfig(); err != nil {
+		return p, err
+	}
+	if err := allowSkip(&p.gate, o.allowSkip); err != nil {
 		return p, err
 	}
 	if !o.noLoad {
@@ -224,7 +228,7 @@ func (a *App) runAll(ctx context.Context, o runOptions) error {
 	if err != nil {
 		return err // the stack's own code: 3 failed to start, 4 unreachable
 	}
-	if run.Gate.Status == check.Fail {
+	if !run.Gate.Passed() {
 		return exitcode.Errorf(exitcode.GateFailed, "gate failed: %s", failedRows(run.Gate))
 	}
 	return nil
@@ -454,10 +458,8 @@ func (a *App) gitSHA() string {
 
 func failedRows(g reports.Gate) string {
 	var out []string
-	for _, r := range g.Rows {
-		if r.Status == check.Fail {
-			out = append(out, r.Name)
-		}
+	for _, r := range g.Blocking() {
+		out = append(out, r.Name+" ("+string(r.Status)+")")
 	}
 	return strings.Join(out, "; ")
 }
@@ -476,22 +478,4 @@ func (a *App) printVerdict(run *reports.Run, outs reports.Outputs) {
 }
 
 // writeGateTable prints one line per gate row.
-func writeGateTable(w io.Writer, g reports.Gate) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "GATE\tSTATUS\tOBSERVED\tEXPECTED\tDETAIL")
-	for _, r := range g.Rows {
-		msg := r.Message
-		if len(msg) > 100 {
-			msg = msg[:97] + "..."
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, strings.ToUpper(string(r.Status)), dash(r.Observed), dash(r.Expected), msg)
-	}
-	tw.Flush()
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
+func writeGateTable(w io.Writer, g reports.Gate) { _ = reports.WriteGateTable(w, g) }

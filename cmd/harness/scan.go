@@ -63,7 +63,7 @@ Probes:
 	f.StringArrayVar(&o.probes, "probe", nil, "run only this probe (repeatable): "+strings.Join(scan.Probes(), ", "))
 	f.StringVar(&o.jsonOut, "json", "", "also write the result data (scan.Report) as JSON to this file")
 	f.BoolVar(&o.fast, "fast", true, "without --limits, start the target with the short-window profile "+scan.FastLimits)
-	f.IntVar(&o.retries, "retries", 1, "re-run a failed probe this many times on fresh users; it fails only if every attempt fails")
+	f.IntVar(&o.retries, "retries", 1, "re-run a failed probe this many times on fresh users; every attempt is reported, and a failure in any attempt stays a finding (intermittent \"k of n\")")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Minute, "bound on the whole scan")
 	return cmd
 }

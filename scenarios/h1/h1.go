@@ -5,6 +5,12 @@
 // goroutine writes the request and reads the response on a pooled
 // connection, and the per-request timeout is the connection's deadline, not
 // a timer goroutine. Other schemes (https) go to Fallback.
+//
+// What a caller sees otherwise follows net/http: a request is resent on a
+// new connection only under net/http's rule (a reused connection failed
+// before any answer byte, and the request is idempotent or nothing of it
+// was written), the most recently idle connection is reused first, and a
+// response head is capped in size.
 package h1
 
 import (
@@ -13,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -20,6 +27,9 @@ import (
 	"syscall"
 	"time"
 )
+
+// DefaultMaxResponseHeaderBytes is net/http's default cap on a response head.
+const DefaultMaxResponseHeaderBytes = 10 << 20
 
 // Transport is an http.RoundTripper. Use it with an http.Client that has no
 // Timeout (Transport.Timeout bounds each exchange instead). It is safe for
@@ -32,6 +42,9 @@ type Transport struct {
 	Timeout time.Duration
 	// IdleConnTimeout closes a pooled connection idle for longer (default 30s).
 	IdleConnTimeout time.Duration
+	// MaxResponseHeaderBytes caps the bytes of one response head, status
+	// line included (default DefaultMaxResponseHeaderBytes).
+	MaxResponseHeaderBytes int64
 	// DisableKeepAlives sends "Connection: close" and dials for every request.
 	DisableKeepAlives bool
 	// Dial opens connections (default: a net.Dialer with TCP keep-alive).
@@ -44,13 +57,22 @@ type Transport struct {
 	closed bool
 }
 
+// pool holds the connections to one host. Idle ones are a stack: the most
+// recently idle is reused first (as net/http does), so a light load keeps a
+// few warm connections and the rest age out instead of all staying half used.
 type pool struct {
-	idle   chan *conn    // pooled connections, newest last
-	tokens chan struct{} // one per open connection
+	mu      sync.Mutex
+	idle    []*conn // newest last
+	open    int     // idle + busy + being dialed
+	max     int
+	waiters []chan *conn // first come first served; nil sent = a dial slot
 }
 
 type conn struct {
 	nc       net.Conn
+	raw      syscall.RawConn // nil when nc has no file descriptor
+	lr       limitReader
+	cw       countWriter
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	p        *pool
@@ -62,18 +84,60 @@ type conn struct {
 // aLongTimeAgo is a deadline that makes pending I/O fail at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// errTimeout reads like net/http's, so error classification stays the same
-// whichever transport sent the request.
-type timeoutError struct{ after time.Duration }
+// Phases of an exchange, named in timeout errors.
+const (
+	phaseWait    = "waiting for a free connection"
+	phaseDial    = "dialing"
+	phaseWrite   = "writing the request"
+	phaseHeaders = "awaiting response headers"
+	phaseBody    = "reading the response body"
+)
+
+// timeoutError is Transport.Timeout running out. It names the limit and the
+// phase it ran out in; Timeout() is true and the text says "timeout", so
+// error classification stays the same whichever transport sent the request.
+type timeoutError struct {
+	after time.Duration
+	phase string
+}
 
 func (e timeoutError) Error() string {
-	return fmt.Sprintf("request timeout exceeded (%s, Client.Timeout exceeded)", e.after)
+	return fmt.Sprintf("h1: timeout %s (Transport.Timeout %s exceeded)", e.phase, e.after)
 }
 func (timeoutError) Timeout() bool   { return true }
 func (timeoutError) Temporary() bool { return true }
 
 // ErrClosed is returned for requests sent after Close.
 var ErrClosed = errors.New("h1: transport closed")
+
+// bound is what limits one exchange in time, kept to word its errors.
+type bound struct {
+	ctx         context.Context
+	deadline    time.Time
+	hasDeadline bool
+	byTransport bool // the deadline is Transport.Timeout's, not the context's
+	after       time.Duration
+}
+
+// wrap words err from phase: a context that ended says so (errors.Is
+// matches its error), Transport.Timeout is a timeoutError, others pass.
+func (b bound) wrap(phase string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if cerr := b.ctx.Err(); cerr != nil {
+		return fmt.Errorf("h1: %s: %w", phase, cerr)
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		if b.byTransport {
+			return timeoutError{b.after, phase}
+		}
+		// The context's deadline fired the socket's before its own timer.
+		return fmt.Errorf("h1: %s: %w", phase, context.DeadlineExceeded)
+	}
+	return err
+}
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -89,10 +153,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errors.New("h1: request URL has no host")
 	}
 	ctx := req.Context()
-	deadline, hasDeadline := ctx.Deadline()
+	b := bound{ctx: ctx, after: t.Timeout}
+	b.deadline, b.hasDeadline = ctx.Deadline()
 	if t.Timeout > 0 {
-		if d := time.Now().Add(t.Timeout); !hasDeadline || d.Before(deadline) {
-			deadline, hasDeadline = d, true
+		if d := time.Now().Add(t.Timeout); !b.hasDeadline || !b.deadline.Before(d) {
+			b.deadline, b.hasDeadline, b.byTransport = d, true, true
 		}
 	}
 	if t.DisableKeepAlives && !req.Close {
@@ -100,35 +165,62 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		r2.Close = true
 		req = &r2
 	}
-	for attempt := 0; ; attempt++ {
-		c, err := t.get(ctx, req.URL.Host, deadline, hasDeadline)
+	for {
+		c, err := t.get(req.URL.Host, b)
 		if err != nil {
 			closeBody(req)
-			return nil, t.mapErr(ctx, err)
+			return nil, err
 		}
-		resp, err := c.exchange(ctx, req, deadline, hasDeadline)
+		resp, err := c.exchange(req, b)
 		if err == nil {
 			return resp, nil
 		}
 		c.close()
-		// A pooled connection the server already closed fails before any
-		// response byte: resend once on a new connection, as net/http does,
-		// when the request can be replayed.
-		if attempt == 0 && c.reused && errors.Is(err, errNothingRead) && replayable(req) {
-			if req.GetBody != nil {
-				b, gerr := req.GetBody()
-				if gerr != nil {
-					return nil, gerr
-				}
-				r2 := *req
-				r2.Body = b
-				req = &r2
-			}
-			continue
+		if !shouldRetry(c, req, err) {
+			closeBody(req)
+			return nil, err
 		}
-		closeBody(req)
-		return nil, t.mapErr(ctx, err)
+		if req.GetBody != nil {
+			body, gerr := req.GetBody()
+			if gerr != nil {
+				return nil, gerr
+			}
+			r2 := *req
+			r2.Body = body
+			req = &r2
+		}
 	}
+}
+
+// shouldRetry is net/http's rule (persistConn.shouldRetryRequest): only a
+// reused connection may have been closed by the server under our feet; then
+// a request none of whose bytes left is resent when its body can be, and one
+// that left but got no answer byte is resent only when idempotent. A POST
+// the server read before closing is not resent: it may have been applied.
+func shouldRetry(c *conn, req *http.Request, err error) bool {
+	if !c.reused {
+		return false
+	}
+	var nw nothingWrittenError
+	if errors.As(err, &nw) {
+		return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	}
+	return isReplayable(req) && errors.Is(err, errNothingRead)
+}
+
+// isReplayable is net/http's Request.isReplayable: a rewindable body and an
+// idempotent method, or an Idempotency-Key header saying a POST is one.
+func isReplayable(req *http.Request) bool {
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		return false
+	}
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	_, a := req.Header["Idempotency-Key"]
+	_, b := req.Header["X-Idempotency-Key"]
+	return a || b
 }
 
 // fallback sends req through Fallback with Timeout applied to the whole
@@ -142,7 +234,7 @@ func (t *Transport) fallback(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		cancel()
 		if errors.Is(err, context.DeadlineExceeded) && req.Context().Err() == nil {
-			return nil, timeoutError{t.Timeout}
+			return nil, timeoutError{t.Timeout, "(https, before the response body)"}
 		}
 		return nil, err
 	}
@@ -163,25 +255,16 @@ func (b *cancelBody) Close() error {
 
 var errNothingRead = errors.New("connection closed before any response byte")
 
-func replayable(req *http.Request) bool {
-	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-}
+// nothingWrittenError: the request failed before any of its bytes reached
+// the connection.
+type nothingWrittenError struct{ error }
+
+func (e nothingWrittenError) Unwrap() error { return e.error }
 
 func closeBody(req *http.Request) {
 	if req.Body != nil {
 		_ = req.Body.Close()
 	}
-}
-
-func (t *Transport) mapErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return timeoutError{t.Timeout}
-	}
-	return err
 }
 
 func (t *Transport) poolFor(host string) (*pool, error) {
@@ -199,7 +282,7 @@ func (t *Transport) poolFor(host string) (*pool, error) {
 		if t.pools == nil {
 			t.pools = map[string]*pool{}
 		}
-		p = &pool{idle: make(chan *conn, n), tokens: make(chan struct{}, n)}
+		p = &pool{max: n}
 		t.pools[host] = p
 	}
 	return p, nil
@@ -212,48 +295,120 @@ func (t *Transport) idleTimeout() time.Duration {
 	return 30 * time.Second
 }
 
-// get returns a pooled connection to host, or dials one when fewer than
-// MaxConnsPerHost are open, or waits for one to come back.
-func (t *Transport) get(ctx context.Context, host string, deadline time.Time, hasDeadline bool) (*conn, error) {
+func (t *Transport) maxHeaderBytes() int64 {
+	if t.MaxResponseHeaderBytes > 0 {
+		return t.MaxResponseHeaderBytes
+	}
+	return DefaultMaxResponseHeaderBytes
+}
+
+// get returns the most recently idle live connection to host, or dials one
+// when fewer than MaxConnsPerHost are open, or waits for one to come back.
+func (t *Transport) get(host string, b bound) (*conn, error) {
 	p, err := t.poolFor(host)
 	if err != nil {
 		return nil, err
 	}
 	for {
-		var c *conn
-		select {
-		case c = <-p.idle:
-		default:
-			var expire <-chan time.Time
-			if hasDeadline {
-				tm := time.NewTimer(time.Until(deadline))
-				defer tm.Stop()
-				expire = tm.C
+		p.mu.Lock()
+		if n := len(p.idle); n > 0 {
+			c := p.idle[n-1]
+			p.idle[n-1] = nil
+			p.idle = p.idle[:n-1]
+			p.mu.Unlock()
+			if c.usable() {
+				return c, nil
 			}
-			select {
-			case c = <-p.idle:
-			case p.tokens <- struct{}{}:
-				return t.dial(ctx, p, host, deadline, hasDeadline)
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-expire:
-				return nil, timeoutError{t.Timeout}
-			}
-		}
-		if time.Since(c.idleFrom) > t.idleTimeout() {
 			c.close()
 			continue
 		}
-		c.reused = true
-		return c, nil
+		if p.open < p.max {
+			p.open++
+			p.mu.Unlock()
+			return t.dial(p, host, b)
+		}
+		ch := make(chan *conn, 1)
+		p.waiters = append(p.waiters, ch)
+		p.mu.Unlock()
+		c, err := p.wait(ch, b)
+		if err != nil {
+			return nil, err
+		}
+		if c == nil { // a closed connection's slot
+			return t.dial(p, host, b)
+		}
+		if c.usable() {
+			return c, nil
+		}
+		c.close()
 	}
 }
 
-func (t *Transport) dial(ctx context.Context, p *pool, host string, deadline time.Time, hasDeadline bool) (*conn, error) {
-	dctx := ctx
-	if hasDeadline {
+// usable marks c reused when it may carry a request: not idle for too long
+// and not closed by the server while idle (net/http's background read
+// notices that; here one non-blocking peek does).
+func (c *conn) usable() bool {
+	if time.Since(c.idleFrom) > c.t.idleTimeout() || !c.alive() {
+		return false
+	}
+	c.reused = true
+	return true
+}
+
+// wait blocks for a connection or a dial slot handed over on ch.
+func (p *pool) wait(ch chan *conn, b bound) (*conn, error) {
+	var expire <-chan time.Time
+	if b.hasDeadline {
+		tm := time.NewTimer(time.Until(b.deadline))
+		defer tm.Stop()
+		expire = tm.C
+	}
+	var err error
+	select {
+	case c := <-ch:
+		return c, nil
+	case <-b.ctx.Done():
+		err = b.wrap(phaseWait, b.ctx.Err())
+	case <-expire:
+		err = b.wrap(phaseWait, context.DeadlineExceeded)
+	}
+	p.mu.Lock()
+	for i, w := range p.waiters {
+		if w == ch {
+			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
+			p.mu.Unlock()
+			return nil, err
+		}
+	}
+	p.mu.Unlock()
+	// Handed over while giving up: pass it on.
+	if c := <-ch; c != nil {
+		c.release()
+	} else {
+		p.freeSlot()
+	}
+	return nil, err
+}
+
+// freeSlot gives a closed connection's slot to the first waiter, if any.
+func (p *pool) freeSlot() {
+	p.mu.Lock()
+	if len(p.waiters) > 0 {
+		ch := p.waiters[0]
+		p.waiters = p.waiters[1:]
+		p.mu.Unlock()
+		ch <- nil
+		return
+	}
+	p.open--
+	p.mu.Unlock()
+}
+
+func (t *Transport) dial(p *pool, host string, b bound) (*conn, error) {
+	dctx := b.ctx
+	if b.hasDeadline {
 		var cancel context.CancelFunc
-		dctx, cancel = context.WithDeadline(ctx, deadline)
+		dctx, cancel = context.WithDeadline(b.ctx, b.deadline)
 		defer cancel()
 	}
 	dial := t.Dial
@@ -267,62 +422,124 @@ func (t *Transport) dial(ctx context.Context, p *pool, host string, deadline tim
 	}
 	nc, err := dial(dctx, "tcp", addr)
 	if err != nil {
-		<-p.tokens
-		return nil, err
+		p.freeSlot()
+		return nil, b.wrap(phaseDial, err)
 	}
-	return &conn{nc: nc, br: bufio.NewReaderSize(nc, 4096), bw: bufio.NewWriterSize(nc, 4096), p: p, t: t}, nil
+	c := &conn{nc: nc, p: p, t: t}
+	if sc, ok := nc.(syscall.Conn); ok {
+		c.raw, _ = sc.SyscallConn()
+	}
+	c.lr = limitReader{r: nc, left: math.MaxInt64}
+	c.cw = countWriter{w: nc}
+	c.br = bufio.NewReaderSize(&c.lr, 4096)
+	c.bw = bufio.NewWriterSize(&c.cw, 4096)
+	return c, nil
 }
+
+// limitReader caps what a response head may read from the connection.
+type limitReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		return 0, errHeadTooLarge
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+var errHeadTooLarge = errors.New("response head too large")
+
+// countWriter counts the bytes that reached the connection.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// maxInterim is how many 1xx answers one request may get (net/http's 5).
+const maxInterim = 5
 
 // exchange writes req and reads the response head; the body is read by the
 // caller through the returned body, which puts the connection back.
-func (c *conn) exchange(ctx context.Context, req *http.Request, deadline time.Time, hasDeadline bool) (*http.Response, error) {
-	if hasDeadline {
-		if err := c.nc.SetDeadline(deadline); err != nil {
+func (c *conn) exchange(req *http.Request, b bound) (*http.Response, error) {
+	if b.hasDeadline {
+		if err := c.nc.SetDeadline(b.deadline); err != nil {
 			return nil, err
 		}
 	} else if err := c.nc.SetDeadline(time.Time{}); err != nil {
 		return nil, err
 	}
 	var stop func() bool
-	if ctx.Done() != nil {
+	if b.ctx.Done() != nil {
 		nc := c.nc
-		stop = context.AfterFunc(ctx, func() { _ = nc.SetDeadline(aLongTimeAgo) })
+		stop = context.AfterFunc(b.ctx, func() { _ = nc.SetDeadline(aLongTimeAgo) })
 	}
-	fail := func(err error) (*http.Response, error) {
+	fail := func(phase string, err error) (*http.Response, error) {
 		if stop != nil {
 			stop()
 		}
-		return nil, err
+		return nil, b.wrap(phase, err)
 	}
+	c.cw.n = 0
 	if err := req.Write(c.bw); err != nil {
-		return fail(nothingRead(err))
+		return fail(phaseWrite, c.writeErr(err))
 	}
 	if err := c.bw.Flush(); err != nil {
-		return fail(nothingRead(err))
+		return fail(phaseWrite, c.writeErr(err))
 	}
+	limit := c.t.maxHeaderBytes()
+	c.lr.left = limit
 	if _, err := c.br.Peek(1); err != nil {
-		return fail(nothingRead(err))
+		return fail(phaseHeaders, nothingRead(err))
 	}
 	var resp *http.Response
-	for {
+	for interim := 0; ; interim++ {
+		c.lr.left = limit
 		r, err := http.ReadResponse(c.br, req)
+		if c.lr.left <= 0 {
+			return fail(phaseHeaders, fmt.Errorf("h1: response headers exceeded %d bytes; aborted", limit))
+		}
 		if err != nil {
-			return fail(err)
+			return fail(phaseHeaders, err)
 		}
 		// Skip interim 1xx answers (101 switches protocols: hand it over as is).
 		if r.StatusCode >= 100 && r.StatusCode < 200 && r.StatusCode != http.StatusSwitchingProtocols {
+			if interim+1 >= maxInterim {
+				return fail(phaseHeaders, errors.New("h1: too many 1xx informational responses"))
+			}
 			continue
 		}
 		resp = r
 		break
 	}
+	c.lr.left = math.MaxInt64
 	keep := !resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols
-	resp.Body = &body{rc: resp.Body, c: c, keep: keep, stop: stop, eof: resp.Body == http.NoBody}
+	resp.Body = &body{rc: resp.Body, c: c, b: b, keep: keep, stop: stop, eof: resp.Body == http.NoBody}
 	return resp, nil
 }
 
-// nothingRead marks errors before any response byte arrived, which are
-// safe to retry on a fresh connection.
+// writeErr marks a write failure before any request byte left.
+func (c *conn) writeErr(err error) error {
+	if c.cw.n == 0 {
+		return nothingWrittenError{err}
+	}
+	return err
+}
+
+// nothingRead marks a connection closed or reset before any response byte,
+// which a reused connection's server may have done while the request flew.
 func nothingRead(err error) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
 		return fmt.Errorf("%w: %w", errNothingRead, err)
@@ -332,10 +549,12 @@ func nothingRead(err error) error {
 
 func (c *conn) close() {
 	_ = c.nc.Close()
-	<-c.p.tokens
+	c.p.freeSlot()
 }
 
-// release puts c back in its pool, or closes it when the transport closed.
+// release puts c back in its pool (or hands it to a waiter), or closes it
+// when the transport closed. Connections idle past IdleConnTimeout at the
+// bottom of the stack are closed on the way.
 func (c *conn) release() {
 	c.t.mu.Lock()
 	closed := c.t.closed
@@ -344,8 +563,27 @@ func (c *conn) release() {
 		c.close()
 		return
 	}
-	c.idleFrom = time.Now()
-	c.p.idle <- c // never blocks: at most cap(tokens) connections exist
+	now := time.Now()
+	c.idleFrom = now
+	p := c.p
+	p.mu.Lock()
+	if len(p.waiters) > 0 {
+		ch := p.waiters[0]
+		p.waiters = p.waiters[1:]
+		p.mu.Unlock()
+		ch <- c
+		return
+	}
+	var stale []*conn
+	for len(p.idle) > 0 && now.Sub(p.idle[0].idleFrom) > c.t.idleTimeout() {
+		stale = append(stale, p.idle[0])
+		p.idle = p.idle[1:]
+	}
+	p.idle = append(p.idle, c)
+	p.mu.Unlock()
+	for _, s := range stale {
+		s.close()
+	}
 }
 
 // body is a response body that returns the connection to the pool once it
@@ -353,6 +591,7 @@ func (c *conn) release() {
 type body struct {
 	rc   io.ReadCloser
 	c    *conn
+	b    bound
 	keep bool
 	stop func() bool
 	eof  bool
@@ -366,22 +605,29 @@ func (b *body) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if err == io.EOF {
 		b.eof = true
+		return n, err
 	}
-	return n, err
+	return n, b.b.wrap(phaseBody, err)
 }
 
 func (b *body) Close() error {
 	if !b.done.CompareAndSwap(false, true) {
 		return nil
 	}
-	err := b.rc.Close()
 	cancelled := b.stop != nil && !b.stop()
-	if b.eof && b.keep && !cancelled && err == nil {
+	if b.eof && b.keep && !cancelled {
+		if err := b.rc.Close(); err != nil {
+			b.c.close()
+			return err
+		}
 		b.c.release()
 		return nil
 	}
+	// Closing the connection first keeps rc.Close from draining the rest
+	// of an abandoned body until the deadline.
 	b.c.close()
-	return err
+	_ = b.rc.Close()
+	return nil
 }
 
 // CloseIdleConnections closes pooled connections; busy ones close when
@@ -394,14 +640,12 @@ func (t *Transport) CloseIdleConnections() {
 	}
 	t.mu.Unlock()
 	for _, p := range pools {
-		for {
-			select {
-			case c := <-p.idle:
-				c.close()
-				continue
-			default:
-			}
-			break
+		p.mu.Lock()
+		idle := p.idle
+		p.idle = nil
+		p.mu.Unlock()
+		for _, c := range idle {
+			c.close()
 		}
 	}
 	if f, ok := t.Fallback.(interface{ CloseIdleConnections() }); ok {

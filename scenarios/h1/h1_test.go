@@ -1,8 +1,6 @@
 package h1
 
 import (
-	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -192,81 +190,6 @@ func TestConnectionReuseRules(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestStalePooledConnectionIsRetried: a server that closes an idle
-// keep-alive connection must not cost the next request.
-func TestStalePooledConnectionIsRetried(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = ln.Close() })
-	var accepted atomic.Int64
-	go func() {
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted.Add(1)
-			go func() { // one answer, keep-alive promised, then hang up
-				defer nc.Close()
-				req, err := http.ReadRequest(bufio.NewReader(nc))
-				if err != nil {
-					return
-				}
-				_, _ = io.Copy(io.Discard, req.Body)
-				_, _ = io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-			}()
-		}
-	}()
-	c := &http.Client{Transport: &Transport{MaxConnsPerHost: 1, Timeout: 5 * time.Second}}
-	url := "http://" + ln.Addr().String() + "/"
-	for i := range 3 {
-		code, body, _ := get(t, c, url)
-		require.Equal(t, 200, code, "request %d", i)
-		require.Equal(t, "ok", body)
-		time.Sleep(20 * time.Millisecond) // let the server's close arrive first
-	}
-	req, err := http.NewRequest("POST", url, io.NopCloser(strings.NewReader("once"))) // no GetBody
-	require.NoError(t, err)
-	_, err = c.Do(req)
-	require.Error(t, err, "a request whose body cannot be replayed must not be resent")
-	require.EqualValues(t, 3, accepted.Load())
-}
-
-func TestTimeoutAndCancel(t *testing.T) {
-	release := make(chan struct{})
-	srv, _ := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow-body" {
-			w.Header().Set("Content-Length", "10")
-			_, _ = io.WriteString(w, "12345")
-			w.(http.Flusher).Flush()
-		}
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	})
-	t.Cleanup(func() { close(release) })
-	c := &http.Client{Transport: &Transport{MaxConnsPerHost: 2, Timeout: 100 * time.Millisecond}}
-
-	_, err := c.Get(srv.URL + "/slow-head")
-	var ne net.Error
-	require.ErrorAs(t, err, &ne)
-	require.True(t, ne.Timeout(), "want a timeout, got %v", err)
-	require.Contains(t, err.Error(), "timeout")
-
-	resp, err := c.Get(srv.URL + "/slow-body")
-	require.NoError(t, err)
-	_, err = io.ReadAll(resp.Body)
-	require.Error(t, err, "the timeout bounds the body too")
-	_ = resp.Body.Close()
-
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(20*time.Millisecond, cancel)
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/slow-head", nil)
-	_, err = (&http.Client{Transport: &Transport{MaxConnsPerHost: 2}}).Do(req)
-	require.ErrorIs(t, err, context.Canceled)
 }
 
 func TestDialErrorsAndSchemes(t *testing.T) {

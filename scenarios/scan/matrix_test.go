@@ -99,6 +99,7 @@ func TestMatrixDefectsAreCaught(t *testing.T) {
 		{scan.Coverage, 4, stack.CacheRedis, "legacy-scope", "never answered 429"},
 		{scan.Headers, 4, stack.CacheRedis, "no-retry-after", "no Retry-After header"},
 		{scan.Sessions, 4, stack.CacheRedis, "local-sessions", "redirected to the login page"},
+		{scan.WorkerKill, 2, stack.CacheRedis, "lost-writes", "acknowledged writes were lost"},
 	}
 	for _, tc := range tests {
 		name := tc.probe + "/" + tc.defect

@@ -116,8 +116,9 @@ type Config struct {
 	Connections int
 	// Progress receives one line per probe; nil discards.
 	Progress io.Writer
-	// Retries re-runs a failed probe (on fresh users) to tell a flaky
-	// machine from a real finding; a probe fails only if every attempt fails.
+	// Retries re-runs a failed probe (on fresh users) to tell a consistent
+	// finding from an intermittent one; every attempt is kept, and a failure
+	// in any attempt stays a finding (marked intermittent "k of n").
 	Retries int
 }
 
@@ -177,6 +178,10 @@ type Result struct {
 	Evidence        Evidence     `json:"evidence"`
 	DurationSeconds float64      `json:"duration_s"`
 	Attempts        int          `json:"attempts,omitempty"`
+	// AttemptLog holds every attempt when the probe ran more than once.
+	AttemptLog []Attempt `json:"attempt_log,omitempty"`
+	// Intermittent is "k of n" when k of n attempts failed and the rest passed.
+	Intermittent string `json:"intermittent,omitempty"`
 }
 
 // Report is a whole scan.
@@ -211,17 +216,17 @@ func Run(ctx context.Context, t Target, cfg Config) (*Report, error) {
 			return rep, fmt.Errorf("scan interrupted before %s: %w", p.name, err)
 		}
 		s.printf("scan: %s ...", p.name)
-		var res Result
+		var atts []Attempt
 		for attempt := 1; ; attempt++ {
 			t0 := time.Now()
-			res = safeRun(ctx, s, p)
-			res.Probe, res.Attempts = p.name, attempt
-			res.DurationSeconds = round3(time.Since(t0).Seconds())
-			if res.Status != check.Fail || attempt > cfg.Retries || ctx.Err() != nil {
+			r := safeRun(ctx, s, p)
+			atts = append(atts, Attempt{Status: r.Status, Reason: r.Reason, Evidence: r.Evidence, DurationSeconds: round3(time.Since(t0).Seconds())})
+			if r.Status != check.Fail || attempt > cfg.Retries || ctx.Err() != nil {
 				break
 			}
-			s.printf("scan: %s failed (%s); retrying on fresh users", p.name, res.Reason)
+			s.printf("scan: %s failed (%s); retrying on fresh users", p.name, r.Reason)
 		}
+		res := foldAttempts(p.name, atts)
 		s.printf("scan: %s %s in %.1fs: %s", p.name, strings.ToUpper(string(res.Status)), res.DurationSeconds, res.Reason)
 		rep.Probes = append(rep.Probes, res)
 	}
@@ -391,6 +396,7 @@ func (r *Report) WriteText(w io.Writer) {
 		for _, n := range e.Notes {
 			fmt.Fprintf(w, "  note: %s\n", n)
 		}
+		writeAttempts(w, p)
 		for _, sm := range e.Samples {
 			fmt.Fprintf(w, "  sample (%s): %s %s -> %d worker %s %s\n", sm.What, sm.Method, sm.URL, sm.Status, sm.Worker, truncate(sm.Body, 160))
 		}

@@ -15,7 +15,8 @@ import (
 )
 
 // upExternal checks that the deployment answers and wraps it; nothing is
-// started, so there is no Control and Down does nothing.
+// started, so Down does nothing, and Control, Logs and CPUTime run the
+// configured hooks.
 func upExternal(ctx context.Context, spec Spec, info Info) (*Stack, error) {
 	base := strings.TrimRight(spec.TargetURL, "/")
 	if spec.PathPrefix != "" {
@@ -25,7 +26,13 @@ func upExternal(ctx context.Context, spec Spec, info Info) (*Stack, error) {
 	info.Workers = 0
 	info.Cache, info.Limiter, info.FailurePolicy, info.SessionStore, info.Limits = "unknown", "unknown", "unknown", "unknown", ""
 	info.Defects, info.RedisTimeoutMS = nil, 0
-	s := &Stack{info: info, creds: spec.Credentials}
+	h := &hooks{cmds: spec.Hooks, timeout: spec.HookTimeout, progress: progressOf(spec.Progress),
+		env: []string{"HARNESS_TARGET_URL=" + base}}
+	if h.cmds == nil {
+		h.cmds = map[string]string{}
+	}
+	info.Hooks = h.names()
+	s := &Stack{info: info, creds: spec.Credentials, be: &externalStack{h: h}}
 	hc := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+ReadyPath, nil)
 	if err != nil {

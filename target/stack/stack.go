@@ -99,6 +99,10 @@ type Spec struct {
 	// Limits overrides per-category limits (keys: api categories and "login").
 	Limits  map[api.Category]api.Limit
 	Defects []string
+	// Profile names a deployment profile of the reference target
+	// (as-deployed, as-deployed-redis): it fills Workers, Cache and
+	// SessionStore when they are zero and adds its defects to Defects.
+	Profile string
 	Seed    Seed
 	// SeedPassword is the password of every seeded user.
 	SeedPassword string
@@ -117,6 +121,11 @@ type Spec struct {
 	PathPrefix string
 	// Credentials are the external deployment's users.
 	Credentials []client.Credential
+	// Hooks are the external deployment's commands by hook name (HookNames),
+	// run with sh -c; they give an external stack its Control, Logs and CPUTime.
+	Hooks map[string]string
+	// HookTimeout bounds one hook run (0: DefaultHookTimeout).
+	HookTimeout time.Duration
 
 	// Progress receives one line per step; nil discards.
 	Progress io.Writer
@@ -137,12 +146,16 @@ type Info struct {
 	Limiter       string `json:"limiter"`
 	FailurePolicy string `json:"failure_policy"`
 	// RedisTimeoutMS is the target's timeout per Redis call (0: unknown).
-	RedisTimeoutMS    float64  `json:"redis_timeout_ms,omitempty"`
-	SessionStore      string   `json:"session_store"`
-	Limits            string   `json:"limits,omitempty"`
-	Defects           []string `json:"defects"`
-	TargetBin         string   `json:"target_bin,omitempty"`
-	StartupSeconds    float64  `json:"startup_seconds"`
+	RedisTimeoutMS float64  `json:"redis_timeout_ms,omitempty"`
+	SessionStore   string   `json:"session_store"`
+	Limits         string   `json:"limits,omitempty"`
+	Defects        []string `json:"defects"`
+	// Profile is the reference target's deployment profile, if one was used.
+	Profile        string  `json:"profile,omitempty"`
+	TargetBin      string  `json:"target_bin,omitempty"`
+	StartupSeconds float64 `json:"startup_seconds"`
+	// Hooks names the external deployment's configured hooks (not their commands).
+	Hooks             []string `json:"hooks,omitempty"`
 	ImageBuildSeconds float64  `json:"image_build_seconds,omitempty"`
 }
 
@@ -211,7 +224,8 @@ func (s *Stack) Info() Info {
 	return s.info
 }
 
-// Control returns the stack's control, or ErrUnsupported in external mode.
+// Control returns the stack's control. In external mode it runs the
+// configured hooks and is ErrUnsupported when none is configured.
 func (s *Stack) Control() (Control, error) {
 	if s == nil || s.be == nil {
 		return nil, ErrUnsupported
@@ -219,7 +233,8 @@ func (s *Stack) Control() (Control, error) {
 	return s.be.control()
 }
 
-// Logs returns the last lines the target logged (empty in external mode).
+// Logs returns the last lines the target logged (external mode: the logs
+// hook's output, empty without one; ReadLogs says why).
 func (s *Stack) Logs(ctx context.Context) string {
 	if s == nil || s.be == nil {
 		return ""
@@ -269,7 +284,7 @@ func Up(ctx context.Context, spec Spec) (*Stack, error) {
 	}
 	p.printf("stack: %s mode (%s)", mode, reason)
 	info := Info{
-		Mode: mode, ModeReason: reason, RunID: newRunID(),
+		Mode: mode, ModeReason: reason, RunID: newRunID(), Profile: spec.Profile,
 		Workers: spec.Workers, Cache: spec.Cache, Limiter: spec.Limiter,
 		FailurePolicy: spec.FailurePolicy, SessionStore: spec.SessionStore,
 		Limits: formatLimits(spec.Limits), Defects: spec.Defects,
@@ -308,6 +323,21 @@ func normalize(spec Spec) (Spec, error) {
 		if spec.TargetURL != "" {
 			spec.Mode = ModeExternal // a URL means the target runs elsewhere
 		}
+	}
+	if spec.Profile != "" {
+		if spec.Mode == ModeExternal {
+			return bad("profile %q configures the reference target; an external deployment is what it is (drop the profile)", spec.Profile)
+		}
+		p, err := defects.LookupProfile(spec.Profile)
+		if err != nil {
+			return bad("%v", err)
+		}
+		if spec.Workers == 0 {
+			spec.Workers = p.Workers
+		}
+		def(&spec.Cache, p.Cache)
+		def(&spec.SessionStore, p.SessionStore)
+		spec.Defects = p.WithDefects(spec.Defects)
 	}
 	def(&spec.Cache, CacheLocmem)
 	def(&spec.Limiter, DefaultLimiter)
@@ -368,6 +398,18 @@ func normalize(spec Spec) (Spec, error) {
 			return bad("limit %s=%d/%d: want N/seconds with both at least 1", cat, l.Requests, l.WindowSeconds)
 		}
 	}
+	if spec.HookTimeout == 0 {
+		spec.HookTimeout = DefaultHookTimeout
+	}
+	if spec.HookTimeout < 0 {
+		return bad("hook timeout %s: want a positive duration", spec.HookTimeout)
+	}
+	if err := CheckHooks(spec.Hooks); err != nil {
+		return bad("%v", err)
+	}
+	if len(spec.Hooks) > 0 && spec.Mode != ModeExternal {
+		return bad("hooks control an external deployment; with --stack %s the harness controls the target itself (remove the hooks or use --stack external)", spec.Mode)
+	}
 	if spec.Mode == ModeExternal {
 		u, err := url.Parse(spec.TargetURL)
 		if spec.TargetURL == "" || err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
@@ -396,6 +438,18 @@ func Defects() map[string]string {
 
 // DefectNames returns every defect name, sorted.
 func DefectNames() []string { return defects.Names() }
+
+// ProfileNames returns every deployment profile name, sorted.
+func ProfileNames() []string { return defects.ProfileNames() }
+
+// CheckProfile validates a profile name ("" is none).
+func CheckProfile(name string) error {
+	if name == "" {
+		return nil
+	}
+	_, err := defects.LookupProfile(name)
+	return err
+}
 
 // CheckDefects validates defect names (comma lists allowed).
 func CheckDefects(names []string) error {

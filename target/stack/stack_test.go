@@ -234,7 +234,8 @@ func healthIs(base string, want int) func() error {
 }
 
 // TestExternalStack checks external mode against a running local stack:
-// credentials pass through, Control is unsupported, Down touches nothing.
+// credentials pass through, Control is unsupported without hooks, Down
+// touches nothing.
 func TestExternalStack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -249,8 +250,8 @@ func TestExternalStack(t *testing.T) {
 	require.Equal(t, []client.Credential{cred}, ext.Credentials())
 	_, err = ext.Control()
 	require.ErrorIs(t, err, ErrUnsupported)
-	require.EqualError(t, err, "unsupported in external mode")
-	require.Equal(t, Unmeasured, ext.CPUTime(ctx), "an external deployment's CPU is not ours to read")
+	require.ErrorContains(t, err, "unsupported in external mode: no control hook configured")
+	require.Equal(t, Unmeasured, ext.CPUTime(ctx), "an external deployment's CPU is not ours to read without a cpu hook")
 	require.NoError(t, ext.Down(ctx))
 	c, err := client.New(ext.BaseURL())
 	require.NoError(t, err)
@@ -363,6 +364,8 @@ func TestSpecValidation(t *testing.T) {
 		{"external without URL", Spec{Mode: ModeExternal}, "external mode needs a target URL"},
 		{"URL outside external", Spec{Mode: ModeLocal, TargetURL: "http://127.0.0.1:1"}, "a target URL is only used in external mode"},
 		{"credential without password", Spec{Mode: ModeExternal, TargetURL: "http://127.0.0.1:1", Credentials: []client.Credential{{User: "a"}}}, `external credential "a": want user and password`},
+		{"profile", Spec{Profile: "prod"}, `unknown profile "prod": allowed values are as-deployed, as-deployed-redis`},
+		{"profile external", Spec{Profile: "as-deployed", TargetURL: "http://127.0.0.1:1"}, `profile "as-deployed" configures the reference target`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Up(context.Background(), tc.spec)
@@ -370,6 +373,16 @@ func TestSpecValidation(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+func TestProfileFillsUnsetFields(t *testing.T) {
+	spec, err := normalize(Spec{Profile: "as-deployed", Cache: CacheRedis, Defects: []string{"trust-xff"}})
+	require.NoError(t, err)
+	require.Equal(t, 4, spec.Workers)
+	require.Equal(t, CacheRedis, spec.Cache, "an explicit value wins")
+	require.Equal(t, "db", spec.SessionStore)
+	require.Contains(t, spec.Defects, "trust-xff")
+	require.Contains(t, spec.Defects, "connection-close")
 }
 
 // TestRedisTimeoutReachesTarget: --redis-timeout is the target's and is

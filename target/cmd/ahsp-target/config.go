@@ -51,7 +51,7 @@ const defaultLimits = "bulk=5/300,write=20/60,read=100/60,export=10/60,login=10/
 // rawFlags are the flag values before validation.
 type rawFlags struct {
 	addr, db, cache, redisAddr, limiter, policy, sessions, limits, seed, seedPassword, runDir string
-	redisTimeout, drainTimeout                                                                string
+	redisTimeout, drainTimeout, profile                                                       string
 	workers                                                                                   string
 	defects                                                                                   []string
 }
@@ -73,6 +73,7 @@ var flagEnv = map[string]string{
 	"seed-password":  "AHSP_SEED_PASSWORD",
 	"run-dir":        "AHSP_RUN_DIR",
 	"drain-timeout":  "AHSP_DRAIN_TIMEOUT",
+	"profile":        "AHSP_PROFILE",
 }
 
 func addDBFlags(fs *pflag.FlagSet, f *rawFlags) {
@@ -95,6 +96,7 @@ func addServeFlags(fs *pflag.FlagSet, f *rawFlags) {
 	fs.StringArrayVar(&f.defects, "defect", nil, "switch on a known defect (repeatable or comma list; see `ahsp-target defects`): "+strings.Join(defects.Names(), ", ")+" (env AHSP_DEFECTS)")
 	fs.StringVar(&f.runDir, "run-dir", "", "directory for worker-<i>.pid files (default a new temp dir) (env AHSP_RUN_DIR)")
 	fs.StringVar(&f.drainTimeout, "drain-timeout", "10s", "on SIGTERM, how long in-flight requests may finish (env AHSP_DRAIN_TIMEOUT)")
+	fs.StringVar(&f.profile, "profile", "", "start from a deployment profile ("+strings.Join(defects.ProfileNames(), ", ")+"): its workers, cache, session store and defects; explicit flags override, explicit defects add (env AHSP_PROFILE)")
 }
 
 // applyEnv sets every flag the command line did not set from its env var:
@@ -163,8 +165,34 @@ func resolveDB(fs *pflag.FlagSet, f *rawFlags, c *config) error {
 	return nil
 }
 
+// applyProfile sets the serve flags a profile names unless the command line
+// or the environment set them; the profile's defects join explicit ones.
+func applyProfile(fs *pflag.FlagSet, f *rawFlags) error {
+	if f.profile == "" {
+		return nil
+	}
+	p, err := defects.LookupProfile(f.profile)
+	if err != nil {
+		return fmt.Errorf("%s: %w", source(fs, "profile"), err)
+	}
+	for _, v := range []struct{ name, value string }{
+		{"workers", strconv.Itoa(p.Workers)}, {"cache", p.Cache}, {"session-store", p.SessionStore},
+	} {
+		if !fs.Changed(v.name) {
+			if err := fs.Set(v.name, v.value); err != nil {
+				return fmt.Errorf("profile %s: %w", f.profile, err)
+			}
+		}
+	}
+	f.defects = p.WithDefects(f.defects)
+	return nil
+}
+
 func resolveServe(fs *pflag.FlagSet, f *rawFlags) (config, error) {
 	var c config
+	if err := applyProfile(fs, f); err != nil {
+		return c, err
+	}
 	if err := resolveDB(fs, f, &c); err != nil {
 		return c, err
 	}

@@ -73,12 +73,28 @@ func TestServeConfig(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, []string{"split-versions", "trust-xff"}, c.Defects)
 	})
+	t.Run("profile fills what flags leave unset", func(t *testing.T) {
+		c, err := resolve(t, []string{"--profile", "as-deployed"}, nil)
+		require.NoError(t, err)
+		require.Equal(t, 4, c.Workers)
+		require.Equal(t, "locmem", c.Cache)
+		require.Equal(t, "db", c.SessionStore)
+		require.Equal(t, defects.Profiles["as-deployed"].WithDefects(nil), c.Defects)
+		c, err = resolve(t, []string{"--workers", "2", "--defect", "trust-xff"}, map[string]string{"AHSP_PROFILE": "as-deployed-redis", "AHSP_CACHE": "locmem"})
+		require.NoError(t, err)
+		require.Equal(t, 2, c.Workers, "flag wins over the profile")
+		require.Equal(t, "locmem", c.Cache, "env wins over the profile")
+		require.Contains(t, c.Defects, "trust-xff", "explicit defects add to the profile's")
+		require.Contains(t, c.Defects, "no-worker-header")
+		require.NotContains(t, c.Defects, "local-sessions")
+	})
 	for _, tc := range []struct {
 		name string
 		args []string
 		env  map[string]string
 		want string
 	}{
+		{"profile", []string{"--profile", "prod"}, nil, "--profile: unknown profile \"prod\": allowed values are as-deployed, as-deployed-redis"},
 		{"workers zero", []string{"--workers", "0"}, nil, "--workers \"0\": want a whole number from 1 to 64"},
 		{"workers from env", nil, map[string]string{"AHSP_WORKERS": "many"}, "AHSP_WORKERS (--workers) \"many\": want a whole number"},
 		{"cache", []string{"--cache", "memcached"}, nil, "--cache \"memcached\": allowed values are locmem, redis"},

@@ -4,6 +4,8 @@ package defects
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -19,10 +21,19 @@ var Known = map[string]string{
 	"legacy-scope":   "only list-pekerjaan/save/ is rate limited (as in the real app)",
 	"no-retry-after": "429 responses carry no Retry-After header (as in the real app)",
 	"local-sessions": "sessions are kept in each worker's memory, so other workers bounce the user to login",
+	// Scan diagnosis (bypass classes and durability), appended to the rate-limiting block.
+	"session-key":           "the rate-limit key is the session, not the user: logging in again gives a fresh quota",
+	"identity-header-key":   "the rate-limit key trusts client/user identity headers (X-Forwarded-For, X-Real-IP, X-User-Id, ...) on every limited operation",
+	"limited-write-applies": "a write refused with 429 is still applied (the client sees 429, the data changes)",
+	"method-bypass":         "PUT, PATCH and X-HTTP-Method-Override reach an operation as its own method without being counted",
+	"lost-writes":           "volume saves are acknowledged (200) but never stored",
 	// End of rate-limiting block.
 
 	// Deployment traits (no check fails on them alone; the harness must cope).
-	"no-api-versions": "only the legacy family is served: /api/v1/ and /api/v2/ answer 404 and nothing carries deprecation headers (as the real app)",
+	"connection-close": "every response carries Connection: close, as gunicorn's sync workers answer (no keep-alive)",
+	"no-api-versions":  "/detail_project/api/v1/... and /detail_project/api/v2/... answer 404 and no answer carries deprecation headers (only the legacy family, as deployed)",
+	"no-login-limit":   "login attempts are not rate limited per client IP (the app itself has no login limit)",
+	"no-worker-header": "responses carry no X-Worker-Id header, so a client cannot tell the workers apart",
 	// End of deployment-traits block.
 
 	// Contracts and the deployed app's quirks.
@@ -89,4 +100,68 @@ func Names() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Profile is a named configuration of the reference target: the settings
+// and defects that make it behave like one kind of deployment. Explicit
+// flags override its settings; explicit defects are added to its own.
+type Profile struct {
+	Summary      string
+	Workers      int
+	Cache        string // locmem|redis
+	SessionStore string // db|cache
+	Defects      []string
+}
+
+// Profiles are the --profile values (ahsp-target serve, harness stack flags).
+// Append a deployment's quirk defects to its profile's list.
+var Profiles = map[string]Profile{
+	// The app as it runs today (../shared/REAL-APP.md sections 2, 6 and 8):
+	// gunicorn sync workers with the default per-process cache.
+	"as-deployed": {
+		Summary: "the AHSP app as deployed: 4 gunicorn-style workers, per-process cache and sessions, one limited operation, no Retry-After",
+		Workers: 4, Cache: "locmem", SessionStore: "db",
+		Defects: []string{
+			"legacy-scope", "no-retry-after", "naive-limiter", "local-sessions",
+			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit",
+			// The deployed app's quirks a contract sees (contracts block).
+			"rekap-csv-bom-per-line", "foreign-export-500", "anonymous-export-401", "blank-name-accepted",
+			"upsert-unknown-id-wipes", "upsert-empty-wipes", "retry-after-full-window",
+			// End of as-deployed defects.
+		},
+	},
+	// The same app configured with django-redis and database sessions.
+	"as-deployed-redis": {
+		Summary: "as-deployed with the Redis cache and database sessions (no per-process state)",
+		Workers: 4, Cache: "redis", SessionStore: "db",
+		Defects: []string{
+			"legacy-scope", "no-retry-after", "naive-limiter",
+			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit",
+			// The deployed app's quirks a contract sees (contracts block).
+			"rekap-csv-bom-per-line", "foreign-export-500", "anonymous-export-401", "blank-name-accepted",
+			"upsert-unknown-id-wipes", "upsert-empty-wipes", "retry-after-full-window",
+			// End of as-deployed-redis defects.
+		},
+	},
+}
+
+// ProfileNames returns every profile name, sorted.
+func ProfileNames() []string { return slices.Sorted(maps.Keys(Profiles)) }
+
+// LookupProfile returns the named profile, or an error listing the allowed
+// names.
+func LookupProfile(name string) (Profile, error) {
+	p, ok := Profiles[name]
+	if !ok {
+		return Profile{}, fmt.Errorf("unknown profile %q: allowed values are %s", name, strings.Join(ProfileNames(), ", "))
+	}
+	return p, nil
+}
+
+// WithDefects returns the profile's defects plus extra, sorted and without
+// duplicates.
+func (p Profile) WithDefects(extra []string) []string {
+	out := slices.Concat(p.Defects, extra)
+	sort.Strings(out)
+	return slices.Compact(out)
 }

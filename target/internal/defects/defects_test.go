@@ -30,3 +30,29 @@ func TestParse(t *testing.T) {
 		})
 	}
 }
+
+func TestProfilesNameKnownDefects(t *testing.T) {
+	require.NotEmpty(t, Profiles)
+	for name, p := range Profiles {
+		_, err := Parse(p.Defects)
+		require.NoError(t, err, "profile %s", name)
+		require.Contains(t, []string{"locmem", "redis"}, p.Cache, name)
+		require.Contains(t, []string{"db", "cache"}, p.SessionStore, name)
+		require.Positive(t, p.Workers, name)
+	}
+	// The two deployed profiles differ only in where state lives.
+	d, r := Profiles["as-deployed"], Profiles["as-deployed-redis"]
+	require.Contains(t, d.Defects, "local-sessions")
+	require.NotContains(t, r.Defects, "local-sessions")
+	require.Equal(t, "locmem", d.Cache)
+	require.Equal(t, "redis", r.Cache)
+}
+
+func TestLookupProfile(t *testing.T) {
+	_, err := LookupProfile("as-deployd")
+	require.ErrorContains(t, err, `unknown profile "as-deployd": allowed values are as-deployed, as-deployed-redis`)
+	p, err := LookupProfile("as-deployed")
+	require.NoError(t, err)
+	require.Equal(t, []string{"connection-close", "legacy-scope", "local-sessions", "naive-limiter", "no-api-versions", "no-login-limit", "no-retry-after", "no-worker-header", "trust-xff"},
+		p.WithDefects([]string{"trust-xff", "legacy-scope"}))
+}

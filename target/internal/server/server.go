@@ -244,19 +244,23 @@ func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &recorder{ResponseWriter: w}
 	h := w.Header()
-	h.Set(api.WorkerHeader, s.workerID)
+	if !s.cfg.Defects.Has("no-worker-header") {
+		h.Set(api.WorkerHeader, s.workerID)
+	}
+	if s.cfg.Defects.Has("connection-close") {
+		// net/http closes the connection after a reply that says so.
+		h.Set("Connection", "close")
+	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'")
 	rt := resolve(r.URL.Path)
-	if s.cfg.Defects.Has("no-api-versions") && rt.kind == kindAPI && rt.version != api.Legacy {
-		// The deployed app has only the legacy family: /api/v1/ and
-		// /api/v2/ are unknown URLs.
-		s.notFound(rec, r)
-		s.metrics.request("not-found", http.StatusNotFound)
-		return
+	if rt.kind == kindAPI && rt.version != api.Legacy && s.cfg.Defects.Has("no-api-versions") {
+		rt = route{}
 	}
+	// The deployed app (no-api-versions) has no successor family and sends
+	// no deprecation headers at all.
 	if rt.kind == kindAPI && !s.cfg.Defects.Has("no-api-versions") {
 		// Every legacy/v1 answer carries them, the server's own early ones
 		// (413, 403, 302, 405, 429, 503, 500) included.
@@ -319,12 +323,16 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
 		s.redirectLogin(w, r)
 		return
 	}
+	bypass := s.overrideMethod(r, rt.op)
 	if r.Method != rt.op.Method {
 		w.Header().Set("Allow", rt.op.Method)
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
-	if !s.limitOperation(w, r, rt, uid) {
+	if !bypass && !s.limitOperation(w, r, rt, uid) {
+		if s.appliesWhenLimited(w, rt.op) {
+			s.d.API(&discard{}, r, rt.op, rt.version, Params{UserID: uid, ProjectID: rt.project, PekerjaanID: rt.id})
+		}
 		return
 	}
 	// The whole body is read here, after counting, so a too-large chunked
