@@ -21,19 +21,18 @@ import (
 	"github.com/ahsp-harness/harness/target/stack/stacktest"
 )
 
-// asDeployed is the deployed app's profile as far as contracts can see it
-// (REAL-APP.md sections 2, 6 and 8). It is spelled out so this test holds
-// whatever the shared profile table adds for other checks.
-var asDeployed = []string{"legacy-scope", "no-retry-after", "naive-limiter", "no-api-versions",
-	"rekap-csv-bom-per-line", "foreign-export-500", "anonymous-export-401", "blank-name-accepted",
-	"upsert-unknown-id-wipes", "upsert-empty-wipes", "retry-after-full-window"}
-
-// On the deployed app's profile the section reports exactly: v1 and v2 not
-// deployed, the quirks, and nothing else; the scratch projects are restored.
+// On the deployed app's profiles (REAL-APP.md: 4 workers, per-process cache
+// and sessions or Redis, Connection: close, only the legacy family, the
+// quirks) the section reports exactly: v1 and v2 not deployed, the quirks,
+// and nothing else; the scratch projects are restored.
 func TestIntegrationAsDeployed(t *testing.T) {
-	ds := asDeployed
-	s := stacktest.Up(t, stack.Spec{Mode: stack.ModeLocal, Workers: 2, Cache: stack.CacheRedis,
-		Defects: ds, Seed: stack.Seed{Users: 3, Projects: 1}})
+	for _, profile := range []string{"as-deployed", "as-deployed-redis"} {
+		t.Run(profile, func(t *testing.T) { asDeployed(t, profile) })
+	}
+}
+
+func asDeployed(t *testing.T, profile string) {
+	s := stacktest.Up(t, stack.Spec{Mode: stack.ModeLocal, Profile: profile, Seed: stack.Seed{Users: 3, Projects: 1}})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	rep, err := Run(ctx, s, Options{})
@@ -81,6 +80,9 @@ func TestIntegrationAsDeployed(t *testing.T) {
 		require.Equal(t, check.Pass, c.Status, c.Name)
 	}
 	require.Equal(t, check.Fail, rep.Status)
+	if t.Failed() {
+		t.Log(s.Logs(ctx))
+	}
 
 	// Accepting every quirk by id in compat.yaml leaves the section passing.
 	var y strings.Builder

@@ -66,6 +66,9 @@ const (
 // before it parses the body, so malformed JSON writes nothing.
 var rateLimitedOp = "list-pekerjaan.save"
 
+// againCalls bounds the calls spent on the second 429.
+const againCalls = 40
+
 // maxRelogins bounds the logins one request may spend when the session
 // lives in one worker and the request landed on another.
 const maxRelogins = 12
@@ -356,7 +359,13 @@ func (r *runner) do(ctx context.Context, method, path string, body any) (*client
 	}
 }
 
+// isLoginRedirect: the deployment took the request as anonymous, by a
+// redirect to the login page or (the deployed exports check PRO before
+// login) a 401.
 func isLoginRedirect(resp *client.Response) bool {
+	if resp.Status == http.StatusUnauthorized {
+		return true
+	}
 	if resp.Status != http.StatusFound {
 		return false
 	}
@@ -891,9 +900,20 @@ func (r *runner) rateLimited(ctx context.Context) {
 	case <-time.After(1100 * time.Millisecond):
 	}
 	again := Result{Version: string(r.version), Step: "rate-limited.again", Operation: op.Name, Method: op.Method, Path: path, WantStatus: 429, Class: Writing}
-	resp2, err := r.do(ctx, op.Method, path, malformed)
-	if err != nil || resp2.Status != http.StatusTooManyRequests {
-		return // the window ended or the call failed: nothing to compare
+	// A limiter kept per worker may let the next call through on another
+	// worker: a few more calls, bounded, until one is refused again.
+	var resp2 *client.Response
+	for i := 0; i < againCalls; i++ {
+		var err error
+		if resp2, err = r.do(ctx, op.Method, path, malformed); err != nil {
+			return
+		}
+		if resp2.Status == http.StatusTooManyRequests {
+			break
+		}
+	}
+	if resp2.Status != http.StatusTooManyRequests {
+		return // the window ended: nothing to compare
 	}
 	again.Status = resp2.Status
 	second, ok := retryAfter(resp2.Body)
