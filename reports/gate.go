@@ -199,6 +199,8 @@ type GateRow struct {
 	Observed string `json:"observed,omitempty"`
 	Expected string `json:"expected,omitempty"`
 	Message  string `json:"message,omitempty"`
+	// Hint says what would let the row pass (e.g. --allow-skip SECTION).
+	Hint string `json:"hint,omitempty"`
 	// Section is the section the row judges, when it judges one.
 	Section string `json:"section,omitempty"`
 	// Checks lists the section's checks that did not pass, worst first.
@@ -369,14 +371,27 @@ func (r GateRow) Label() string {
 	return string(r.Status) + " (allowed)"
 }
 
+// Text is the row's message in one line: the message, the first checks
+// that did not pass and the hint.
+func (r GateRow) Text() string {
+	out := r.Message
+	if len(r.Checks) > 0 {
+		out += ": " + namedChecks(r.Checks)
+	}
+	if r.Hint != "" {
+		out += "; " + r.Hint
+	}
+	return strings.TrimPrefix(out, "; ")
+}
+
 // WriteGateTable prints one line per gate row for a terminal.
 func WriteGateTable(w io.Writer, g Gate) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "GATE\tSTATUS\tOBSERVED\tEXPECTED\tDETAIL")
 	for _, r := range g.Rows {
-		msg := r.Message
-		if len(msg) > 100 {
-			msg = msg[:97] + "..."
+		msg := r.Text()
+		if m := []rune(msg); len(m) > 120 {
+			msg = string(m[:117]) + "..."
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, strings.ToUpper(r.Label()), dash(r.Observed), dash(r.Expected), msg)
 	}

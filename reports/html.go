@@ -14,7 +14,7 @@ import (
 	"strings"
 
 	"github.com/ahsp-harness/harness/check"
-	"github.com/ahsp-harness/harness/e2e"
+	e2e "github.com/ahsp-harness/harness/e2e/e2eresult"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/scenarios/scan"
 )
@@ -138,6 +138,7 @@ func htmlFuncs(dir string) template.FuncMap {
 		},
 		"probeStatus": probeStatus,
 		"attempts":    attemptsNote,
+		"inc":         func(i int) int { return i + 1 },
 		"failedE2E": func(r *e2e.Report) int {
 			return len(r.Failed())
 		},

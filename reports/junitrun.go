@@ -37,7 +37,7 @@ func runCases(run *Run) []Case {
 func gateCases(run *Run) []Case {
 	var out []Case
 	for _, r := range run.Gate.Rows {
-		msg := r.Message
+		msg := r.Text()
 		if msg == "" && r.Observed != "" {
 			msg = "observed " + r.Observed + ", expected " + r.Expected
 		}

@@ -44,7 +44,7 @@ func WriteMarkdown(w io.Writer, run *Run) error {
 
 	b.WriteString("### Gate\n\n| Rule | Status | Observed | Expected | Message |\n|---|---|---|---|---|\n")
 	for _, r := range run.Gate.Rows {
-		fmt.Fprintf(&b, "| %s | %s %s | %s | %s | %s |\n", mdCell(r.Name), statusIcon[r.Status], r.Label(), mdCell(r.Observed), mdCell(r.Expected), mdCell(r.Message))
+		fmt.Fprintf(&b, "| %s | %s %s | %s | %s | %s |\n", mdCell(r.Name), statusIcon[r.Status], r.Label(), mdCell(r.Observed), mdCell(r.Expected), mdCell(r.Text()))
 	}
 
 	b.WriteString("\n### Checks\n\n| Section | Verdict | Pass | Fail | Error | Inconclusive | Skip |\n|---|---|--:|--:|--:|--:|--:|\n")

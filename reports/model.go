@@ -9,10 +9,10 @@ import (
 	"github.com/ahsp-harness/harness/bench/capacity"
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/contracts"
-	"github.com/ahsp-harness/harness/e2e"
+	e2e "github.com/ahsp-harness/harness/e2e/e2eresult"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/scenarios/scan"
-	"github.com/ahsp-harness/harness/target/stack"
+	"github.com/ahsp-harness/harness/target/stack/stackinfo"
 )
 
 // SchemaVersion is the version of the Run model; summary.json carries it and
@@ -26,7 +26,7 @@ type Run struct {
 	SchemaVersion string `json:"schema_version"`
 	Meta          Meta   `json:"meta"`
 	// Stack is what the run really used (nil when no stack was brought up).
-	Stack     *stack.Info         `json:"stack,omitempty"`
+	Stack     *stackinfo.Info     `json:"stack,omitempty"`
 	Scan      *scan.Report        `json:"scan,omitempty"`
 	Scenarios []*scenarios.Result `json:"scenarios,omitempty"`
 	Contracts *contracts.Report   `json:"contracts,omitempty"`
@@ -205,15 +205,12 @@ func (r *Run) sectionRow(name string, allowed bool) GateRow {
 		msg = fmt.Sprintf("all %d %s were skipped", len(sr.Cases), sec.Label)
 	case row.Status != check.Pass:
 		msg = check.Count(counts...).String()
-		if len(row.Checks) > 0 {
-			msg += ": " + namedChecks(row.Checks)
-		}
 	}
 	if row.Status != check.Pass && row.Status != check.Fail {
 		if allowed {
-			msg += " (allowed to skip)"
+			row.Hint = "allowed to skip"
 		} else {
-			msg += fmt.Sprintf("; a required section must run and pass (allow with --allow-skip %s)", name)
+			row.Hint = fmt.Sprintf("a required section must run and pass (allow with --allow-skip %s)", name)
 		}
 	}
 	row.Message = msg

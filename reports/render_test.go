@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ahsp-harness/harness/check"
+	"github.com/ahsp-harness/harness/e2e"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/stretchr/testify/require"
 )
@@ -265,6 +266,21 @@ func TestRenderSample(t *testing.T) {
 	}
 	_, err := WriteAll(dir, sampleRun())
 	require.NoError(t, err)
+	_, err = WriteAll(filepath.Join(dir, "stress"), stressRun())
+	require.NoError(t, err)
+}
+
+// stressRun is the sample with a very long command and many failing checks:
+// the banner must wrap the command and the gate rows stay short.
+func stressRun() *Run {
+	r := sampleRun()
+	r.Meta.Command = "harness run --stack external --target-url http://127.0.0.1:8000/a/very/long/prefix/that/never/breaks " +
+		strings.Repeat("--scenario ./scenarios/some-really-long-scenario-file-name.yaml ", 6) + "--out /tmp/reports/" + strings.Repeat("x", 120)
+	for i := range 40 {
+		r.E2E.Results = append(r.E2E.Results, e2e.Result{Name: fmt.Sprintf("generated-check-%02d", i), Group: "stress", Status: check.Fail, Reason: "overlay still visible"})
+	}
+	r.EvaluateGate(DefaultGate())
+	return r
 }
 
 // TestPartialRuns renders runs with sections missing or empty: every
@@ -319,8 +335,8 @@ func TestGateSkippedSectionSaysWhy(t *testing.T) {
 	require.NotNil(t, row, "the default gate has an e2e section row")
 	require.Equal(t, check.Skip, row.Status)
 	require.True(t, row.Blocking, "a required section that did not run blocks the gate")
-	require.Contains(t, row.Message, "chromium not found at /usr/bin/chromium")
-	require.Contains(t, row.Message, "--allow-skip e2e")
+	require.Contains(t, row.Text(), "chromium not found at /usr/bin/chromium")
+	require.Contains(t, row.Text(), "--allow-skip e2e")
 }
 
 // TestLineChartLegendWraps: past three series the legend wraps below the

@@ -83,6 +83,25 @@ func TestVerdictPaths(t *testing.T) {
 		{"overshoot of a skipped probe is not counted", func(r *Run, g *GateConfig) {
 			r.Scan.Probes = append(r.Scan.Probes, scan.Result{Probe: "header-spoof", Status: check.Skip, Evidence: scan.Evidence{Overshoot: 7}})
 		}, true, "overshoot == 0", check.Pass, false},
+		{"race seen in one of two attempts", func(r *Run, g *GateConfig) {
+			r.Scan.Probes = append(r.Scan.Probes, scan.Result{Probe: "race", Status: check.Fail, Intermittent: "1 of 2", Attempts: 2,
+				Evidence: scan.Evidence{Sent: 12, Accepted: 12, ExpectedMax: 10, Overshoot: 2},
+				AttemptLog: []scan.Attempt{
+					{Status: check.Fail, Evidence: scan.Evidence{Sent: 12, Accepted: 12, ExpectedMax: 10, Overshoot: 2}},
+					{Status: check.Pass, Evidence: scan.Evidence{Sent: 12, Accepted: 10, ExpectedMax: 10}},
+				}})
+		}, false, "all scan checks pass", check.Fail, true},
+		{"race seen in one of two attempts, last attempt's status kept", func(r *Run, g *GateConfig) {
+			// A producer that kept only the last verdict must not turn the
+			// failing attempt into a pass: the gate reads every attempt.
+			r.Scan.Probes = append(r.Scan.Probes, scan.Result{Probe: "race", Status: check.Pass, Attempts: 2,
+				AttemptLog: []scan.Attempt{{Status: check.Fail}, {Status: check.Pass}}})
+		}, false, "all scan checks pass", check.Fail, true},
+		{"race seen in one of two attempts: its overshoot counts", func(r *Run, g *GateConfig) {
+			r.Scan.Probes = append(r.Scan.Probes, scan.Result{Probe: "race", Status: check.Fail, Intermittent: "1 of 2", Attempts: 2,
+				Evidence:   scan.Evidence{Overshoot: 2},
+				AttemptLog: []scan.Attempt{{Status: check.Fail, Evidence: scan.Evidence{Overshoot: 2}}, {Status: check.Pass}}})
+		}, false, "overshoot == 0", check.Fail, true},
 		{"a scan that reports pass with no probes", func(r *Run, g *GateConfig) {
 			r.Scan.Probes = nil
 		}, false, "all scan checks pass", check.Inconclusive, true},
@@ -183,9 +202,9 @@ func TestGateRowNamesFirstChecks(t *testing.T) {
 	require.Len(t, row.Checks, 12)
 	require.Equal(t, CheckRef{Name: "check-a", Status: check.Fail, Anchor: "e2e-check-a"}, row.Checks[0])
 	require.Equal(t, check.Error, row.Checks[11].Status, "worst first: fails, then errors")
-	require.Contains(t, row.Message, "11 fail")
-	require.Contains(t, row.Message, "and 7 more")
-	require.NotContains(t, row.Message, "check-l")
+	require.Contains(t, row.Text(), "11 fail")
+	require.Contains(t, row.Text(), "and 7 more")
+	require.NotContains(t, row.Text(), "check-l")
 
 	var b strings.Builder
 	require.NoError(t, WriteHTML(&b, r, t.TempDir()))
@@ -195,6 +214,20 @@ func TestGateRowNamesFirstChecks(t *testing.T) {
 	require.Contains(t, gate, `<a href="#e2e">and 7 more</a>`)
 	require.NotContains(t, gate, `check-l`, "the gate row links the first few, not all")
 	require.Contains(t, html, `<h2 id="e2e">Browser (e2e) checks <span class="badge fail">fail</span>`, "the section's badge is its verdict, not the suite's own word")
+}
+
+// TestAttemptsRendered: every attempt of a retried probe is in report.html
+// and junit.xml, with the intermittent marker.
+func TestAttemptsRendered(t *testing.T) {
+	r := sampleRun()
+	var html, junit strings.Builder
+	require.NoError(t, WriteHTML(&html, r, t.TempDir()))
+	require.NoError(t, WriteRunJUnit(&junit, r))
+	require.Contains(t, html.String(), "intermittent: failed in 1 of 2 attempts")
+	require.Contains(t, html.String(), "10 of 12 parallel writes accepted, limit 10", "the passing attempt is shown too")
+	require.Contains(t, html.String(), "The evidence below is from the first failing attempt.")
+	require.Contains(t, junit.String(), "attempt 1: fail in 0.7s: sent 12, accepted 12, expected max 10, overshoot 2")
+	require.Contains(t, junit.String(), "attempt 2: pass in 0.8s")
 }
 
 func TestDefaultGate(t *testing.T) {

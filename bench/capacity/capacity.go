@@ -13,7 +13,8 @@ import (
 
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/target/api"
-	"github.com/ahsp-harness/harness/target/stack"
+	"github.com/ahsp-harness/harness/target/client"
+	"github.com/ahsp-harness/harness/target/stack/stackinfo"
 )
 
 // HighLimits is the limit profile capacity runs give the target so the rate
@@ -37,19 +38,35 @@ type Options struct {
 	StepDuration time.Duration
 	// MaxWorkers caps the generator's in-flight requests per step.
 	MaxWorkers int
-	// Base is the stack spec every configuration starts from (mode, binary);
-	// Workers, Cache and Limits are set per configuration.
-	Base stack.Spec
+	// Up brings one configuration's stack up (see UpFunc); the run package's
+	// StackUp starts a docker or local stack.
+	Up UpFunc
 	// Progress receives one line per step; nil discards.
 	Progress io.Writer
 }
 
+// Target is one configuration's stack as the sweep uses it; a
+// *stack.Stack satisfies it. The sweep takes it down when done.
+type Target interface {
+	BaseURL() string
+	Credentials() []client.Credential
+	Info() stackinfo.Info
+	CPUTime(ctx context.Context) stackinfo.CPUTime
+	Down(ctx context.Context) error
+}
+
+// UpFunc brings a stack up for one configuration with the given limits and
+// at least users seeded users. It may return a non-nil Target with an error:
+// the sweep takes that down too. Injected so this package (and the reports
+// that hold its Report) links no Docker or Toxiproxy client.
+type UpFunc func(ctx context.Context, c Config, limits map[api.Category]api.Limit, users int) (Target, error)
+
 // Result is the search outcome of one configuration.
 type Result struct {
 	Config
-	Stack   *stack.Info `json:"stack,omitempty"`
-	Outcome *Outcome    `json:"outcome,omitempty"`
-	Error   string      `json:"error,omitempty"`
+	Stack   *stackinfo.Info `json:"stack,omitempty"`
+	Outcome *Outcome        `json:"outcome,omitempty"`
+	Error   string          `json:"error,omitempty"`
 }
 
 // Report is the capacity section of a run, as plain data.
@@ -84,7 +101,10 @@ func Sweep(ctx context.Context, o Options) (*Report, error) {
 			"the maximum rates are lower bounds for a target on its own machine", runtime.NumCPU()),
 		Started: time.Now().UTC(),
 	}
-	limits, err := stack.ParseLimits(HighLimits)
+	if o.Up == nil {
+		return nil, fmt.Errorf("capacity: Options.Up is nil: nothing brings a stack up")
+	}
+	limits, err := stackinfo.ParseLimits(HighLimits)
 	if err != nil {
 		return nil, err
 	}
@@ -114,12 +134,7 @@ func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category
 	if err != nil {
 		return err
 	}
-	spec := o.Base
-	spec.Workers, spec.Cache, spec.Limits = c.Workers, c.Cache, limits
-	if spec.Seed.Users < base.Users {
-		spec.Seed.Users = max(base.Users, 20)
-	}
-	s, err := stack.Up(ctx, spec)
+	s, err := o.Up(ctx, c, limits, max(base.Users, 20))
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()

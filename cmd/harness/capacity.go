@@ -12,6 +12,7 @@ import (
 	"github.com/ahsp-harness/harness/bench/capacity"
 	"github.com/ahsp-harness/harness/cmd/harness/exitcode"
 	"github.com/ahsp-harness/harness/reports"
+	"github.com/ahsp-harness/harness/run"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/target/stack"
 )
@@ -114,7 +115,7 @@ func (a *App) capacity(ctx context.Context, o capacityOptions) error {
 	meta := a.meta("capacity")
 	rep, runErr := capacity.Sweep(ctx, capacity.Options{
 		Configs: configs, Search: search, StepDuration: o.step, MaxWorkers: o.maxWorkers,
-		Base: spec, Progress: a.progress(),
+		Up: run.CapacityStacks(spec), Progress: a.progress(),
 	})
 	if rep == nil {
 		return runErr
@@ -124,11 +125,11 @@ func (a *App) capacity(ctx context.Context, o capacityOptions) error {
 	if err != nil {
 		return err
 	}
-	run := &reports.Run{SchemaVersion: reports.SchemaVersion, Meta: meta, Capacity: rep}
-	run.Meta.Finished = time.Now().UTC()
-	run.Meta.DurationS = run.Meta.Finished.Sub(run.Meta.Started).Seconds()
-	run.EvaluateGate(reports.GateConfig{}) // capacity measures; it has nothing to gate
-	if _, err := reports.WriteAll(dir, run); err != nil {
+	r := &reports.Run{SchemaVersion: reports.SchemaVersion, Meta: meta, Capacity: rep}
+	r.Meta.Finished = time.Now().UTC()
+	r.Meta.DurationS = r.Meta.Finished.Sub(r.Meta.Started).Seconds()
+	r.EvaluateGate(reports.GateConfig{}) // capacity measures; it has nothing to gate
+	if _, err := reports.WriteAll(dir, r); err != nil {
 		return fmt.Errorf("write reports: %w", err)
 	}
 	if err := writeJSON(filepath.Join(dir, "capacity.json"), rep); err != nil {

@@ -32,7 +32,7 @@ func newCLI(t *testing.T) *cli {
 
 func (c *cli) run(ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
-	code = run(ctx, &App{Args: args, Env: c.env, Dir: c.dir, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb})
+	code = execute(ctx, &App{Args: args, Env: c.env, Dir: c.dir, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb})
 	return code, out.String(), errb.String()
 }
 
@@ -48,11 +48,11 @@ func (c *cli) spec(args ...string) (stack.Spec, int, string) {
 	app := &App{Env: c.env, Dir: c.dir, Stdout: &bytes.Buffer{}, Stderr: &errb}
 	root := newRootCmd(app)
 	var spec stack.Spec
-	root.AddCommand(&cobra.Command{Use: "probe", RunE: func(*cobra.Command, []string) error {
+	root.AddCommand(stackFlags(&cobra.Command{Use: "probe", RunE: func(*cobra.Command, []string) error {
 		var err error
 		spec, err = app.stackSpec()
 		return err
-	}})
+	}}, &app.g))
 	root.SetArgs(append([]string{"probe"}, args...))
 	root.SetOut(app.Stdout)
 	root.SetErr(&errb)
@@ -223,6 +223,11 @@ func TestExitCodes(t *testing.T) {
 		{"external unreachable", []string{"up", "--stack", "external", "--target-url", "http://127.0.0.1:1"}, exitcode.Unreachable, "target unreachable"},
 		{"bad allow-skip", []string{"run", "--allow-skip", "browser"}, exitcode.Usage, `--allow-skip: unknown section "browser"; allowed: scan, load, contracts, e2e`},
 		{"status without stack", []string{"status"}, exitcode.Unreachable, "no stack is up"},
+		{"stack flag on compare", []string{"compare", "old.json", "new.json", "--workers", "9"}, exitcode.Usage, "unknown flag: --workers"},
+		{"stack flag on report", []string{"report", "summary.json", "--stack", "local"}, exitcode.Usage, "unknown flag: --stack"},
+		{"stack flag on merge", []string{"merge", "a", "-o", "b", "--cache", "redis"}, exitcode.Usage, "unknown flag: --cache"},
+		{"stack flag on status", []string{"status", "--workers", "2"}, exitcode.Usage, "unknown flag: --workers"},
+		{"stack flag before the command", []string{"--stack", "local", "version"}, exitcode.Usage, "unknown flag: --stack"},
 		{"down without stack", []string{"down"}, exitcode.OK, "no stack is up"},
 		{"interrupted", []string{"interrupted:", "load", "read-mix", "--stack", "external", "--target-url", "http://127.0.0.1:1"}, exitcode.Interrupted, "harness: interrupted:"},
 		{"usage beats interruption", []string{"interrupted:", "up", "--workers", "x"}, exitcode.Usage, `invalid argument "x"`},

@@ -14,7 +14,7 @@ import (
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/target/api"
-	"github.com/ahsp-harness/harness/target/stack"
+	"github.com/ahsp-harness/harness/target/stack/stackinfo"
 )
 
 func probeSessions(ctx context.Context, s *scanner) Result {
@@ -81,21 +81,21 @@ func probeSessions(ctx context.Context, s *scanner) Result {
 
 // control returns the stack's control or the skip result that explains why
 // there is none.
-func (s *scanner) control(needCache bool, hooks ...string) (stack.Control, *Result) {
+func (s *scanner) control(needCache bool, hooks ...string) (stackinfo.Control, *Result) {
 	c, err := s.t.Control()
 	if err == nil {
 		// An external deployment is controlled through the user's hooks.
-		err = stack.ControlMissing(c, hooks...)
+		err = stackinfo.ControlMissing(c, hooks...)
 	}
 	if err != nil {
 		r := skip("%v", err)
-		if errors.Is(err, stack.ErrUnsupported) && !strings.Contains(err.Error(), "hook") {
+		if errors.Is(err, stackinfo.ErrUnsupported) && !strings.Contains(err.Error(), "hook") {
 			r = skip("unsupported in external mode: the probe needs to control the stack (give --hook %s=COMMAND)", strings.Join(hooks, "=... --hook "))
 		}
 		return nil, &r
 	}
-	external := s.t.Info().Mode == stack.ModeExternal
-	if needCache && !external && s.t.Info().Cache != stack.CacheRedis {
+	external := s.t.Info().Mode == stackinfo.ModeExternal
+	if needCache && !external && s.t.Info().Cache != stackinfo.CacheRedis {
 		r := skip("the target runs with cache %q: there is no cache server to break (use --cache redis)", s.t.Info().Cache)
 		return nil, &r
 	}
@@ -166,7 +166,7 @@ func (s *scanner) recovery(ctx context.Context, vu *scenarios.VU, within time.Du
 }
 
 func probeCacheDown(ctx context.Context, s *scanner) Result {
-	ctl, sk := s.control(true, stack.HookCacheStop, stack.HookCacheStart)
+	ctl, sk := s.control(true, stackinfo.HookCacheStop, stackinfo.HookCacheStart)
 	if sk != nil {
 		return *sk
 	}
@@ -235,7 +235,7 @@ func (s *scanner) degradedBaseline(ctx context.Context, vu *scenarios.VU, t *tal
 }
 
 func probeCacheSlow(ctx context.Context, s *scanner) Result {
-	ctl, sk := s.control(true, stack.HookCacheSlow, stack.HookCacheFast)
+	ctl, sk := s.control(true, stackinfo.HookCacheSlow, stackinfo.HookCacheFast)
 	if sk != nil {
 		return *sk
 	}
@@ -250,7 +250,7 @@ func probeCacheSlow(ctx context.Context, s *scanner) Result {
 	delay := max(4*s.timeout, 200*time.Millisecond)
 	remove, err := ctl.AddCacheLatency(ctx, delay)
 	if err != nil {
-		if errors.Is(err, stack.ErrUnsupported) {
+		if errors.Is(err, stackinfo.ErrUnsupported) {
 			return skip("cache latency: %v", err)
 		}
 		return errorf("add cache latency: %v", err)
@@ -288,15 +288,15 @@ func probeCacheSlow(ctx context.Context, s *scanner) Result {
 }
 
 func probeWorkerKill(ctx context.Context, s *scanner) Result {
-	ctl, sk := s.control(false, stack.HookWorkerKill)
+	ctl, sk := s.control(false, stackinfo.HookWorkerKill)
 	if sk != nil {
 		return *sk
 	}
-	external := s.t.Info().Mode == stack.ModeExternal
+	external := s.t.Info().Mode == stackinfo.ModeExternal
 	// The victim: the first listed worker; an external deployment's workers
 	// cannot be listed, so its hook gets index 1 and restart is judged by
 	// the deployment serving writes again.
-	victim := stack.Worker{Index: 1}
+	victim := stackinfo.Worker{Index: 1}
 	if !external {
 		before, err := ctl.Workers(ctx)
 		if err != nil || len(before) == 0 {

@@ -21,7 +21,7 @@ import (
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/client"
-	"github.com/ahsp-harness/harness/target/stack"
+	"github.com/ahsp-harness/harness/target/stack/stackinfo"
 )
 
 // Target is what the scanner needs from a running deployment; a
@@ -29,8 +29,8 @@ import (
 type Target interface {
 	BaseURL() string
 	Credentials() []client.Credential
-	Info() stack.Info
-	Control() (stack.Control, error)
+	Info() stackinfo.Info
+	Control() (stackinfo.Control, error)
 }
 
 // Probe names, the same in flags, JSON and reports.
@@ -186,7 +186,7 @@ type Result struct {
 
 // Report is a whole scan.
 type Report struct {
-	Target        stack.Info                 `json:"target"`
+	Target        stackinfo.Info             `json:"target"`
 	Algorithm     string                     `json:"algorithm"`
 	FailurePolicy string                     `json:"failure_policy"`
 	Limits        map[api.Category]api.Limit `json:"limits"`
@@ -278,7 +278,7 @@ func newScanner(t Target, cfg Config) (*scanner, error) {
 	case cfg.Limits != nil:
 		maps.Copy(s.limits, cfg.Limits)
 	case info.Limits != "":
-		l, err := stack.ParseLimits(info.Limits)
+		l, err := stackinfo.ParseLimits(info.Limits)
 		if err != nil {
 			return nil, fmt.Errorf("read the target's declared limits: %w", err)
 		}

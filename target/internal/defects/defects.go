@@ -55,6 +55,16 @@ var Known = map[string]string{
 	// End of browser block.
 
 	// Security and observability.
+	"no-csp":                    "responses carry no Content-Security-Policy (as in the real app)",
+	"session-cookie-js":         "the session cookie is readable by scripts (no HttpOnly) and has no SameSite",
+	"csrf-exempt-op":            "harga-items.save accepts unsafe requests without a valid CSRF token",
+	"idor-op":                   "volume-pekerjaan.save writes into any project, not only the user's own",
+	"cors-reflect":              "any Origin is reflected in Access-Control-Allow-Origin with credentials allowed",
+	"leaky-errors":              "a quote in search-ahsp's q answers 500 with a debug page: traceback, SQL and settings",
+	"metrics-miss-bulk":         "/metrics does not count 429s of the bulk category",
+	"metrics-miss-cache-errors": "/metrics does not count the limiter's cache errors",
+	"hit-log-no-user":           "rate-limit hits are logged without the user",
+	"no-metrics":                "no /metrics endpoint: 404 (as in the real app)",
 	// End of security block.
 }
 
@@ -124,6 +134,7 @@ var Profiles = map[string]Profile{
 		Defects: []string{
 			"legacy-scope", "no-retry-after", "naive-limiter", "local-sessions",
 			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit",
+			"no-csp", "no-metrics",
 			// The deployed app's quirks a contract sees (contracts block).
 			"rekap-csv-bom-per-line", "foreign-export-500", "anonymous-export-401", "blank-name-accepted",
 			"upsert-unknown-id-wipes", "upsert-empty-wipes", "retry-after-full-window",
@@ -137,6 +148,7 @@ var Profiles = map[string]Profile{
 		Defects: []string{
 			"legacy-scope", "no-retry-after", "naive-limiter",
 			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit",
+			"no-csp", "no-metrics",
 			// The deployed app's quirks a contract sees (contracts block).
 			"rekap-csv-bom-per-line", "foreign-export-500", "anonymous-export-401", "blank-name-accepted",
 			"upsert-unknown-id-wipes", "upsert-empty-wipes", "retry-after-full-window",

@@ -69,7 +69,10 @@ type Config struct {
 	BodyLimit      int64
 	// Backend names for health output ("locmem", "redis") and logs.
 	CacheBackend string
-	Logger       *slog.Logger
+	// MetricsDir, when set, is shared by every worker of the deployment
+	// (the master's run dir): /metrics then reports all workers' counters.
+	MetricsDir string
+	Logger     *slog.Logger
 }
 
 // Decision is a limiter's answer for one request.
@@ -204,6 +207,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		metrics:  newMetrics(),
 	}
 	s.log = cfg.Logger.With("worker", s.workerID)
+	if cfg.MetricsDir != "" {
+		s.metrics.share(cfg.MetricsDir, cfg.WorkerIndex)
+	}
 	return s, nil
 }
 
@@ -254,7 +260,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'")
+	if !s.cfg.Defects.Has("no-csp") {
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'")
+	}
+	if s.cfg.Defects.Has("cors-reflect") && s.reflectCORS(rec, r) {
+		return
+	}
 	rt := resolve(r.URL.Path)
 	if rt.kind == kindAPI && rt.version != api.Legacy && s.cfg.Defects.Has("no-api-versions") {
 		rt = route{}
@@ -288,6 +299,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case kindHealth:
 		s.serveHealth(rec, r, rt.health)
 	case kindMetrics:
+		if s.cfg.Defects.Has("no-metrics") {
+			s.notFound(rec, r)
+			return
+		}
 		s.serveMetrics(rec, r)
 	case kindStatic:
 		s.d.Static.ServeHTTP(rec, r)
@@ -304,7 +319,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
 	w.Header().Set("Cache-Control", "no-store")
-	if !s.csrfOK(r) {
+	exempt := s.cfg.Defects.Has("csrf-exempt-op") && rt.op.Name == csrfExemptOp
+	if !exempt && !s.csrfOK(r) {
 		s.csrfFailed(w, r)
 		return
 	}
@@ -350,6 +366,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	if s.cfg.Defects.Has("leaky-errors") && s.leakyError(w, r, rt) {
+		return
 	}
 	s.d.API(w, r, rt.op, rt.version, Params{UserID: uid, ProjectID: rt.project, PekerjaanID: rt.id})
 }
