@@ -144,6 +144,9 @@ func TestIntegrationNoWritesWithoutScratch(t *testing.T) {
 	defer cancel()
 	rep, err := Run(ctx, noScratch{s, srv.URL}, Options{})
 	require.NoError(t, err)
+	var buf bytes.Buffer
+	Render(&buf, rep)
+	t.Log("\n" + buf.String())
 	var writes []string
 	for _, m := range rec.seen {
 		if !strings.HasPrefix(m, "GET ") && m != "POST /accounts/login/" {
