@@ -143,7 +143,7 @@ func Run(ctx context.Context, t Target, cfg Config) (*Report, error) {
 		}
 		res.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 		if cfg.Progress != nil {
-			line := fmt.Sprintf("security: %-20s %s", n, res.Status)
+			line := fmt.Sprintf("security: %-20s %s in %.1fs", n, res.Status, res.DurationMS/1000)
 			if res.Reason != "" {
 				line += " (" + res.Reason + ")"
 			}

@@ -24,6 +24,7 @@ const ConfigFile = "harness.yaml"
 type Config struct {
 	Stack     StackConfig     `yaml:"stack"`
 	Gate      *GateYAML       `yaml:"gate"`
+	Scan      *ScanYAML       `yaml:"scan"`
 	Contracts ContractsConfig `yaml:"contracts"`
 }
 
@@ -41,6 +42,14 @@ type GateYAML struct {
 	Thresholds []string `yaml:"thresholds"`
 	Require    []string `yaml:"require"`
 	AllowSkip  []string `yaml:"allow_skip"`
+}
+
+// ScanYAML is the scan section: what the deployment's declared policy
+// promises beyond its limits.
+type ScanYAML struct {
+	// RequireRateLimitHeaders makes a 429 without RateLimit/X-RateLimit
+	// headers a finding (default: advisory).
+	RequireRateLimitHeaders *bool `yaml:"require_ratelimit_headers"`
 }
 
 // StackConfig is the stack section; pointer fields distinguish "not set"

@@ -148,6 +148,7 @@ func (a *App) plan(o runOptions) (run.Options, error) {
 		}
 	}
 	p.Scan.Retries = 1
+	p.Scan.RequireRateLimitHeaders = a.requireRateLimitHeaders(nil)
 	if o.quick {
 		p.Scan.Retries = 0
 	}
