@@ -71,7 +71,7 @@ const againCalls = 40
 
 // maxRelogins bounds the logins one request may spend when the session
 // lives in one worker and the request landed on another.
-const maxRelogins = 12
+const maxRelogins = 40
 
 func (o *Options) defaults() error {
 	var err error
