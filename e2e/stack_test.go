@@ -8,9 +8,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ahsp-harness/harness/check"
+	"github.com/ahsp-harness/harness/internal/testenv"
 	"github.com/ahsp-harness/harness/target/stack"
 	"github.com/ahsp-harness/harness/target/stack/stacktest"
-	"github.com/ahsp-harness/harness/internal/testenv"
 )
 
 // needChromium skips loudly without a browser, and fails under CI=true.
