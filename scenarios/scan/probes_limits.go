@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/target/api"
+	"github.com/ahsp-harness/harness/target/client"
 )
 
 func fail(format string, a ...any) Result {
@@ -485,8 +485,6 @@ func parseRetryAfter(v string, at time.Time) (time.Duration, error) {
 	return max(t.Sub(at), 0), nil
 }
 
-var csrfField = regexp.MustCompile(`name=["']csrfmiddlewaretoken["'][^>]*value=["']([^"']+)["']|value=["']([^"']+)["'][^>]*name=["']csrfmiddlewaretoken["']`)
-
 func probeXFF(ctx context.Context, s *scanner) Result {
 	p := s.policyOf(LoginCategory)
 	if p.Limit.Requests <= 0 {
@@ -504,11 +502,10 @@ func probeXFF(ctx context.Context, s *scanner) Result {
 			cookie = c.Value
 		}
 	}
-	m := csrfField.FindSubmatch(form.body)
-	if m == nil || cookie == "" {
+	token, ok := client.FormCSRFToken(form.body)
+	if !ok || cookie == "" {
 		return fail("the login form has no csrfmiddlewaretoken field or csrftoken cookie")
 	}
-	token := string(m[1]) + string(m[2])
 	// 5×L: even if a busy fail-closed limiter answers some with 503, a
 	// limiter keyed by the forged header still accepts far more than 2L−1.
 	n := 5 * p.Limit.Requests
