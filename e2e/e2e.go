@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -212,15 +213,13 @@ func Run(ctx context.Context, cfg Config, checks []Check) (Report, error) {
 	}
 	// A fail-closed limiter on a busy machine may answer 5xx: retry those
 	// (bounded), never a refused password (the login limit counts attempts).
-	for attempt := 1; attempt <= 3; attempt++ {
-		lctx, cancel := context.WithTimeout(ctx, cfg.Step)
-		err = session.Login(lctx, cfg.User.User, cfg.User.Password)
-		cancel()
-		if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "status 5") {
-			break
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	err = client.Retry(ctx, client.Backoff{Tries: 3, Wait: 500 * time.Millisecond,
+		Retry: client.OnStatus(http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout)},
+		func(ctx context.Context) error {
+			lctx, cancel := context.WithTimeout(ctx, cfg.Step)
+			defer cancel()
+			return session.Login(lctx, cfg.User.User, cfg.User.Password)
+		})
 	if err != nil {
 		return abort(check.Fail, fmt.Sprintf("log in as %s at %s: %v", cfg.User.User, cfg.BaseURL, err))
 	}

@@ -95,7 +95,7 @@ func (c *Client) Login(ctx context.Context, user, password string) error {
 		return fmt.Errorf("get login form: %w", err)
 	}
 	if resp.Status != http.StatusOK {
-		return fmt.Errorf("get login form %s: status %d, want 200", loginURL, resp.Status)
+		return StatusErrorf(resp.Status, "get login form %s: status %d, want 200", loginURL, resp.Status)
 	}
 	token, ok := FormCSRFToken(resp.Body)
 	if !ok {
@@ -111,7 +111,8 @@ func (c *Client) Login(ctx context.Context, user, password string) error {
 		return fmt.Errorf("post login: %w", err)
 	}
 	if resp.Status != http.StatusFound && resp.Status != http.StatusSeeOther || c.SessionID() == "" {
-		return fmt.Errorf("%w for user %q: status %d (want 302 and a sessionid cookie)", ErrLoginFailed, user, resp.Status)
+		return &StatusError{Status: resp.Status, Err: ErrLoginFailed,
+			Msg: fmt.Sprintf("%v for user %q: status %d (want 302 and a sessionid cookie)", ErrLoginFailed, user, resp.Status)}
 	}
 	return nil
 }
