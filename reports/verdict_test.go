@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ahsp-harness/harness/bench/capacity"
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/contracts"
 	"github.com/ahsp-harness/harness/e2e"
@@ -83,6 +84,25 @@ func TestVerdictPaths(t *testing.T) {
 		{"overshoot of a skipped probe is not counted", func(r *Run, g *GateConfig) {
 			r.Scan.Probes = append(r.Scan.Probes, scan.Result{Probe: "header-spoof", Status: check.Skip, Evidence: scan.Evidence{Overshoot: 7}})
 		}, true, "overshoot == 0", check.Pass, false},
+		{"race seen in one of two attempts", func(r *Run, g *GateConfig) {
+			r.Scan.Probes = append(r.Scan.Probes, scan.Result{Probe: "race", Status: check.Fail, Intermittent: "1 of 2", Attempts: 2,
+				Evidence: scan.Evidence{Sent: 12, Accepted: 12, ExpectedMax: 10, Overshoot: 2},
+				AttemptLog: []scan.Attempt{
+					{Status: check.Fail, Evidence: scan.Evidence{Sent: 12, Accepted: 12, ExpectedMax: 10, Overshoot: 2}},
+					{Status: check.Pass, Evidence: scan.Evidence{Sent: 12, Accepted: 10, ExpectedMax: 10}},
+				}})
+		}, false, "all scan checks pass", check.Fail, true},
+		{"race seen in one of two attempts, last attempt's status kept", func(r *Run, g *GateConfig) {
+			// A producer that kept only the last verdict must not turn the
+			// failing attempt into a pass: the gate reads every attempt.
+			r.Scan.Probes = append(r.Scan.Probes, scan.Result{Probe: "race", Status: check.Pass, Attempts: 2,
+				AttemptLog: []scan.Attempt{{Status: check.Fail}, {Status: check.Pass}}})
+		}, false, "all scan checks pass", check.Fail, true},
+		{"race seen in one of two attempts: its overshoot counts", func(r *Run, g *GateConfig) {
+			r.Scan.Probes = append(r.Scan.Probes, scan.Result{Probe: "race", Status: check.Fail, Intermittent: "1 of 2", Attempts: 2,
+				Evidence:   scan.Evidence{Overshoot: 2},
+				AttemptLog: []scan.Attempt{{Status: check.Fail, Evidence: scan.Evidence{Overshoot: 2}}, {Status: check.Pass}}})
+		}, false, "overshoot == 0", check.Fail, true},
 		{"a scan that reports pass with no probes", func(r *Run, g *GateConfig) {
 			r.Scan.Probes = nil
 		}, false, "all scan checks pass", check.Inconclusive, true},
@@ -197,9 +217,23 @@ func TestGateRowNamesFirstChecks(t *testing.T) {
 	require.Contains(t, html, `<h2 id="e2e">Browser (e2e) checks <span class="badge fail">fail</span>`, "the section's badge is its verdict, not the suite's own word")
 }
 
+// TestAttemptsRendered: every attempt of a retried probe is in report.html
+// and junit.xml, with the intermittent marker.
+func TestAttemptsRendered(t *testing.T) {
+	r := sampleRun()
+	var html, junit strings.Builder
+	require.NoError(t, WriteHTML(&html, r, t.TempDir()))
+	require.NoError(t, WriteRunJUnit(&junit, r))
+	require.Contains(t, html.String(), "intermittent: failed in 1 of 2 attempts")
+	require.Contains(t, html.String(), "10 of 12 parallel writes accepted, limit 10", "the passing attempt is shown too")
+	require.Contains(t, html.String(), "The evidence below is from the first failing attempt.")
+	require.Contains(t, junit.String(), "attempt 1: fail in 0.7s: sent 12, accepted 12, expected max 10, overshoot 2")
+	require.Contains(t, junit.String(), "attempt 2: pass in 0.8s")
+}
+
 func TestDefaultGate(t *testing.T) {
 	g := DefaultGate()
-	require.Equal(t, Sections, g.Require)
+	require.Equal(t, []string{"scan", "load", "contracts", "e2e"}, g.Require)
 	var exprs []string
 	for _, th := range g.Thresholds {
 		exprs = append(exprs, th.Expr)
@@ -220,4 +254,30 @@ func TestWriteGateTable(t *testing.T) {
 	require.Contains(t, out, "SKIP (ALLOWED)")
 	require.Contains(t, out, "SKIP (BLOCKS THE GATE)")
 	require.Contains(t, out, "INCONCLUSIVE (BLOCKS THE GATE)")
+}
+
+// TestCapacityGate: a capacity run's gate says whether every configuration
+// was measured; the optional section stays out of other runs' counts.
+func TestCapacityGate(t *testing.T) {
+	measured := &capacity.Result{Config: capacity.Config{Workers: 1, Cache: "locmem", Mix: "read-mix"}, Outcome: &capacity.Outcome{MaxRate: 400}}
+	broken := &capacity.Result{Config: capacity.Config{Workers: 4, Cache: "redis", Mix: "read-mix"}, Error: "stack failed to start"}
+	cfg := GateConfig{Require: []string{"capacity"}}
+	for _, tc := range []struct {
+		name    string
+		results []*capacity.Result
+		want    check.Status
+	}{
+		{"every configuration measured", []*capacity.Result{measured}, check.Pass},
+		{"one could not run", []*capacity.Result{measured, broken}, check.Fail},
+		{"no configuration", nil, check.Fail},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Run{SchemaVersion: SchemaVersion, Capacity: &capacity.Report{Results: tc.results}}
+			r.EvaluateGate(cfg)
+			require.Equal(t, tc.want, r.Gate.Status, blockingRows(r.Gate))
+		})
+	}
+	for _, c := range sectionCounts(passingRun()) {
+		require.NotEqual(t, "capacity", c.Section, "a run without capacity does not list it")
+	}
 }

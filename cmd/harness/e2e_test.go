@@ -90,9 +90,7 @@ func TestE2ECommand(t *testing.T) {
 			args := append([]string{"e2e", "--stack", "local", "--workers", "1", "--cache", "locmem", "--seed-users", "2",
 				"--only", `^toast\.legacy$`, "--screenshots", "shots", "--json", "e2e.json"}, tc.args...)
 			code, stdout, stderr := c.run(ctx, args...)
-			if code == exitcode.StackFailed && os.Getenv("CI") != "true" {
-				t.Skipf("SKIPPING: the local stack did not start:\n%s", stderr)
-			}
+			needStack(t, code, stderr)
 			require.Equal(t, tc.code, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 			require.Contains(t, stdout, "toast.legacy")
 			require.Contains(t, stdout, strings.ToUpper(string(tc.status)))

@@ -23,6 +23,8 @@ type scanOptions struct {
 	fast    bool
 	retries int
 	timeout time.Duration
+	// requireRL: --require-ratelimit-headers (nil: harness.yaml decides)
+	requireRL *bool
 }
 
 func newScanCmd(app *App) *cobra.Command {
@@ -63,6 +65,12 @@ Probes:
 	f.BoolVar(&o.fast, "fast", true, "without --limits, start the target with the short-window profile "+scan.FastLimits)
 	f.IntVar(&o.retries, "retries", 1, "re-run a failed probe this many times on fresh users; every attempt is reported, and a failure in any attempt stays a finding (intermittent \"k of n\")")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Minute, "bound on the whole scan")
+	requireRL := f.Bool("require-ratelimit-headers", false, "a 429 without RateLimit/X-RateLimit headers is a finding (default: advisory; config scan.require_ratelimit_headers)")
+	cmd.PreRun = func(cmd *cobra.Command, _ []string) {
+		if cmd.Flags().Changed("require-ratelimit-headers") {
+			o.requireRL = requireRL
+		}
+	}
 	return cmd
 }
 
@@ -85,7 +93,8 @@ func (a *App) scan(ctx context.Context, o scanOptions) error {
 		// with it, or (external) the user states the deployment's.
 		declared, _ := stack.ParseLimits(a.g.limits)
 		rep, err = scan.Run(ctx, s, scan.Config{Probes: o.probes, Progress: a.progress(), Retries: o.retries,
-			Limits: declared, Algorithm: a.g.limiter, FailurePolicy: a.g.failurePolicy})
+			Limits: declared, Algorithm: a.g.limiter, FailurePolicy: a.g.failurePolicy,
+			RequireRateLimitHeaders: a.requireRateLimitHeaders(o.requireRL)})
 		if err != nil && rep == nil {
 			return exitcode.New(exitcode.Usage, err)
 		}
@@ -177,4 +186,16 @@ func (a *App) reproBypass(ctx context.Context, jsonOut string) error {
 		return exitcode.Errorf(exitcode.GateFailed, "repro bypass: %s", strings.Join(b.Disagreements, "; "))
 	}
 	return nil
+}
+
+// requireRateLimitHeaders is the flag when given, else harness.yaml's
+// scan.require_ratelimit_headers, else false (advisory).
+func (a *App) requireRateLimitHeaders(flag *bool) bool {
+	if flag != nil {
+		return *flag
+	}
+	if a.cfg != nil && a.cfg.Scan != nil && a.cfg.Scan.RequireRateLimitHeaders != nil {
+		return *a.cfg.Scan.RequireRateLimitHeaders
+	}
+	return false
 }

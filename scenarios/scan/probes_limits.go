@@ -404,13 +404,16 @@ func probeHeaders(ctx context.Context, s *scanner) Result {
 	if err != nil {
 		return setupFailed(err)
 	}
-	op := mustOp("harga-items.save")
+	// A write the real app limits too (list-pekerjaan.save is its one
+	// limited operation); the unparseable probe body changes nothing.
+	op := mustOp(headersOp)
 	p := s.policyOf(op.Category)
 	hc := httpClient(30*time.Second, false)
 	defer hc.CloseIdleConnections()
 	t := newTally(apiClass)
 	var got *outcome
-	for range p.Limit.Requests + 2 {
+	// Enough to pass a per-process limit on up to 8 workers.
+	for range 8*p.Limit.Requests + 2 {
 		o := s.send(ctx, hc, opReq(vu, op, api.Legacy, "until the first 429"))
 		t.add(o)
 		if o.status == http.StatusTooManyRequests {
@@ -428,21 +431,13 @@ func probeHeaders(ctx context.Context, s *scanner) Result {
 		return res
 	}
 	res.Evidence.Samples = []Sample{sampleOf("first 429", *got)}
-	var problems []string
+	problems, advisory := judge429Headers(got.header, got.end, s.cfg.RequireRateLimitHeaders)
+	res.Evidence.Notes = append(res.Evidence.Notes, advisory...)
 	ra := got.header.Get("Retry-After")
-	secs, raErr := parseRetryAfter(ra, got.end)
-	switch {
-	case ra == "":
-		problems = append(problems, "the 429 has no Retry-After header: clients cannot know when to retry")
-	case raErr != nil:
-		problems = append(problems, fmt.Sprintf("Retry-After %q is neither seconds nor an HTTP date", ra))
-	}
-	if got.header.Get("RateLimit") == "" && got.header.Get("X-RateLimit-Limit") == "" {
-		problems = append(problems, "the 429 has neither RateLimit nor X-RateLimit-* headers")
-	}
+	secs, _ := parseRetryAfter(ra, got.end)
 	if len(problems) == 0 {
-		// Honesty: well before Retry-After a request is still refused; just
-		// after it one passes.
+		// Honesty: right after the 429 a request is still refused; just
+		// after Retry-After one passes.
 		if secs > maxProbeWait {
 			res.Evidence.Notes = append(res.Evidence.Notes, fmt.Sprintf("Retry-After %s is too long to wait for; honesty not checked", secs))
 		} else {
@@ -452,7 +447,7 @@ func probeHeaders(ctx context.Context, s *scanner) Result {
 				problems = append(problems, fmt.Sprintf("Retry-After said %s but a request right after the 429 passed", secs))
 			}
 			if err := sleepUntil(ctx, got.end.Add(secs+250*time.Millisecond)); err != nil {
-				return fail("interrupted: %v", err)
+				return errorf("interrupted: %v", err)
 			}
 			after := s.sendRetry(ctx, hc, opReq(vu, op, api.Legacy, "after Retry-After"), 3)
 			t.add(after)
@@ -469,7 +464,10 @@ func probeHeaders(ctx context.Context, s *scanner) Result {
 		return res
 	}
 	res.Status = check.Pass
-	res.Reason = fmt.Sprintf("429 carries Retry-After %s and rate-limit headers; refused before it, accepted after it", ra)
+	res.Reason = fmt.Sprintf("the 429 carries Retry-After %s; refused before it, accepted after it", ra)
+	if len(advisory) > 0 {
+		res.Reason += " (advisory: " + strings.Join(advisory, "; ") + ")"
+	}
 	return res
 }
 
@@ -506,6 +504,16 @@ func probeXFF(ctx context.Context, s *scanner) Result {
 	if !ok || cookie == "" {
 		return fail("the login form has no csrfmiddlewaretoken field or csrftoken cookie")
 	}
+	// Control first, without forged headers: is login limited per client
+	// address at all? A missing login limit is not a forged-header bypass.
+	ctl, limitedAfter := s.loginControl(ctx, hc, cookie, token, 3*p.Limit.Requests)
+	if limitedAfter == 0 {
+		r := skip("login is not limited per client address: %d failed logins from one address without forged headers got no 429 (statuses %v), so there is no login limit for a forged header to bypass (the declared %s is not what the deployment does)",
+			ctl.Sent, ctl.Status, p)
+		r.Evidence = ctl
+		r.Evidence.Operation, r.Evidence.Policy = "login (per client IP)", p.String()
+		return r
+	}
 	// 5×L: even if a busy fail-closed limiter answers some with 503, a
 	// limiter keyed by the forged header still accepts far more than 2L−1.
 	n := 5 * p.Limit.Requests
@@ -532,6 +540,7 @@ func probeXFF(ctx context.Context, s *scanner) Result {
 	// logins), so the bound for an interval of unknown history applies.
 	e.ExpectedMax = MaxAcceptedAnyInterval(p, t.elapsed())
 	e.Overshoot = max(0, e.Accepted-e.ExpectedMax)
+	e.Notes = append(e.Notes, fmt.Sprintf("control without forged headers: the %d-th failed login from one address got 429 (%d sent, statuses %v)", limitedAfter, ctl.Sent, ctl.Status))
 	e.Notes = append(e.Notes, fmt.Sprintf("%d failed logins, each with its own X-Forwarded-For and X-Real-IP value (header values only)", n))
 	res := Result{Evidence: e}
 	if m := unmeasured(e); m != "" {
@@ -540,11 +549,32 @@ func probeXFF(ctx context.Context, s *scanner) Result {
 	}
 	if e.Overshoot > 0 {
 		res.Status = check.Fail
-		res.Reason = fmt.Sprintf("the login limit trusts forged client IPs: %d of %d attempts with rotating X-Forwarded-For accepted, at most %d allowed (%d over)",
-			e.Accepted, e.Sent, e.ExpectedMax, e.Overshoot)
+		res.Reason = fmt.Sprintf("the login limit trusts forged client IPs: %d of %d attempts with rotating X-Forwarded-For accepted, at most %d allowed (%d over); without forged headers the same address was limited after %d",
+			e.Accepted, e.Sent, e.ExpectedMax, e.Overshoot, limitedAfter)
 		return res
 	}
 	res.Status = check.Pass
 	res.Reason = fmt.Sprintf("forged X-Forwarded-For/X-Real-IP did not help: %d of %d login attempts accepted, at most %d allowed", e.Accepted, e.Sent, e.ExpectedMax)
 	return res
+}
+
+// loginControl sends failed logins without forged headers, one at a time,
+// until the first 429 (at most n). It returns the evidence and the 1-based
+// index of that 429 (0: never limited).
+func (s *scanner) loginControl(ctx context.Context, hc *http.Client, cookie, token string, n int) (Evidence, int) {
+	t := newTally(loginClass)
+	for i := 1; i <= n && ctx.Err() == nil; i++ {
+		h := http.Header{
+			"Content-Type": {"application/x-www-form-urlencoded"},
+			"Cookie":       {"csrftoken=" + cookie},
+			"Referer":      {s.base + api.LoginPath},
+		}
+		body := url.Values{"login": {"harness-xff-control"}, "password": {"not-the-password"}, "csrfmiddlewaretoken": {token}}.Encode()
+		o := s.send(ctx, hc, req{label: "control: failed logins without forged headers", method: http.MethodPost, path: api.LoginPath, header: h, body: []byte(body)})
+		t.add(o)
+		if o.status == http.StatusTooManyRequests {
+			return t.evidence(), i
+		}
+	}
+	return t.evidence(), 0
 }

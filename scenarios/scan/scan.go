@@ -67,11 +67,15 @@ var catalog = []probeDef{
 	{Window, "a polite client (half the limit) is never throttled; bursts around a window edge stay within the algorithm's allowance", probeWindow},
 	{PathVariants, "spellings and versions of one operation share one limit", probePathVariants},
 	{Coverage, "every write, read and export operation answers 429 within 2×limit requests", probeCoverage},
-	{Headers, "a 429 carries Retry-After and RateLimit headers, and Retry-After is honest", probeHeaders},
+	{Headers, "a 429 carries an honest Retry-After (RateLimit headers advisory unless required)", probeHeaders},
 	{Sessions, "a logged-in user stays logged in on every worker", probeSessions},
 	{CacheDown, "with the cache stopped the failure policy is honoured, health degrades, and service recovers", probeCacheDown},
 	{CacheSlow, "with a slow cache no request hangs past the limiter timeout and the policy is honoured", probeCacheSlow},
 	{WorkerKill, "a worker killed under write load is restarted and no acknowledged write is lost", probeWorkerKill},
+	{IdentityRotation, "the same user logging in again (a new session) gets no fresh quota", probeIdentityRotation},
+	{IdentityHeaders, "forged client/user identity headers (X-Forwarded-For, X-Real-IP, X-User-Id, ...) do not move a limited operation to another bucket", probeIdentityHeaders},
+	{LimitedWrite, "a write refused with 429 has no effect (read back)", probeLimitedWrite},
+	{MethodVariants, "HEAD, PUT, PATCH and X-HTTP-Method-Override share the operation's limit or are refused", probeMethodVariants},
 	// Last: its failed logins use up the login limit of the harness's own address.
 	{XFFSpoof, "the login limit ignores forged X-Forwarded-For / X-Real-IP", probeXFF},
 }
@@ -116,6 +120,9 @@ type Config struct {
 	Connections int
 	// Progress receives one line per probe; nil discards.
 	Progress io.Writer
+	// RequireRateLimitHeaders makes a 429 without RateLimit/X-RateLimit
+	// headers a finding; otherwise their absence is advisory.
+	RequireRateLimitHeaders bool
 	// Retries re-runs a failed probe (on fresh users) to tell a consistent
 	// finding from an intermittent one; every attempt is kept, and a failure
 	// in any attempt stays a finding (marked intermittent "k of n").
@@ -182,6 +189,8 @@ type Result struct {
 	AttemptLog []Attempt `json:"attempt_log,omitempty"`
 	// Intermittent is "k of n" when k of n attempts failed and the rest passed.
 	Intermittent string `json:"intermittent,omitempty"`
+	// Diagnosis is a FAIL's most likely root cause, from control experiments.
+	Diagnosis *Diagnosis `json:"diagnosis,omitempty"`
 }
 
 // Report is a whole scan.
@@ -227,6 +236,7 @@ func Run(ctx context.Context, t Target, cfg Config) (*Report, error) {
 			s.printf("scan: %s failed (%s); retrying on fresh users", p.name, r.Reason)
 		}
 		res := foldAttempts(p.name, atts)
+		s.diagnose(ctx, &res)
 		s.printf("scan: %s %s in %.1fs: %s", p.name, strings.ToUpper(string(res.Status)), res.DurationSeconds, res.Reason)
 		rep.Probes = append(rep.Probes, res)
 	}
@@ -267,6 +277,8 @@ type scanner struct {
 	timeout  time.Duration
 	slack    time.Duration
 	conns    int
+	// diagnoses caches the control experiments per operation.
+	diagnoses map[string]*Diagnosis
 }
 
 func newScanner(t Target, cfg Config) (*scanner, error) {
@@ -396,6 +408,7 @@ func (r *Report) WriteText(w io.Writer) {
 		for _, n := range e.Notes {
 			fmt.Fprintf(w, "  note: %s\n", n)
 		}
+		writeDiagnosis(w, p.Diagnosis)
 		writeAttempts(w, p)
 		for _, sm := range e.Samples {
 			fmt.Fprintf(w, "  sample (%s): %s %s -> %d worker %s %s\n", sm.What, sm.Method, sm.URL, sm.Status, sm.Worker, truncate(sm.Body, 160))

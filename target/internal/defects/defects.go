@@ -44,9 +44,22 @@ var Known = map[string]string{
 	"unescaped-ui":         "toast and showError insert message text as HTML",
 	"loader-race":          "LoadingManager's hide timer removes a newer overlay shown while the loader fades",
 	"toast-legacy-ignored": "toast.show(msg, 'danger', ms) and show({message, variant, delay}) are ignored",
+	"toast-legacy-raw":     "toast.show(msg, 'danger') shows class dp-toast-danger and show({message, variant, delay}) ignores variant and delay (as in the real app)",
+	"unused-ui-scripts":    "no page loads core/toast-wrapper.js or core/loading.js, although both are served (as in the real app)",
+	"unescaped-stored":     "the volume page inserts stored pekerjaan uraian as HTML",
 	// End of browser block.
 
 	// Security and observability.
+	"no-csp":                    "responses carry no Content-Security-Policy (as in the real app)",
+	"session-cookie-js":         "the session cookie is readable by scripts (no HttpOnly) and has no SameSite",
+	"csrf-exempt-op":            "harga-items.save accepts unsafe requests without a valid CSRF token",
+	"idor-op":                   "volume-pekerjaan.save writes into any project, not only the user's own",
+	"cors-reflect":              "any Origin is reflected in Access-Control-Allow-Origin with credentials allowed",
+	"leaky-errors":              "a quote in search-ahsp's q answers 500 with a debug page: traceback, SQL and settings",
+	"metrics-miss-bulk":         "/metrics does not count 429s of the bulk category",
+	"metrics-miss-cache-errors": "/metrics does not count the limiter's cache errors",
+	"hit-log-no-user":           "rate-limit hits are logged without the user",
+	"no-metrics":                "no /metrics endpoint: 404 (as in the real app)",
 	// End of security block.
 }
 
@@ -116,6 +129,8 @@ var Profiles = map[string]Profile{
 		Defects: []string{
 			"legacy-scope", "no-retry-after", "naive-limiter", "local-sessions",
 			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit",
+			"toast-legacy-raw", "unused-ui-scripts", // the deployed frontend (REAL-APP.md section 5)
+			"no-csp", "no-metrics",
 			// End of as-deployed defects.
 		},
 	},
@@ -126,6 +141,8 @@ var Profiles = map[string]Profile{
 		Defects: []string{
 			"legacy-scope", "no-retry-after", "naive-limiter",
 			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit",
+			"toast-legacy-raw", "unused-ui-scripts", // the deployed frontend (REAL-APP.md section 5)
+			"no-csp", "no-metrics",
 			// End of as-deployed-redis defects.
 		},
 	},

@@ -156,6 +156,9 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 	if next == "/" {
 		next = safeNext(r.URL.Query().Get("next"))
 	}
+	if next == "/" {
+		next = api.DashboardPath // the deployed app's LOGIN_REDIRECT_URL
+	}
 	uid, ok, err := s.d.Store.Authenticate(r.Context(), login, r.PostForm.Get("password"))
 	if err != nil {
 		s.serverError(w, r, fmt.Errorf("authenticate: %w", err), nil)
@@ -175,10 +178,14 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, fmt.Errorf("save session: %w", err), nil)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{
+	sc := &http.Cookie{
 		Name: SessionCookie, Value: key, Path: "/", MaxAge: int(SessionTTL / time.Second),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode,
-	})
+	}
+	if s.cfg.Defects.Has("session-cookie-js") {
+		sc.HttpOnly, sc.SameSite = false, 0
+	}
+	http.SetCookie(w, sc)
 	s.setCSRF(w) // Django rotates the token at login
 	http.Redirect(w, r, next, http.StatusFound)
 }

@@ -69,7 +69,10 @@ type Config struct {
 	BodyLimit      int64
 	// Backend names for health output ("locmem", "redis") and logs.
 	CacheBackend string
-	Logger       *slog.Logger
+	// MetricsDir, when set, is shared by every worker of the deployment
+	// (the master's run dir): /metrics then reports all workers' counters.
+	MetricsDir string
+	Logger     *slog.Logger
 }
 
 // Decision is a limiter's answer for one request.
@@ -94,7 +97,8 @@ type Params struct {
 // limit passed. It checks project ownership itself.
 type APIFunc func(w http.ResponseWriter, r *http.Request, op api.Operation, v api.Version, p Params)
 
-// PageFunc renders a project page for an owner of the project.
+// PageFunc renders a project page for an owner of the project, or the
+// "landing" (anonymous, UserID 0) and "dashboard" pages.
 type PageFunc func(w http.ResponseWriter, r *http.Request, page string, p PageParams)
 
 // PageParams is what a page needs to render.
@@ -204,6 +208,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		metrics:  newMetrics(),
 	}
 	s.log = cfg.Logger.With("worker", s.workerID)
+	if cfg.MetricsDir != "" {
+		s.metrics.share(cfg.MetricsDir, cfg.WorkerIndex)
+	}
 	return s, nil
 }
 
@@ -242,6 +249,7 @@ func (w *recorder) Write(b []byte) (int, error) {
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	rec := &recorder{ResponseWriter: w}
 	h := w.Header()
 	if !s.cfg.Defects.Has("no-worker-header") {
@@ -254,7 +262,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'")
+	if !s.cfg.Defects.Has("no-csp") {
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'")
+	}
+	if s.cfg.Defects.Has("cors-reflect") && s.reflectCORS(rec, r) {
+		return
+	}
 	rt := resolve(r.URL.Path)
 	if rt.kind == kindAPI && rt.version != api.Legacy && s.cfg.Defects.Has("no-api-versions") {
 		rt = route{}
@@ -271,7 +284,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			s.serverError(rec, r, fmt.Errorf("panic: %v", v), debug.Stack())
 		}
-		s.metrics.request(rt.name(), rec.status)
+		s.metrics.request(rt.name(), rec.status, time.Since(start))
 	}()
 	if r.ContentLength > s.cfg.BodyLimit {
 		s.tooLarge(rec, r)
@@ -286,6 +299,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case kindHealth:
 		s.serveHealth(rec, r, rt.health)
 	case kindMetrics:
+		if s.cfg.Defects.Has("no-metrics") {
+			s.notFound(rec, r)
+			return
+		}
 		s.serveMetrics(rec, r)
 	case kindStatic:
 		s.d.Static.ServeHTTP(rec, r)
@@ -295,6 +312,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveLogout(rec, r)
 	case kindRoot:
 		s.serveRoot(rec, r)
+	case kindDashboard:
+		s.serveDashboard(rec, r)
 	default:
 		s.notFound(rec, r)
 	}
@@ -302,7 +321,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
 	w.Header().Set("Cache-Control", "no-store")
-	if !s.csrfOK(r) {
+	exempt := s.cfg.Defects.Has("csrf-exempt-op") && rt.op.Name == csrfExemptOp
+	if !exempt && !s.csrfOK(r) {
 		s.csrfFailed(w, r)
 		return
 	}
@@ -342,6 +362,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(b))
 	}
+	if s.cfg.Defects.Has("leaky-errors") && s.leakyError(w, r, rt) {
+		return
+	}
 	s.d.API(w, r, rt.op, rt.version, Params{UserID: uid, ProjectID: rt.project, PekerjaanID: rt.id})
 }
 
@@ -376,25 +399,47 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request, rt route) {
 	s.d.Page(w, r, rt.page, PageParams{UserID: uid, ProjectID: rt.project, CSRFToken: s.ensureCSRF(w, r)})
 }
 
+// serveRoot is the landing page: 200 for anonymous visitors, 302 to the
+// dashboard when logged in (as the deployed app).
 func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
 	uid, ok := s.user(w, r)
 	if !ok {
 		return
 	}
-	if uid == 0 {
-		http.Redirect(w, r, api.LoginPath, http.StatusFound)
+	if uid != 0 {
+		http.Redirect(w, r, api.DashboardPath, http.StatusFound)
 		return
 	}
-	pid, found, err := s.d.Store.FirstProject(r.Context(), uid)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	s.d.Page(w, r, "landing", PageParams{CSRFToken: s.ensureCSRF(w, r)})
+}
+
+// serveDashboard lists the user's way into their projects (login required).
+func (s *Server) serveDashboard(w http.ResponseWriter, r *http.Request) {
+	uid, ok := s.user(w, r)
+	if !ok {
+		return
+	}
+	if uid == 0 {
+		s.redirectLogin(w, r)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	pid, _, err := s.d.Store.FirstProject(r.Context(), uid)
 	if err != nil {
 		s.serverError(w, r, fmt.Errorf("find a project of the user: %w", err), nil)
 		return
 	}
-	if !found {
-		s.notFound(w, r)
-		return
-	}
-	http.Redirect(w, r, api.PagePath("list-pekerjaan", int(pid)), http.StatusFound)
+	w.Header().Set("Cache-Control", "no-store")
+	s.d.Page(w, r, "dashboard", PageParams{UserID: uid, ProjectID: pid, CSRFToken: s.ensureCSRF(w, r)})
 }
 
 // wantsJSON is the real app's rule for JSON error bodies.
