@@ -23,3 +23,20 @@ func CapacityStacks(base stack.Spec) capacity.UpFunc {
 		return s, err
 	}
 }
+
+// CapacityExternal is the capacity sweep's UpFunc for an external
+// deployment: it is reached once (stack.Up checks that it answers) and
+// every configuration measures it as it is, with its own limits; the
+// credentials and hooks (cpu) of spec come along. Down does nothing.
+func CapacityExternal(spec stack.Spec) capacity.UpFunc {
+	var s *stack.Stack
+	return func(ctx context.Context, _ capacity.Config, _ map[api.Category]api.Limit, _ int) (capacity.Target, error) {
+		if s == nil {
+			var err error
+			if s, err = stack.Up(ctx, spec); err != nil {
+				return nil, err
+			}
+		}
+		return s, nil
+	}
+}

@@ -112,6 +112,6 @@ func addCommands(root *cobra.Command, app *App) {
 		stackFlags(newContractsCmd(app), &app.g),
 		stackFlags(newScanCmd(app), &app.g), stackFlags(newLoadCmd(app), &app.g), newReproCmd(app),
 		stackFlags(newRunCmd(app), &app.g), newReportCmd(app), newCompareCmd(app),
-		stackFlags(newCapacityCmd(app), &app.g), newMergeCmd(app),
+		stackFlags(newCapacityCmd(app), &app.g), newTuneCmd(app), newMergeCmd(app),
 	)
 }

@@ -24,6 +24,10 @@ type metrics struct {
 	requests map[[2]string]uint64 // route, status
 	hits     map[[2]string]uint64 // operation, category
 	cacheErr map[string]uint64    // limiter, session, health
+	// latency counts answers per latencyBuckets bound (the last: +Inf),
+	// not cumulative; render makes the buckets cumulative.
+	latency    []uint64
+	latencySum float64
 
 	dir     string // "" keeps the counters in this process only
 	file    string
@@ -39,10 +43,17 @@ type snapshot struct {
 	Requests map[string]uint64 `json:"requests"` // "route\x00status"
 	Hits     map[string]uint64 `json:"hits"`     // "operation\x00category"
 	CacheErr map[string]uint64 `json:"cache_errors"`
+	Latency  []uint64          `json:"latency,omitempty"`
+	LatSum   float64           `json:"latency_sum,omitempty"`
 }
 
+// latencyBuckets are the upper bounds (seconds) of the latency histogram
+// that alert rules take the p99 from.
+var latencyBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
 func newMetrics() *metrics {
-	return &metrics{requests: map[[2]string]uint64{}, hits: map[[2]string]uint64{}, cacheErr: map[string]uint64{}}
+	return &metrics{requests: map[[2]string]uint64{}, hits: map[[2]string]uint64{}, cacheErr: map[string]uint64{},
+		latency: make([]uint64, len(latencyBuckets)+1)}
 }
 
 // share makes the worker's counters visible to every worker through
@@ -70,6 +81,12 @@ func (m *metrics) add(s snapshot) {
 	for k, v := range s.CacheErr {
 		m.cacheErr[k] += v
 	}
+	for i, v := range s.Latency {
+		if i < len(m.latency) {
+			m.latency[i] += v
+		}
+	}
+	m.latencySum += s.LatSum
 }
 
 // changed schedules a flush; the caller holds mu.
@@ -100,6 +117,7 @@ func (m *metrics) flushLocked() {
 	for k, v := range m.cacheErr {
 		s.CacheErr[k] = v
 	}
+	s.Latency, s.LatSum = append([]uint64(nil), m.latency...), m.latencySum
 	b, err := json.Marshal(s)
 	if err != nil {
 		return
@@ -120,12 +138,16 @@ func readSnapshot(path string) (snapshot, error) {
 	return s, err
 }
 
-func (m *metrics) request(route string, status int) {
+func (m *metrics) request(route string, status int, took time.Duration) {
 	if status == 0 {
 		status = http.StatusOK
 	}
+	sec := took.Seconds()
+	i := sort.SearchFloat64s(latencyBuckets, sec) // first bound >= sec
 	m.mu.Lock()
 	m.requests[[2]string{route, strconv.Itoa(status)}]++
+	m.latency[i]++
+	m.latencySum += sec
 	m.changed()
 	m.mu.Unlock()
 }
@@ -171,6 +193,8 @@ func (m *metrics) total() *metrics {
 		for k, v := range m.cacheErr {
 			out.cacheErr[k] = v
 		}
+		copy(out.latency, m.latency)
+		out.latencySum = m.latencySum
 		return out
 	}
 	m.flushLocked()
@@ -191,6 +215,14 @@ func (m *metrics) render(worker string) string {
 	for _, k := range sortedKeys(t.requests) {
 		fmt.Fprintf(&b, "ahsp_http_requests_total{route=%q,status=%q} %d\n", k[0], k[1], t.requests[k])
 	}
+	b.WriteString("# HELP ahsp_http_request_duration_seconds Time to answer a request, every route.\n# TYPE ahsp_http_request_duration_seconds histogram\n")
+	var cum uint64
+	for i, le := range latencyBuckets {
+		cum += t.latency[i]
+		fmt.Fprintf(&b, "ahsp_http_request_duration_seconds_bucket{le=%q} %d\n", strconv.FormatFloat(le, 'g', -1, 64), cum)
+	}
+	cum += t.latency[len(latencyBuckets)]
+	fmt.Fprintf(&b, "ahsp_http_request_duration_seconds_bucket{le=\"+Inf\"} %d\nahsp_http_request_duration_seconds_sum %g\nahsp_http_request_duration_seconds_count %d\n", cum, t.latencySum, cum)
 	b.WriteString("# HELP ahsp_rate_limit_hits_total Requests rejected with 429 by operation and category.\n# TYPE ahsp_rate_limit_hits_total counter\n")
 	for _, k := range sortedKeys(t.hits) {
 		fmt.Fprintf(&b, "ahsp_rate_limit_hits_total{operation=%q,category=%q} %d\n", k[0], k[1], t.hits[k])

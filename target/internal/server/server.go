@@ -248,6 +248,7 @@ func (w *recorder) Write(b []byte) (int, error) {
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	rec := &recorder{ResponseWriter: w}
 	h := w.Header()
 	if !s.cfg.Defects.Has("no-worker-header") {
@@ -282,7 +283,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			s.serverError(rec, r, fmt.Errorf("panic: %v", v), debug.Stack())
 		}
-		s.metrics.request(rt.name(), rec.status)
+		s.metrics.request(rt.name(), rec.status, time.Since(start))
 	}()
 	if r.ContentLength > s.cfg.BodyLimit {
 		s.tooLarge(rec, r)
