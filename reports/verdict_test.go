@@ -238,7 +238,7 @@ func TestAttemptsRendered(t *testing.T) {
 
 func TestDefaultGate(t *testing.T) {
 	g := DefaultGate()
-	require.Equal(t, []string{"scan", "load", "contracts", "e2e"}, g.Require)
+	require.Equal(t, []string{"scan", "load", "contracts", "e2e", "security", "observability"}, g.Require)
 	var exprs []string
 	for _, th := range g.Thresholds {
 		exprs = append(exprs, th.Expr)
