@@ -31,19 +31,30 @@ var Known = map[string]string{
 
 	// Deployment traits (no check fails on them alone; the harness must cope).
 	"connection-close": "every response carries Connection: close, as gunicorn's sync workers answer (no keep-alive)",
-	"no-api-versions":  "/detail_project/api/v1/... and /detail_project/api/v2/... answer 404 (only the legacy family, as deployed)",
+	"no-api-versions":  "/detail_project/api/v1/... and /detail_project/api/v2/... answer 404 and no answer carries deprecation headers (only the legacy family, as deployed)",
 	"no-login-limit":   "login attempts are not rate limited per client IP (the app itself has no login limit)",
 	"no-worker-header": "responses carry no X-Worker-Id header, so a client cannot tell the workers apart",
 	// End of deployment-traits block.
 
 	// Contracts and the deployed app's quirks.
 	"v2-drift": "v2 renames a field and drops another compared with v1",
+	// The deployed app's quirks (REAL-APP.md section 8) a contract can see.
+	"rekap-csv-bom-per-line":  "the rekap CSV export starts every line with a byte-order mark (as the real app does)",
+	"foreign-export-500":      "the rekap CSV export of another user's project answers 500 JSON instead of 404 (as the real app does)",
+	"anonymous-export-401":    "anonymous CSV exports answer 401 JSON while other anonymous API calls redirect to login (as the real app does)",
+	"blank-name-accepted":     "list-pekerjaan save stores a blank klasifikasi name as \"\" with 200 (as the real app does)",
+	"upsert-unknown-id-wipes": "an upsert row with a negative id is taken as new and every row the body omits is deleted, 200 (as the real app does)",
+	"upsert-empty-wipes":      "an upsert with klasifikasi [] deletes the whole tree with 200 (as the real app does)",
+	"retry-after-full-window": "the 429 body's retry_after is always the full window and current_count always max_requests (as the real app does)",
 	// End of contracts block.
 
 	// Browser (e2e).
 	"unescaped-ui":         "toast and showError insert message text as HTML",
 	"loader-race":          "LoadingManager's hide timer removes a newer overlay shown while the loader fades",
 	"toast-legacy-ignored": "toast.show(msg, 'danger', ms) and show({message, variant, delay}) are ignored",
+	"toast-legacy-raw":     "toast.show(msg, 'danger') shows class dp-toast-danger and show({message, variant, delay}) ignores variant and delay (as in the real app)",
+	"unused-ui-scripts":    "no page loads core/toast-wrapper.js or core/loading.js, although both are served (as in the real app)",
+	"unescaped-stored":     "the volume page inserts stored pekerjaan uraian as HTML",
 	// End of browser block.
 
 	// Security and observability.
@@ -126,7 +137,11 @@ var Profiles = map[string]Profile{
 		Defects: []string{
 			"legacy-scope", "no-retry-after", "naive-limiter", "local-sessions",
 			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit",
+			"toast-legacy-raw", "unused-ui-scripts", // the deployed frontend (REAL-APP.md section 5)
 			"no-csp", "no-metrics",
+			// The deployed app's quirks a contract sees (contracts block).
+			"rekap-csv-bom-per-line", "foreign-export-500", "anonymous-export-401", "blank-name-accepted",
+			"upsert-unknown-id-wipes", "upsert-empty-wipes", "retry-after-full-window",
 			// End of as-deployed defects.
 		},
 	},
@@ -137,7 +152,11 @@ var Profiles = map[string]Profile{
 		Defects: []string{
 			"legacy-scope", "no-retry-after", "naive-limiter",
 			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit",
+			"toast-legacy-raw", "unused-ui-scripts", // the deployed frontend (REAL-APP.md section 5)
 			"no-csp", "no-metrics",
+			// The deployed app's quirks a contract sees (contracts block).
+			"rekap-csv-bom-per-line", "foreign-export-500", "anonymous-export-401", "blank-name-accepted",
+			"upsert-unknown-id-wipes", "upsert-empty-wipes", "retry-after-full-window",
 			// End of as-deployed-redis defects.
 		},
 	},
