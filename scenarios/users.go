@@ -216,12 +216,23 @@ func Login(ctx context.Context, c *client.Client, cred client.Credential) error 
 	}
 }
 
-// getRetry GETs path, retrying a few times on 429 and 503: setup reads must
-// not fail because a fail-closed limiter's cache was briefly slow.
+// SessionBounces bounds how often a setup read is sent again when it was
+// redirected to the login page: where sessions live in one worker's memory,
+// a request that lands on another worker bounces, and the next may not.
+const SessionBounces = 12
+
+// getRetry GETs path, retrying a few times on 429 and 503 (setup reads must
+// not fail because a fail-closed limiter's cache was briefly slow) and at
+// once on a bounce to the login page.
 func getRetry(ctx context.Context, c *client.Client, path string) (*client.Response, error) {
 	wait := 200 * time.Millisecond
-	for attempt := 1; ; attempt++ {
+	for attempt, bounces := 1, 0; ; attempt++ {
 		resp, err := c.Do(ctx, http.MethodGet, path, nil)
+		if err == nil && resp.Status == http.StatusFound && strings.Contains(resp.Header.Get("Location"), api.LoginPath) && bounces < SessionBounces {
+			bounces++
+			attempt--
+			continue
+		}
 		if err != nil || attempt == 5 || (resp.Status != http.StatusServiceUnavailable && resp.Status != http.StatusTooManyRequests) {
 			return resp, err
 		}

@@ -334,67 +334,65 @@ func probePathVariants(ctx context.Context, s *scanner) Result {
 	return res
 }
 
-func probeCoverage(ctx context.Context, s *scanner) Result {
-	vu, note, err := s.user(ctx, true)
-	if err != nil {
-		return setupFailed(err)
-	}
-	var unlimited, overshot []string
+// probeCoverage judges the discovered policy against the declared one: an
+// operation declared limited that never answered 429 (or answered it at
+// another count or window) is a finding, reported here once for all probes.
+func probeCoverage(_ context.Context, s *scanner) Result {
+	pm := s.pm
 	var e Evidence
-	for _, op := range api.Operations {
-		p := s.policyOf(op.Category)
-		if p.Limit.Requests <= 0 {
+	var unlimited, unmeasuredOps, families []string
+	for _, f := range pm.Families {
+		if !f.Deployed {
+			families = append(families, string(f.Version))
+		}
+	}
+	for _, p := range pm.Ops {
+		if p.State == OpNotDeployed {
 			continue
 		}
-		n := 2 * p.Limit.Requests
-		reqs := make([]req, n)
-		for i := range reqs {
-			reqs[i] = opReq(vu, op, api.Legacy, op.Name)
-		}
-		t := newTally(apiClass)
-		if err := s.burst(ctx, reqs, 8, false, t); err != nil {
-			return fail("burst on %s: %v", op.Name, err)
-		}
-		oe := t.evidence()
-		row := Row{Name: op.Name, Sent: oe.Sent, Accepted: oe.Accepted, Limited: oe.Limited, Status: oe.Status}
-		exp := MaxAccepted(p, t.elapsed())
-		switch {
-		case oe.Accepted == 0 && oe.Limited == 0:
-			row.Note = fmt.Sprintf("not measured: statuses %v", oe.Status)
-			unlimited = append(unlimited, op.Name+" (unreachable)")
-		case oe.Limited == 0:
-			row.Note = fmt.Sprintf("UNLIMITED: no 429 within %d requests (%s %d/%ds)", n, op.Category, p.Limit.Requests, p.Limit.WindowSeconds)
-			unlimited = append(unlimited, op.Name)
-		case oe.Accepted > exp:
-			row.Note = fmt.Sprintf("overshoot: %d accepted, at most %d", oe.Accepted, exp)
-			overshot = append(overshot, op.Name)
+		row := Row{Name: p.Name(), Sent: p.Sent, Accepted: p.Reached, Status: p.Status}
+		switch p.State {
+		case OpLimited:
+			row.Limited = 1
+			row.Note = fmt.Sprintf("limited: %d per %ds (%s; window %s)", p.Limit, p.WindowSeconds, p.LimitFrom, p.WindowFrom)
+		case OpUnlimited:
+			row.Note = fmt.Sprintf("UNLIMITED: no 429 within %d requests (declared %s %d/%ds)", p.Reached, p.Category, p.Declared.Requests, p.Declared.WindowSeconds)
+			if p.Declared.Requests > 0 {
+				unlimited = append(unlimited, p.Name())
+			}
 		default:
-			row.Note = fmt.Sprintf("limited after %d (%s %d/%ds)", oe.Accepted, op.Category, p.Limit.Requests, p.Limit.WindowSeconds)
+			row.Note = "not measured: " + p.Note
+			unmeasuredOps = append(unmeasuredOps, p.Name())
 		}
 		e.Rows = append(e.Rows, row)
-		e.Sent += oe.Sent
-		e.Accepted += oe.Accepted
-		e.Limited += oe.Limited
-		e.Other += oe.Other
-		if len(e.Samples) < 4 && oe.Limited == 0 {
-			e.Samples = append(e.Samples, oe.Samples...)
-		}
+		e.Sent += p.Sent
+		e.Accepted += p.Reached
+		e.Limited += row.Limited
 	}
-	e.User = vu.User
-	if note != "" {
-		e.Notes = append(e.Notes, note)
+	e.User = strings.Join(pm.Users, ", ")
+	if len(families) > 0 {
+		e.Notes = append(e.Notes, "URL families not deployed (their operations not judged): "+strings.Join(families, ", "))
 	}
+	e.Notes = append(e.Notes, pm.Differences...)
 	res := Result{Evidence: e}
+	measured := len(e.Rows) - len(unmeasuredOps)
 	switch {
 	case len(unlimited) > 0:
 		res.Status = check.Fail
-		res.Reason = fmt.Sprintf("%d of %d operations never answered 429 within 2×limit: %s", len(unlimited), len(e.Rows), strings.Join(unlimited, ", "))
-	case len(overshot) > 0:
+		res.Reason = fmt.Sprintf("%d of %d operations have no limit although one is declared (no 429 within the discovery budget): %s",
+			len(unlimited), measured, strings.Join(unlimited, ", "))
+	case len(pm.Differences) > 0:
 		res.Status = check.Fail
-		res.Reason = "operations accepted more than their limit: " + strings.Join(overshot, ", ")
+		res.Reason = "the discovered policy differs from the declared one: " + strings.Join(pm.Differences, "; ")
+	case len(unmeasuredOps) > 0:
+		res.Status = check.Inconclusive
+		res.Reason = fmt.Sprintf("%d operations could not be measured (too few requests reached them): %s", len(unmeasuredOps), strings.Join(unmeasuredOps, ", "))
 	default:
 		res.Status = check.Pass
-		res.Reason = fmt.Sprintf("all %d operations answered 429 within 2×limit", len(e.Rows))
+		res.Reason = fmt.Sprintf("all %d operations are limited as declared", len(e.Rows))
+	}
+	if res.Status == check.Fail && len(unmeasuredOps) > 0 {
+		res.Reason += fmt.Sprintf("; not measured: %s", strings.Join(unmeasuredOps, ", "))
 	}
 	return res
 }
