@@ -219,7 +219,7 @@ func Login(ctx context.Context, c *client.Client, cred client.Credential) error 
 // SessionBounces bounds how often a setup read is sent again when it was
 // redirected to the login page: where sessions live in one worker's memory,
 // a request that lands on another worker bounces, and the next may not.
-const SessionBounces = 12
+const SessionBounces = 24
 
 // getRetry GETs path, retrying a few times on 429 and 503 (setup reads must
 // not fail because a fail-closed limiter's cache was briefly slow) and at

@@ -509,3 +509,57 @@ func (m *PolicyMap) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "difference: %s\n", d)
 	}
 }
+
+// pick returns the limited operation a limit probe uses: --op when given
+// (it must be limited), else the first limited one of the preferred
+// categories. Without one it returns the skip result that says why; a
+// missing limiter itself is coverage's finding, not the probe's.
+func (s *scanner) pick(prefer ...api.Category) (OpPolicy, api.Operation, *Result) {
+	lim := s.pm.Limited(prefer...)
+	if s.cfg.Op != "" {
+		p, _ := s.pm.Lookup(s.cfg.Op, api.Legacy)
+		if p.State != OpLimited {
+			r := skip("--op %s is not limited on this deployment (%s: %s); see coverage", s.cfg.Op, cmp.Or(p.State, "unknown"), p.Note)
+			return OpPolicy{}, api.Operation{}, &r
+		}
+		lim = []OpPolicy{p}
+	}
+	if len(lim) == 0 {
+		r := skip("no operation answered 429 during discovery, so there is no limit to probe (coverage reports the missing limiters)")
+		return OpPolicy{}, api.Operation{}, &r
+	}
+	return lim[0], mustOp(lim[0].Operation), nil
+}
+
+// pickOther is pick for a second, concurrent part of a probe: another
+// limited operation when there is one, else the same one (a fresh user's
+// key is its own when the key is per user).
+func (s *scanner) pickOther(not string, prefer ...api.Category) (OpPolicy, bool) {
+	for _, p := range s.pm.Limited(prefer...) {
+		if p.Operation != not && s.cfg.Op == "" {
+			return p, true
+		}
+	}
+	p, ok := s.pm.Lookup(not, api.Legacy)
+	return p, ok && p.PerUser == "yes"
+}
+
+// reachFactor is how many requests are sent per one that reaches the
+// operation, as discovery saw it (bounces to login where sessions are per
+// worker); bursts are scaled by it, at most 8×.
+func (s *scanner) reachFactor() int {
+	if s.pm == nil {
+		return 1
+	}
+	sent, reached := 0, 0
+	for _, p := range s.pm.Ops {
+		if p.Version == api.Legacy {
+			sent += p.Sent
+			reached += p.Reached
+		}
+	}
+	if reached == 0 {
+		return 1
+	}
+	return min((sent+reached-1)/reached, 8)
+}

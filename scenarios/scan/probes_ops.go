@@ -26,9 +26,14 @@ func probeSessions(ctx context.Context, s *scanner) Result {
 		return skip("user %s has no project id to read", vu.User)
 	}
 	op := mustOp("volume-pekerjaan.list")
-	p := s.policyOf(op.Category)
-	workers := max(s.t.Info().Workers, 1)
-	n := min(max(8*workers, 8), max(p.Limit.Requests-1, 1))
+	workers := s.workerHint()
+	n := max(8*workers, 8)
+	// Stay under the operation's limit: a 429 would hide a bounce.
+	if pol, ok := s.pm.Lookup(op.Name, api.Legacy); ok && pol.State == OpLimited {
+		n = min(n, max(pol.Limit-1, 1))
+	} else if !ok {
+		n = min(n, max(s.policyOf(op.Category).Limit.Requests-1, 1))
+	}
 	// A new connection per request lets the kernel hand each to any worker.
 	hc := httpClient(30*time.Second, true)
 	t := newTally(apiClass)
@@ -123,10 +128,20 @@ func (s *scanner) policyAnswer(o outcome) string {
 	return ""
 }
 
+// cacheOp is the operation the cache probes watch: one that passes the
+// limiter (a limited one from the discovered policy, reads first), so an
+// outage of the limiter's cache can show; without a map, a read.
+func (s *scanner) cacheOp() api.Operation {
+	if lim := s.pm.Limited(api.Read, api.Export, api.Write, api.Bulk); len(lim) > 0 {
+		return mustOp(lim[0].Operation)
+	}
+	return mustOp("volume-pekerjaan.list")
+}
+
 // degradedPhase sends k requests while the cache is broken and checks the
 // policy on each.
 func (s *scanner) degradedPhase(ctx context.Context, vu *scenarios.VU, label string, k int, t *tally) []string {
-	op := mustOp("volume-pekerjaan.list")
+	op := s.cacheOp()
 	hc := httpClient(30*time.Second, false)
 	defer hc.CloseIdleConnections()
 	var problems []string
@@ -143,7 +158,7 @@ func (s *scanner) degradedPhase(ctx context.Context, vu *scenarios.VU, label str
 
 // recovery polls until an API call is served and health is 200.
 func (s *scanner) recovery(ctx context.Context, vu *scenarios.VU, within time.Duration, t *tally) (time.Duration, error) {
-	op := mustOp("volume-pekerjaan.list")
+	op := s.cacheOp()
 	hc := httpClient(5*time.Second, false)
 	defer hc.CloseIdleConnections()
 	start := time.Now()
@@ -200,7 +215,7 @@ func probeCacheDown(ctx context.Context, s *scanner) Result {
 		problems = append(problems, rerr.Error())
 	}
 	e := t.evidence()
-	e.User, e.Operation, e.Policy = vu.User, "volume-pekerjaan.list", s.policy
+	e.User, e.Operation, e.Policy = vu.User, s.cacheOp().Name, s.policy
 	e.Samples = append(e.Samples, sampleOf("health while down", health))
 	if note != "" {
 		e.Notes = append(e.Notes, note)
@@ -220,7 +235,7 @@ func probeCacheDown(ctx context.Context, s *scanner) Result {
 
 // degradedBaseline checks the API works before a cache is broken.
 func (s *scanner) degradedBaseline(ctx context.Context, vu *scenarios.VU, t *tally) string {
-	op := mustOp("volume-pekerjaan.list")
+	op := s.cacheOp()
 	hc := httpClient(10*time.Second, false)
 	defer hc.CloseIdleConnections()
 	o := s.sendRetry(ctx, hc, req{label: "baseline", method: op.Method, path: op.URLPath(api.Legacy, vu.Project, 0), header: vu.Header}, 3)
@@ -268,7 +283,7 @@ func probeCacheSlow(ctx context.Context, s *scanner) Result {
 		problems = append(problems, rerr.Error())
 	}
 	e := t.evidence()
-	e.User, e.Operation, e.Policy = vu.User, "volume-pekerjaan.list", s.policy
+	e.User, e.Operation, e.Policy = vu.User, s.cacheOp().Name, s.policy
 	if note != "" {
 		e.Notes = append(e.Notes, note)
 	}
@@ -406,7 +421,10 @@ func probeWorkerKill(ctx context.Context, s *scanner) Result {
 			row.Note += fmt.Sprintf("; not acknowledged: %v", a.failures)
 		}
 		if a.lastAck > 0 {
-			o := s.sendRetry(ctx, hc, req{method: list.Method, path: list.URLPath(api.Legacy, a.pid, 0), header: vus[i].Header}, 3)
+			o, _ := s.agent(vus[i]).do(ctx, hc, list, api.Legacy, "read back")
+			if o.status == http.StatusServiceUnavailable {
+				o = s.sendRetry(ctx, hc, req{method: list.Method, path: list.URLPath(api.Legacy, a.pid, 0), header: vus[i].Header}, 3)
+			}
 			got, err := storedQuantity(o, a.pk)
 			switch {
 			case err != nil:

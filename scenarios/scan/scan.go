@@ -358,11 +358,18 @@ func (s *scanner) policyOf(cat api.Category) Policy {
 	return Policy{Limit: s.limits[cat], Algorithm: s.alg}
 }
 
-// needsMap reports whether a selected probe judges the rate-limit policy
-// (the fault probes do not).
+// needsMap reports whether a selected probe judges the rate-limit policy or
+// needs a limited operation.
 func (s *scanner) needsMap() bool {
 	for _, p := range s.probes {
-		if !slices.Contains([]string{CacheDown, CacheSlow, WorkerKill, Sessions, XFFSpoof}, p) {
+		switch p {
+		case WorkerKill, Sessions, XFFSpoof:
+		case CacheDown, CacheSlow:
+			// They watch a limited operation, but only where they can run.
+			if _, err := s.t.Control(); err == nil {
+				return true
+			}
+		default:
 			return true
 		}
 	}

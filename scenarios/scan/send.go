@@ -428,7 +428,9 @@ func (a *agent) do(ctx context.Context, hc *http.Client, op api.Operation, v api
 	for bounced(o) && n < scenarios.SessionBounces && ctx.Err() == nil {
 		n++
 		a.s.bounces.Add(1)
-		if n%3 == 0 && a.relogins < maxRelogins {
+		// Workers taking connections in turn bounce at most workers-1 in a
+		// row while the session is alive on one of them.
+		if n%(2*a.s.workerHint()) == 0 && a.relogins < maxRelogins {
 			a.relogin(ctx)
 		}
 		o = a.s.send(ctx, hc, a.req(op, v, label))
