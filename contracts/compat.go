@@ -3,8 +3,10 @@ package contracts
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -23,8 +25,10 @@ type Compat struct {
 	Accepted []CompatEntry `yaml:"accepted"`
 }
 
-// CompatEntry accepts the changes it matches. Empty fields match anything;
-// operation and path are globs ("*" one segment, "**" any).
+// CompatEntry accepts the changes it matches: change and, for a field
+// change, path are required (ParseCompat); scope, operation, kind and status
+// narrow it further and match anything when empty. Operation and path are
+// globs ("*" one segment, "**" any).
 type CompatEntry struct {
 	Scope     string     `yaml:"scope"`
 	Operation string     `yaml:"operation"`
@@ -61,32 +65,97 @@ func LoadCompatFile(path string) (*Compat, error) {
 	return ParseCompat(raw, path)
 }
 
+// operationLevel are the change kinds of a whole operation, status or body:
+// they have no field path, so an entry accepting one names its operation.
+var operationLevel = map[ChangeKind]bool{
+	OperationRemoved: true, OperationAdded: true, StatusRemoved: true, StatusAdded: true,
+	MediaTypeChanged: true, RequestRemoved: true, RequestAdded: true,
+}
+
 // ParseCompat decodes and checks a compat file; name is used in errors.
+// Every entry names the kind of change it accepts (change) and where: the
+// field path for field changes, the operation for operation-level ones
+// (operation-*, status-*, media-type-changed, request-body-*); a glob of
+// wildcards only is not a name. An entry that names neither would accept
+// every breaking change, so it is an error.
 func ParseCompat(raw []byte, name string) (*Compat, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(raw, &root); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", name, err)
+	}
 	var c Compat
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
+	if err := dec.Decode(&c); err != nil && err != io.EOF {
 		return nil, fmt.Errorf("parse %s: %w", name, err)
 	}
+	lines := entryLines(&root)
 	for i, e := range c.Accepted {
 		where := fmt.Sprintf("%s: accepted[%d]", name, i)
-		switch e.Scope {
-		case "", ScopeV1V2, ScopeRuntime, ScopeBaseline:
-		default:
-			return nil, fmt.Errorf("%s: scope %q: want %s, %s or %s", where, e.Scope, ScopeV1V2, ScopeRuntime, ScopeBaseline)
+		if i < len(lines) {
+			where = fmt.Sprintf("%s:%d: accepted[%d]", name, lines[i], i)
 		}
-		if e.Change != "" && !knownChanges[e.Change] {
-			return nil, fmt.Errorf("%s: change %q: want one of %v", where, e.Change, sortedKeys(stringKeys(knownChanges)))
-		}
-		if e.Kind != "" && e.Kind != Request && e.Kind != Response {
-			return nil, fmt.Errorf("%s: kind %q: want request or response", where, e.Kind)
-		}
-		if e.Reason == "" {
-			return nil, fmt.Errorf("%s: reason is empty: every accepted difference needs a reason", where)
+		if err := e.check(); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 	}
 	return &c, nil
+}
+
+// entryLines are the lines of the accepted: entries, in order.
+func entryLines(root *yaml.Node) []int {
+	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return nil
+	}
+	m := root.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value != "accepted" || m.Content[i+1].Kind != yaml.SequenceNode {
+			continue
+		}
+		var out []int
+		for _, n := range m.Content[i+1].Content {
+			out = append(out, n.Line)
+		}
+		return out
+	}
+	return nil
+}
+
+func (e CompatEntry) check() error {
+	switch e.Scope {
+	case "", ScopeV1V2, ScopeRuntime, ScopeBaseline:
+	default:
+		return fmt.Errorf("scope %q: want %s, %s or %s", e.Scope, ScopeV1V2, ScopeRuntime, ScopeBaseline)
+	}
+	kinds := sortedKeys(stringKeys(knownChanges))
+	switch {
+	case e.Change == "":
+		return fmt.Errorf("change is empty: name the kind of change the entry accepts, one of %v", kinds)
+	case !knownChanges[e.Change]:
+		return fmt.Errorf("change %q: want one of %v", e.Change, kinds)
+	}
+	if e.Kind != "" && e.Kind != Request && e.Kind != Response {
+		return fmt.Errorf("kind %q: want request or response", e.Kind)
+	}
+	if operationLevel[e.Change] {
+		if e.Path != "" {
+			return fmt.Errorf("path %q: a %s change has no field path; name the operation instead", e.Path, e.Change)
+		}
+		if onlyWildcards(e.Operation) {
+			return fmt.Errorf("operation %q: a %s entry must name the operation it accepts (e.g. \"detail-ahsp.*\"), not match every one", e.Operation, e.Change)
+		}
+	} else if onlyWildcards(e.Path) {
+		return fmt.Errorf("path %q: a %s entry must name the field path it accepts (e.g. \"data.rows[].total\"), not match every one", e.Path, e.Change)
+	}
+	if e.Reason == "" {
+		return fmt.Errorf("reason is empty: every accepted difference needs a reason")
+	}
+	return nil
+}
+
+// onlyWildcards: s names nothing (empty, or only globs and separators).
+func onlyWildcards(s string) bool {
+	return strings.Trim(s, "*.[]/ ") == ""
 }
 
 func stringKeys(m map[ChangeKind]bool) map[string]bool {

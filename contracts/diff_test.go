@@ -280,19 +280,37 @@ accepted:
 }
 
 func TestParseCompatErrors(t *testing.T) {
-	cases := map[string]string{
-		"no reason":     "accepted:\n  - change: field-removed\n",
-		"bad change":    "accepted:\n  - change: field-gone\n    reason: x\n",
-		"bad scope":     "accepted:\n  - scope: prod\n    reason: x\n",
-		"unknown field": "accepted:\n  - reasn: x\n",
+	cases := []struct {
+		name, doc, want string
+	}{
+		{"no reason", "accepted:\n  - change: field-removed\n    path: data.x\n", "compat.yaml:2: accepted[0]: reason is empty"},
+		{"bad change", "accepted:\n  - change: field-gone\n    path: data.x\n    reason: x\n", `compat.yaml:2: accepted[0]: change "field-gone"`},
+		{"bad scope", "accepted:\n  - scope: prod\n    change: field-removed\n    path: data.x\n    reason: x\n", `scope "prod"`},
+		{"unknown field", "accepted:\n  - reasn: x\n", "compat.yaml"},
+		{"only a reason accepts everything", "version: 1\naccepted:\n  - path: data.x\n    change: field-removed\n    reason: ok\n  - reason: we said so\n",
+			"compat.yaml:6: accepted[1]: change is empty: name the kind of change"},
+		{"field change without a path", "accepted:\n  - operation: rekap\n    change: type-changed\n    reason: x\n",
+			`compat.yaml:2: accepted[0]: path "": a type-changed entry must name the field path`},
+		{"field change with a wildcard path", "accepted:\n  - path: \"**\"\n    change: field-removed\n    reason: x\n",
+			`path "**": a field-removed entry must name the field path`},
+		{"operation change without an operation", "accepted:\n  - change: operation-removed\n    reason: x\n",
+			`operation "": a operation-removed entry must name the operation`},
+		{"operation change with a path", "accepted:\n  - operation: rekap\n    path: data\n    change: status-removed\n    reason: x\n",
+			`path "data": a status-removed change has no field path`},
 	}
-	for name, doc := range cases {
-		t.Run(name, func(t *testing.T) {
-			_, err := ParseCompat([]byte(doc), "compat.yaml")
-			require.Error(t, err)
-			require.Contains(t, err.Error(), "compat.yaml")
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseCompat([]byte(tc.doc), "compat.yaml")
+			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+// TestEmbeddedCompatValid: the shipped compat.yaml passes its own rules.
+func TestEmbeddedCompatValid(t *testing.T) {
+	c, err := LoadCompat(Embedded, "compat.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, c.Accepted)
 }
 
 func TestRenderReport(t *testing.T) {

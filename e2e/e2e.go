@@ -26,7 +26,19 @@ import (
 	"github.com/chromedp/cdproto/network"
 
 	"github.com/ahsp-harness/harness/check"
+	"github.com/ahsp-harness/harness/e2e/e2eresult"
 	"github.com/ahsp-harness/harness/target/client"
+)
+
+// The suite's result data lives in e2eresult (no browser client), so the
+// reports that hold it link no Chrome client; these aliases keep the names.
+type (
+	Screenshot   = e2eresult.Screenshot
+	Result       = e2eresult.Result
+	Report       = e2eresult.Report
+	Event        = e2eresult.Event
+	ConsoleEntry = e2eresult.ConsoleEntry
+	Intercepted  = e2eresult.Intercepted
 )
 
 // Config selects the deployment, the user and the browser for a suite run.
@@ -82,60 +94,6 @@ func (c *Config) defaults() error {
 		c.Concurrency = 3
 	}
 	return nil
-}
-
-// Screenshot is one PNG of a check's key moment (or of its failure).
-type Screenshot struct {
-	Name string `json:"name"`
-	Path string `json:"path,omitempty"`
-	PNG  []byte `json:"-"`
-}
-
-// Result is the outcome of one named check.
-type Result struct {
-	Name        string         `json:"name"`
-	Group       string         `json:"group"`
-	Title       string         `json:"title"`
-	Status      check.Status   `json:"status"`
-	Reason      string         `json:"reason,omitempty"`
-	DurationMS  float64        `json:"duration_ms"`
-	Evidence    []string       `json:"evidence,omitempty"`
-	Screenshots []Screenshot   `json:"screenshots,omitempty"`
-	Console     []ConsoleEntry `json:"console,omitempty"`
-	Events      []Event        `json:"events,omitempty"`
-	Intercepted []Intercepted  `json:"intercepted,omitempty"`
-}
-
-// Report is a whole suite run.
-type Report struct {
-	Status     check.Status `json:"status"`
-	Reason     string       `json:"reason,omitempty"` // why the suite was skipped or could not run
-	BaseURL    string       `json:"base_url"`
-	Browser    string       `json:"browser,omitempty"`
-	Started    time.Time    `json:"started"`
-	DurationMS float64      `json:"duration_ms"`
-	Results    []Result     `json:"results"`
-}
-
-// Failed lists the failed results.
-func (r Report) Failed() []Result {
-	var out []Result
-	for _, x := range r.Results {
-		if x.Status == check.Fail {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-// Result returns the named check's result.
-func (r Report) Result(name string) (Result, bool) {
-	for _, x := range r.Results {
-		if x.Name == name {
-			return x, true
-		}
-	}
-	return Result{}, false
 }
 
 // Check is one named browser check.

@@ -25,49 +25,6 @@ var observerJS string
 
 const bindingName = "__e2eEmit"
 
-// Event is one toast or overlay lifecycle record from the injected observer.
-// At is the page clock in milliseconds since the Unix epoch, so durations
-// between events are exact regardless of how late the harness reads them.
-type Event struct {
-	At      float64  `json:"at_ms"`
-	Kind    string   `json:"kind"` // toast-added|toast-shown|toast-hiding|toast-removed|toast-count|overlay-added|overlay-class|overlay-removed|mark
-	ID      int      `json:"id,omitempty"`
-	Class   string   `json:"class,omitempty"`
-	Role    string   `json:"role,omitempty"`
-	Title   string   `json:"title,omitempty"`
-	Text    string   `json:"text,omitempty"`
-	HTML    string   `json:"html,omitempty"`
-	Buttons []string `json:"buttons,omitempty"`
-	// Count is the number of visible toasts, for toast-count records.
-	Count int `json:"count,omitempty"`
-}
-
-// HasClass reports whether the element carried class c when recorded.
-func (e Event) HasClass(c string) bool {
-	for _, f := range strings.Fields(e.Class) {
-		if f == c {
-			return true
-		}
-	}
-	return false
-}
-
-// ConsoleEntry is one console message, uncaught exception or browser log line.
-type ConsoleEntry struct {
-	Kind     string `json:"kind"` // console|exception|browser
-	Level    string `json:"level"`
-	Text     string `json:"text"`
-	URL      string `json:"url,omitempty"`
-	Expected bool   `json:"expected,omitempty"`
-}
-
-// Fails reports whether the entry fails a check unless expected: uncaught
-// exceptions and console.error/assert calls. Browser log lines (such as
-// "Failed to load resource" for an injected 500) are evidence only.
-func (c ConsoleEntry) Fails() bool {
-	return c.Kind == "exception" || c.Kind == "console" && (c.Level == "error" || c.Level == "assert")
-}
-
 // Page is one tab in its own browser context, with the observer installed.
 type Page struct {
 	ctx    context.Context // the tab's lifetime; steps derive deadlines from it
@@ -516,13 +473,6 @@ type Fulfillment struct {
 	Status  int
 	Headers map[string]string
 	Body    string
-}
-
-// Intercepted is one request the interceptor saw and what it did.
-type Intercepted struct {
-	Method string `json:"method"`
-	URL    string `json:"url"`
-	Status int    `json:"status,omitempty"` // 0: passed to the server
 }
 
 // Interceptor answers matching requests through CDP Fetch, so faults can be

@@ -51,18 +51,29 @@ type Comparison struct {
 	OldGate check.Status  `json:"old_gate"`
 	NewGate check.Status  `json:"new_gate"`
 	Deltas  []Delta       `json:"deltas"`
-	// NewFailures failed in new but not in old; Fixed failed in old and pass in new.
+	// NewFailures fail in new but did not in old (or did not exist).
 	NewFailures []Check `json:"new_failures"`
-	Fixed       []Check `json:"fixed"`
-	// OnlyOld and OnlyNew name scenarios present in one run only.
+	// Degraded passed in old and are skip, error or inconclusive in new:
+	// a check that stopped measuring is not a pass.
+	Degraded []Check `json:"degraded"`
+	// Vanished checks are in old but not in new (New is "").
+	Vanished []Check `json:"vanished"`
+	// Fixed failed in old and pass in new.
+	Fixed []Check `json:"fixed"`
+	// OnlyOld and OnlyNew name scenarios present in one run only; a
+	// scenario only in old vanished, which is a regression.
 	OnlyOld []string `json:"only_old,omitempty"`
 	OnlyNew []string `json:"only_new,omitempty"`
 }
 
-// Regressed reports whether anything got worse beyond the thresholds or a
-// check newly fails.
+// Regressed reports whether anything got worse: a metric beyond its
+// threshold, a check that newly fails, stopped passing or vanished, a
+// scenario that vanished, or a gate that passed and no longer does.
 func (c *Comparison) Regressed() bool {
-	if len(c.NewFailures) > 0 {
+	if len(c.NewFailures)+len(c.Degraded)+len(c.Vanished)+len(c.OnlyOld) > 0 {
+		return true
+	}
+	if c.OldGate == check.Pass && c.NewGate != check.Pass {
 		return true
 	}
 	for _, d := range c.Deltas {
@@ -121,16 +132,32 @@ func Compare(old, new *Run, cfg CompareConfig) *Comparison {
 			c.OnlyOld = append(c.OnlyOld, s.Scenario)
 		}
 	}
-	before := verdicts(old)
+	before, after := verdicts(old), verdicts(new)
 	for _, k := range verdictOrder(new) {
-		n := verdicts(new)[k]
+		n := after[k]
 		o, existed := before[k]
+		ch := Check{Section: k.suite, Name: k.name, Old: o.Status, New: n.Status, Message: n.Message}
 		switch {
 		case n.Status == check.Fail && (!existed || o.Status != check.Fail):
-			c.NewFailures = append(c.NewFailures, Check{Section: k.suite, Name: k.name, Old: o.Status, New: n.Status, Message: n.Message})
+			c.NewFailures = append(c.NewFailures, ch)
+		case existed && o.Status == check.Pass && n.Status != check.Pass:
+			c.Degraded = append(c.Degraded, ch)
 		case n.Status == check.Pass && existed && o.Status == check.Fail:
-			c.Fixed = append(c.Fixed, Check{Section: k.suite, Name: k.name, Old: o.Status, New: n.Status})
+			ch.Message = ""
+			c.Fixed = append(c.Fixed, ch)
 		}
+	}
+	for _, k := range verdictOrder(old) {
+		o := before[k]
+		if _, ok := after[k]; ok {
+			continue
+		}
+		// A gate row that goes away is a regression only when it passed:
+		// a "check could not run" row vanishing is a fix.
+		if k.suite == "gate" && o.Status != check.Pass {
+			continue
+		}
+		c.Vanished = append(c.Vanished, Check{Section: k.suite, Name: k.name, Old: o.Status, Message: "not in the new run"})
 	}
 	return c
 }
@@ -179,17 +206,24 @@ func verdictOrder(r *Run) []caseKey {
 }
 
 // compareCases are the run's verdicts without the gate's section rows
-// ("all scan checks pass"): the checks under them are compared one by one,
-// so a newly failing probe is one new failure, not two.
+// ("all scan checks pass") and its "nothing was checked" row: the checks
+// under them are compared one by one, so a newly failing probe is one new
+// failure, not two. Rows that share a name ("check could not run") are
+// told apart by their order.
 func compareCases(r *Run) []Case {
-	section := map[string]bool{}
+	derived := map[string]bool{nothingCheckedRow: true}
 	for _, sec := range Sections {
-		section[sectionRowName(sec)] = true
+		derived[sectionRowName(sec)] = true
 	}
 	var out []Case
+	seen := map[caseKey]int{}
 	for _, c := range runCases(r) {
-		if c.Suite == "gate" && section[c.Name] {
+		if c.Suite == "gate" && derived[c.Name] {
 			continue
+		}
+		k := caseKey{c.Suite, c.Name}
+		if seen[k]++; seen[k] > 1 {
+			c.Name = fmt.Sprintf("%s (#%d)", c.Name, seen[k])
 		}
 		out = append(out, c)
 	}
@@ -238,14 +272,22 @@ func WriteComparisonText(w io.Writer, c *Comparison) error {
 	}
 	tw.Flush()
 	for _, s := range c.OnlyOld {
-		fmt.Fprintf(&b, "scenario %s only in old run\n", s)
+		fmt.Fprintf(&b, "scenario %s only in old run (vanished: REGRESSED)\n", s)
 	}
 	for _, s := range c.OnlyNew {
 		fmt.Fprintf(&b, "scenario %s only in new run\n", s)
 	}
 	fmt.Fprintf(&b, "\nnew failures: %d\n", len(c.NewFailures))
 	for _, f := range c.NewFailures {
-		fmt.Fprintf(&b, "  [%s] %s: %s\n", f.Section, f.Name, f.Message)
+		fmt.Fprintf(&b, "  [%s] %s: %s -> %s: %s\n", f.Section, f.Name, or(string(f.Old), "absent"), f.New, f.Message)
+	}
+	fmt.Fprintf(&b, "stopped passing (pass -> skip, error or inconclusive): %d\n", len(c.Degraded))
+	for _, f := range c.Degraded {
+		fmt.Fprintf(&b, "  [%s] %s: %s -> %s: %s\n", f.Section, f.Name, f.Old, f.New, f.Message)
+	}
+	fmt.Fprintf(&b, "vanished (in old, not in new): %d\n", len(c.Vanished))
+	for _, f := range c.Vanished {
+		fmt.Fprintf(&b, "  [%s] %s (was %s)\n", f.Section, f.Name, f.Old)
 	}
 	fmt.Fprintf(&b, "fixed: %d\n", len(c.Fixed))
 	for _, f := range c.Fixed {
@@ -253,6 +295,13 @@ func WriteComparisonText(w io.Writer, c *Comparison) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // WriteComparisonHTML writes c as a self-contained HTML page.

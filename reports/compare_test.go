@@ -56,7 +56,33 @@ func TestCompare(t *testing.T) {
 		{"probe fixed", func(r *Run) { r.Scan.Probes[0].Status = check.Pass }, false, func(t *testing.T, c *Comparison) {
 			require.Equal(t, []Check{{Section: "scan", Name: "multi-worker", Old: check.Fail, New: check.Pass}}, c.Fixed)
 		}},
-		{"scenario renamed", func(r *Run) { r.Scenarios[1].Scenario = "write-spike-2" }, false, func(t *testing.T, c *Comparison) {
+		{"pass -> skip", func(r *Run) { r.Scan.Probes[1].Status = check.Skip }, true, func(t *testing.T, c *Comparison) {
+			require.Equal(t, []Check{{Section: "scan", Name: "window-edge", Old: check.Pass, New: check.Skip, Message: r0(c).Scan.Probes[1].Reason}}, c.Degraded)
+		}},
+		{"pass -> error", func(r *Run) { r.E2E.Results[0].Status = check.Error }, true, func(t *testing.T, c *Comparison) {
+			require.Len(t, c.Degraded, 1)
+			require.Equal(t, check.Error, c.Degraded[0].New)
+		}},
+		{"pass -> inconclusive", func(r *Run) { r.Contracts.Results[0].Verdict = check.Inconclusive }, true, func(t *testing.T, c *Comparison) {
+			require.Len(t, c.Degraded, 1)
+			require.Equal(t, check.Inconclusive, c.Degraded[0].New)
+		}},
+		{"skip -> skip is no change", func(r *Run) {}, false, func(t *testing.T, c *Comparison) {
+			require.Empty(t, c.Degraded)
+			require.Empty(t, c.Vanished)
+		}},
+		{"a check vanished", func(r *Run) { r.E2E.Results = r.E2E.Results[1:] }, true, func(t *testing.T, c *Comparison) {
+			require.Contains(t, c.Vanished, Check{Section: "e2e", Name: "toast-stacking", Old: check.Pass, Message: "not in the new run"})
+		}},
+		{"a whole section vanished", func(r *Run) { r.Contracts = nil }, true, func(t *testing.T, c *Comparison) {
+			require.NotEmpty(t, c.Vanished)
+		}},
+		{"a check that could not run went away: a fix, not a regression", func(r *Run) {
+			r.Errors = nil
+		}, false, func(t *testing.T, c *Comparison) {
+			require.Empty(t, c.Vanished)
+		}},
+		{"scenario renamed: the old one vanished", func(r *Run) { r.Scenarios[1].Scenario = "write-spike-2" }, true, func(t *testing.T, c *Comparison) {
 			require.Equal(t, []string{"write-spike"}, c.OnlyOld)
 			require.Equal(t, []string{"write-spike-2"}, c.OnlyNew)
 		}},
@@ -65,11 +91,26 @@ func TestCompare(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			old, cur := sampleRun(), sampleRun()
 			tc.mutate(cur)
+			cur.EvaluateGate(sampleGate())
 			c := Compare(old, cur, DefaultCompare())
 			require.Equal(t, tc.regressed, c.Regressed())
 			tc.check(t, c)
 		})
 	}
+}
+
+// r0 is the unchanged sample, for expected messages.
+func r0(*Comparison) *Run { return sampleRun() }
+
+// TestCompareGateRegressed: a gate that passed and now fails is a
+// regression even when no single check is listed.
+func TestCompareGateRegressed(t *testing.T) {
+	old, cur := passingRun(), passingRun()
+	old.EvaluateGate(DefaultGate())
+	cur.EvaluateGate(DefaultGate())
+	require.False(t, Compare(old, cur, DefaultCompare()).Regressed())
+	cur.Gate.Status = check.Fail
+	require.True(t, Compare(old, cur, DefaultCompare()).Regressed())
 }
 
 func TestCompareZeroConfigDefaults(t *testing.T) {
@@ -84,6 +125,9 @@ func TestCompareGolden(t *testing.T) {
 	cur.E2E.Results[0].Status = check.Fail
 	cur.E2E.Results[0].Reason = "toasts overlap"
 	cur.Scan.Probes[0].Status = check.Pass
+	cur.Scan.Probes[1].Status = check.Inconclusive
+	cur.Contracts.Equivalence = cur.Contracts.Equivalence[:1]
+	cur.EvaluateGate(sampleGate())
 	c := Compare(old, cur, DefaultCompare())
 	var txt, html bytes.Buffer
 	require.NoError(t, WriteComparisonText(&txt, c))

@@ -41,32 +41,51 @@ func TestParseThreshold(t *testing.T) {
 
 func TestEvalThreshold(t *testing.T) {
 	subjects := []Subject{
-		{Scenario: "read-mix", Values: map[string]float64{"p95": 120, "error_rate": 0}},
-		{Scenario: "read-mix", Endpoint: "rekap", Values: map[string]float64{"p95": 300}},
-		{Scenario: "write-mix", Values: map[string]float64{"p95": 260, "error_rate": 2}},
+		{Scenario: "read-mix", Kind: "constant", Requests: 100, Values: map[string]float64{"p95": 120, "error_rate": 0, "achieved_ratio": 95, "requests": 100}},
+		{Scenario: "read-mix", Endpoint: "rekap", Kind: "constant", Requests: 40, Values: map[string]float64{"p95": 300, "requests": 40}},
+		{Scenario: "write-mix", Kind: "burst", Requests: 50, Values: map[string]float64{"p95": 260, "error_rate": 2, "requests": 50}},
+		{Scenario: "empty", Kind: "constant", Requests: 0, Values: map[string]float64{"requests": 0}},
 	}
-	zero, three := 0.0, 3.0
+	ran := Overshoot{Scanned: true, Probes: 3, Ran: 2}
+	found := Overshoot{Scanned: true, Probes: 3, Ran: 3, Sum: 3}
+	allSkipped := Overshoot{Scanned: true, Probes: 3, Ran: 0}
+	type want struct {
+		st       check.Status
+		blocking bool
+	}
+	P, F := want{check.Pass, false}, want{check.Fail, true}
+	I := want{check.Inconclusive, true}
 	tests := []struct {
 		name      string
 		expr      string
-		overshoot *float64
-		want      []check.Status
+		subjects  []Subject
+		overshoot Overshoot
+		allowed   bool
+		want      []want
 	}{
-		{"every scenario", "p95 < 250ms", nil, []check.Status{check.Pass, check.Fail}},
-		{"one scenario", "p95{scenario=read-mix} < 250ms", nil, []check.Status{check.Pass}},
-		{"one endpoint", "p95{endpoint=rekap} < 250ms", nil, []check.Status{check.Fail}},
-		{"typo selects nothing", "p95{scenario=raed-mix} < 250ms", nil, []check.Status{check.Fail}},
-		{"overshoot zero", "overshoot == 0", &zero, []check.Status{check.Pass}},
-		{"overshoot found", "overshoot == 0", &three, []check.Status{check.Fail}},
-		{"no scan ran", "overshoot == 0", nil, []check.Status{check.Skip}},
+		{"every scenario, zero requests inconclusive", "p95 < 250ms", subjects, ran, false, []want{P, F, I}},
+		{"one scenario", "p95{scenario=read-mix} < 250ms", subjects, ran, false, []want{P}},
+		{"one endpoint", "p95{endpoint=rekap} < 250ms", subjects, ran, false, []want{F}},
+		{"typo selects nothing", "p95{scenario=raed-mix} < 250ms", subjects, ran, false, []want{F}},
+		{"error rate of zero requests is no data", "error_rate{scenario=empty} < 1%", subjects, ran, false, []want{I}},
+		{"requests of zero requests is a measurement", "requests{scenario=empty} > 10", subjects, ran, false, []want{F}},
+		{"zero requests allowed to skip does not block", "p95{scenario=empty} < 1s", subjects, ran, true, []want{{check.Inconclusive, false}}},
+		{"achieved ratio does not apply to a burst", "achieved_ratio{scenario=write-mix} >= 90%", subjects, ran, false, []want{{check.Skip, false}}},
+		{"no load ran", "p95 < 250ms", nil, ran, false, []want{I}},
+		{"no load ran, allowed", "p95 < 250ms", nil, ran, true, []want{{check.Skip, false}}},
+		{"overshoot zero over the probes that ran", "overshoot == 0", nil, ran, false, []want{P}},
+		{"overshoot found", "overshoot == 0", nil, found, false, []want{F}},
+		{"every probe skipped", "overshoot == 0", nil, allSkipped, false, []want{I}},
+		{"no scan ran", "overshoot == 0", nil, Overshoot{}, false, []want{I}},
+		{"no scan ran, allowed", "overshoot == 0", nil, Overshoot{}, true, []want{{check.Skip, false}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			th, err := ParseThreshold(tc.expr)
 			require.NoError(t, err)
-			var got []check.Status
-			for _, r := range evalThreshold(th, subjects, tc.overshoot) {
-				got = append(got, r.Status)
+			var got []want
+			for _, r := range evalThreshold(th, tc.subjects, tc.overshoot, tc.allowed) {
+				got = append(got, want{r.Status, r.Blocking})
 			}
 			require.Equal(t, tc.want, got)
 		})

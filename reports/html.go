@@ -14,7 +14,7 @@ import (
 	"strings"
 
 	"github.com/ahsp-harness/harness/check"
-	"github.com/ahsp-harness/harness/e2e"
+	e2e "github.com/ahsp-harness/harness/e2e/e2eresult"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/scenarios/scan"
 )
@@ -67,10 +67,15 @@ type scenarioCharts struct {
 }
 
 type sectionCount struct {
-	Name                string
-	Pass, Fail, Skip, N int
-	Ran                 bool
+	Name, Section, Anchor string
+	Ran                   bool
+	Status                check.Status
+	Counts                check.Counts
+	N                     int
 }
+
+// Of is the count of one outcome, for templates.
+func (c sectionCount) Of(s check.Status) int { return c.Counts[s] }
 
 func htmlFuncs(dir string) template.FuncMap {
 	return template.FuncMap{
@@ -90,8 +95,24 @@ func htmlFuncs(dir string) template.FuncMap {
 			}
 			return fmt.Sprintf("%d B", v)
 		},
-		"join":     strings.Join,
-		"isFail":   func(s check.Status) bool { return s == check.Fail },
+		"join":        strings.Join,
+		"isFail":      func(s check.Status) bool { return s == check.Fail },
+		"open":        isOpen,
+		"outcomes":    func() []check.Status { return check.All },
+		"firstChecks": func(cs []CheckRef) []CheckRef { return cs[:min(len(cs), maxNamed)] },
+		"moreChecks":  func(cs []CheckRef) int { return max(len(cs)-maxNamed, 0) },
+		"sectionStatus": func(r *Run, name string) check.Status {
+			if s, ok := SectionByName(name); ok {
+				return s.Of(r).Verdict()
+			}
+			return check.Error
+		},
+		"sectionAnchor": func(name string) string {
+			if s, ok := SectionByName(name); ok {
+				return s.Anchor
+			}
+			return "gate"
+		},
 		"upper":    func(s check.Status) string { return strings.ToUpper(string(s)) },
 		"charts":   chartsFor,
 		"workers":  workerChart,
@@ -109,12 +130,15 @@ func htmlFuncs(dir string) template.FuncMap {
 		"passedProbes": func(ps []scan.Result) int {
 			n := 0
 			for _, p := range ps {
-				if p.Status != check.Fail {
+				if !isOpen(probeStatus(p)) {
 					n++
 				}
 			}
 			return n
 		},
+		"probeStatus": probeStatus,
+		"attempts":    attemptsNote,
+		"inc":         func(i int) int { return i + 1 },
 		"failedE2E": func(r *e2e.Report) int {
 			return len(r.Failed())
 		},
@@ -129,6 +153,10 @@ func htmlFuncs(dir string) template.FuncMap {
 		},
 	}
 }
+
+// isOpen: a check whose evidence the report shows unfolded (fail, error,
+// inconclusive); passes and skips are folded away.
+func isOpen(s check.Status) bool { return s != check.Pass && s != check.Skip }
 
 func fmtMS(v float64) string {
 	switch {
@@ -228,54 +256,23 @@ func sortedStatus(m map[string]int64) []statusCount {
 	return out
 }
 
-// sectionCounts tallies verdicts per check section for the banner and summary.
+// sectionCounts tallies verdicts per section for the banner and summary:
+// the gate rows first, then every section of sectionTable.
 func sectionCounts(r *Run) []sectionCount {
-	add := func(c *sectionCount, s check.Status) {
-		c.N++
-		switch s {
-		case check.Pass:
-			c.Pass++
-		case check.Fail:
-			c.Fail++
-		default:
-			c.Skip++
-		}
-	}
-	sc := sectionCount{Name: "scan probes", Ran: r.Scan != nil}
-	if r.Scan != nil {
-		for _, p := range r.Scan.Probes {
-			add(&sc, p.Status)
-		}
-	}
-	ld := sectionCount{Name: "load scenarios", Ran: len(r.Scenarios) > 0}
-	for _, s := range r.Scenarios {
-		st := check.Pass
-		if s.FellBehind || s.Interrupted {
-			st = check.Skip
-		}
-		add(&ld, st)
-	}
-	ct := sectionCount{Name: "contract checks", Ran: r.Contracts != nil}
-	if r.Contracts != nil {
-		for _, c := range r.Contracts.Results {
-			add(&ct, c.Verdict)
-		}
-		for _, e := range r.Contracts.Equivalence {
-			add(&ct, e.Status)
-		}
-		for _, b := range r.Contracts.Breaking {
-			add(&ct, b.Status)
-		}
-	}
-	ee := sectionCount{Name: "e2e checks", Ran: r.E2E != nil}
-	if r.E2E != nil {
-		for _, c := range r.E2E.Results {
-			add(&ee, c.Status)
-		}
-	}
-	gt := sectionCount{Name: "gate rows", Ran: true}
+	var gate []check.Status
 	for _, g := range r.Gate.Rows {
-		add(&gt, g.Status)
+		gate = append(gate, g.Status)
 	}
-	return []sectionCount{gt, sc, ld, ct, ee}
+	out := []sectionCount{{Name: "gate rows", Anchor: "gate", Ran: true, Status: r.Gate.Status, Counts: check.Count(gate...), N: len(gate)}}
+	for _, sec := range sectionTable {
+		sr := sec.Of(r)
+		sc := sectionCount{Name: sec.Label, Section: sec.Name, Anchor: sec.Anchor, Ran: sr.Ran, Status: sr.Verdict(), N: len(sr.Cases)}
+		var sts []check.Status
+		for _, c := range sr.Cases {
+			sts = append(sts, c.Status)
+		}
+		sc.Counts = check.Count(sts...)
+		out = append(out, sc)
+	}
+	return out
 }

@@ -17,6 +17,11 @@ type Case struct {
 	Message  string // one line: why it failed or was skipped
 	Detail   string // evidence, several lines
 	Duration time.Duration
+	// Anchor is the id of the check in report.html.
+	Anchor string
+	// Blocking marks a gate row that fails the gate: a blocking skip is
+	// written as a failure, so CI does not show it as a harmless skip.
+	Blocking bool
 }
 
 type junitSuites struct {
@@ -24,6 +29,7 @@ type junitSuites struct {
 	Name     string       `xml:"name,attr"`
 	Tests    int          `xml:"tests,attr"`
 	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
 	Skipped  int          `xml:"skipped,attr"`
 	Time     string       `xml:"time,attr"`
 	Suites   []junitSuite `xml:"testsuite"`
@@ -45,6 +51,7 @@ type junitCase struct {
 	Classname string        `xml:"classname,attr"`
 	Time      string        `xml:"time,attr"`
 	Failure   *junitMessage `xml:"failure,omitempty"`
+	Error     *junitMessage `xml:"error,omitempty"`
 	Skipped   *junitMessage `xml:"skipped,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
 }
@@ -53,6 +60,26 @@ type junitMessage struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr,omitempty"`
 	Body    string `xml:",chardata"`
+}
+
+// junitElement maps an outcome to its JUnit element, so CI keeps them
+// apart: fail is <failure>; error and inconclusive are <error> (type says
+// which: inconclusive must not look like a pass); skip is <skipped>, except
+// a gate row whose skip fails the gate, which is a <failure type="skip">;
+// pass has none ("").
+func junitElement(c Case) string {
+	switch c.Status {
+	case check.Pass:
+		return ""
+	case check.Fail:
+		return "failure"
+	case check.Skip:
+		if c.Blocking {
+			return "failure"
+		}
+		return "skipped"
+	}
+	return "error" // error, inconclusive, and any unknown word
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
@@ -72,12 +99,16 @@ func WriteJUnit(w io.Writer, name string, started time.Time, cases []Case) error
 		}
 		s := &root.Suites[i]
 		jc := junitCase{Name: c.Name, Classname: "harness." + c.Suite, Time: seconds(c.Duration)}
-		switch c.Status {
-		case check.Fail:
-			jc.Failure = &junitMessage{Message: c.Message, Type: "failure", Body: c.Detail}
+		switch junitElement(c) {
+		case "failure":
+			jc.Failure = &junitMessage{Message: c.Message, Type: string(c.Status), Body: c.Detail}
 			s.Failures++
 			root.Failures++
-		case check.Skip:
+		case "error":
+			jc.Error = &junitMessage{Message: c.Message, Type: string(c.Status), Body: c.Detail}
+			s.Errors++
+			root.Errors++
+		case "skipped":
 			jc.Skipped = &junitMessage{Message: c.Message}
 			s.Skipped++
 			root.Skipped++

@@ -12,7 +12,9 @@ import (
 // for a glance, the HTML report has the rest.
 const maxTopFailures = 15
 
-var statusIcon = map[check.Status]string{check.Pass: "✅", check.Fail: "❌", check.Skip: "⏭️"}
+var statusIcon = map[check.Status]string{
+	check.Pass: "✅", check.Fail: "❌", check.Error: "⛔", check.Inconclusive: "❔", check.Skip: "⏭️",
+}
 
 func mdCell(s string) string {
 	s = strings.ReplaceAll(s, "|", `\|`)
@@ -42,16 +44,17 @@ func WriteMarkdown(w io.Writer, run *Run) error {
 
 	b.WriteString("### Gate\n\n| Rule | Status | Observed | Expected | Message |\n|---|---|---|---|---|\n")
 	for _, r := range run.Gate.Rows {
-		fmt.Fprintf(&b, "| %s | %s %s | %s | %s | %s |\n", mdCell(r.Name), statusIcon[r.Status], r.Status, mdCell(r.Observed), mdCell(r.Expected), mdCell(r.Message))
+		fmt.Fprintf(&b, "| %s | %s %s | %s | %s | %s |\n", mdCell(r.Name), statusIcon[r.Status], r.Label(), mdCell(r.Observed), mdCell(r.Expected), mdCell(r.Text()))
 	}
 
-	b.WriteString("\n### Checks\n\n| Section | Pass | Fail | Skip |\n|---|--:|--:|--:|\n")
+	b.WriteString("\n### Checks\n\n| Section | Verdict | Pass | Fail | Error | Inconclusive | Skip |\n|---|---|--:|--:|--:|--:|--:|\n")
 	for _, c := range sectionCounts(run) {
 		if !c.Ran {
-			fmt.Fprintf(&b, "| %s | – | – | did not run |\n", c.Name)
+			fmt.Fprintf(&b, "| %s | %s did not run | – | – | – | – | – |\n", c.Name, statusIcon[check.Skip])
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %d | %d | %d |\n", c.Name, c.Pass, c.Fail, c.Skip)
+		fmt.Fprintf(&b, "| %s | %s %s | %d | %d | %d | %d | %d |\n", c.Name, statusIcon[c.Status], c.Status,
+			c.Of(check.Pass), c.Of(check.Fail), c.Of(check.Error), c.Of(check.Inconclusive), c.Of(check.Skip))
 	}
 
 	if len(run.Scenarios) > 0 {
@@ -75,13 +78,13 @@ func WriteMarkdown(w io.Writer, run *Run) error {
 
 	fails := topFailures(run)
 	if len(fails) > 0 {
-		b.WriteString("\n### Failures\n\n")
+		b.WriteString("\n### Not passed\n\n")
 		for i, f := range fails {
 			if i == maxTopFailures {
 				fmt.Fprintf(&b, "- … and %d more (see report.html)\n", len(fails)-maxTopFailures)
 				break
 			}
-			fmt.Fprintf(&b, "- **%s** %s: %s\n", f.Suite, mdCell(f.Name), mdCell(f.Message))
+			fmt.Fprintf(&b, "- %s **%s** %s (%s): %s\n", statusIcon[f.Status], f.Suite, mdCell(f.Name), f.Status, mdCell(f.Message))
 		}
 	}
 	b.WriteString("\n")
@@ -89,16 +92,21 @@ func WriteMarkdown(w io.Writer, run *Run) error {
 	return err
 }
 
-// topFailures lists failed cases, check sections first, gate rows last.
+// topFailures lists the checks that did not pass or skip (fail, then
+// error, then inconclusive), check sections first, then the gate rows that
+// block the gate.
 func topFailures(run *Run) []Case {
 	var out []Case
-	for _, c := range runCases(run) {
-		if c.Status == check.Fail && c.Suite != "gate" {
-			out = append(out, c)
+	cases := runCases(run)
+	for _, st := range []check.Status{check.Fail, check.Error, check.Inconclusive} {
+		for _, c := range cases {
+			if c.Status == st && c.Suite != "gate" {
+				out = append(out, c)
+			}
 		}
 	}
-	for _, c := range runCases(run) {
-		if c.Status == check.Fail && c.Suite == "gate" {
+	for _, c := range cases {
+		if c.Suite == "gate" && c.Blocking {
 			out = append(out, c)
 		}
 	}

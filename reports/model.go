@@ -2,23 +2,23 @@ package reports
 
 import (
 	"fmt"
+	"sort"
 	"strings"
-
 	"time"
 
 	"github.com/ahsp-harness/harness/bench/capacity"
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/contracts"
-	"github.com/ahsp-harness/harness/e2e"
+	e2e "github.com/ahsp-harness/harness/e2e/e2eresult"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/scenarios/scan"
-	"github.com/ahsp-harness/harness/target/stack"
+	"github.com/ahsp-harness/harness/target/stack/stackinfo"
 )
 
 // SchemaVersion is the version of the Run model; summary.json carries it and
 // reports/summary.schema.json describes it. Bump the major part on any
 // change that breaks readers.
-const SchemaVersion = "1.0"
+const SchemaVersion = "2.0"
 
 // Run is the one result model of a harness run: every check fills its
 // section, the gate judges them, every output renders from it.
@@ -26,7 +26,7 @@ type Run struct {
 	SchemaVersion string `json:"schema_version"`
 	Meta          Meta   `json:"meta"`
 	// Stack is what the run really used (nil when no stack was brought up).
-	Stack     *stack.Info         `json:"stack,omitempty"`
+	Stack     *stackinfo.Info     `json:"stack,omitempty"`
 	Scan      *scan.Report        `json:"scan,omitempty"`
 	Scenarios []*scenarios.Result `json:"scenarios,omitempty"`
 	Contracts *contracts.Report   `json:"contracts,omitempty"`
@@ -59,47 +59,48 @@ type Machine struct {
 	GoVersion string `json:"go_version"`
 }
 
-// GateConfig is the gate part of harness.yaml.
-type GateConfig struct {
-	Thresholds []Threshold `json:"thresholds"`
-	// Require names the check sections whose every verdict must pass:
-	// scan, contracts, e2e. A required section that did not run is a skip row.
-	Require []string `json:"require"`
-}
-
-// Sections a GateConfig may require.
-var Sections = []string{"scan", "contracts", "e2e"}
-
-// DefaultGate requires every check section and no rate-limit overshoot.
-func DefaultGate() GateConfig {
-	th, _ := ParseThreshold("overshoot == 0")
-	return GateConfig{Thresholds: []Threshold{th}, Require: append([]string(nil), Sections...)}
-}
-
 // Subjects lists what thresholds can be measured on: each scenario as a
 // whole and each of its endpoints.
 func (r *Run) Subjects() []Subject {
 	var out []Subject
 	for _, sc := range r.Scenarios {
-		if sc == nil || sc.Metrics.Total == nil {
+		if sc == nil {
 			continue
 		}
-		out = append(out, Subject{Scenario: sc.Scenario, Values: values(sc.Metrics.Total, sc)})
-		for name, st := range sc.Metrics.Operations {
-			out = append(out, Subject{Scenario: sc.Scenario, Endpoint: name, Values: values(st, nil)})
+		whole := Subject{Scenario: sc.Scenario, Kind: string(sc.Kind), Values: map[string]float64{"requests": 0}}
+		if sc.Metrics.Total != nil {
+			whole.Requests, whole.Values = sc.Metrics.Total.Requests, values(sc.Metrics.Total, sc)
+		}
+		out = append(out, whole)
+		names := make([]string, 0, len(sc.Metrics.Operations))
+		for name := range sc.Metrics.Operations {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			st := sc.Metrics.Operations[name]
+			if st == nil {
+				continue
+			}
+			out = append(out, Subject{Scenario: sc.Scenario, Endpoint: name, Kind: string(sc.Kind), Requests: st.Requests, Values: values(st, nil)})
 		}
 	}
 	return out
 }
 
+// values are the metrics of st; latency and rates only when requests were
+// measured (zero requests has no p95, not a p95 of 0).
 func values(st *scenarios.Stats, sc *scenarios.Result) map[string]float64 {
-	v := map[string]float64{
+	v := map[string]float64{"requests": float64(st.Requests)}
+	if st.Requests == 0 {
+		return v
+	}
+	for k, x := range map[string]float64{
 		"min": st.Latency.Min, "mean": st.Latency.Mean, "p50": st.Latency.P50, "p90": st.Latency.P90,
 		"p95": st.Latency.P95, "p99": st.Latency.P99, "max": st.Latency.Max,
-		"throughput": st.Throughput, "requests": float64(st.Requests),
-	}
-	if st.Requests > 0 {
-		v["error_rate"] = 100 * float64(st.Errors) / float64(st.Requests)
+		"throughput": st.Throughput, "error_rate": 100 * float64(st.Errors) / float64(st.Requests),
+	} {
+		v[k] = x
 	}
 	if sc != nil && sc.RequestedRate > 0 {
 		v["achieved_ratio"] = 100 * sc.AchievedRate / sc.RequestedRate
@@ -107,91 +108,128 @@ func values(st *scenarios.Stats, sc *scenarios.Result) map[string]float64 {
 	return v
 }
 
-// Overshoot sums the scan's overshoot over every probe; nil when no scan ran.
-func (r *Run) Overshoot() *float64 {
+// Overshoot sums the scan's overshoot over the probes that ran to a verdict
+// (pass or fail): a skipped or errored probe measured nothing.
+func (r *Run) Overshoot() Overshoot {
 	if r.Scan == nil {
-		return nil
+		return Overshoot{}
 	}
-	var n float64
+	o := Overshoot{Scanned: true, Probes: len(r.Scan.Probes)}
 	for _, p := range r.Scan.Probes {
-		n += float64(p.Evidence.Overshoot)
+		if probeStatus(p).Ran() {
+			o.Ran++
+			o.Sum += float64(p.Evidence.Overshoot)
+		}
 	}
-	return &n
+	return o
 }
 
 // EvaluateGate judges the run against cfg and stores the verdict in r.Gate.
-// The gate fails on any failed row or any check that could not run.
+// The gate fails when any row blocks (see GateRow.Blocking), when a check
+// could not run (r.Errors), and when no row measured anything.
 func (r *Run) EvaluateGate(cfg GateConfig) {
 	var rows []GateRow
 	for _, sec := range cfg.Require {
-		rows = append(rows, r.sectionRow(sec))
+		rows = append(rows, r.sectionRow(sec, cfg.allowed(sec)))
 	}
 	subjects := r.Subjects()
 	for _, t := range cfg.Thresholds {
-		rows = append(rows, evalThreshold(t, subjects, r.Overshoot())...)
+		rows = append(rows, evalThreshold(t, subjects, r.Overshoot(), cfg.allowed(metricSection(t.Metric)))...)
 	}
 	for _, e := range r.Errors {
-		rows = append(rows, GateRow{Name: "check could not run", Status: check.Fail, Message: e})
+		rows = append(rows, GateRow{Name: "check could not run", Status: check.Error, Blocking: true, Message: e})
+	}
+	measured := false
+	for _, row := range rows {
+		measured = measured || row.Status.Ran()
+	}
+	if !measured {
+		rows = append(rows, GateRow{Name: nothingCheckedRow, Status: check.Inconclusive, Blocking: true, Expected: "at least one rule measured",
+			Message: "nothing was checked: no required section ran a check and no threshold had data"})
 	}
 	g := Gate{Status: check.Pass, Rows: rows}
 	for _, row := range rows {
-		if row.Status == check.Fail {
+		if row.Blocking {
 			g.Status = check.Fail
 		}
 	}
 	r.Gate = g
 }
 
+// nothingCheckedRow names the row added when no other row measured anything.
+const nothingCheckedRow = "something was checked"
+
 // sectionRowName names the gate row that requires every check of sec to pass.
 func sectionRowName(sec string) string { return "all " + sec + " checks pass" }
 
-func (r *Run) sectionRow(sec string) GateRow {
-	name := sectionRowName(sec)
-	var st check.Status
-	var failed []string
-	switch sec {
-	case "scan":
-		if r.Scan == nil {
-			return GateRow{Name: name, Status: check.Skip, Message: "scan did not run"}
-		}
-		st = r.Scan.Status
-		for _, p := range r.Scan.Probes {
-			if p.Status == check.Fail {
-				failed = append(failed, p.Probe)
-			}
-		}
-	case "contracts":
-		if r.Contracts == nil {
-			return GateRow{Name: name, Status: check.Skip, Message: "contracts did not run"}
-		}
-		st = r.Contracts.Status
-		for _, c := range r.Contracts.Results {
-			if c.Verdict == check.Fail {
-				failed = append(failed, c.Version+" "+c.Step)
-			}
-		}
-		for _, e := range r.Contracts.Equivalence {
-			if e.Status == check.Fail {
-				failed = append(failed, "equivalence "+e.Step)
-			}
-		}
-	case "e2e":
-		if r.E2E == nil {
-			return GateRow{Name: name, Status: check.Skip, Message: "e2e did not run"}
-		}
-		st = r.E2E.Status
-		if st == check.Skip && r.E2E.Reason != "" {
-			return GateRow{Name: name, Status: st, Expected: "pass", Observed: string(st), Message: r.E2E.Reason}
-		}
-		for _, c := range r.E2E.Failed() {
-			failed = append(failed, c.Name)
-		}
-	default:
-		return GateRow{Name: name, Status: check.Fail, Message: fmt.Sprintf("unknown section %q; allowed: %s", sec, strings.Join(Sections, ", "))}
+// maxNamed bounds the checks a gate row names in its message; report.html
+// links the rest.
+const maxNamed = 5
+
+func (r *Run) sectionRow(name string, allowed bool) GateRow {
+	row := GateRow{Name: sectionRowName(name), Section: name, Expected: "pass"}
+	sec, ok := SectionByName(name)
+	if !ok {
+		row.Status, row.Blocking = check.Error, true
+		row.Message = fmt.Sprintf("unknown section %q; allowed: %s", name, strings.Join(Sections, ", "))
+		return row
 	}
-	row := GateRow{Name: name, Status: st, Expected: "pass", Observed: string(st)}
-	if st == check.Fail {
-		row.Message = "failed: " + strings.Join(failed, ", ")
+	sr := sec.Of(r)
+	row.Status = sr.Verdict()
+	row.Observed = string(row.Status)
+	row.Blocking = blocks(row.Status, allowed)
+	var counts []check.Status
+	for _, c := range sr.Cases {
+		counts = append(counts, c.Status)
 	}
+	for _, st := range check.All {
+		if st == check.Pass || st == check.Skip {
+			continue
+		}
+		for _, c := range sr.Cases {
+			if c.Status == st {
+				row.Checks = append(row.Checks, CheckRef{Name: c.Name, Status: c.Status, Anchor: c.Anchor})
+			}
+		}
+	}
+	var msg string
+	switch {
+	case !sr.Ran:
+		msg = name + " did not run"
+	case len(sr.Cases) == 0:
+		msg = "no " + sec.Label + " ran"
+		if sr.Reason != "" {
+			msg = sr.Reason
+		}
+	case row.Status == check.Skip:
+		msg = fmt.Sprintf("all %d %s were skipped", len(sr.Cases), sec.Label)
+	case row.Status != check.Pass:
+		msg = check.Count(counts...).String()
+	}
+	if row.Status != check.Pass && row.Status != check.Fail {
+		if allowed {
+			row.Hint = "allowed to skip"
+		} else {
+			row.Hint = fmt.Sprintf("a required section must run and pass (allow with --allow-skip %s)", name)
+		}
+	}
+	row.Message = msg
 	return row
+}
+
+// namedChecks names the first maxNamed checks and counts the rest.
+func namedChecks(cs []CheckRef) string {
+	var names []string
+	for i, c := range cs {
+		if i == maxNamed {
+			names = append(names, fmt.Sprintf("and %d more", len(cs)-maxNamed))
+			break
+		}
+		n := c.Name
+		if c.Status != check.Fail {
+			n += " (" + string(c.Status) + ")"
+		}
+		names = append(names, n)
+	}
+	return strings.Join(names, ", ")
 }

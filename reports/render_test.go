@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ahsp-harness/harness/check"
+	"github.com/ahsp-harness/harness/e2e"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/stretchr/testify/require"
 )
@@ -67,7 +68,7 @@ func TestHTMLSelfContained(t *testing.T) {
 func TestHTMLScreenshotFromPath(t *testing.T) {
 	dir := t.TempDir()
 	run := sampleRun()
-	shot := &run.E2E.Results[1].Screenshots[0]
+	shot := &run.E2E.Results[2].Screenshots[0]
 	png := shot.PNG
 	shot.PNG = nil
 	shot.Path = "shots/after-save.png"
@@ -113,7 +114,7 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"not json", "hello", "not JSON"},
 		{"no version", `{"meta":{}}`, "no schema_version"},
-		{"other major", `{"schema_version":"2.1"}`, "schema_version 2.1, this harness reads 1.x"},
+		{"other major", `{"schema_version":"1.0"}`, "schema_version 1.0, this harness reads 2.x"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -173,6 +174,7 @@ func TestJUnitStructure(t *testing.T) {
 		XMLName  xml.Name
 		Tests    *string `xml:"tests,attr"`
 		Failures *string `xml:"failures,attr"`
+		Errors   *string `xml:"errors,attr"`
 		Skipped  *string `xml:"skipped,attr"`
 		Suites   []suite `xml:"testsuite"`
 	}
@@ -192,53 +194,67 @@ func TestJUnitStructure(t *testing.T) {
 		require.NoError(t, err, what)
 		require.GreaterOrEqual(t, f, 0.0, what)
 	}
-	var tests, fails, skips int
+	var tests, fails, errs, skips int
 	names := map[string]bool{}
 	for _, s := range root.Suites {
 		require.NotNil(t, s.Name)
 		require.NotEmpty(t, *s.Name)
 		dur(s.Time, "testsuite time")
-		var f, sk int
+		var f, e, sk int
 		for _, c := range s.Cases {
 			require.NotNil(t, c.Name)
 			require.NotEmpty(t, *c.Name)
 			require.NotNil(t, c.Classname)
 			dur(c.Time, "testcase time")
 			require.LessOrEqual(t, len(c.Failure)+len(c.Error)+len(c.Skipped), 1, "testcase %s has several outcomes", *c.Name)
-			for _, m := range append(c.Failure, c.Skipped...) {
-				require.NotNil(t, m.Message, "failure/skipped needs a message attribute")
+			for _, m := range append(append(c.Failure, c.Error...), c.Skipped...) {
+				require.NotNil(t, m.Message, "failure/error/skipped needs a message attribute")
 			}
 			f += len(c.Failure)
+			e += len(c.Error)
 			sk += len(c.Skipped)
 			names[*s.Name+"/"+*c.Name] = true
 		}
 		require.Equal(t, len(s.Cases), num(s.Tests, "tests"), "suite %s", *s.Name)
 		require.Equal(t, f, num(s.Failures, "failures"), "suite %s", *s.Name)
-		require.Equal(t, 0, num(s.Errors, "errors"))
+		require.Equal(t, e, num(s.Errors, "errors"), "suite %s", *s.Name)
 		require.Equal(t, sk, num(s.Skipped, "skipped"), "suite %s", *s.Name)
 		tests += len(s.Cases)
 		fails += f
+		errs += e
 		skips += sk
 	}
 	require.Equal(t, tests, num(root.Tests, "root tests"))
 	require.Equal(t, fails, num(root.Failures, "root failures"))
+	require.Equal(t, errs, num(root.Errors, "root errors"))
 	require.Equal(t, skips, num(root.Skipped, "root skipped"))
 
-	// One testcase per probe, gate row, contract call, equivalence,
-	// schema comparison and e2e check.
-	want := len(run.Scan.Probes) + len(run.Gate.Rows) + len(run.Contracts.Results) +
+	// One testcase per probe, scenario, gate row, contract call,
+	// equivalence, schema comparison and e2e check.
+	want := len(run.Scan.Probes) + len(run.Scenarios) + len(run.Gate.Rows) + len(run.Contracts.Results) +
 		len(run.Contracts.Equivalence) + len(run.Contracts.Breaking) + len(run.E2E.Results)
 	require.Equal(t, want, tests)
 	require.True(t, names["scan/multi-worker"])
 	require.True(t, names["e2e/loading-overlay-clears"])
 
-	var failed int
+	// Every outcome lands in its own element: fail and a blocking gate skip
+	// as <failure>, error and inconclusive as <error>, skip as <skipped>.
+	var failed, errored, skipped int
 	for _, c := range runCases(run) {
-		if c.Status == check.Fail {
+		switch {
+		case c.Status == check.Fail, c.Status == check.Skip && c.Blocking:
 			failed++
+		case c.Status == check.Error, c.Status == check.Inconclusive:
+			errored++
+		case c.Status == check.Skip:
+			skipped++
 		}
 	}
 	require.Equal(t, failed, fails)
+	require.Equal(t, errored, errs)
+	require.Equal(t, skipped, skips)
+	require.NotZero(t, errored, "the sample has error and inconclusive checks")
+	require.Contains(t, b.String(), `type="inconclusive"`)
 }
 
 // TestRenderSample writes the sample run's outputs to $REPORT_SAMPLE_DIR,
@@ -250,6 +266,21 @@ func TestRenderSample(t *testing.T) {
 	}
 	_, err := WriteAll(dir, sampleRun())
 	require.NoError(t, err)
+	_, err = WriteAll(filepath.Join(dir, "stress"), stressRun())
+	require.NoError(t, err)
+}
+
+// stressRun is the sample with a very long command and many failing checks:
+// the banner must wrap the command and the gate rows stay short.
+func stressRun() *Run {
+	r := sampleRun()
+	r.Meta.Command = "harness run --stack external --target-url http://127.0.0.1:8000/a/very/long/prefix/that/never/breaks " +
+		strings.Repeat("--scenario ./scenarios/some-really-long-scenario-file-name.yaml ", 6) + "--out /tmp/reports/" + strings.Repeat("x", 120)
+	for i := range 40 {
+		r.E2E.Results = append(r.E2E.Results, e2e.Result{Name: fmt.Sprintf("generated-check-%02d", i), Group: "stress", Status: check.Fail, Reason: "overlay still visible"})
+	}
+	r.EvaluateGate(DefaultGate())
+	return r
 }
 
 // TestPartialRuns renders runs with sections missing or empty: every
@@ -303,7 +334,9 @@ func TestGateSkippedSectionSaysWhy(t *testing.T) {
 	}
 	require.NotNil(t, row, "the default gate has an e2e section row")
 	require.Equal(t, check.Skip, row.Status)
-	require.Equal(t, "chromium not found at /usr/bin/chromium", row.Message)
+	require.True(t, row.Blocking, "a required section that did not run blocks the gate")
+	require.Contains(t, row.Text(), "chromium not found at /usr/bin/chromium")
+	require.Contains(t, row.Text(), "--allow-skip e2e")
 }
 
 // TestLineChartLegendWraps: past three series the legend wraps below the

@@ -114,6 +114,15 @@ func sampleRun() *Run {
 				{Probe: "window-edge", Status: check.Pass, Reason: "20 accepted across the edge, oracle allows 20 for a fixed window", DurationSeconds: 4.2,
 					Evidence: scan.Evidence{Operation: "rekap", Policy: "read 40/2s", Sent: 60, Accepted: 20, Limited: 40, ExpectedMax: 20, ElapsedSeconds: 2.3}},
 				{Probe: "header-spoof", Status: check.Skip, Reason: "target does not read X-Forwarded-For", DurationSeconds: 0.2},
+				{Probe: "race", Status: check.Fail, Intermittent: "1 of 2", Attempts: 2, DurationSeconds: 1.5,
+					Reason:   "intermittent (failed in 1 of 2 attempts): 12 parallel writes accepted, limit 10",
+					Evidence: scan.Evidence{Operation: "volume-pekerjaan.save", Policy: "write 10/2s", Sent: 12, Accepted: 12, Limited: 0, ExpectedMax: 10, Overshoot: 2},
+					AttemptLog: []scan.Attempt{
+						{Status: check.Fail, Reason: "12 parallel writes accepted, limit 10", DurationSeconds: 0.7, Evidence: scan.Evidence{Sent: 12, Accepted: 12, ExpectedMax: 10, Overshoot: 2}},
+						{Status: check.Pass, Reason: "10 of 12 parallel writes accepted, limit 10", DurationSeconds: 0.8, Evidence: scan.Evidence{Sent: 12, Accepted: 10, Limited: 2, ExpectedMax: 10}},
+					}},
+				{Probe: "fail-open", Status: check.Inconclusive, Reason: "no cache-stop hook configured: the cache outage could not be caused", DurationSeconds: 0.1},
+				{Probe: "window-reset", Status: check.Error, Reason: "login failed: 502 Bad Gateway", DurationSeconds: 0.3},
 			},
 		},
 		Scenarios: []*scenarios.Result{steady, behind},
@@ -138,6 +147,7 @@ func sampleRun() *Run {
 			Status: check.Fail, BaseURL: "http://127.0.0.1:18080", Browser: "Chromium 130", Started: t0.Add(65 * time.Second), DurationMS: 8200,
 			Results: []e2e.Result{
 				{Name: "toast-stacking", Group: "toast", Title: "Toasts stack without overlap", Status: check.Pass, DurationMS: 812},
+				{Name: "offline-banner", Group: "network", Title: "The offline banner shows", Status: check.Inconclusive, Reason: "the page never went offline: emulation unsupported", DurationMS: 300},
 				{Name: "loading-overlay-clears", Group: "loading", Title: "The loading overlay goes away after save", Status: check.Fail, Reason: "overlay still visible 5s after the save answered",
 					DurationMS: 5400, Evidence: []string{"overlay-added at 120 ms", "no overlay-removed"},
 					Screenshots: []e2e.Screenshot{{Name: "after-save", PNG: pngBuf.Bytes()}},
@@ -147,10 +157,16 @@ func sampleRun() *Run {
 		},
 		Errors: []string{"capacity bench: skipped in quick profile"},
 	}
+	r.EvaluateGate(sampleGate())
+	return r
+}
+
+// sampleGate is the default gate with a latency rule on every scenario and
+// an error-rate rule on one endpoint.
+func sampleGate() GateConfig {
 	th1, _ := ParseThreshold("p95 < 250ms")
 	th2, _ := ParseThreshold("error_rate{endpoint=rekap} <= 1%")
 	cfg := DefaultGate()
 	cfg.Thresholds = append(cfg.Thresholds, th1, th2)
-	r.EvaluateGate(cfg)
-	return r
+	return cfg
 }

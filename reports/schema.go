@@ -70,7 +70,11 @@ func (g *schemaGen) schemaFor(t reflect.Type, root bool) any {
 	case durationType:
 		return map[string]any{"type": "integer", "description": "nanoseconds"}
 	case statusType:
-		return map[string]any{"type": "string", "enum": []string{string(check.Pass), string(check.Fail), string(check.Skip)}}
+		enum := make([]string, len(check.All))
+		for i, st := range check.All {
+			enum[i] = string(st)
+		}
+		return map[string]any{"type": "string", "enum": enum}
 	}
 	switch t.Kind() {
 	case reflect.Pointer:

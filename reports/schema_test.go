@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/ahsp-harness/harness/check"
 	"github.com/stretchr/testify/require"
 )
 
@@ -47,7 +49,14 @@ func TestSummaryMatchesSchema(t *testing.T) {
 			r.EvaluateGate(DefaultGate())
 			return r
 		}, true},
-		{"wrong major version", func() *Run { r := sampleRun(); r.SchemaVersion = "2.0"; return r }, false},
+		{"wrong major version", func() *Run { r := sampleRun(); r.SchemaVersion = "1.0"; return r }, false},
+		{"every outcome word", func() *Run {
+			r := sampleRun()
+			for i, st := range check.All {
+				r.Gate.Rows[i%len(r.Gate.Rows)].Status = st
+			}
+			return r
+		}, true},
 		{"bad status", func() *Run { r := sampleRun(); r.Gate.Status = "maybe"; return r }, false},
 	}
 	for _, tc := range tests {

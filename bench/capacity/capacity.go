@@ -4,30 +4,54 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/target/api"
-	"github.com/ahsp-harness/harness/target/stack"
+	"github.com/ahsp-harness/harness/target/client"
+	"github.com/ahsp-harness/harness/target/stack/stackinfo"
 )
 
 // HighLimits is the limit profile capacity runs give the target so the rate
 // limiter never answers 429 and distorts the measured capacity.
 const HighLimits = "bulk=100000000/1,write=100000000/1,read=100000000/1,export=100000000/1,login=100000000/1"
 
-// Config is one point of the sweep.
+// Config is one point of the sweep. Against an external deployment there
+// is one configuration per mix, the deployment as it is: Workers is 0 and
+// Cache "as deployed".
 type Config struct {
 	Workers int    `json:"workers"`
 	Cache   string `json:"cache"`
-	Mix     string `json:"mix"` // a built-in scenario whose mix and users are used
+	Mix     string `json:"mix"` // a scenario (built-in name or file) whose mix and users are used
 }
 
-func (c Config) String() string { return fmt.Sprintf("%s w=%d %s", c.Mix, c.Workers, c.Cache) }
+// AsDeployed is the Cache of an external deployment's configuration.
+const AsDeployed = "as deployed"
+
+func (c Config) String() string {
+	if c.Workers == 0 {
+		return fmt.Sprintf("%s %s", c.Mix, c.Cache)
+	}
+	return fmt.Sprintf("%s w=%d %s", c.Mix, c.Workers, c.Cache)
+}
+
+// WorkersText is the worker count, or "as deployed" when unknown.
+func (c Config) WorkersText() string {
+	if c.Workers == 0 {
+		return AsDeployed
+	}
+	return fmt.Sprint(c.Workers)
+}
 
 // Options drive a sweep.
 type Options struct {
@@ -37,23 +61,66 @@ type Options struct {
 	StepDuration time.Duration
 	// MaxWorkers caps the generator's in-flight requests per step.
 	MaxWorkers int
-	// Base is the stack spec every configuration starts from (mode, binary);
-	// Workers, Cache and Limits are set per configuration.
-	Base stack.Spec
+	// Up brings one configuration's stack up (see UpFunc); the run package's
+	// StackUp starts a docker or local stack.
+	Up UpFunc
 	// Progress receives one line per step; nil discards.
 	Progress io.Writer
+	// External: Up returns an external deployment as it is (its own
+	// limits, every account given drives load); Policy is what is declared
+	// of its per-user limits, TargetURL where it is.
+	External  bool
+	Policy    Policy
+	TargetURL string
+	// Label names the run (e.g. "4 workers, redis"); compare shows it.
+	Label string
 }
+
+// cpuReader is a Target that can say why its CPU is not measured (an
+// external stack without a cpu hook).
+type cpuReader interface {
+	ReadCPU(ctx context.Context) (stackinfo.CPUTime, error)
+}
+
+// Target is one configuration's stack as the sweep uses it; a
+// *stack.Stack satisfies it. The sweep takes it down when done.
+type Target interface {
+	BaseURL() string
+	Credentials() []client.Credential
+	Info() stackinfo.Info
+	CPUTime(ctx context.Context) stackinfo.CPUTime
+	Down(ctx context.Context) error
+}
+
+// UpFunc brings a stack up for one configuration with the given limits and
+// at least users seeded users. It may return a non-nil Target with an error:
+// the sweep takes that down too. Injected so this package (and the reports
+// that hold its Report) links no Docker or Toxiproxy client.
+type UpFunc func(ctx context.Context, c Config, limits map[api.Category]api.Limit, users int) (Target, error)
 
 // Result is the search outcome of one configuration.
 type Result struct {
 	Config
-	Stack   *stack.Info `json:"stack,omitempty"`
-	Outcome *Outcome    `json:"outcome,omitempty"`
-	Error   string      `json:"error,omitempty"`
+	Stack   *stackinfo.Info `json:"stack,omitempty"`
+	Outcome *Outcome        `json:"outcome,omitempty"`
+	Error   string          `json:"error,omitempty"`
+	// Users says whether the users were enough for the rates tried.
+	Users *Users `json:"users,omitempty"`
+	// Observed are limits stated by the 429 answers seen, per operation.
+	Observed []Observed `json:"observed_limits,omitempty"`
 }
 
 // Report is the capacity section of a run, as plain data.
 type Report struct {
+	// Label names the run; Mode is the stack mode; TargetURL the external
+	// deployment measured.
+	Label     string `json:"label,omitempty"`
+	Mode      string `json:"mode,omitempty"`
+	TargetURL string `json:"target_url,omitempty"`
+	// Policy is the per-user limits the run knew of.
+	Policy Policy `json:"policy"`
+	// CPUNote says why the target's CPU is not measured, when it is not.
+	CPUNote         string    `json:"cpu_note,omitempty"`
 	SLO             SLO       `json:"slo"`
 	StepSeconds     float64   `json:"step_s"`
 	Limits          string    `json:"limits"`
@@ -63,6 +130,8 @@ type Report struct {
 	Started         time.Time `json:"started"`
 	DurationS       float64   `json:"duration_s"`
 	Results         []*Result `json:"results"`
+	// Tuning is the rate-limit tuning computed from the results (Tune).
+	Tuning *Tuning `json:"tuning,omitempty"`
 }
 
 // Sweep searches every configuration with its own stack, one after another.
@@ -84,14 +153,29 @@ func Sweep(ctx context.Context, o Options) (*Report, error) {
 			"the maximum rates are lower bounds for a target on its own machine", runtime.NumCPU()),
 		Started: time.Now().UTC(),
 	}
-	limits, err := stack.ParseLimits(HighLimits)
+	if o.Up == nil {
+		return nil, fmt.Errorf("capacity: Options.Up is nil: nothing brings a stack up")
+	}
+	limits, err := stackinfo.ParseLimits(HighLimits)
 	if err != nil {
 		return nil, err
+	}
+	rep.Label = o.Label
+	rep.Policy = Policy{Source: highLimitSource, Limits: limits}
+	if o.External {
+		rep.Mode, rep.TargetURL, rep.Limits, rep.Policy = stackinfo.ModeExternal, o.TargetURL, "", o.Policy
+		if rep.Policy.Source == "" {
+			rep.Policy.Source = "unknown"
+		}
+		rep.LimitsNote = "the deployment ran as deployed, with its own limits (" + rep.Policy.Source + "); " +
+			"429 answers are counted apart from errors, and a step with more than " + fmt.Sprintf("%.1f", o.Search.SLO.MaxRateLimited) +
+			"% of them measured per-user limits, not capacity"
+		rep.SharedCoresNote = fmt.Sprintf("the generator ran on this machine (%d cores); the deployment's machine is shared with it only if the deployment runs here too", runtime.NumCPU())
 	}
 	for _, c := range o.Configs {
 		r := &Result{Config: c}
 		rep.Results = append(rep.Results, r)
-		if err := runConfig(ctx, o, c, limits, r); err != nil {
+		if err := runConfig(ctx, o, c, limits, r, rep); err != nil {
 			r.Error = err.Error()
 			progress(o.Progress, "capacity %s: %v\n", c, err)
 		}
@@ -109,17 +193,14 @@ func progress(w io.Writer, format string, args ...any) {
 	}
 }
 
-func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category]api.Limit, r *Result) error {
-	base, err := scenarios.Builtin(c.Mix)
+// runConfig searches one configuration on the Target o.Up returns: a stack
+// started with the high-limit profile, or an external deployment as it is.
+func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category]api.Limit, r *Result, rep *Report) error {
+	base, err := scenarios.Resolve(c.Mix)
 	if err != nil {
 		return err
 	}
-	spec := o.Base
-	spec.Workers, spec.Cache, spec.Limits = c.Workers, c.Cache, limits
-	if spec.Seed.Users < base.Users {
-		spec.Seed.Users = max(base.Users, 20)
-	}
-	s, err := stack.Up(ctx, spec)
+	s, err := o.Up(ctx, c, limits, max(base.Users, 20))
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
@@ -132,10 +213,33 @@ func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category
 	}
 	info := s.Info()
 	r.Stack = &info
-	vus, err := scenarios.LoginUsers(ctx, s.BaseURL(), s.Credentials(), base.Users, scenarios.LoginOptions{Discover: true, HargaItems: true, Version: base.Version})
+	if rep.Mode == "" {
+		rep.Mode = info.Mode
+	}
+	// Against a deployment every account given drives load, so per-user
+	// limits spread; a started stack seeds enough for its mix.
+	policy, n := rep.Policy, base.Users
+	distinct := min(n, len(s.Credentials()))
+	if o.External {
+		n = max(n, len(s.Credentials()))
+		distinct = distinctUsers(s.Credentials())
+		if cr, ok := s.(cpuReader); ok && rep.CPUNote == "" {
+			if _, err := cr.ReadCPU(ctx); err != nil {
+				rep.CPUNote = "target CPU not measured: " + err.Error()
+			}
+		}
+	}
+	users := CheckUsers(base, policy, n, distinct, o.Search.Max)
+	r.Users = &users
+	if users.TooFew || o.External {
+		progress(o.Progress, "capacity %s: %s\n", c, users.Note)
+	}
+	vus, err := scenarios.LoginUsers(ctx, s.BaseURL(), s.Credentials(), n, scenarios.LoginOptions{Discover: true, HargaItems: true, Version: base.Version})
 	if err != nil {
 		return fmt.Errorf("log users in: %w", err)
 	}
+	observed := map[string]*Observed{}
+	defer func() { r.Observed = sortedObserved(observed) }()
 	measure := func(ctx context.Context, rate int) (Step, error) {
 		sc := *base
 		sc.Name = fmt.Sprintf("%s@%d", c.Mix, rate)
@@ -143,7 +247,11 @@ func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category
 		sc.MaxWorkers, sc.MaxConnections = o.MaxWorkers, o.MaxWorkers
 		sc.Timeout = 5 * time.Second
 		t0, g0, c0, i0 := time.Now(), selfCPU(), s.CPUTime(ctx), machineIdle()
-		res, err := scenarios.Run(ctx, &sc, scenarios.Options{BaseURL: s.BaseURL(), VUs: vus})
+		res, err := scenarios.Run(ctx, &sc, scenarios.Options{BaseURL: s.BaseURL(), VUs: vus, OnResult: func(vr *vegeta.Result) {
+			if vr.Code == http.StatusTooManyRequests {
+				observe(observed, vr)
+			}
+		}})
 		if err != nil {
 			return Step{}, err
 		}
@@ -155,19 +263,76 @@ func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category
 		if len(res.Metrics.Errors) > 0 {
 			st.ErrorKinds = res.Metrics.Errors
 		}
+		for op, os := range res.Metrics.Operations {
+			if n := os.Status["429"]; n > 0 {
+				if st.RateLimitedOps == nil {
+					st.RateLimitedOps = map[string]int64{}
+				}
+				st.RateLimitedOps[op] += n
+				st.RateLimited += n
+			}
+		}
+		if st.ErrorKinds != nil {
+			delete(st.ErrorKinds, "http 429") // counted apart
+			if len(st.ErrorKinds) == 0 {
+				st.ErrorKinds = nil
+			}
+		}
 		if t := res.Metrics.Total; t != nil {
 			st.Requests, st.P50, st.P99 = t.Requests, t.Latency.P50, t.Latency.P99
 			if t.Requests > 0 {
-				st.ErrorRate = 100 * float64(t.Errors) / float64(t.Requests)
+				st.ErrorRate = 100 * float64(t.Errors-st.RateLimited) / float64(t.Requests)
+				st.RateLimitedRate = 100 * float64(st.RateLimited) / float64(t.Requests)
 			}
 		}
-		progress(o.Progress, "capacity %s: %5d/s achieved %7.1f/s p50 %7.1fms p99 %7.1fms errors %5.1f%% cpu gen %s target %s redis %s machine %s\n",
-			c, rate, st.Achieved, st.P50, st.P99, st.ErrorRate, cpu(st.GeneratorCPU), cpu(st.TargetCPU), cpu(st.CacheCPU), cpu(st.MachineCPU))
+		progress(o.Progress, "capacity %s: %5d/s achieved %7.1f/s p50 %7.1fms p99 %7.1fms errors %5.1f%% 429s %5.1f%% cpu gen %s target %s redis %s machine %s\n",
+			c, rate, st.Achieved, st.P50, st.P99, st.ErrorRate, st.RateLimitedRate, cpu(st.GeneratorCPU), cpu(st.TargetCPU), cpu(st.CacheCPU), cpu(st.MachineCPU))
 		return st, ctx.Err()
 	}
 	out, err := o.Search.Run(ctx, measure)
 	r.Outcome = out
 	return err
+}
+
+// distinctUsers counts the accounts among creds.
+func distinctUsers(creds []client.Credential) int {
+	seen := map[string]bool{}
+	for _, c := range creds {
+		seen[c.User] = true
+	}
+	return len(seen)
+}
+
+// observe counts a 429 answer per operation with the limit its body states.
+func observe(m map[string]*Observed, vr *vegeta.Result) {
+	path := vr.URL
+	if u, err := url.Parse(vr.URL); err == nil {
+		path = u.Path
+	}
+	op := scenarios.OperationOf(path)
+	ob := m[op]
+	if ob == nil {
+		ob = &Observed{Operation: op}
+		m[op] = ob
+	}
+	ob.Count++
+	if ob.Limit.Requests == 0 {
+		if l, cat, ok := parse429(vr.Body); ok {
+			ob.Limit, ob.Category = l, cat
+		}
+	}
+}
+
+func sortedObserved(m map[string]*Observed) []Observed {
+	out := make([]Observed, 0, len(m))
+	for _, ob := range m {
+		out = append(out, *ob)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Operation < out[j].Operation })
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // selfCPU is this process's user+system CPU seconds (getrusage).

@@ -1,4 +1,4 @@
-package capacity
+package capacity_test
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ahsp-harness/harness/bench/capacity"
+	"github.com/ahsp-harness/harness/run"
 	"github.com/ahsp-harness/harness/target/stack"
 	"github.com/ahsp-harness/harness/target/stack/stacktest"
 )
@@ -37,12 +39,12 @@ func TestSweep(t *testing.T) {
 			}
 
 			var progress bytes.Buffer
-			rep, err := Sweep(ctx, Options{
-				Configs:      []Config{{Workers: 2, Cache: tc.cache, Mix: "read-mix"}},
-				Search:       Search{Start: 50, Grow: 4, Max: 800, Resolution: 50, MaxBisect: 2, SLO: DefaultSLO()},
+			rep, err := capacity.Sweep(ctx, capacity.Options{
+				Configs:      []capacity.Config{{Workers: 2, Cache: tc.cache, Mix: "read-mix"}},
+				Search:       capacity.Search{Start: 50, Grow: 4, Max: 800, Resolution: 50, MaxBisect: 2, SLO: capacity.DefaultSLO()},
 				StepDuration: time.Second,
 				MaxWorkers:   64,
-				Base:         stack.Spec{Mode: tc.mode, TargetBin: bin, Seed: stack.Seed{Users: 20, Projects: 1}},
+				Up:           run.CapacityStacks(stack.Spec{Mode: tc.mode, TargetBin: bin, Seed: stack.Seed{Users: 20, Projects: 1}}),
 				Progress:     &progress,
 			})
 			t.Log(progress.String())

@@ -17,23 +17,34 @@ import (
 type SLO struct {
 	// P99 is the latency limit of the 99th percentile.
 	P99 time.Duration `json:"-"`
-	// MaxErrorRate is the largest tolerated share of errors, in percent.
+	// MaxErrorRate is the largest tolerated share of errors, in percent
+	// (429s are not errors here: they are counted apart).
 	MaxErrorRate float64 `json:"max_error_rate_pct"`
+	// MaxRateLimited is the largest tolerated share of 429 answers, in
+	// percent: above it the step measured per-user limits, not capacity.
+	MaxRateLimited float64 `json:"max_rate_limited_pct"`
 	// P99Ms mirrors P99 for JSON readers.
 	P99Ms float64 `json:"p99_limit_ms"`
 }
 
-// DefaultSLO is p99 under 250 ms and errors under 1 %.
-func DefaultSLO() SLO { return SLO{P99: 250 * time.Millisecond, P99Ms: 250, MaxErrorRate: 1} }
+// DefaultSLO is p99 under 250 ms, errors under 1 % and 429s under 1 %.
+func DefaultSLO() SLO {
+	return SLO{P99: 250 * time.Millisecond, P99Ms: 250, MaxErrorRate: 1, MaxRateLimited: 1}
+}
 
 // Step is one measured rate.
 type Step struct {
 	Rate      int     `json:"rate_per_s"`
 	Achieved  float64 `json:"achieved_per_s"`
 	Requests  int64   `json:"requests"`
-	ErrorRate float64 `json:"error_rate_pct"`
-	P50       float64 `json:"p50_ms"`
-	P99       float64 `json:"p99_ms"`
+	ErrorRate float64 `json:"error_rate_pct"` // errors other than 429
+	// RateLimited counts 429 answers, RateLimitedRate is their share in
+	// percent, and RateLimitedOps counts them per operation.
+	RateLimited     int64            `json:"rate_limited"`
+	RateLimitedRate float64          `json:"rate_limited_pct"`
+	RateLimitedOps  map[string]int64 `json:"rate_limited_ops,omitempty"`
+	P50             float64          `json:"p50_ms"`
+	P99             float64          `json:"p99_ms"`
 	// FellBehind: the generator could not keep the schedule (below 95 %).
 	FellBehind bool `json:"fell_behind"`
 	// Bisect marks steps measured while bisecting (not the ramp).
@@ -52,17 +63,23 @@ type Step struct {
 	Saturated  bool    `json:"machine_saturated,omitempty"`
 	// ErrorKinds counts failed requests by kind (status or transport error).
 	ErrorKinds map[string]int64 `json:"error_kinds,omitempty"`
-	// Good: the step kept the SLO; Why says what broke it.
-	Good bool   `json:"good"`
-	Why  string `json:"why,omitempty"`
+	// Good: the step kept the SLO; Why says what broke it. Limited: it
+	// broke on 429s (per-user limits), which says nothing about capacity.
+	Good    bool   `json:"good"`
+	Why     string `json:"why,omitempty"`
+	Limited bool   `json:"limited,omitempty"`
 }
 
 // Judge sets s.Good and s.Why against slo.
 func (slo SLO) Judge(s *Step) {
-	s.Good, s.Why = true, ""
+	s.Good, s.Why, s.Limited = true, "", false
 	switch {
 	case s.Requests == 0:
 		s.Good, s.Why = false, "no answers"
+	case s.RateLimitedRate > slo.MaxRateLimited:
+		s.Good, s.Limited = false, true
+		s.Why = fmt.Sprintf("429s %.1f%% > %.1f%%%s: per-user limits answered, not capacity (give more users)",
+			s.RateLimitedRate, slo.MaxRateLimited, topKinds(s.RateLimitedOps))
 	case s.ErrorRate > slo.MaxErrorRate:
 		s.Good, s.Why = false, fmt.Sprintf("errors %.1f%% > %.1f%%%s", s.ErrorRate, slo.MaxErrorRate, topKinds(s.ErrorKinds))
 	case s.P99 > float64(slo.P99)/float64(time.Millisecond):
@@ -109,7 +126,11 @@ type Outcome struct {
 	// FirstBad is the lowest rate that broke the SLO (0: none did up to Max).
 	FirstBad int    `json:"first_bad_per_s"`
 	Reason   string `json:"reason"`
-	Steps    []Step `json:"steps"` // in the order measured
+	// LimitedByUsers: the search stopped on 429s, so MaxRate is what the
+	// users given may send under the deployment's limits, a lower bound of
+	// its capacity.
+	LimitedByUsers bool   `json:"limited_by_users,omitempty"`
+	Steps          []Step `json:"steps"` // in the order measured
 }
 
 // Run ramps, then bisects. Every step is bounded by measure; the number of
@@ -167,6 +188,12 @@ func (s Search) Run(ctx context.Context, measure MeasureFunc) (*Outcome, error) 
 		}
 	}
 	out.MaxRate, out.FirstBad = good, bad
+	for _, st := range out.Steps {
+		if st.Rate == bad && st.Limited {
+			out.LimitedByUsers = true
+			out.Reason += "; the maximum rate is a lower bound of capacity"
+		}
+	}
 	out.Knee = knee(out.Steps, float64(s.SLO.P99)/float64(time.Millisecond)/10)
 	for i := range out.Steps {
 		if out.Steps[i].Rate == good && out.Steps[i].Good {

@@ -169,3 +169,29 @@ func TestMachineBusy(t *testing.T) {
 	require.Equal(t, -1.0, machineBusy(cores(-1, 5, 1)))
 	require.Equal(t, -1.0, machineBusy(cores(5, 4, 1)), "a counter going back is not a reading")
 }
+
+// TestSearch429sAreNotErrors: 429s are counted apart; a step over the
+// 429 budget is judged "limited", and the outcome says the maximum is a
+// lower bound set by the users, not the deployment.
+func TestSearch429sAreNotErrors(t *testing.T) {
+	slo := DefaultSLO()
+	measure := func(_ context.Context, rate int) (Step, error) {
+		st := Step{Achieved: float64(rate), Requests: int64(rate * 2), P50: 3, P99: 10}
+		if rate > 100 { // the users' per-user limits bind past 100/s
+			st.RateLimited = int64(rate)
+			st.RateLimitedRate = 100 * float64(st.RateLimited) / float64(st.Requests)
+			st.RateLimitedOps = map[string]int64{"list-pekerjaan.save": st.RateLimited}
+		}
+		return st, nil
+	}
+	out, err := Search{Start: 25, Grow: 2, Max: 1600, Resolution: 10, MaxBisect: 4, SLO: slo}.Run(context.Background(), measure)
+	require.NoError(t, err)
+	require.True(t, out.LimitedByUsers)
+	require.InDelta(t, 100, out.MaxRate, 12)
+	require.Contains(t, out.Reason, "429s 50.0% > 1.0% (list-pekerjaan.save:")
+	require.Contains(t, out.Reason, "a lower bound of capacity")
+	for _, st := range out.Steps {
+		require.Zero(t, st.ErrorRate, "429s are not errors")
+		require.Equal(t, st.Rate > 100, st.Limited)
+	}
+}

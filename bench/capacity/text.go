@@ -16,12 +16,15 @@ func cpu(v float64) string {
 
 // WriteText prints one row per configuration, then the notes.
 func (r *Report) WriteText(w io.Writer) {
-	fmt.Fprintf(w, "capacity: SLO p99 <= %.0fms, errors <= %.1f%%; %.0fs per step\n", r.SLO.P99Ms, r.SLO.MaxErrorRate, r.StepSeconds)
+	fmt.Fprintf(w, "capacity: SLO p99 <= %.0fms, errors <= %.1f%%, 429s <= %.1f%% (counted apart); %.0fs per step\n", r.SLO.P99Ms, r.SLO.MaxErrorRate, r.SLO.MaxRateLimited, r.StepSeconds)
+	if r.Label != "" || r.TargetURL != "" {
+		fmt.Fprintf(w, "capacity: run %q against %s (%s mode)\n", r.Label, orDash(r.TargetURL), r.Mode)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mix\tworkers\tcache\tmax rate/s\tachieved/s\tp50 ms\tp99 ms\tknee/s\tfirst bad/s\tgen cpu\ttarget cpu\tredis cpu\tmachine cpu\tsteps\t")
+	fmt.Fprintln(tw, "mix\tworkers\tcache\tmax rate/s\tachieved/s\tp50 ms\tp99 ms\tknee/s\tfirst bad/s\t429s max\tgen cpu\ttarget cpu\tredis cpu\tmachine cpu\tsteps\t")
 	for _, res := range r.Results {
 		if res.Outcome == nil {
-			fmt.Fprintf(tw, "%s\t%d\t%s\tcould not run\t\t\t\t\t\t\t\t\t\t\t\n", res.Mix, res.Workers, res.Cache)
+			fmt.Fprintf(tw, "%s\t%s\t%s\tcould not run\t\t\t\t\t\t\t\t\t\t\t\t\n", res.Mix, res.WorkersText(), res.Cache)
 			continue
 		}
 		o := res.Outcome
@@ -29,8 +32,8 @@ func (r *Report) WriteText(w io.Writer) {
 		if o.AtMax != nil {
 			at = *o.AtMax
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%.1f\t%.1f\t%.1f\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t\n", res.Mix, res.Workers, res.Cache,
-			o.MaxRate, at.Achieved, at.P50, at.P99, o.Knee, firstBad(o.FirstBad), cpu(at.GeneratorCPU), cpu(at.TargetCPU), cpu(at.CacheCPU), cpu(at.MachineCPU), len(o.Steps))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.1f\t%.1f\t%.1f\t%d\t%s\t%.1f%%\t%s\t%s\t%s\t%s\t%d\t\n", res.Mix, res.WorkersText(), res.Cache,
+			o.MaxRate, at.Achieved, at.P50, at.P99, o.Knee, firstBad(o.FirstBad), at.RateLimitedRate, cpu(at.GeneratorCPU), cpu(at.TargetCPU), cpu(at.CacheCPU), cpu(at.MachineCPU), len(o.Steps))
 	}
 	tw.Flush()
 	for _, res := range r.Results {
@@ -39,8 +42,31 @@ func (r *Report) WriteText(w io.Writer) {
 		} else if res.Error != "" {
 			fmt.Fprintf(w, "  %s: %s\n", res.Config, res.Error)
 		}
+		if res.Users != nil && (res.Users.TooFew || r.Mode == "external") {
+			fmt.Fprintf(w, "  %s: users: %s\n", res.Config, res.Users.Note)
+		}
+		for _, ob := range res.Observed {
+			lim := "no limit stated"
+			if ob.Limit.Requests > 0 {
+				lim = fmt.Sprintf("stated limit %d per %d s (%s)", ob.Limit.Requests, ob.Limit.WindowSeconds, orDash(ob.Category))
+			}
+			fmt.Fprintf(w, "  %s: %d answer(s) 429 from %s, %s\n", res.Config, ob.Count, ob.Operation, lim)
+		}
 	}
 	fmt.Fprintf(w, "note: %s.\nnote: %s.\n", r.LimitsNote, r.SharedCoresNote)
+	if r.CPUNote != "" {
+		fmt.Fprintf(w, "note: %s.\n", r.CPUNote)
+	}
+	if r.Tuning != nil {
+		r.Tuning.WriteText(w)
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
 }
 
 // firstBad is the first rate that broke the SLO, or "–" when none did.

@@ -22,7 +22,7 @@ func TestWriteText(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"redis cpu  machine cpu", // headers
-		"6400      6351.7    11.1    64.1    3200            –     0.26        1.71        n/a         1.98",
+		"6400      6351.7    11.1    64.1    3200            –      0.0%     0.26        1.71        n/a         1.98",
 		"could not run",
 		"write-mix w=1 redis: start stack: redis-server not found",
 		"note: high limits.\nnote: shared cores.",

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ahsp-harness/harness/cmd/harness/exitcode"
+	"github.com/ahsp-harness/harness/run"
 	"github.com/ahsp-harness/harness/target/stack"
 )
 
@@ -43,8 +43,8 @@ func (a *App) Getenv(key string) string {
 // Printf writes to stdout.
 func (a *App) Printf(format string, args ...any) { fmt.Fprintf(a.Stdout, format, args...) }
 
-// run executes the CLI and returns the exit code; errors are printed once.
-func run(ctx context.Context, app *App) int {
+// execute runs the CLI and returns the exit code; errors are printed once.
+func execute(ctx context.Context, app *App) int {
 	root := newRootCmd(app)
 	root.SetArgs(app.Args)
 	root.SetIn(app.Stdin)
@@ -94,34 +94,24 @@ func (a *App) withStack(ctx context.Context, fn func(ctx context.Context, s *sta
 	if err != nil {
 		return err
 	}
-	s, err := stack.Up(ctx, spec)
-	defer func() {
-		// A fresh context: the run's may be cancelled already, and leftovers are worse.
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		if derr := s.Down(dctx); derr != nil {
-			fmt.Fprintf(a.Stderr, "harness: stack down: %v\n", derr)
-		}
-	}()
-	if err != nil {
-		return err
-	}
-	return fn(ctx, s)
+	return run.WithStack(ctx, spec, a.Stderr, fn)
 }
 
 // addCommands registers every subcommand. A new subcommand is one file with
-// a newXxxCmd(app) constructor plus one line here.
+// a newXxxCmd(app) constructor plus one line here (wrapped in stackFlags
+// when it starts a stack).
 func addCommands(root *cobra.Command, app *App) {
+	// stackFlags: only commands that start (or reach) a stack take them.
 	root.AddCommand(
-		newUpCmd(app),
+		stackFlags(newUpCmd(app), &app.g),
 		newDownCmd(app),
 		newStatusCmd(app),
-		newSeedCmd(app),
+		seedFlags(newSeedCmd(app), &app.g),
 		newVersionCmd(app),
-		newE2ECmd(app),
-		newContractsCmd(app),
-		newScanCmd(app), newLoadCmd(app), newReproCmd(app),
-		newRunCmd(app), newReportCmd(app), newCompareCmd(app),
-		newCapacityCmd(app), newMergeCmd(app),
+		stackFlags(newE2ECmd(app), &app.g),
+		stackFlags(newContractsCmd(app), &app.g),
+		stackFlags(newScanCmd(app), &app.g), stackFlags(newLoadCmd(app), &app.g), newReproCmd(app),
+		stackFlags(newRunCmd(app), &app.g), newReportCmd(app), newCompareCmd(app),
+		stackFlags(newCapacityCmd(app), &app.g), newTuneCmd(app), newMergeCmd(app),
 	)
 }

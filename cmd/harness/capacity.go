@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/ahsp-harness/harness/bench/capacity"
 	"github.com/ahsp-harness/harness/cmd/harness/exitcode"
 	"github.com/ahsp-harness/harness/reports"
+	"github.com/ahsp-harness/harness/run"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/target/stack"
 )
@@ -29,6 +32,26 @@ type capacityOptions struct {
 	maxWorkers int
 	out        string
 	jsonOut    string
+	label      string
+	usage      string
+
+	sweepChanged bool
+}
+
+// resolveUsage reads --usage: category=N pairs, a scenario, or (empty) the
+// scenario of mix.
+func resolveUsage(s, mix string) (capacity.Usage, error) {
+	if s == "" {
+		s = mix
+	}
+	if strings.Contains(s, "=") {
+		return capacity.ParseUsage(s)
+	}
+	sc, err := scenarios.Resolve(s)
+	if err != nil {
+		return capacity.Usage{}, err
+	}
+	return capacity.UsageFromScenario(sc)
 }
 
 func newCapacityCmd(app *App) *cobra.Command {
@@ -48,16 +71,34 @@ The global --workers, --cache and --limits are replaced per configuration
 (--sweep-workers, --sweep-caches, and the high-limit profile); the other
 stack flags (--stack, --target-bin, --limiter, ...) apply to every stack.
 
+Against --stack external there is one configuration, the deployment as it
+is: the same step, bisect, knee and SLO logic per mix, with the load spread
+over every account given (--user, --users-file). Per-user limits (declared
+with --limits) say how many users a rate needs; the harness says when the
+users given are too few. 429s are counted apart from errors: a step with more
+than 1% of them measured the limits, not capacity. Target CPU comes from the
+cpu hook (--hook cpu='...'). --label names the run; 'harness compare' lays
+several capacity runs side by side (worker counts or cache backends swept by
+redeploying between runs).
+
+Every run also writes the rate-limit tuning (for the --usage profile) and
+Prometheus alert rules (alerts.yml) derived from the measured capacity.
+
 Generator and target share this machine's cores: the rates are lower bounds.`,
 		Example: `  harness capacity --stack local                  # 1,2,4 workers × locmem,redis × read-mix,write-mix (~5 min)
   harness capacity --stack local --sweep-workers 2 --sweep-caches redis --mixes read-mix
-  harness capacity --stack docker --mixes read-mix --step 3s`,
-		RunE: func(cmd *cobra.Command, _ []string) error { return app.capacity(cmd.Context(), o) },
+  harness capacity --stack docker --mixes read-mix --step 3s
+  harness capacity --stack external --target-url http://127.0.0.1:8000 --users-file users.txt \
+      --limits write=20/60 --hook cpu='cat /sys/fs/cgroup/app/cpu.stat | ...' --label "4 workers, redis"`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.sweepChanged = cmd.Flags().Changed("sweep-workers") || cmd.Flags().Changed("sweep-caches")
+			return app.capacity(cmd.Context(), o)
+		},
 	}
 	f := cmd.Flags()
 	f.IntSliceVar(&o.workers, "sweep-workers", []int{1, 2, 4}, "target worker counts to sweep")
 	f.StringSliceVar(&o.caches, "sweep-caches", []string{"locmem", "redis"}, "cache backends to sweep: locmem, redis")
-	f.StringSliceVar(&o.mixes, "mixes", []string{"read-mix", "write-mix"}, "built-in scenarios whose mix is driven")
+	f.StringSliceVar(&o.mixes, "mixes", []string{"read-mix", "write-mix"}, "scenarios (built-in names or YAML files) whose mix and users are driven")
 	f.DurationVar(&o.step, "step", 2*time.Second, "how long each rate is held")
 	f.DurationVar(&o.p99, "p99", 250*time.Millisecond, "SLO: the p99 latency limit")
 	f.Float64Var(&o.maxErrors, "max-errors", 1, "SLO: the largest tolerated error rate, percent")
@@ -67,13 +108,18 @@ Generator and target share this machine's cores: the rates are lower bounds.`,
 	f.IntVar(&o.maxWorkers, "max-workers", 128, "cap on the generator's in-flight requests and connections")
 	f.StringVar(&o.out, "out", "", "report folder (default: a fresh reports/out/<timestamp>/, linked as reports/out/latest)")
 	f.StringVar(&o.jsonOut, "json", "", "also write the capacity report as JSON to this file")
+	f.StringVar(&o.label, "label", "", "name of this run (shown by harness compare), e.g. \"4 workers, redis\"")
+	f.StringVar(&o.usage, "usage", "", "usage profile for the rate-limit tuning: category=requests per user per minute (e.g. read=30,write=6), or a scenario (default: the first mix's scenario)")
 	return cmd
 }
 
 func (a *App) capacity(ctx context.Context, o capacityOptions) error {
 	usage := func(format string, args ...any) error { return exitcode.Errorf(exitcode.Usage, format, args...) }
-	for _, m := range o.mixes {
-		if _, err := scenarios.Builtin(m); err != nil {
+	for i, m := range o.mixes {
+		if strings.ContainsRune(m, '/') || strings.HasSuffix(m, ".yaml") || strings.HasSuffix(m, ".yml") {
+			o.mixes[i] = a.abs(m)
+		}
+		if _, err := scenarios.Resolve(o.mixes[i]); err != nil {
 			return usage("--mixes: %v (built-ins: %s)", err, strings.Join(scenarios.Builtins(), ", "))
 		}
 	}
@@ -94,47 +140,84 @@ func (a *App) capacity(ctx context.Context, o capacityOptions) error {
 	if err != nil {
 		return err
 	}
-	if spec.Mode == stack.ModeExternal {
-		return usage("capacity starts its own stacks per configuration (with a high-limit profile); use --stack local or docker")
+	if len(o.mixes) == 0 {
+		return usage("--mixes: give at least one (built-ins: %s)", strings.Join(scenarios.Builtins(), ", "))
+	}
+	usageProfile, err := resolveUsage(o.usage, o.mixes[0])
+	if err != nil {
+		return usage("--usage: %v", err)
 	}
 	var configs []capacity.Config
-	for _, c := range o.caches {
-		for _, w := range o.workers {
-			for _, m := range o.mixes {
-				configs = append(configs, capacity.Config{Workers: w, Cache: c, Mix: m})
+	var policy capacity.Policy
+	up := run.CapacityStacks(spec)
+	if spec.Mode == stack.ModeExternal {
+		up = run.CapacityExternal(spec)
+		if o.sweepChanged {
+			return usage("--sweep-workers and --sweep-caches need stacks the harness starts; an external deployment is measured as it is: run once per configuration with --label and lay the runs side by side with harness compare")
+		}
+		for _, m := range o.mixes {
+			configs = append(configs, capacity.Config{Cache: capacity.AsDeployed, Mix: m})
+		}
+		policy = capacity.Policy{Source: "unknown"}
+		if a.g.limits != "" {
+			policy = capacity.Policy{Source: "declared (--limits " + a.g.limits + ")", Limits: spec.Limits}
+		}
+	} else {
+		for _, c := range o.caches {
+			for _, w := range o.workers {
+				for _, m := range o.mixes {
+					configs = append(configs, capacity.Config{Workers: w, Cache: c, Mix: m})
+				}
 			}
 		}
 	}
 	search := capacity.DefaultSearch()
 	search.Start, search.Max, search.MaxBisect = o.start, o.maxRate, o.bisect
-	search.SLO = capacity.SLO{P99: o.p99, P99Ms: float64(o.p99) / float64(time.Millisecond), MaxErrorRate: o.maxErrors}
+	search.SLO = capacity.SLO{P99: o.p99, P99Ms: float64(o.p99) / float64(time.Millisecond), MaxErrorRate: o.maxErrors, MaxRateLimited: o.maxErrors}
 	spec.Progress = nil // one line per step is enough
 	fmt.Fprintf(a.progress(), "capacity: %d configuration(s) × 6–12 steps of %s: about %s\n",
 		len(configs), o.step, (time.Duration(len(configs)*9) * (o.step + 300*time.Millisecond)).Round(time.Minute/4))
 	meta := a.meta("capacity")
 	rep, runErr := capacity.Sweep(ctx, capacity.Options{
 		Configs: configs, Search: search, StepDuration: o.step, MaxWorkers: o.maxWorkers,
-		Base: spec, Progress: a.progress(),
+		Up: up, Progress: a.progress(), Policy: policy, Label: o.label,
+		External: spec.Mode == stack.ModeExternal, TargetURL: spec.TargetURL,
 	})
 	if rep == nil {
 		return runErr
+	}
+	if t, err := capacity.Tune(rep, usageProfile); err == nil {
+		rep.Tuning = t
+	} else {
+		fmt.Fprintf(a.progress(), "capacity: no rate-limit tuning: %v\n", err)
 	}
 	rep.WriteText(a.Stdout)
 	dir, err := a.outDir(o.out)
 	if err != nil {
 		return err
 	}
-	run := &reports.Run{SchemaVersion: reports.SchemaVersion, Meta: meta, Capacity: rep}
-	run.Meta.Finished = time.Now().UTC()
-	run.Meta.DurationS = run.Meta.Finished.Sub(run.Meta.Started).Seconds()
-	run.EvaluateGate(reports.GateConfig{}) // capacity measures; it has nothing to gate
-	if _, err := reports.WriteAll(dir, run); err != nil {
+	r := &reports.Run{SchemaVersion: reports.SchemaVersion, Meta: meta, Capacity: rep}
+	r.Meta.Finished = time.Now().UTC()
+	r.Meta.DurationS = r.Meta.Finished.Sub(r.Meta.Started).Seconds()
+	r.EvaluateGate(reports.GateConfig{}) // capacity measures; it has nothing to gate
+	if _, err := reports.WriteAll(dir, r); err != nil {
 		return fmt.Errorf("write reports: %w", err)
 	}
 	if err := writeJSON(filepath.Join(dir, "capacity.json"), rep); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.progress(), "harness: capacity report in %s (report.html, summary.json, capacity.json)\n", dir)
+	if rules, err := capacity.AlertRules(rep, capacity.DefaultAlertMetrics); err == nil {
+		var b bytes.Buffer
+		if err := capacity.WriteAlertRules(&b, rep, rules); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "alerts.yml"), b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("write alert rules: %w", err)
+		}
+	} else {
+		fmt.Fprintf(a.progress(), "capacity: no alert rules: %v\n", err)
+	}
+	fmt.Fprintf(a.progress(), "harness: capacity report in %s (report.html, summary.json, capacity.json, alerts.yml)\n", dir)
 	if err := writeJSON(a.abs(o.jsonOut), rep); err != nil {
 		return err
 	}

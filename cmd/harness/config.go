@@ -24,14 +24,25 @@ const ConfigFile = "harness.yaml"
 type Config struct {
 	Stack StackConfig `yaml:"stack"`
 	Gate  *GateYAML   `yaml:"gate"`
+	Scan  *ScanYAML   `yaml:"scan"`
 }
 
 // GateYAML is the gate section: thresholds in the reports grammar
-// (reports.ParseThreshold) and the check sections that must pass. A missing
-// key takes reports.DefaultGate's value; an empty list means none.
+// (reports.ParseThreshold), the check sections that must pass and those
+// allowed to go without a verdict. A missing key takes reports.DefaultGate's
+// value; an empty list means none.
 type GateYAML struct {
 	Thresholds []string `yaml:"thresholds"`
 	Require    []string `yaml:"require"`
+	AllowSkip  []string `yaml:"allow_skip"`
+}
+
+// ScanYAML is the scan section: what the deployment's declared policy
+// promises beyond its limits.
+type ScanYAML struct {
+	// RequireRateLimitHeaders makes a 429 without RateLimit/X-RateLimit
+	// headers a finding (default: advisory).
+	RequireRateLimitHeaders *bool `yaml:"require_ratelimit_headers"`
 }
 
 // StackConfig is the stack section; pointer fields distinguish "not set"

@@ -30,19 +30,35 @@ func (c *loadedConfig) gateConfig() (reports.GateConfig, error) {
 			g.Thresholds = append(g.Thresholds, t)
 		}
 	}
+	var err error
 	if c.Gate.Require != nil {
-		g.Require = nil
-		for i, sec := range c.Gate.Require {
-			if !slices.Contains(reports.Sections, sec) {
-				return g, exitcode.Errorf(exitcode.Usage, "%s: unknown section %q; allowed: %s",
-					c.at(fmt.Sprintf("gate.require[%d]", i)), sec, strings.Join(reports.Sections, ", "))
-			}
-			if !slices.Contains(g.Require, sec) {
-				g.Require = append(g.Require, sec)
-			}
+		if g.Require, err = addSections(nil, c.Gate.Require, func(i int) string { return c.at(fmt.Sprintf("gate.require[%d]", i)) + ": " }); err != nil {
+			return g, err
 		}
 	}
-	return g, nil
+	g.AllowSkip, err = addSections(g.AllowSkip, c.Gate.AllowSkip, func(i int) string { return c.at(fmt.Sprintf("gate.allow_skip[%d]", i)) + ": " })
+	return g, err
+}
+
+// allowSkip adds --allow-skip sections to g.
+func allowSkip(g *reports.GateConfig, secs []string) error {
+	var err error
+	g.AllowSkip, err = addSections(g.AllowSkip, secs, func(int) string { return "--allow-skip: " })
+	return err
+}
+
+// addSections appends the section names in add to list once each; an
+// unknown name is a usage error prefixed with where(i).
+func addSections(list, add []string, where func(i int) string) ([]string, error) {
+	for i, sec := range add {
+		if !slices.Contains(reports.Sections, sec) {
+			return list, exitcode.Errorf(exitcode.Usage, "%sunknown section %q; allowed: %s", where(i), sec, strings.Join(reports.Sections, ", "))
+		}
+		if !slices.Contains(list, sec) {
+			list = append(list, sec)
+		}
+	}
+	return list, nil
 }
 
 // where is "file:line" of key, for rules that carry their origin.

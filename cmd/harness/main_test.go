@@ -32,7 +32,7 @@ func newCLI(t *testing.T) *cli {
 
 func (c *cli) run(ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
-	code = run(ctx, &App{Args: args, Env: c.env, Dir: c.dir, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb})
+	code = execute(ctx, &App{Args: args, Env: c.env, Dir: c.dir, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb})
 	return code, out.String(), errb.String()
 }
 
@@ -48,11 +48,11 @@ func (c *cli) spec(args ...string) (stack.Spec, int, string) {
 	app := &App{Env: c.env, Dir: c.dir, Stdout: &bytes.Buffer{}, Stderr: &errb}
 	root := newRootCmd(app)
 	var spec stack.Spec
-	root.AddCommand(&cobra.Command{Use: "probe", RunE: func(*cobra.Command, []string) error {
+	root.AddCommand(stackFlags(&cobra.Command{Use: "probe", RunE: func(*cobra.Command, []string) error {
 		var err error
 		spec, err = app.stackSpec()
 		return err
-	}})
+	}}, &app.g))
 	root.SetArgs(append([]string{"probe"}, args...))
 	root.SetOut(app.Stdout)
 	root.SetErr(&errb)
@@ -67,7 +67,7 @@ func TestConfigErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, yaml, want string
 	}{
-		{"unknown top key", "stack:\n  workers: 2\nstak: {}\n", `harness.yaml:3: top level: unknown key "stak"; allowed keys: gate, stack`},
+		{"unknown top key", "stack:\n  workers: 2\nstak: {}\n", `harness.yaml:3: top level: unknown key "stak"; allowed keys: gate, scan, stack`},
 		{"unknown stack key", "stack:\n  workers: 2\n  worker: 3\n",
 			`harness.yaml:3: stack: unknown key "worker"; allowed keys: cache, defects, failure_policy, hook_timeout, hooks, limiter, limits, local_redis, mode, path_prefix, port, profile, redis_timeout, seed_projects, seed_users, session_store, start_timeout, target_bin, target_url, users, users_file, workers`},
 		{"wrong type", "stack:\n  workers: many\n", `harness.yaml:2: stack.workers: "many" is not a valid whole number`},
@@ -82,6 +82,7 @@ func TestConfigErrors(t *testing.T) {
 		{"bad hook name", "stack:\n  hooks:\n    redis-stop: x\n", `harness.yaml:2: stack.hooks: hook "redis-stop": unknown name; allowed: cache-stop,`},
 		{"empty hook", "stack:\n  hooks:\n    logs: ''\n", `harness.yaml:2: stack.hooks: hook logs: empty command`},
 		{"hooks not a mapping", "stack:\n  hooks: [logs]\n", `harness.yaml:2: stack.hooks:`},
+		{"scan flag not a boolean", "scan:\n  require_ratelimit_headers: maybe\n", `harness.yaml:2: scan.require_ratelimit_headers: "maybe" is not a valid boolean`},
 		{"duplicate key", "stack:\n  workers: 2\n  workers: 3\n", `harness.yaml:3: stack.workers: key given twice`},
 		{"user without name", "stack:\n  users:\n    - password: x\n", `harness.yaml:3: stack.users[0]: want a user name`},
 		{"yaml syntax", "stack:\n  workers: [1\n", `harness.yaml:1: did not find expected ',' or ']'`},
@@ -198,6 +199,22 @@ func TestHooksConfigAndFlags(t *testing.T) {
 	require.Contains(t, msg, "--hook/stack.hooks control an external deployment")
 }
 
+// TestRequireRateLimitHeaders: the flag wins over harness.yaml's
+// scan.require_ratelimit_headers; neither means advisory.
+func TestRequireRateLimitHeaders(t *testing.T) {
+	yes, no := true, false
+	a := &App{}
+	require.False(t, a.requireRateLimitHeaders(nil))
+	require.True(t, a.requireRateLimitHeaders(&yes))
+	c := newCLI(t)
+	c.write("harness.yaml", "scan:\n  require_ratelimit_headers: true\n")
+	cfg, err := loadConfig(filepath.Join(c.dir, "harness.yaml"))
+	require.NoError(t, err)
+	a.cfg = cfg
+	require.True(t, a.requireRateLimitHeaders(nil))
+	require.False(t, a.requireRateLimitHeaders(&no))
+}
+
 func TestExitCodes(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -221,7 +238,13 @@ func TestExitCodes(t *testing.T) {
 		{"target dies at start", []string{"up", "--stack", "local", "--cache", "locmem", "--target-bin", dying}, exitcode.StackFailed, "fatal: cannot bind"},
 		{"port in use", []string{"up", "--stack", "local", "--cache", "locmem", "--port", busyPort}, exitcode.StackFailed, "port " + busyPort + " on 127.0.0.1 is in use"},
 		{"external unreachable", []string{"up", "--stack", "external", "--target-url", "http://127.0.0.1:1"}, exitcode.Unreachable, "target unreachable"},
+		{"bad allow-skip", []string{"run", "--allow-skip", "browser"}, exitcode.Usage, `--allow-skip: unknown section "browser"; allowed: scan, load, contracts, e2e`},
 		{"status without stack", []string{"status"}, exitcode.Unreachable, "no stack is up"},
+		{"stack flag on compare", []string{"compare", "old.json", "new.json", "--workers", "9"}, exitcode.Usage, "unknown flag: --workers"},
+		{"stack flag on report", []string{"report", "summary.json", "--stack", "local"}, exitcode.Usage, "unknown flag: --stack"},
+		{"stack flag on merge", []string{"merge", "a", "-o", "b", "--cache", "redis"}, exitcode.Usage, "unknown flag: --cache"},
+		{"stack flag on status", []string{"status", "--workers", "2"}, exitcode.Usage, "unknown flag: --workers"},
+		{"stack flag before the command", []string{"--stack", "local", "version"}, exitcode.Usage, "unknown flag: --stack"},
 		{"down without stack", []string{"down"}, exitcode.OK, "no stack is up"},
 		{"interrupted", []string{"interrupted:", "load", "read-mix", "--stack", "external", "--target-url", "http://127.0.0.1:1"}, exitcode.Interrupted, "harness: interrupted:"},
 		{"usage beats interruption", []string{"interrupted:", "up", "--workers", "x"}, exitcode.Usage, `invalid argument "x"`},

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ahsp-harness/harness/bench/shard"
-	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/cmd/harness/exitcode"
 	"github.com/ahsp-harness/harness/reports"
 	"github.com/ahsp-harness/harness/scenarios"
@@ -73,7 +72,13 @@ func (a *App) merge(_ context.Context, dirs []string, out string) error {
 	if err != nil {
 		return err
 	}
-	gate.Require = nil // a load-only run has no scan, contracts or e2e sections to require
+	// A load-only run: require load, the other sections are absent by design.
+	gate.Require = []string{"load"}
+	for _, sec := range reports.Sections {
+		if sec != "load" {
+			gate.AllowSkip = append(gate.AllowSkip, sec)
+		}
+	}
 	run := &reports.Run{SchemaVersion: reports.SchemaVersion, Meta: meta, Scenarios: merged}
 	for _, r := range merged {
 		r.WriteText(a.Stdout)
@@ -89,7 +94,7 @@ func (a *App) merge(_ context.Context, dirs []string, out string) error {
 		return fmt.Errorf("write reports: %w", err)
 	}
 	fmt.Fprintf(a.progress(), "harness: merged %d shard(s) into %s; gate %s\n", len(parts), dir, run.Gate.Status)
-	if run.Gate.Status == check.Fail {
+	if !run.Gate.Passed() {
 		return exitcode.Errorf(exitcode.GateFailed, "gate failed: %s", failedRows(run.Gate))
 	}
 	return nil

@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/cmd/harness/exitcode"
 	"github.com/ahsp-harness/harness/reports"
 )
@@ -42,7 +41,7 @@ func (a *App) report(path, out string) error {
 		return err
 	}
 	a.printVerdict(run, outs)
-	if run.Gate.Status == check.Fail {
+	if !run.Gate.Passed() {
 		return exitcode.Errorf(exitcode.GateFailed, "gate failed: %s", failedRows(run.Gate))
 	}
 	return nil

@@ -23,7 +23,8 @@ const (
 	EnvStateDir  = "HARNESS_STATE_DIR"
 )
 
-// globalOptions are the flags every subcommand shares (the stack and the config).
+// globalOptions are the config and quiet flags every subcommand has and the
+// stack flags of the commands that start a stack (stackFlags).
 type globalOptions struct {
 	config        string
 	quiet         bool
@@ -78,14 +79,18 @@ Exit codes:
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return exitcode.New(exitcode.Usage, err)
 	})
-	addGlobalFlags(root.PersistentFlags(), &app.g)
+	root.PersistentFlags().StringVar(&app.g.config, "config", "", "config file (default: "+ConfigFile+" in the working directory if present; env "+EnvConfig+")")
+	root.PersistentFlags().BoolVarP(&app.g.quiet, "quiet", "q", false, "print no progress lines")
 	addCommands(root, app)
 	return root
 }
 
-func addGlobalFlags(f *pflag.FlagSet, g *globalOptions) {
-	f.StringVar(&g.config, "config", "", "config file (default: "+ConfigFile+" in the working directory if present; env "+EnvConfig+")")
-	f.BoolVarP(&g.quiet, "quiet", "q", false, "print no progress lines")
+// stackFlags adds the stack flags to a command that starts a stack (or
+// reaches an external one); commands that only read files (report,
+// compare, merge) have none, so `harness compare --workers 9` is a usage
+// error instead of a flag silently ignored.
+func stackFlags(cmd *cobra.Command, g *globalOptions) *cobra.Command {
+	f := cmd.Flags()
 	f.StringVar(&g.mode, "stack", stack.ModeAuto, "where the target runs: auto (docker if a Docker engine answers, else local), docker, local, external")
 	f.IntVar(&g.workers, "workers", 4, "target worker processes (1..64)")
 	f.StringVar(&g.cache, "cache", stack.CacheRedis, "target cache backend: locmem (per worker) or redis")
@@ -96,8 +101,7 @@ func addGlobalFlags(f *pflag.FlagSet, g *globalOptions) {
 	f.StringVar(&g.limits, "limits", "", "per-category limits, e.g. write=20/60,read=100/60 (default: the real app's)")
 	f.StringArrayVar(&g.defects, "defect", nil, "switch on a target defect (repeatable): "+strings.Join(stack.DefectNames(), ", "))
 	f.StringVar(&g.profile, "profile", "", "reference target deployment profile ("+strings.Join(stack.ProfileNames(), ", ")+"): its workers, cache, session store and defects; explicit flags override, --defect adds")
-	f.IntVar(&g.seedUsers, "seed-users", stack.DefaultSeedUsers, "seeded users user1..userN")
-	f.IntVar(&g.seedProjects, "seed-projects", stack.DefaultSeedProjects, "seeded projects per user")
+	seedFlags(cmd, g)
 	f.StringVar(&g.targetBin, "target-bin", "", "ahsp-target binary (default: $"+EnvTargetBin+", next to harness, else built from source)")
 	f.IntVar(&g.port, "port", 0, "local mode: listening port on 127.0.0.1 (0 picks a free one)")
 	f.StringVar(&g.localRedis, "local-redis", stack.LocalRedisAuto, "local mode's Redis: auto (redis-server from PATH, else embedded miniredis), redis-server, miniredis")
@@ -108,6 +112,14 @@ func addGlobalFlags(f *pflag.FlagSet, g *globalOptions) {
 	f.StringVar(&g.usersFile, "users-file", "", "external mode: file of 'name[:password] [project,...]' lines")
 	f.StringArrayVar(&g.hooks, "hook", nil, "external mode: NAME=COMMAND run with sh -c to control or observe the deployment (repeatable; names: "+strings.Join(stack.HookNames, ", ")+")")
 	f.DurationVar(&g.hookTimeout, "hook-timeout", stack.DefaultHookTimeout, "external mode: time limit of one hook run")
+	return cmd
+}
+
+// seedFlags adds the seed size flags (stack commands and seed).
+func seedFlags(cmd *cobra.Command, g *globalOptions) *cobra.Command {
+	cmd.Flags().IntVar(&g.seedUsers, "seed-users", stack.DefaultSeedUsers, "seeded users user1..userN")
+	cmd.Flags().IntVar(&g.seedProjects, "seed-projects", stack.DefaultSeedProjects, "seeded projects per user")
+	return cmd
 }
 
 // loadConfig reads the config file and fills every global flag the command

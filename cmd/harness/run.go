@@ -2,30 +2,25 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/cmd/harness/exitcode"
 	"github.com/ahsp-harness/harness/contracts"
 	"github.com/ahsp-harness/harness/e2e"
 	"github.com/ahsp-harness/harness/reports"
+	"github.com/ahsp-harness/harness/run"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/scenarios/scan"
-	"github.com/ahsp-harness/harness/target/api"
-	"github.com/ahsp-harness/harness/target/client"
 	"github.com/ahsp-harness/harness/target/stack"
 )
 
@@ -51,6 +46,7 @@ type runOptions struct {
 	fast                               bool
 	chromium                           string
 	timeout                            time.Duration
+	allowSkip                          []string
 }
 
 func newRunCmd(app *App) *cobra.Command {
@@ -105,24 +101,22 @@ Exit codes:
 	f.BoolVar(&o.fast, "fast", true, "without --limits, start the target with the short-window profile "+scan.FastLimits)
 	f.StringVar(&o.chromium, "chromium", "", "Chromium binary for e2e (default: $HARNESS_CHROMIUM, else "+e2e.DefaultChromium+")")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Minute, "bound on the whole run")
+	f.StringArrayVar(&o.allowSkip, "allow-skip", nil, "section ("+strings.Join(reports.Sections, ", ")+") that may be skipped, errored or inconclusive without failing the gate (repeatable; a failure still fails)")
 	return cmd
 }
 
-// runPlan is what a run will do, settled before the stack comes up so bad
-// input is a usage error (exit 2) that costs nothing.
-type runPlan struct {
-	gate      reports.GateConfig
-	scenarios []*scenarios.Scenario
-	chromium  string // "" when e2e is off or skipped
-	e2eSkip   string // why e2e is skipped, "" when it runs
-}
-
-func (a *App) planRun(o runOptions) (runPlan, error) {
-	var p runPlan
+// plan turns the flags and config into run.Options, settled before the
+// stack comes up so bad input is a usage error (exit 2) that costs nothing.
+func (a *App) plan(o runOptions) (run.Options, error) {
+	var p run.Options
 	var err error
-	if p.gate, err = a.cfg.gateConfig(); err != nil {
+	if p.Gate, err = a.cfg.gateConfig(); err != nil {
 		return p, err
 	}
+	if err := allowSkip(&p.Gate, o.allowSkip); err != nil {
+		return p, err
+	}
+	p.Off = map[string]bool{"scan": o.noScan, "load": o.noLoad, "contracts": o.noContracts, "e2e": o.noE2E}
 	if !o.noLoad {
 		names := o.scenarios
 		if len(names) == 0 {
@@ -144,18 +138,26 @@ func (a *App) planRun(o runOptions) (runPlan, error) {
 			if o.quick && len(o.scenarios) == 0 {
 				shorten(sc)
 			}
-			p.scenarios = append(p.scenarios, sc)
+			p.Scenarios = append(p.Scenarios, sc)
+		}
+		p.Off["load"] = len(p.Scenarios) == 0
+	}
+	if !o.noContracts {
+		if p.Contracts, err = a.contractsInputs(contractsOptions{search: contracts.DefaultSearchTerm}); err != nil {
+			return p, err
 		}
 	}
-	if !o.noE2E {
-		p.chromium = o.chromium
-		if p.chromium == "" {
-			p.chromium = a.Getenv("HARNESS_CHROMIUM")
-		}
-		if _, err := e2e.ChromiumPath(p.chromium); err != nil && a.Getenv("CI") != "true" {
-			p.e2eSkip = err.Error()
-		}
+	p.Scan.Retries = 1
+	p.Scan.RequireRateLimitHeaders = a.requireRateLimitHeaders(nil)
+	if o.quick {
+		p.Scan.Retries = 0
 	}
+	p.E2E.Chromium = o.chromium
+	if p.E2E.Chromium == "" {
+		p.E2E.Chromium = a.Getenv("HARNESS_CHROMIUM")
+	}
+	p.E2E.CI = a.Getenv("CI") == "true"
+	p.Progress, p.Warn, p.TTY = a.progress(), a.Stderr, a.stderrTTY()
 	return p, nil
 }
 
@@ -173,7 +175,7 @@ func shorten(sc *scenarios.Scenario) {
 }
 
 func (a *App) runAll(ctx context.Context, o runOptions) error {
-	plan, err := a.planRun(o)
+	opts, err := a.plan(o)
 	if err != nil {
 		return err
 	}
@@ -181,10 +183,14 @@ func (a *App) runAll(ctx context.Context, o runOptions) error {
 	if o.fast && a.g.limits == "" && !external {
 		a.g.limits = scan.FastLimits
 	}
+	if opts.Stack, err = a.stackSpec(); err != nil {
+		return err
+	}
 	dir, err := a.outDir(o.out)
 	if err != nil {
 		return err
 	}
+	opts.E2E.ScreenshotDir = filepath.Join(dir, "screenshots")
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 
@@ -192,40 +198,25 @@ func (a *App) runAll(ctx context.Context, o runOptions) error {
 	if o.quick {
 		profile = "quick"
 	}
-	run := &reports.Run{SchemaVersion: reports.SchemaVersion, Meta: a.meta(profile)}
-	p := a.progress()
-	fmt.Fprintf(p, "harness: run (%s profile), report folder %s\n", profile, dir)
+	opts.Meta = a.meta(profile)
+	fmt.Fprintf(a.progress(), "harness: run (%s profile), report folder %s\n", profile, dir)
+	r, err := run.Gate(ctx, opts)
 
-	entered := false
-	err = a.withStack(ctx, func(ctx context.Context, s *stack.Stack) error {
-		entered = true
-		info := s.Info()
-		run.Stack = &info
-		a.runPhases(ctx, s, o, plan, dir, run)
-		return nil
-	})
-	if err != nil && !entered {
-		run.Errors = append(run.Errors, "stack: "+err.Error())
-	}
-	run.Meta.Finished = time.Now().UTC()
-	run.Meta.DurationS = run.Meta.Finished.Sub(run.Meta.Started).Seconds()
-	run.EvaluateGate(plan.gate)
-
-	outs, werr := reports.WriteAll(dir, run)
+	outs, werr := reports.WriteAll(dir, r)
 	if werr != nil {
 		return fmt.Errorf("write reports: %w", werr)
 	}
 	if sum := a.Getenv("GITHUB_STEP_SUMMARY"); sum != "" {
-		if serr := reports.AppendStepSummary(sum, run); serr != nil {
+		if serr := reports.AppendStepSummary(sum, r); serr != nil {
 			fmt.Fprintf(a.Stderr, "harness: %v\n", serr)
 		}
 	}
-	a.printVerdict(run, outs)
+	a.printVerdict(r, outs)
 	if err != nil {
 		return err // the stack's own code: 3 failed to start, 4 unreachable
 	}
-	if run.Gate.Status == check.Fail {
-		return exitcode.Errorf(exitcode.GateFailed, "gate failed: %s", failedRows(run.Gate))
+	if !r.Gate.Passed() {
+		return exitcode.Errorf(exitcode.GateFailed, "gate failed: %s", failedRows(r.Gate))
 	}
 	return nil
 }
@@ -249,176 +240,6 @@ func (a *App) outDir(out string) (string, error) {
 		fmt.Fprintf(a.Stderr, "harness: %v\n", err)
 	}
 	return dir, nil
-}
-
-// users splits the stack's credentials so no phase sees another's counters
-// or data: contracts rewrite the first project of the first two users, e2e
-// takes the third, the scenarios the next ones, the scan (a fresh user per
-// probe) the rest. With too few users (external mode) phases share them.
-type users struct {
-	contracts, e2e, load, scan []client.Credential
-	note                       string
-}
-
-func splitUsers(creds []client.Credential, loadUsers int) users {
-	n := len(creds)
-	if n < 5 {
-		return users{contracts: creds, e2e: creds, load: creds, scan: creds,
-			note: fmt.Sprintf("only %d users: the phases share them, so rate-limit counters and data may overlap", n)}
-	}
-	u := users{contracts: creds[:2], e2e: creds[2:3]}
-	rest := creds[3:]
-	k := min(max(loadUsers, 1), len(rest)/2)
-	u.load, u.scan = rest[:k], rest[k:]
-	return u
-}
-
-// view is the stack as one phase sees it: only that phase's users.
-type view struct {
-	*stack.Stack
-	creds []client.Credential
-}
-
-func (v view) Credentials() []client.Credential { return v.creds }
-
-// runPhases runs every enabled check in order; a check that could not run
-// goes into run.Errors (so the gate fails) and the next one still runs.
-func (a *App) runPhases(ctx context.Context, s *stack.Stack, o runOptions, plan runPlan, dir string, run *reports.Run) {
-	p := a.progress()
-	loadUsers := 0
-	for _, sc := range plan.scenarios {
-		loadUsers = max(loadUsers, sc.Users)
-	}
-	u := splitUsers(s.Credentials(), loadUsers)
-	if u.note != "" {
-		fmt.Fprintf(p, "harness: %s\n", u.note)
-	}
-	fail := func(phase string, err error) {
-		run.Errors = append(run.Errors, fmt.Sprintf("%s: %v", phase, err))
-		fmt.Fprintf(a.Stderr, "harness: %s could not run: %v\n", phase, err)
-	}
-	phase := func(n int, name string, off bool, fn func() error) {
-		if off {
-			fmt.Fprintf(p, "harness: [%d/4] %s: off\n", n, name)
-			return
-		}
-		if ctx.Err() != nil {
-			fail(name, fmt.Errorf("not started: %w", context.Cause(ctx)))
-			return
-		}
-		start := time.Now()
-		fmt.Fprintf(p, "harness: [%d/4] %s ...\n", n, name)
-		if err := fn(); err != nil {
-			fail(name, err)
-			return
-		}
-		fmt.Fprintf(p, "harness: [%d/4] %s done in %.1fs\n", n, name, time.Since(start).Seconds())
-	}
-
-	phase(1, "scan", o.noScan, func() error {
-		declared, _ := stack.ParseLimits(a.g.limits)
-		retries := 1
-		if o.quick {
-			retries = 0
-		}
-		rep, err := scan.Run(ctx, view{s, u.scan}, scan.Config{Progress: p, Retries: retries,
-			Limits: declared, Algorithm: a.g.limiter, FailurePolicy: a.g.failurePolicy})
-		run.Scan = rep
-		return err
-	})
-	phase(2, "load", o.noLoad || len(plan.scenarios) == 0, func() error {
-		var errs []error
-		for _, sc := range plan.scenarios {
-			fmt.Fprintf(p, "harness: load %s\n", sc.String())
-			res, err := scenarios.Run(ctx, sc, scenarios.Options{BaseURL: s.BaseURL(), Credentials: u.load, Progress: p, TTY: a.stderrTTY()})
-			if err != nil {
-				errs = append(errs, fmt.Errorf("scenario %s: %w", sc.Name, err))
-				continue
-			}
-			run.Scenarios = append(run.Scenarios, res)
-		}
-		return errors.Join(errs...)
-	})
-	phase(3, "contracts", o.noContracts, func() error {
-		opts, err := a.contractsInputs(contractsOptions{search: contracts.DefaultSearchTerm})
-		if err != nil {
-			return err
-		}
-		info := s.Info()
-		if info.Cache == stack.CacheRedis && info.FailurePolicy == "fail-closed" {
-			if ctl, err := s.Control(); err == nil {
-				opts.Cache = ctl
-			}
-		}
-		rep, err := contracts.Run(ctx, view{s, u.contracts}, opts)
-		run.Contracts = rep
-		return err
-	})
-	if !o.noE2E && plan.e2eSkip == "" && (!o.noScan || !o.noContracts) {
-		a.settle(ctx, s)
-	}
-	phase(4, "e2e", o.noE2E, func() error {
-		if plan.e2eSkip != "" {
-			fmt.Fprintf(a.Stderr, "!!! e2e SKIPPED: %s\n!!! (set CI=true to make this a failure)\n", plan.e2eSkip)
-			run.E2E = &e2e.Report{Status: check.Skip, Reason: plan.e2eSkip, BaseURL: s.BaseURL(), Started: time.Now().UTC()}
-			return nil
-		}
-		if len(u.e2e) == 0 {
-			return fmt.Errorf("the stack has no user to log in as")
-		}
-		rep, err := e2e.Run(ctx, e2e.Config{
-			BaseURL: s.BaseURL(), User: u.e2e[0], Chromium: plan.chromium, CI: a.Getenv("CI") == "true",
-			ScreenshotDir: filepath.Join(dir, "screenshots"),
-		}, e2e.All())
-		if err != nil {
-			return err
-		}
-		run.E2E = &rep
-		if rep.Status == check.Skip {
-			fmt.Fprintf(a.Stderr, "!!! e2e SKIPPED: %s\n!!! (set CI=true to make this a failure)\n", rep.Reason)
-		}
-		return nil
-	})
-}
-
-// settle waits until the target answers /health/ 200 on fresh connections
-// several times in a row. The scan and the contracts stop and restart the
-// limiter cache; the target never retries a Redis call, so each worker's
-// pooled connections from before the restart fail once (a 503) before they
-// are replaced. The browser checks must not trip over those leftovers.
-func (a *App) settle(ctx context.Context, s *stack.Stack) {
-	info := s.Info()
-	if info.Mode == stack.ModeExternal || info.Cache != stack.CacheRedis {
-		return
-	}
-	want := 8 * max(info.Workers, 1)
-	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	ok, bad := 0, 0
-	for ok < want && ctx.Err() == nil {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(s.BaseURL(), "/")+api.HealthPath, nil)
-		if err != nil {
-			return
-		}
-		resp, err := hc.Do(req)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-		if err == nil && resp.StatusCode == http.StatusOK {
-			ok++
-			continue
-		}
-		ok, bad = 0, bad+1
-		select {
-		case <-ctx.Done():
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	if bad > 0 || ok < want {
-		fmt.Fprintf(a.progress(), "harness: target settled after the cache restarts: %d failed health checks, %d of %d in a row healthy\n", bad, ok, want)
-	}
 }
 
 // meta fills what ran, where and when; git sha from `git rev-parse` in the
@@ -454,10 +275,8 @@ func (a *App) gitSHA() string {
 
 func failedRows(g reports.Gate) string {
 	var out []string
-	for _, r := range g.Rows {
-		if r.Status == check.Fail {
-			out = append(out, r.Name)
-		}
+	for _, r := range g.Blocking() {
+		out = append(out, r.Name+" ("+string(r.Status)+")")
 	}
 	return strings.Join(out, "; ")
 }
@@ -476,22 +295,4 @@ func (a *App) printVerdict(run *reports.Run, outs reports.Outputs) {
 }
 
 // writeGateTable prints one line per gate row.
-func writeGateTable(w io.Writer, g reports.Gate) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "GATE\tSTATUS\tOBSERVED\tEXPECTED\tDETAIL")
-	for _, r := range g.Rows {
-		msg := r.Message
-		if len(msg) > 100 {
-			msg = msg[:97] + "..."
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, strings.ToUpper(string(r.Status)), dash(r.Observed), dash(r.Expected), msg)
-	}
-	tw.Flush()
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
+func writeGateTable(w io.Writer, g reports.Gate) { _ = reports.WriteGateTable(w, g) }

@@ -31,10 +31,12 @@ func TestRunGateConfigErrors(t *testing.T) {
 			`harness.yaml:3: gate.thresholds[0]: threshold "error_rate < 1": value "1" is not a percentage`},
 		{"bad selector", "\ngate:\n  thresholds: [\"p95{worker=1} < 1s\"]\n",
 			`harness.yaml:3: gate.thresholds[0]: threshold "p95{worker=1} < 1s": bad selector "worker=1"`},
-		{"bad section", "gate:\n  require: [scan, load]\n",
-			`harness.yaml:2: gate.require[1]: unknown section "load"; allowed: scan, contracts, e2e`},
+		{"bad section", "gate:\n  require: [scan, lod]\n",
+			`harness.yaml:2: gate.require[1]: unknown section "lod"; allowed: scan, load, contracts, e2e`},
+		{"bad allow_skip section", "gate:\n  allow_skip:\n    - e2e\n    - browser\n",
+			`harness.yaml:4: gate.allow_skip[1]: unknown section "browser"; allowed: scan, load, contracts, e2e`},
 		{"unknown key", "gate:\n  threshold: []\n",
-			`harness.yaml:2: gate: unknown key "threshold"; allowed keys: require, thresholds`},
+			`harness.yaml:2: gate: unknown key "threshold"; allowed keys: allow_skip, require, thresholds`},
 		{"not a list", "gate:\n  thresholds: p95 < 1s\n",
 			`harness.yaml:2: gate.thresholds: want a list, got "p95 < 1s"`},
 	} {
@@ -54,11 +56,13 @@ func TestGateConfigDefaults(t *testing.T) {
 		name, yaml string
 		thresholds []string
 		require    []string
+		allowSkip  []string
 	}{
-		{"no gate section", "stack:\n  workers: 1\n", []string{"overshoot == 0"}, reports.Sections},
-		{"thresholds only", "gate:\n  thresholds: [\"p95 < 250ms\"]\n", []string{"p95 < 250ms"}, reports.Sections},
-		{"empty require", "gate:\n  require: []\n", []string{"overshoot == 0"}, nil},
-		{"both", "gate:\n  thresholds: []\n  require: [e2e, e2e, scan]\n", nil, []string{"e2e", "scan"}},
+		{"no gate section", "stack:\n  workers: 1\n", reports.DefaultThresholds, reports.Sections, nil},
+		{"thresholds only", "gate:\n  thresholds: [\"p95 < 250ms\"]\n", []string{"p95 < 250ms"}, reports.Sections, nil},
+		{"empty require", "gate:\n  require: []\n", reports.DefaultThresholds, nil, nil},
+		{"both", "gate:\n  thresholds: []\n  require: [e2e, e2e, scan]\n", nil, []string{"e2e", "scan"}, nil},
+		{"allow_skip", "gate:\n  allow_skip: [e2e, load, e2e]\n", reports.DefaultThresholds, reports.Sections, []string{"e2e", "load"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "harness.yaml")
@@ -73,6 +77,7 @@ func TestGateConfigDefaults(t *testing.T) {
 			}
 			require.Equal(t, tc.thresholds, exprs)
 			require.ElementsMatch(t, tc.require, g.Require)
+			require.ElementsMatch(t, tc.allowSkip, g.AllowSkip)
 		})
 	}
 }
@@ -88,7 +93,7 @@ func sampleRun(p95, throughput float64, e2eStatus check.Status) *reports.Run {
 		SchemaVersion: reports.SchemaVersion,
 		Meta: reports.Meta{Tool: "harness", Version: "test", Command: "harness run", Profile: "quick", Started: start,
 			Finished: start.Add(time.Minute), DurationS: 60, Machine: reports.Machine{OS: "linux", Arch: "amd64", CPUs: 2, GoVersion: "go1.26"}},
-		Scan: &scan.Report{Status: check.Pass},
+		Scan: &scan.Report{Status: check.Pass, Probes: []scan.Result{{Probe: "multi-worker", Status: check.Pass}}},
 		Scenarios: []*scenarios.Result{{Scenario: "read-mix", Kind: "constant", Users: 4, Started: start, Scheduled: 100, Sent: 100,
 			RequestedRate: 40, AchievedRate: 40,
 			Metrics: scenarios.Summary{Total: st(), Operations: map[string]*scenarios.Stats{"rekap": st()}}}},
@@ -196,7 +201,9 @@ func TestRunGateExitCodes(t *testing.T) {
 		{"pass", "gate:\n  thresholds:\n    - requests{scenario=tiny} == 8\n    - error_rate < 1%\n    - p95 < 10s\n  require: []\n", exitcode.OK, ""},
 		{"threshold fails", "gate:\n  thresholds:\n    - p99 < 1ns\n  require: []\n", exitcode.GateFailed, "p99 < 1ns [tiny]"},
 		{"typo selects nothing", "gate:\n  thresholds:\n    - p95{scenario=tiyn} < 1s\n  require: []\n", exitcode.GateFailed, "p95{scenario=tiyn} < 1s"},
-		{"required section switched off is a skip", "gate:\n  require: [contracts]\n", exitcode.OK, ""},
+		{"required section switched off fails", "gate:\n  thresholds: [error_rate < 1%]\n  require: [contracts]\n", exitcode.GateFailed, "all contracts checks pass (skip)"},
+		{"required section switched off and allowed", "gate:\n  thresholds: [error_rate < 1%]\n  require: [contracts]\n  allow_skip: [contracts]\n", exitcode.OK, ""},
+		{"no scan: overshoot has no data", "gate:\n  thresholds: [overshoot == 0, error_rate < 1%]\n  require: []\n", exitcode.GateFailed, "overshoot == 0 (inconclusive)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCLI(t)

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/cmd/harness/exitcode"
+	"github.com/ahsp-harness/harness/run"
 	"github.com/ahsp-harness/harness/scenarios/scan"
 	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/stack"
@@ -26,6 +25,8 @@ type scanOptions struct {
 	fast    bool
 	retries int
 	timeout time.Duration
+	// requireRL: --require-ratelimit-headers (nil: harness.yaml decides)
+	requireRL *bool
 }
 
 func newScanCmd(app *App) *cobra.Command {
@@ -65,8 +66,14 @@ Probes:
 	f.StringArrayVar(&o.probes, "probe", nil, "run only this probe (repeatable): "+strings.Join(scan.Probes(), ", "))
 	f.StringVar(&o.jsonOut, "json", "", "also write the result data (scan.Report) as JSON to this file")
 	f.BoolVar(&o.fast, "fast", true, "without --limits, start the target with the short-window profile "+scan.FastLimits)
-	f.IntVar(&o.retries, "retries", 1, "re-run a failed probe this many times on fresh users; it fails only if every attempt fails")
+	f.IntVar(&o.retries, "retries", 1, "re-run a failed probe this many times on fresh users; every attempt is reported, and a failure in any attempt stays a finding (intermittent \"k of n\")")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Minute, "bound on the whole scan")
+	requireRL := f.Bool("require-ratelimit-headers", false, "a 429 without RateLimit/X-RateLimit headers is a finding (default: advisory; config scan.require_ratelimit_headers)")
+	cmd.PreRun = func(cmd *cobra.Command, _ []string) {
+		if cmd.Flags().Changed("require-ratelimit-headers") {
+			o.requireRL = requireRL
+		}
+	}
 	return cmd
 }
 
@@ -92,7 +99,8 @@ func (a *App) scan(ctx context.Context, o scanOptions) error {
 		// with it, or (external) the user states the deployment's.
 		declared, _ := stack.ParseLimits(a.g.limits)
 		cfg := scan.Config{Probes: o.probes, Progress: a.progress(), Retries: o.retries, Op: o.op,
-			Limits: declared, Algorithm: a.g.limiter, FailurePolicy: a.g.failurePolicy}
+			Limits: declared, Algorithm: a.g.limiter, FailurePolicy: a.g.failurePolicy,
+			RequireRateLimitHeaders: a.requireRateLimitHeaders(o.requireRL)}
 		if s.Info().Mode == stack.ModeExternal && a.g.explicit["workers"] {
 			cfg.Workers = a.g.workers // a sizing hint: how many per-process counters to expose
 		}
@@ -155,15 +163,16 @@ func newReproCmd(app *App) *cobra.Command {
 locmem cache (Django's default) and then with a shared Redis, runs the
 multi-worker and race probes on both, and prints them side by side: which
 workers let the excess through, and why the shared cache fixes it. It ends
-with the exact commands to rerun each half. Exits 1 when the Redis half fails
-(the locmem half is expected to fail: that is the bug being shown).`,
+with the exact commands to rerun each half. Exits 1 when either half
+disagrees with its expectation: the locmem half must reproduce the bypass
+(multi-worker fails), the Redis half must not (multi-worker and race pass).`,
 		Example: `  harness repro bypass
   harness repro bypass --stack docker`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return app.reproBypass(cmd.Context(), jsonOut) },
 	}
 	bypass.Flags().StringVar(&jsonOut, "json", "", "also write both scan reports as JSON to this file")
-	cmd.AddCommand(bypass)
+	cmd.AddCommand(stackFlags(bypass, &app.g))
 	return cmd
 }
 
@@ -171,117 +180,32 @@ func (a *App) reproBypass(ctx context.Context, jsonOut string) error {
 	if a.g.mode == stack.ModeExternal || a.g.targetURL != "" {
 		return exitcode.Errorf(exitcode.Usage, "repro bypass starts its own stacks: use --stack auto, docker or local")
 	}
-	if a.g.limits == "" {
-		a.g.limits = scan.FastLimits
-	}
-	a.g.workers = 4
-	probes := []string{scan.MultiWorker, scan.Race}
-	reps := map[string]*scan.Report{}
-	for _, cache := range []string{stack.CacheLocmem, stack.CacheRedis} {
-		a.g.cache = cache
-		fmt.Fprintf(a.progress(), "harness: repro bypass: 4 workers, cache %s\n", cache)
-		err := a.withStack(ctx, func(ctx context.Context, s *stack.Stack) error {
-			rep, err := scan.Run(ctx, s, scan.Config{Probes: probes, Progress: a.progress()})
-			reps[cache] = rep
-			return err
-		})
-		if err != nil {
-			return err
-		}
-	}
-	a.writeBypass(a.Stdout, reps[stack.CacheLocmem], reps[stack.CacheRedis])
-	if err := writeJSON(a.abs(jsonOut), reps); err != nil {
+	spec, err := a.stackSpec()
+	if err != nil {
 		return err
 	}
-	if reps[stack.CacheRedis].Failed() {
-		return exitcode.Errorf(exitcode.GateFailed, "the shared-cache target failed too: %s", failedNames(reps[stack.CacheRedis]))
+	b, err := run.ReproBypass(ctx, spec, a.progress())
+	if err != nil {
+		return err
+	}
+	b.WriteText(a.Stdout)
+	if err := writeJSON(a.abs(jsonOut), b); err != nil {
+		return err
+	}
+	if b.Status != check.Pass {
+		return exitcode.Errorf(exitcode.GateFailed, "repro bypass: %s", strings.Join(b.Disagreements, "; "))
 	}
 	return nil
 }
 
-func (a *App) writeBypass(w io.Writer, locmem, redis *scan.Report) {
-	lr, rr := byProbe(locmem), byProbe(redis)
-	fmt.Fprintf(w, "\nRate-limit bypass with several workers (limits %s, limiter %s)\n\n", a.g.limits, locmem.Algorithm)
-	fmt.Fprintf(w, "%-14s | %-44s | %-44s\n", "", "4 workers, locmem (per-process cache)", "4 workers, redis (shared cache)")
-	fmt.Fprintf(w, "%s\n", strings.Repeat("-", 108))
-	for _, p := range []string{scan.MultiWorker, scan.Race} {
-		l, r := lr[p], rr[p]
-		cell := func(x scan.Result) []string {
-			e := x.Evidence
-			return []string{
-				strings.ToUpper(string(x.Status)),
-				fmt.Sprintf("accepted %d of %d, allowed %d", e.Accepted, e.Sent, e.ExpectedMax),
-				"per worker: " + perWorker(e.AcceptedPerWorker),
-			}
-		}
-		lc, rc := cell(l), cell(r)
-		for i := range lc {
-			name := ""
-			if i == 0 {
-				name = p
-			}
-			fmt.Fprintf(w, "%-14s | %-44s | %-44s\n", name, lc[i], rc[i])
-		}
-		fmt.Fprintf(w, "%s\n", strings.Repeat("-", 108))
+// requireRateLimitHeaders is the flag when given, else harness.yaml's
+// scan.require_ratelimit_headers, else false (advisory).
+func (a *App) requireRateLimitHeaders(flag *bool) bool {
+	if flag != nil {
+		return *flag
 	}
-	mw, rmw := lr[scan.MultiWorker], rr[scan.MultiWorker]
-	fmt.Fprintf(w, "\nWhy:\n")
-	switch {
-	case mw.Status == check.Fail:
-		fmt.Fprintf(w, "  - locmem: every worker process keeps its own counter. One user's burst, spread over\n")
-		fmt.Fprintf(w, "    connections, reached %d workers and each let requests through on its own count\n", max(len(mw.Evidence.AcceptedPerWorker), 1))
-		fmt.Fprintf(w, "    (%s): %d accepted where %d are allowed.\n", perWorker(mw.Evidence.AcceptedPerWorker), mw.Evidence.Accepted, mw.Evidence.ExpectedMax)
-	default:
-		fmt.Fprintf(w, "  - locmem: multi-worker %s (%s): %s\n", mw.Status, perWorker(mw.Evidence.AcceptedPerWorker), mw.Reason)
+	if a.cfg != nil && a.cfg.Scan != nil && a.cfg.Scan.RequireRateLimitHeaders != nil {
+		return *a.cfg.Scan.RequireRateLimitHeaders
 	}
-	if rmw.Status == check.Pass {
-		fmt.Fprintf(w, "  - redis: all workers count in one shared place with one atomic step, so the burst\n")
-		fmt.Fprintf(w, "    gets the limit once, wherever it lands (%s).\n", perWorker(rmw.Evidence.AcceptedPerWorker))
-	} else {
-		fmt.Fprintf(w, "  - redis: the shared cache did NOT fix it: %d accepted where %d are allowed (%s).\n",
-			rmw.Evidence.Accepted, rmw.Evidence.ExpectedMax, perWorker(rmw.Evidence.AcceptedPerWorker))
-	}
-	if lr[scan.Race].Status == check.Fail || rr[scan.Race].Status == check.Fail {
-		fmt.Fprintf(w, "  - race FAILED: requests pinned to ONE worker, released together, got past the limit:\n")
-		fmt.Fprintf(w, "    the counter is read and written in separate steps, so concurrent requests all see\n")
-		fmt.Fprintf(w, "    the same count. Sharing the cache cannot fix that; an atomic increment (INCR or a\n")
-		fmt.Fprintf(w, "    Lua script in Redis) does.\n")
-	} else {
-		fmt.Fprintf(w, "  - race pins its connections to one worker and passes on both: the counter's\n")
-		fmt.Fprintf(w, "    read-modify-write is atomic (compare with --defect naive-limiter).\n")
-	}
-	fmt.Fprintf(w, "\nRerun:\n")
-	extra := ""
-	for _, d := range a.g.defects {
-		extra += " --defect " + d
-	}
-	for _, c := range []string{stack.CacheLocmem, stack.CacheRedis} {
-		fmt.Fprintf(w, "  harness scan --stack %s --workers 4 --cache %s --limits %s%s --probe multi-worker --probe race\n", a.g.mode, c, a.g.limits, extra)
-	}
-}
-
-func byProbe(rep *scan.Report) map[string]scan.Result {
-	m := map[string]scan.Result{}
-	if rep != nil {
-		for _, p := range rep.Probes {
-			m[p.Probe] = p
-		}
-	}
-	return m
-}
-
-func perWorker(m map[string]int) string {
-	if len(m) == 0 {
-		return "-"
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("w%s=%d", api.WorkerIndex(k), m[k])
-	}
-	return strings.Join(parts, " ")
+	return false
 }

@@ -88,7 +88,7 @@ type Family struct {
 // PolicyMap is the deployment's rate-limit policy per operation, measured
 // before any probe judges it.
 type PolicyMap struct {
-	Families []Family  `json:"families"`
+	Families []Family   `json:"families"`
 	Ops      []OpPolicy `json:"operations"`
 	// Differences between the declared and the discovered policy, one line
 	// each; coverage reports them.

@@ -99,6 +99,11 @@ func TestMatrixDefectsAreCaught(t *testing.T) {
 		{scan.Coverage, 4, stack.CacheRedis, "legacy-scope", "have no limit although one is declared"},
 		{scan.Headers, 4, stack.CacheRedis, "no-retry-after", "no Retry-After header"},
 		{scan.Sessions, 4, stack.CacheRedis, "local-sessions", "redirected to the login page"},
+		{scan.WorkerKill, 2, stack.CacheRedis, "lost-writes", "acknowledged writes were lost"},
+		{scan.IdentityRotation, 4, stack.CacheRedis, "session-key", "a new login of the same user got past the spent quota"},
+		{scan.IdentityHeaders, 4, stack.CacheRedis, "identity-header-key", "forged identity headers got past the spent quota"},
+		{scan.LimitedWrite, 4, stack.CacheRedis, "limited-write-applies", "a write refused with 429 took effect"},
+		{scan.MethodVariants, 4, stack.CacheRedis, "method-bypass", "method variants got past the spent quota"},
 	}
 	for _, tc := range tests {
 		name := tc.probe + "/" + tc.defect

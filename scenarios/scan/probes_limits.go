@@ -2,8 +2,8 @@ package scan
 
 import (
 	"context"
-	"math/rand/v2"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -65,9 +65,11 @@ func tooFewReached(e Evidence) string {
 		reached, e.Sent, e.Status, e.ExpectedMax)
 }
 
-// inconclusive is a probe that ran but could not measure what it claims.
-func inconclusive(e Evidence, format string, a ...any) Result {
-	return Result{Status: check.Inconclusive, Reason: fmt.Sprintf(format, a...), Evidence: e}
+// inconclusiveWith is inconclusive with the evidence of what did run.
+func inconclusiveWith(e Evidence, format string, a ...any) Result {
+	r := inconclusive(format, a...)
+	r.Evidence = e
+	return r
 }
 
 // bounceNote names sessions as the cause when requests bounced to login.
@@ -153,10 +155,10 @@ func probeMultiWorker(ctx context.Context, s *scanner) Result {
 		return res
 	}
 	if m := tooFewReached(e); m != "" {
-		return inconclusive(e, "%s%s", m, bounceNote(e))
+		return inconclusiveWith(e, "%s%s", m, bounceNote(e))
 	}
 	if seen == 1 && workers > 1 {
-		return inconclusive(e, "only 1 worker answered although %d are declared: the burst did not spread, so a per-worker counter could not show", workers)
+		return inconclusiveWith(e, "only 1 worker answered although %d are declared: the burst did not spread, so a per-worker counter could not show", workers)
 	}
 	res.Status = check.Pass
 	res.Reason = fmt.Sprintf("accepted %d of %d on %s, at most %d allowed", e.Accepted, e.Sent, op.Name, e.ExpectedMax)
@@ -209,7 +211,7 @@ func probeRace(ctx context.Context, s *scanner) Result {
 		return res
 	}
 	if m := tooFewReached(e); m != "" {
-		return inconclusive(e, "%s%s", m, bounceNote(e))
+		return inconclusiveWith(e, "%s%s", m, bounceNote(e))
 	}
 	res.Status = check.Pass
 	res.Reason = fmt.Sprintf("accepted %d of %d concurrent requests on %s (%d connections %s), at most %d allowed", e.Accepted, e.Sent, op.Name, conns, where, e.ExpectedMax)
@@ -341,7 +343,7 @@ func probeWindow(ctx context.Context, s *scanner) Result {
 	// starved of CPU may have sent closer than that; then a 429 proves nothing.
 	mustPass := p.window() / time.Duration(max(p.Limit.Requests-1, 1))
 	if throttledAt > 0 && minGap <= mustPass {
-		return inconclusive(pe, "the polite client was throttled at request %d but could not keep its spacing (closest two sends %s apart, must-pass spacing is over %s); the machine is too busy",
+		return inconclusiveWith(pe, "the polite client was throttled at request %d but could not keep its spacing (closest two sends %s apart, must-pass spacing is over %s); the machine is too busy",
 			throttledAt, minGap.Round(time.Millisecond), mustPass)
 	}
 	ed := <-edgeDone
@@ -461,7 +463,7 @@ func probePathVariants(ctx context.Context, s *scanner) Result {
 	res := Result{Evidence: e}
 	if over == 0 {
 		if m := tooFewReached(e); m != "" {
-			return inconclusive(e, "%s%s", m, bounceNote(e))
+			return inconclusiveWith(e, "%s%s", m, bounceNote(e))
 		}
 	}
 	if over > 0 {
@@ -577,21 +579,13 @@ func probeHeaders(ctx context.Context, s *scanner) Result {
 		return res
 	}
 	res.Evidence.Samples = []Sample{sampleOf("first 429", *got)}
-	var problems []string
+	problems, advisory := judge429Headers(got.header, got.end, s.cfg.RequireRateLimitHeaders)
+	res.Evidence.Notes = append(res.Evidence.Notes, advisory...)
 	ra := got.header.Get("Retry-After")
-	secs, raErr := parseRetryAfter(ra, got.end)
-	switch {
-	case ra == "":
-		problems = append(problems, "the 429 has no Retry-After header: clients cannot know when to retry")
-	case raErr != nil:
-		problems = append(problems, fmt.Sprintf("Retry-After %q is neither seconds nor an HTTP date", ra))
-	}
-	if got.header.Get("RateLimit") == "" && got.header.Get("X-RateLimit-Limit") == "" {
-		problems = append(problems, "the 429 has neither RateLimit nor X-RateLimit-* headers")
-	}
+	secs, _ := parseRetryAfter(ra, got.end)
 	if len(problems) == 0 {
-		// Honesty: well before Retry-After a request is still refused; just
-		// after it one passes.
+		// Honesty: right after the 429 a request is still refused; just
+		// after Retry-After one passes.
 		if secs > maxProbeWait {
 			res.Evidence.Notes = append(res.Evidence.Notes, fmt.Sprintf("Retry-After %s is too long to wait for; honesty not checked", secs))
 		} else {
@@ -601,7 +595,7 @@ func probeHeaders(ctx context.Context, s *scanner) Result {
 				problems = append(problems, fmt.Sprintf("Retry-After said %s but a request right after the 429 passed", secs))
 			}
 			if err := sleepUntil(ctx, got.end.Add(secs+250*time.Millisecond)); err != nil {
-				return fail("interrupted: %v", err)
+				return errorf("interrupted: %v", err)
 			}
 			after := s.sendRetry(ctx, hc, ag.req(op, api.Legacy, "after Retry-After"), 3)
 			t.add(after)
@@ -618,7 +612,10 @@ func probeHeaders(ctx context.Context, s *scanner) Result {
 		return res
 	}
 	res.Status = check.Pass
-	res.Reason = fmt.Sprintf("429 carries Retry-After %s and rate-limit headers; refused before it, accepted after it", ra)
+	res.Reason = fmt.Sprintf("the 429 carries Retry-After %s; refused before it, accepted after it", ra)
+	if len(advisory) > 0 {
+		res.Reason += " (advisory: " + strings.Join(advisory, "; ") + ")"
+	}
 	return res
 }
 

@@ -23,7 +23,7 @@ import (
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/client"
-	"github.com/ahsp-harness/harness/target/stack"
+	"github.com/ahsp-harness/harness/target/stack/stackinfo"
 )
 
 // Target is what the scanner needs from a running deployment; a
@@ -31,8 +31,8 @@ import (
 type Target interface {
 	BaseURL() string
 	Credentials() []client.Credential
-	Info() stack.Info
-	Control() (stack.Control, error)
+	Info() stackinfo.Info
+	Control() (stackinfo.Control, error)
 }
 
 // Probe names, the same in flags, JSON and reports.
@@ -69,11 +69,15 @@ var catalog = []probeDef{
 	{Window, "a polite client (half the limit) is never throttled; bursts around a window edge stay within the algorithm's allowance", probeWindow},
 	{PathVariants, "spellings and versions of one operation share one limit", probePathVariants},
 	{Coverage, "every write, read and export operation answers 429 within 2×limit requests", probeCoverage},
-	{Headers, "a 429 carries Retry-After and RateLimit headers, and Retry-After is honest", probeHeaders},
+	{Headers, "a 429 carries an honest Retry-After (RateLimit headers advisory unless required)", probeHeaders},
 	{Sessions, "a logged-in user stays logged in on every worker", probeSessions},
 	{CacheDown, "with the cache stopped the failure policy is honoured, health degrades, and service recovers", probeCacheDown},
 	{CacheSlow, "with a slow cache no request hangs past the limiter timeout and the policy is honoured", probeCacheSlow},
 	{WorkerKill, "a worker killed under write load is restarted and no acknowledged write is lost", probeWorkerKill},
+	{IdentityRotation, "the same user logging in again (a new session) gets no fresh quota", probeIdentityRotation},
+	{IdentityHeaders, "forged client/user identity headers (X-Forwarded-For, X-Real-IP, X-User-Id, ...) do not move a limited operation to another bucket", probeIdentityHeaders},
+	{LimitedWrite, "a write refused with 429 has no effect (read back)", probeLimitedWrite},
+	{MethodVariants, "HEAD, PUT, PATCH and X-HTTP-Method-Override share the operation's limit or are refused", probeMethodVariants},
 	// Last: its failed logins use up the login limit of the harness's own address.
 	{XFFSpoof, "the login limit ignores forged X-Forwarded-For / X-Real-IP", probeXFF},
 }
@@ -118,8 +122,12 @@ type Config struct {
 	Connections int
 	// Progress receives one line per probe; nil discards.
 	Progress io.Writer
-	// Retries re-runs a failed probe (on fresh users) to tell a flaky
-	// machine from a real finding; a probe fails only if every attempt fails.
+	// RequireRateLimitHeaders makes a 429 without RateLimit/X-RateLimit
+	// headers a finding; otherwise their absence is advisory.
+	RequireRateLimitHeaders bool
+	// Retries re-runs a failed probe (on fresh users) to tell a consistent
+	// finding from an intermittent one; every attempt is kept, and a failure
+	// in any attempt stays a finding (marked intermittent "k of n").
 	Retries int
 	// Workers is a sizing hint: how many per-process counters a burst must
 	// be able to expose (default: the stack's workers, else 8).
@@ -185,11 +193,15 @@ type Result struct {
 	Evidence        Evidence     `json:"evidence"`
 	DurationSeconds float64      `json:"duration_s"`
 	Attempts        int          `json:"attempts,omitempty"`
+	// AttemptLog holds every attempt when the probe ran more than once.
+	AttemptLog []Attempt `json:"attempt_log,omitempty"`
+	// Intermittent is "k of n" when k of n attempts failed and the rest passed.
+	Intermittent string `json:"intermittent,omitempty"`
 }
 
 // Report is a whole scan.
 type Report struct {
-	Target        stack.Info                 `json:"target"`
+	Target        stackinfo.Info             `json:"target"`
 	Algorithm     string                     `json:"algorithm"`
 	FailurePolicy string                     `json:"failure_policy"`
 	Limits        map[api.Category]api.Limit `json:"limits"`
@@ -243,17 +255,17 @@ func Run(ctx context.Context, t Target, cfg Config) (*Report, error) {
 			return rep, fmt.Errorf("scan interrupted before %s: %w", p.name, err)
 		}
 		s.printf("scan: %s ...", p.name)
-		var res Result
+		var atts []Attempt
 		for attempt := 1; ; attempt++ {
 			t0 := time.Now()
-			res = safeRun(ctx, s, p)
-			res.Probe, res.Attempts = p.name, attempt
-			res.DurationSeconds = round3(time.Since(t0).Seconds())
-			if res.Status != check.Fail || attempt > cfg.Retries || ctx.Err() != nil {
+			r := safeRun(ctx, s, p)
+			atts = append(atts, Attempt{Status: r.Status, Reason: r.Reason, Evidence: r.Evidence, DurationSeconds: round3(time.Since(t0).Seconds())})
+			if r.Status != check.Fail || attempt > cfg.Retries || ctx.Err() != nil {
 				break
 			}
-			s.printf("scan: %s failed (%s); retrying on fresh users", p.name, res.Reason)
+			s.printf("scan: %s failed (%s); retrying on fresh users", p.name, r.Reason)
 		}
+		res := foldAttempts(p.name, atts)
 		s.printf("scan: %s %s in %.1fs: %s", p.name, strings.ToUpper(string(res.Status)), res.DurationSeconds, res.Reason)
 		rep.Probes = append(rep.Probes, res)
 	}
@@ -306,20 +318,20 @@ func newScanner(t Target, cfg Config) (*scanner, error) {
 	s.limits = maps.Clone(api.DefaultLimits)
 	// A login limit is declared only where one is known to exist: the
 	// reference target's own (unless switched off), or one the user states.
-	if info.Mode != stack.ModeExternal && !slices.Contains(info.Defects, "no-login-limit") {
+	if info.Mode != stackinfo.ModeExternal && !slices.Contains(info.Defects, "no-login-limit") {
 		s.limits[LoginCategory] = DefaultLoginLimit
 	}
 	switch {
 	case cfg.Limits != nil:
 		maps.Copy(s.limits, cfg.Limits)
 	case info.Limits != "":
-		l, err := stack.ParseLimits(info.Limits)
+		l, err := stackinfo.ParseLimits(info.Limits)
 		if err != nil {
 			return nil, fmt.Errorf("read the target's declared limits: %w", err)
 		}
 		maps.Copy(s.limits, l)
 	}
-	if info.Mode != stack.ModeExternal && slices.Contains(info.Defects, "no-login-limit") {
+	if info.Mode != stackinfo.ModeExternal && slices.Contains(info.Defects, "no-login-limit") {
 		delete(s.limits, LoginCategory) // --limits may name it; the target does not apply it
 	}
 	s.alg = firstNonEmpty(cfg.Algorithm, known(info.Limiter, Fixed, Sliding, GCRA), Fixed)
@@ -358,17 +370,11 @@ func (s *scanner) policyOf(cat api.Category) Policy {
 	return Policy{Limit: s.limits[cat], Algorithm: s.alg}
 }
 
-// needsMap reports whether a selected probe judges the rate-limit policy or
-// needs a limited operation.
+// needsMap reports whether a selected probe judges the rate-limit policy.
 func (s *scanner) needsMap() bool {
 	for _, p := range s.probes {
 		switch p {
-		case WorkerKill, Sessions, XFFSpoof:
-		case CacheDown, CacheSlow:
-			// They watch a limited operation, but only where they can run.
-			if _, err := s.t.Control(); err == nil {
-				return true
-			}
+		case WorkerKill, Sessions, XFFSpoof, CacheDown, CacheSlow:
 		default:
 			return true
 		}
@@ -474,6 +480,7 @@ func (r *Report) WriteText(w io.Writer) {
 		for _, n := range e.Notes {
 			fmt.Fprintf(w, "  note: %s\n", n)
 		}
+		writeAttempts(w, p)
 		for _, sm := range e.Samples {
 			fmt.Fprintf(w, "  sample (%s): %s %s -> %d worker %s %s\n", sm.What, sm.Method, sm.URL, sm.Status, sm.Worker, truncate(sm.Body, 160))
 		}

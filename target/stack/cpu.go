@@ -11,22 +11,6 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// CPUTime is the CPU the stack's own processes have used so far, in
-// seconds. Differences between two readings give the cores a step used.
-// A field is -1 where it cannot be measured: external mode, no Redis, the
-// embedded miniredis (its CPU is the harness's own), or a process that
-// restarted between readings.
-type CPUTime struct {
-	// Target is the app: the master and its workers (docker: the target
-	// container's cgroup).
-	Target float64
-	// Cache is the Redis server (docker: the Redis container).
-	Cache float64
-}
-
-// Unmeasured is a CPUTime with nothing measured.
-var Unmeasured = CPUTime{Target: -1, Cache: -1}
-
 // CPUTime reads the stack's CPU counters (Unmeasured in external mode).
 func (s *Stack) CPUTime(ctx context.Context) CPUTime {
 	if s == nil || s.be == nil {

@@ -12,22 +12,23 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ahsp-harness/harness/target/stack/stackinfo"
 )
 
-// Hook names: user-supplied shell commands that let the harness break and
-// observe an external deployment it did not start.
+// Hook names (stackinfo's, so checks can name them without this package).
 const (
-	HookCacheStop  = "cache-stop"  // stop the deployment's cache server
-	HookCacheStart = "cache-start" // start it again
-	HookCacheSlow  = "cache-slow"  // add latency to every cache reply ($HARNESS_CACHE_DELAY_MS)
-	HookCacheFast  = "cache-fast"  // remove that latency
-	HookWorkerKill = "worker-kill" // kill one worker process ($HARNESS_WORKER_INDEX)
-	HookLogs       = "logs"        // print the deployment's recent log lines
-	HookCPU        = "cpu"         // print the deployment's cumulative CPU seconds
+	HookCacheStop  = stackinfo.HookCacheStop
+	HookCacheStart = stackinfo.HookCacheStart
+	HookCacheSlow  = stackinfo.HookCacheSlow
+	HookCacheFast  = stackinfo.HookCacheFast
+	HookWorkerKill = stackinfo.HookWorkerKill
+	HookLogs       = stackinfo.HookLogs
+	HookCPU        = stackinfo.HookCPU
 )
 
 // HookNames lists every hook name, in documentation order.
-var HookNames = []string{HookCacheStop, HookCacheStart, HookCacheSlow, HookCacheFast, HookWorkerKill, HookLogs, HookCPU}
+var HookNames = stackinfo.HookNames
 
 // DefaultHookTimeout bounds one hook run unless Spec.HookTimeout says otherwise.
 const DefaultHookTimeout = 60 * time.Second
@@ -258,16 +259,8 @@ func (c hookControl) AddCacheLatency(ctx context.Context, d time.Duration) (func
 	}, nil
 }
 
-// ControlMissing reports whether ctl can run the named hooks: nil for a
-// docker or local stack's Control (which needs none), else an error wrapping
-// ErrUnsupported that names the first missing hook. Probes call it before
-// they break anything.
-func ControlMissing(ctl Control, names ...string) error {
-	if m, ok := ctl.(interface{ Missing(...string) error }); ok {
-		return m.Missing(names...)
-	}
-	return nil
-}
+// ControlMissing reports whether ctl can run the named hooks (stackinfo.ControlMissing).
+var ControlMissing = stackinfo.ControlMissing
 
 // externalStack is the backend of an external deployment: nothing to start
 // or stop; what it can do comes from the hooks.

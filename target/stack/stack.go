@@ -19,20 +19,40 @@ import (
 	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/client"
 	"github.com/ahsp-harness/harness/target/internal/defects"
+	"github.com/ahsp-harness/harness/target/stack/stackinfo"
 )
 
-// Modes accepted in Spec.Mode.
+// The names checks and reports share live in stackinfo (no Docker,
+// Toxiproxy or browser client); these aliases keep them reachable here.
 const (
-	ModeAuto     = "auto"
-	ModeDocker   = "docker"
-	ModeLocal    = "local"
-	ModeExternal = "external"
+	ModeAuto     = stackinfo.ModeAuto
+	ModeDocker   = stackinfo.ModeDocker
+	ModeLocal    = stackinfo.ModeLocal
+	ModeExternal = stackinfo.ModeExternal
+	CacheLocmem  = stackinfo.CacheLocmem
+	CacheRedis   = stackinfo.CacheRedis
 )
 
-// Cache backends accepted in Spec.Cache.
-const (
-	CacheLocmem = "locmem"
-	CacheRedis  = "redis"
+type (
+	// Info describes a stack that is up (stackinfo.Info).
+	Info = stackinfo.Info
+	// Worker is one worker process of the target (stackinfo.Worker).
+	Worker = stackinfo.Worker
+	// Control breaks and repairs parts of a running stack (stackinfo.Control).
+	Control = stackinfo.Control
+	// CPUTime is the CPU the stack's processes used so far (stackinfo.CPUTime).
+	CPUTime = stackinfo.CPUTime
+)
+
+var (
+	// ErrUnsupported is returned for control operations a mode cannot do.
+	ErrUnsupported = stackinfo.ErrUnsupported
+	// ErrNoCache is returned by cache controls when the stack runs without Redis.
+	ErrNoCache = stackinfo.ErrNoCache
+	// Unmeasured is a CPUTime with nothing measured.
+	Unmeasured = stackinfo.Unmeasured
+	// ParseLimits reads the target's --limits syntax: "read=100/60,write=20/60".
+	ParseLimits = stackinfo.ParseLimits
 )
 
 // Local Redis kinds accepted in Spec.LocalRedis.
@@ -68,16 +88,12 @@ const (
 )
 
 var (
-	// ErrUnsupported is returned for control operations a mode cannot do.
-	ErrUnsupported = errors.New("unsupported in external mode")
 	// ErrInvalidSpec wraps every validation error of a Spec.
 	ErrInvalidSpec = errors.New("invalid stack spec")
 	// ErrStart wraps failures to bring a docker or local stack up.
 	ErrStart = errors.New("stack failed to start")
 	// ErrUnreachable wraps failures to reach an external target.
 	ErrUnreachable = errors.New("target unreachable")
-	// ErrNoCache is returned by cache controls when the stack runs without Redis.
-	ErrNoCache = errors.New("no cache server in this stack (cache is locmem; use --cache redis)")
 )
 
 // Seed is the size of the deterministic seed data.
@@ -129,58 +145,6 @@ type Spec struct {
 
 	// Progress receives one line per step; nil discards.
 	Progress io.Writer
-}
-
-// Info describes a stack that is up. It goes into reports.
-type Info struct {
-	Mode       string `json:"mode"`
-	ModeReason string `json:"mode_reason"`
-	RunID      string `json:"run_id"`
-	BaseURL    string `json:"base_url"`
-	// Route says how BaseURL reaches a docker-mode target.
-	Route         string `json:"route,omitempty"`
-	Workers       int    `json:"workers"`
-	Cache         string `json:"cache"`
-	RedisKind     string `json:"redis_kind,omitempty"`
-	RedisAddr     string `json:"redis_addr,omitempty"`
-	Limiter       string `json:"limiter"`
-	FailurePolicy string `json:"failure_policy"`
-	// RedisTimeoutMS is the target's timeout per Redis call (0: unknown).
-	RedisTimeoutMS float64  `json:"redis_timeout_ms,omitempty"`
-	SessionStore   string   `json:"session_store"`
-	Limits         string   `json:"limits,omitempty"`
-	Defects        []string `json:"defects"`
-	// Profile is the reference target's deployment profile, if one was used.
-	Profile        string  `json:"profile,omitempty"`
-	TargetBin      string  `json:"target_bin,omitempty"`
-	StartupSeconds float64 `json:"startup_seconds"`
-	// Hooks names the external deployment's configured hooks (not their commands).
-	Hooks             []string `json:"hooks,omitempty"`
-	ImageBuildSeconds float64  `json:"image_build_seconds,omitempty"`
-}
-
-// Worker is one worker process of the target.
-type Worker struct {
-	Index int `json:"index"`
-	PID   int `json:"pid"`
-	// ID is the worker's X-Worker-Id value: "<index>-<pid>".
-	ID string `json:"id"`
-}
-
-// Control breaks and repairs parts of a running stack.
-type Control interface {
-	// Workers lists the current worker processes (from their pid files).
-	Workers(ctx context.Context) ([]Worker, error)
-	// KillWorker sends SIGKILL to worker index (from 1); the master restarts it.
-	KillWorker(ctx context.Context, index int) error
-	// StopCache stops the Redis server; StartCache starts it again on the same address.
-	StopCache(ctx context.Context) error
-	StartCache(ctx context.Context) error
-	// PauseCache freezes Redis (connections hang) until ResumeCache.
-	PauseCache(ctx context.Context) error
-	ResumeCache(ctx context.Context) error
-	// AddCacheLatency delays every reply from Redis by d until remove is called.
-	AddCacheLatency(ctx context.Context, d time.Duration) (remove func(context.Context) error, err error)
 }
 
 // backend is one mode's implementation.
@@ -455,29 +419,6 @@ func CheckProfile(name string) error {
 func CheckDefects(names []string) error {
 	_, err := defects.Parse(names)
 	return err
-}
-
-// ParseLimits reads the target's --limits syntax: "read=100/60,write=20/60".
-func ParseLimits(s string) (map[api.Category]api.Limit, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, nil
-	}
-	out := map[api.Category]api.Limit{}
-	for _, part := range strings.Split(s, ",") {
-		var name string
-		var l api.Limit
-		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if ok {
-			name = strings.TrimSpace(k)
-			_, err := fmt.Sscanf(v, "%d/%d", &l.Requests, &l.WindowSeconds)
-			ok = err == nil && name != "" && l.Requests > 0 && l.WindowSeconds > 0
-		}
-		if !ok {
-			return nil, fmt.Errorf("limit %q: want category=N/seconds, e.g. write=20/60", part)
-		}
-		out[api.Category(name)] = l
-	}
-	return out, nil
 }
 
 func formatLimits(m map[api.Category]api.Limit) string {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -134,6 +135,13 @@ func defectHelp() string {
 func runMaster(ctx context.Context, p proc, c config) error {
 	log := newLogger(p.stderr).With("role", "master")
 	banner(log, c)
+	// Workers sum each other's metrics-<i>.json in the run dir (see
+	// server.Config.MetricsDir); a previous run's counters must not count.
+	if old, _ := filepath.Glob(filepath.Join(c.RunDir, "metrics-*.json")); len(old) > 0 {
+		for _, f := range old {
+			_ = os.Remove(f)
+		}
+	}
 	cj, err := json.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("encode worker config: %w", err)

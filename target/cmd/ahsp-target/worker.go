@@ -126,6 +126,7 @@ func buildHandler(ctx context.Context, c config, set defects.Set, index int, log
 		CacheTimeout:   c.RedisTimeout,
 		SessionTimeout: sessionTimeout,
 		CacheBackend:   c.Cache,
+		MetricsDir:     c.RunDir,
 		Logger:         log,
 	}, server.Deps{
 		Store:    st,

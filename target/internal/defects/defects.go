@@ -21,6 +21,12 @@ var Known = map[string]string{
 	"legacy-scope":   "only list-pekerjaan/save/ is rate limited (as in the real app)",
 	"no-retry-after": "429 responses carry no Retry-After header (as in the real app)",
 	"local-sessions": "sessions are kept in each worker's memory, so other workers bounce the user to login",
+	// Scan diagnosis (bypass classes and durability), appended to the rate-limiting block.
+	"session-key":           "the rate-limit key is the session, not the user: logging in again gives a fresh quota",
+	"identity-header-key":   "the rate-limit key trusts client/user identity headers (X-Forwarded-For, X-Real-IP, X-User-Id, ...) on every limited operation",
+	"limited-write-applies": "a write refused with 429 is still applied (the client sees 429, the data changes)",
+	"method-bypass":         "PUT, PATCH and X-HTTP-Method-Override reach an operation as its own method without being counted",
+	"lost-writes":           "volume saves are acknowledged (200) but never stored",
 	// End of rate-limiting block.
 
 	// Deployment traits (no check fails on them alone; the harness must cope).
@@ -41,6 +47,16 @@ var Known = map[string]string{
 	// End of browser block.
 
 	// Security and observability.
+	"no-csp":                    "responses carry no Content-Security-Policy (as in the real app)",
+	"session-cookie-js":         "the session cookie is readable by scripts (no HttpOnly) and has no SameSite",
+	"csrf-exempt-op":            "harga-items.save accepts unsafe requests without a valid CSRF token",
+	"idor-op":                   "volume-pekerjaan.save writes into any project, not only the user's own",
+	"cors-reflect":              "any Origin is reflected in Access-Control-Allow-Origin with credentials allowed",
+	"leaky-errors":              "a quote in search-ahsp's q answers 500 with a debug page: traceback, SQL and settings",
+	"metrics-miss-bulk":         "/metrics does not count 429s of the bulk category",
+	"metrics-miss-cache-errors": "/metrics does not count the limiter's cache errors",
+	"hit-log-no-user":           "rate-limit hits are logged without the user",
+	"no-metrics":                "no /metrics endpoint: 404 (as in the real app)",
 	// End of security block.
 }
 
@@ -110,6 +126,7 @@ var Profiles = map[string]Profile{
 		Defects: []string{
 			"legacy-scope", "no-retry-after", "naive-limiter", "local-sessions",
 			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit",
+			"no-csp", "no-metrics",
 			// End of as-deployed defects.
 		},
 	},
@@ -120,6 +137,7 @@ var Profiles = map[string]Profile{
 		Defects: []string{
 			"legacy-scope", "no-retry-after", "naive-limiter",
 			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit",
+			"no-csp", "no-metrics",
 			// End of as-deployed-redis defects.
 		},
 	},

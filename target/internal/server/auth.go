@@ -175,10 +175,14 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, fmt.Errorf("save session: %w", err), nil)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{
+	sc := &http.Cookie{
 		Name: SessionCookie, Value: key, Path: "/", MaxAge: int(SessionTTL / time.Second),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode,
-	})
+	}
+	if s.cfg.Defects.Has("session-cookie-js") {
+		sc.HttpOnly, sc.SameSite = false, 0
+	}
+	http.SetCookie(w, sc)
 	s.setCSRF(w) // Django rotates the token at login
 	http.Redirect(w, r, next, http.StatusFound)
 }

@@ -32,6 +32,9 @@ func (s *Server) operationKey(r *http.Request, rt route, uid int64) string {
 		}
 		name = v + ":" + name
 	}
+	if id := s.keyIdentity(r); id != "" {
+		return fmt.Sprintf("rl:%s:%s:%s", rt.op.Category, id, name)
+	}
 	return fmt.Sprintf("rl:%s:%d:%s", rt.op.Category, uid, name)
 }
 
@@ -103,7 +106,9 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, key, category str
 	cancel()
 	window := int(l.Window / time.Second)
 	if err != nil {
-		s.metrics.cacheError("limiter")
+		if !s.cfg.Defects.Has("metrics-miss-cache-errors") {
+			s.metrics.cacheError("limiter")
+		}
 		if s.cfg.FailurePolicy == FailOpen {
 			s.log.Warn("rate limiter unavailable, allowing (fail-open)", "err", err.Error(), "key", key, "category", category)
 			return true
@@ -134,9 +139,15 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, key, category str
 		h.Set("Retry-After", strconv.Itoa(retry))
 	}
 	h.Set("Cache-Control", "no-store")
-	s.metrics.limitHit(hi.operation, category)
+	if s.countsHit(category) {
+		s.metrics.limitHit(hi.operation, category)
+	}
+	user := hi.user
+	if s.cfg.Defects.Has("hit-log-no-user") {
+		user = ""
+	}
 	s.log.Warn("rate limit exceeded",
-		"user", hi.user, "operation", hi.operation, "category", category,
+		"user", user, "operation", hi.operation, "category", category,
 		"ip", clientIP(r, false), "forwarded_for", r.Header.Get("X-Forwarded-For"), "user_agent", r.UserAgent(),
 		"count", dec.Count, "limit", l.Requests, "retry_after", retry)
 	writeJSON(w, http.StatusTooManyRequests, map[string]any{

@@ -69,7 +69,10 @@ type Config struct {
 	BodyLimit      int64
 	// Backend names for health output ("locmem", "redis") and logs.
 	CacheBackend string
-	Logger       *slog.Logger
+	// MetricsDir, when set, is shared by every worker of the deployment
+	// (the master's run dir): /metrics then reports all workers' counters.
+	MetricsDir string
+	Logger     *slog.Logger
 }
 
 // Decision is a limiter's answer for one request.
@@ -204,6 +207,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		metrics:  newMetrics(),
 	}
 	s.log = cfg.Logger.With("worker", s.workerID)
+	if cfg.MetricsDir != "" {
+		s.metrics.share(cfg.MetricsDir, cfg.WorkerIndex)
+	}
 	return s, nil
 }
 
@@ -242,6 +248,7 @@ func (w *recorder) Write(b []byte) (int, error) {
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	rec := &recorder{ResponseWriter: w}
 	h := w.Header()
 	if !s.cfg.Defects.Has("no-worker-header") {
@@ -254,7 +261,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'")
+	if !s.cfg.Defects.Has("no-csp") {
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'")
+	}
+	if s.cfg.Defects.Has("cors-reflect") && s.reflectCORS(rec, r) {
+		return
+	}
 	rt := resolve(r.URL.Path)
 	if rt.kind == kindAPI && rt.version != api.Legacy && s.cfg.Defects.Has("no-api-versions") {
 		rt = route{}
@@ -271,7 +283,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			s.serverError(rec, r, fmt.Errorf("panic: %v", v), debug.Stack())
 		}
-		s.metrics.request(rt.name(), rec.status)
+		s.metrics.request(rt.name(), rec.status, time.Since(start))
 	}()
 	if r.ContentLength > s.cfg.BodyLimit {
 		s.tooLarge(rec, r)
@@ -286,6 +298,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case kindHealth:
 		s.serveHealth(rec, r, rt.health)
 	case kindMetrics:
+		if s.cfg.Defects.Has("no-metrics") {
+			s.notFound(rec, r)
+			return
+		}
 		s.serveMetrics(rec, r)
 	case kindStatic:
 		s.d.Static.ServeHTTP(rec, r)
@@ -302,7 +318,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
 	w.Header().Set("Cache-Control", "no-store")
-	if !s.csrfOK(r) {
+	exempt := s.cfg.Defects.Has("csrf-exempt-op") && rt.op.Name == csrfExemptOp
+	if !exempt && !s.csrfOK(r) {
 		s.csrfFailed(w, r)
 		return
 	}
@@ -314,12 +331,16 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
 		s.redirectLogin(w, r)
 		return
 	}
+	bypass := s.overrideMethod(r, rt.op)
 	if r.Method != rt.op.Method {
 		w.Header().Set("Allow", rt.op.Method)
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
-	if !s.limitOperation(w, r, rt, uid) {
+	if !bypass && !s.limitOperation(w, r, rt, uid) {
+		if s.appliesWhenLimited(w, rt.op) {
+			s.d.API(&discard{}, r, rt.op, rt.version, Params{UserID: uid, ProjectID: rt.project, PekerjaanID: rt.id})
+		}
 		return
 	}
 	// The whole body is read here, after counting, so a too-large chunked
@@ -337,6 +358,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	if s.cfg.Defects.Has("leaky-errors") && s.leakyError(w, r, rt) {
+		return
 	}
 	s.d.API(w, r, rt.op, rt.version, Params{UserID: uid, ProjectID: rt.project, PekerjaanID: rt.id})
 }

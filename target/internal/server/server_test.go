@@ -388,6 +388,24 @@ func TestMetrics(t *testing.T) {
 	require.Contains(t, body, `ahsp_http_requests_total{route="list-pekerjaan.tree",status="429"} 1`)
 	require.Contains(t, body, `ahsp_rate_limit_hits_total{operation="list-pekerjaan.tree",category="read"} 1`)
 	require.Contains(t, body, `ahsp_http_requests_total{route="login",status="302"} 1`)
+	// The latency histogram counts every answer the requests counter did.
+	var answered, inf int
+	for _, line := range strings.Split(body, "\n") {
+		var n int
+		if strings.HasPrefix(line, "ahsp_http_requests_total{") {
+			_, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &n)
+			require.NoError(t, err)
+			answered += n
+		}
+		if strings.HasPrefix(line, `ahsp_http_request_duration_seconds_bucket{le="+Inf"} `) {
+			_, err := fmt.Sscan(strings.TrimPrefix(line, `ahsp_http_request_duration_seconds_bucket{le="+Inf"} `), &inf)
+			require.NoError(t, err)
+		}
+	}
+	require.Positive(t, answered)
+	require.Equal(t, answered, inf)
+	require.Contains(t, body, "# TYPE ahsp_http_request_duration_seconds histogram")
+	require.Contains(t, body, `ahsp_http_request_duration_seconds_bucket{le="0.005"} `)
 }
 
 func TestDefaultLimitsMatchTheApp(t *testing.T) {

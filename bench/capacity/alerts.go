@@ -1,0 +1,154 @@
+package capacity
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/ahsp-harness/harness/target/api"
+)
+
+// AlertMetrics names the series the alert rules read. The defaults are the
+// reference target's /metrics; a deployment exporting other names (the
+// Django app has no /metrics until one is added) maps them here.
+type AlertMetrics struct {
+	Requests    string // counter, labels route and status
+	RateLimited string // counter of 429s, labels operation and category
+	CacheErrors string // counter, label source
+	Latency     string // histogram base name (_bucket with le)
+}
+
+// DefaultAlertMetrics are the reference target's metric names.
+var DefaultAlertMetrics = AlertMetrics{
+	Requests:    "ahsp_http_requests_total",
+	RateLimited: "ahsp_rate_limit_hits_total",
+	CacheErrors: "ahsp_cache_errors_total",
+	Latency:     "ahsp_http_request_duration_seconds",
+}
+
+// Rule is one Prometheus alerting rule with the numbers behind it.
+type Rule struct {
+	Alert    string
+	Expr     string
+	For      string
+	Severity string
+	Summary  string
+	// Basis says how the threshold was derived from the measurement.
+	Basis string
+}
+
+// AlertRules derives alerting rules from a capacity report: the load
+// rule's threshold is 80 % of the lowest sustainable rate, p99 and error
+// rate are the SLO's, and the 429 rule per category fires when more than
+// 1 % of that category's share of capacity is being rejected (shares from
+// the tuning's usage profile, else even over the categories limited).
+func AlertRules(rep *Report, m AlertMetrics) ([]Rule, error) {
+	var capRate, knee float64
+	var from string
+	for _, r := range rep.Results {
+		if r.Outcome == nil || r.Outcome.MaxRate <= 0 {
+			continue
+		}
+		if capRate == 0 || float64(r.Outcome.MaxRate) < capRate {
+			capRate, knee, from = float64(r.Outcome.MaxRate), float64(r.Outcome.Knee), r.Config.String()
+		}
+	}
+	if capRate == 0 {
+		return nil, fmt.Errorf("alert rules: the capacity report has no sustainable rate to derive thresholds from")
+	}
+	p99 := rep.SLO.P99Ms / 1000
+	errPct := rep.SLO.MaxErrorRate
+	var rules []Rule
+	rules = append(rules, Rule{
+		Alert: "AHSPNearCapacity", For: "10m", Severity: "warning",
+		Expr:    fmt.Sprintf("sum(rate(%s[5m])) > %s", m.Requests, num(0.8*capRate)),
+		Summary: fmt.Sprintf("load above 80%% of the measured capacity (%s/s)", num(capRate)),
+		Basis:   fmt.Sprintf("0.8 × C, C = %s/s (%s); the knee was %s/s", num(capRate), from, num(knee)),
+	}, Rule{
+		Alert: "AHSPLatencyP99High", For: "10m", Severity: "warning",
+		Expr:    fmt.Sprintf("histogram_quantile(0.99, sum by (le) (rate(%s_bucket[5m]))) > %s", m.Latency, num(p99)),
+		Summary: fmt.Sprintf("p99 latency above the capacity SLO (%s s)", num(p99)),
+		Basis:   fmt.Sprintf("the SLO the capacity was measured at: p99 <= %s ms", num(rep.SLO.P99Ms)),
+	}, Rule{
+		Alert: "AHSPErrorRateHigh", For: "5m", Severity: "critical",
+		Expr: fmt.Sprintf(`sum(rate(%s{status=~"5.."}[5m])) / sum(rate(%s[5m])) > %s`,
+			m.Requests, m.Requests, num(errPct/100)),
+		Summary: fmt.Sprintf("more than %s%% of answers are 5xx", num(errPct)),
+		Basis:   fmt.Sprintf("the SLO the capacity was measured at: errors <= %s%%", num(errPct)),
+	}, Rule{
+		Alert: "AHSPCacheErrors", For: "1m", Severity: "critical",
+		Expr:    fmt.Sprintf("sum(rate(%s[5m])) > 0", m.CacheErrors),
+		Summary: "the cache (limiter, sessions) is failing: limits and logins depend on it",
+		Basis:   "any cache error: the cache-down probe shows what the app then answers (failure policy)",
+	})
+	shares := categoryShares(rep)
+	cats := make([]string, 0, len(shares))
+	for c := range shares {
+		cats = append(cats, string(c))
+	}
+	sort.Strings(cats)
+	for _, c := range cats {
+		share := shares[api.Category(c)]
+		thr := 0.01 * capRate * share
+		rules = append(rules, Rule{
+			Alert: "AHSPRateLimited" + title(c), For: "5m", Severity: "warning",
+			Expr:    fmt.Sprintf(`sum(rate(%s{category=%q}[5m])) > %s`, m.RateLimited, c, num(thr)),
+			Summary: fmt.Sprintf("429 storm in category %s: users are being rejected (see docs/ops/incidents.md)", c),
+			Basis:   fmt.Sprintf("1%% of the category's share of capacity: 0.01 × %s/s × %s", num(capRate), num(share)),
+		})
+	}
+	return rules, nil
+}
+
+// categoryShares is each limited category's share of the load: from the
+// tuning's usage profile when there is one, else even.
+func categoryShares(rep *Report) map[api.Category]float64 {
+	out := map[api.Category]float64{}
+	if rep.Tuning != nil && rep.Tuning.Usage.total() > 0 {
+		for c, v := range rep.Tuning.Usage.PerMinute {
+			if v > 0 {
+				out[c] = v / 60 / rep.Tuning.Usage.total()
+			}
+		}
+		return out
+	}
+	cats := []api.Category{api.Bulk, api.Export, api.Read, api.Write}
+	for _, c := range cats {
+		out[c] = 1 / float64(len(cats))
+	}
+	return out
+}
+
+func title(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
+
+// num formats a threshold without float noise.
+func num(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
+}
+
+// WriteAlertRules writes rules as a Prometheus rule file (YAML).
+func WriteAlertRules(w io.Writer, rep *Report, rules []Rule) error {
+	var b strings.Builder
+	b.WriteString("# Prometheus alerting rules derived by `harness capacity`")
+	if rep.Label != "" {
+		b.WriteString(" for " + strconv.Quote(rep.Label))
+	}
+	b.WriteString(".\n# Thresholds come from the measured capacity; each rule's basis annotation says how.\n")
+	b.WriteString("groups:\n  - name: ahsp-capacity\n    rules:\n")
+	for _, r := range rules {
+		fmt.Fprintf(&b, "      - alert: %s\n        expr: %s\n        for: %s\n        labels:\n          severity: %s\n        annotations:\n          summary: %s\n          basis: %s\n",
+			r.Alert, yamlString(r.Expr), r.For, r.Severity, yamlString(r.Summary), yamlString(r.Basis))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// yamlString quotes s as a YAML double-quoted scalar (JSON's escaping is
+// valid there).
+func yamlString(s string) string { return strconv.Quote(s) }

@@ -1,0 +1,157 @@
+package capacity
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ahsp-harness/harness/target/api"
+	"github.com/ahsp-harness/harness/target/client"
+	"github.com/ahsp-harness/harness/target/stack"
+	"github.com/ahsp-harness/harness/target/stack/stacktest"
+)
+
+// seededUsers are the reference target's user1..userN (projects 2i-1, 2i).
+func seededUsers(n int) []client.Credential {
+	out := make([]client.Credential, n)
+	for i := range out {
+		out[i] = client.Credential{User: fmt.Sprintf("user%d", i+1), Password: stack.DefaultSeedPassword, Projects: []int{2*i + 1}}
+	}
+	return out
+}
+
+// externalUp reaches an external deployment once, as run.CapacityExternal
+// does (run imports this package).
+func externalUp(spec stack.Spec) UpFunc {
+	var s *stack.Stack
+	return func(ctx context.Context, _ Config, _ map[api.Category]api.Limit, _ int) (Target, error) {
+		if s == nil {
+			var err error
+			if s, err = stack.Up(ctx, spec); err != nil {
+				return nil, err
+			}
+		}
+		return s, nil
+	}
+}
+
+// workersCPU is a cpu hook an operator would write: the CPU seconds of
+// every worker listed in the run dir's pid files, from /proc.
+func workersCPU(runDir string) string {
+	return `for f in ` + runDir + `/worker-*.pid; do awk '{print $14+$15}' /proc/$(cat "$f")/stat; done | awk '{s+=$1} END {printf "%.2f\n", s/100}'`
+}
+
+// TestSweepExternal measures a reference target started outside the
+// harness, as an operator's deployment: one configuration, the same search,
+// target CPU through the cpu hook.
+func TestSweepExternal(t *testing.T) {
+	srv := stacktest.Serve(t, "--workers", "2", "--seed", "users=4,projects=2",
+		"--limits", "read=100000/1,write=100000/1,bulk=100000/1,export=100000/1")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var progress bytes.Buffer
+	rep, err := Sweep(ctx, Options{
+		Configs: []Config{{Cache: AsDeployed, Mix: "read-mix"}},
+		// Low rates: the machine is shared, and this test proves the
+		// wiring, not the number.
+		Search:       Search{Start: 10, Grow: 2, Max: 20, Resolution: 10, MaxBisect: 0, SLO: DefaultSLO()},
+		StepDuration: 2 * time.Second, MaxWorkers: 32,
+		Up: externalUp(stack.Spec{Mode: stack.ModeExternal, TargetURL: srv.URL, Credentials: seededUsers(4),
+			Hooks: map[string]string{stack.HookCPU: workersCPU(srv.RunDir)}, HookTimeout: 10 * time.Second}),
+		External: true, TargetURL: srv.URL,
+		Policy: Policy{Source: "declared (--limits)", Limits: map[api.Category]api.Limit{api.Read: {Requests: 100000, WindowSeconds: 1}}},
+		Label:  "reference, 2 workers, locmem",
+	})
+	t.Log(progress.String())
+	require.NoError(t, err)
+	require.Equal(t, stack.ModeExternal, rep.Mode)
+	require.Equal(t, srv.URL, rep.TargetURL)
+	require.Empty(t, rep.CPUNote, "the cpu hook measures the target")
+	res := rep.Results[0]
+	require.Empty(t, res.Error)
+	require.Equal(t, "read-mix as deployed", res.Config.String())
+	require.NotNil(t, res.Users)
+	require.Equal(t, 4, res.Users.Distinct)
+	require.False(t, res.Users.TooFew, res.Users.Note)
+	o := res.Outcome
+	require.NotNil(t, o)
+	require.GreaterOrEqual(t, o.MaxRate, 10, "two workers serve 10 reads/s on any machine: %s", o.Reason)
+	require.NotNil(t, o.AtMax)
+	require.Zero(t, o.AtMax.RateLimited)
+	require.Greater(t, o.AtMax.TargetCPU, 0.0, "the cpu hook's reading")
+	require.Equal(t, -1.0, o.AtMax.CacheCPU, "an external cache is not measured")
+
+	var text bytes.Buffer
+	rep.WriteText(&text)
+	require.Contains(t, text.String(), `run "reference, 2 workers, locmem" against `+srv.URL)
+	require.Contains(t, text.String(), "as deployed")
+}
+
+// TestSweepExternalAsDeployed runs against the as-deployed profile (only
+// list-pekerjaan.save limited, 20 per 60 s, no Retry-After, Connection:
+// close) with two users and a mix of saves: the 429s are counted apart from
+// errors, the step is judged limited by users, the stated limit is read from
+// the 429 body, and the declared policy says the users are too few.
+func TestSweepExternalAsDeployed(t *testing.T) {
+	srv := stacktest.Serve(t, "--profile", "as-deployed", "--workers", "1", "--seed", "users=2,projects=1")
+	mix := filepath.Join(t.TempDir(), "saves.yaml")
+	require.NoError(t, os.WriteFile(mix, []byte(`name: saves
+kind: constant
+users: 2
+rate: 10
+duration: 1s
+max_workers: 16
+max_connections: 16
+mix:
+  - op: list-pekerjaan.save
+    weight: 1
+  - op: volume-pekerjaan.list
+    weight: 1
+`), 0o644))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	creds := []client.Credential{
+		{User: "user1", Password: stack.DefaultSeedPassword, Projects: []int{1}},
+		{User: "user2", Password: stack.DefaultSeedPassword, Projects: []int{2}},
+	}
+	rep, err := Sweep(ctx, Options{
+		Configs:      []Config{{Cache: AsDeployed, Mix: mix}},
+		Search:       Search{Start: 40, Grow: 2, Max: 160, Resolution: 40, MaxBisect: 0, SLO: DefaultSLO()},
+		StepDuration: time.Second, MaxWorkers: 16,
+		Up:       externalUp(stack.Spec{Mode: stack.ModeExternal, TargetURL: srv.URL, Credentials: creds}),
+		External: true, TargetURL: srv.URL,
+		Policy: Policy{Source: "declared (--limits write=20/60)", Limits: map[api.Category]api.Limit{api.Write: {Requests: 20, WindowSeconds: 60}}, Operations: []string{"list-pekerjaan.save"}},
+	})
+	require.NoError(t, err)
+	require.Contains(t, rep.CPUNote, "no cpu hook configured")
+	res := rep.Results[0]
+	require.Empty(t, res.Error)
+	// 2 users × 0.8 × 20/60 / (1/2) = 1.07/s of this mix; 160/s needs
+	// 160 × 1/2 / (0.8 × 20/60) = 300 users.
+	require.True(t, res.Users.TooFew)
+	require.InDelta(t, 1.0, res.Users.SupportedRate, 0.05)
+	require.Equal(t, 300, res.Users.Needed)
+	o := res.Outcome
+	require.True(t, o.LimitedByUsers, o.Reason)
+	require.Contains(t, o.Reason, "per-user limits answered, not capacity")
+	var limited *Step
+	for i := range o.Steps {
+		if o.Steps[i].Limited {
+			limited = &o.Steps[i]
+			break
+		}
+	}
+	require.NotNil(t, limited)
+	require.Positive(t, limited.RateLimitedOps["list-pekerjaan.save"])
+	require.Zero(t, limited.RateLimitedOps["volume-pekerjaan.list"], "only list save is limited as deployed")
+	require.Less(t, limited.ErrorRate, 1.0, "429s are not errors")
+	require.Len(t, res.Observed, 1)
+	require.Equal(t, "list-pekerjaan.save", res.Observed[0].Operation)
+	require.Equal(t, api.Limit{Requests: 20, WindowSeconds: 60}, res.Observed[0].Limit, "the 429 body states the limit")
+}

@@ -1,0 +1,262 @@
+package security
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/ahsp-harness/harness/target/api"
+)
+
+// Hostile strings: quotes, SQL and script fragments.
+var hostileText = []string{
+	`' OR '1'='1`,
+	`"; DROP TABLE detail_project_klasifikasi; --`,
+	`' UNION SELECT username, password FROM auth_user --`,
+	`<script>alert(1)</script>`,
+	`"><img src=x onerror=alert(1)>`,
+	`{{7*7}}${7*7}`,
+	"\x00\u202e\ufeff",
+}
+
+// leakMarkers are what an error page that leaks internals shows: stack
+// traces, debug pages, SQL and settings.
+var leakMarkers = []*regexp.Regexp{
+	regexp.MustCompile(`Traceback \(most recent call last\)`),
+	regexp.MustCompile(`File "[^"]+\.py", line \d+`),
+	regexp.MustCompile(`Exception Value|Request Method:|DEBUG = True|SECRET_KEY|settings\.py`),
+	regexp.MustCompile(`\b(OperationalError|IntegrityError|ProgrammingError|DatabaseError|AttributeError|TypeError|KeyError|ValueError|IndexError)\b`),
+	regexp.MustCompile(`sqlite3|psycopg|django\.db|constraint failed`),
+	regexp.MustCompile(`\bSELECT\b[^<>]{1,200}\bFROM\b|\bINSERT INTO\b|\bUPDATE \w+ SET\b`),
+	regexp.MustCompile(`goroutine \d+ \[|panic: |runtime error:|\.go:\d+`),
+}
+
+// leaks returns the markers found in body, after removing what was sent (an
+// echoed input is not a leak).
+func leaks(body []byte, sent ...string) []string {
+	text := string(body)
+	for _, s := range sent {
+		if len(s) > 3 {
+			text = strings.ReplaceAll(text, s, "")
+			if b, err := json.Marshal(s); err == nil {
+				text = strings.ReplaceAll(text, strings.Trim(string(b), `"`), "")
+			}
+		}
+	}
+	var out []string
+	for _, m := range leakMarkers {
+		if f := m.FindString(text); f != "" {
+			out = append(out, fmt.Sprintf("%q", f))
+		}
+	}
+	return out
+}
+
+// judgeHostile records one answer to a hostile input: never a 5xx, never a leak.
+func judgeHostile(res *Result, what string, status int, body []byte, sent ...string) (measured bool) {
+	if status == http.StatusTooManyRequests {
+		return false
+	}
+	if status >= 500 {
+		res.findf("%s: status %d (%s)", what, status, short(body))
+	}
+	if l := leaks(body, sent...); len(l) > 0 {
+		res.findf("%s: status %d, the answer leaks internals: %s", what, status, strings.Join(l, ", "))
+	}
+	return true
+}
+
+func checkHostileQuery(ctx context.Context, e *env, res *Result) {
+	s, err := e.login(ctx, e.userIndex(2))
+	if err != nil {
+		res.fail(err)
+		return
+	}
+	pid := s.project()
+	if pid == 0 {
+		res.fail(errNoProject)
+		return
+	}
+	search, _ := api.Lookup("search-ahsp")
+	tree, _ := api.Lookup("list-pekerjaan.tree")
+	type q struct {
+		op     api.Operation
+		params url.Values
+		sent   string
+	}
+	var qs []q
+	for _, t := range append(hostileText, strings.Repeat("A", 8000)) {
+		qs = append(qs, q{search, url.Values{"q": {t}}, t}, q{tree, url.Values{"search": {t}}, t})
+	}
+	for _, l := range []string{"-1", "0", "99999999999999999999999", "1e309", "abc", "' OR 1=1"} {
+		qs = append(qs, q{search, url.Values{"q": {"beton"}, "limit": {l}}, l})
+	}
+	var unmeasured []string
+	statuses := map[int]int{}
+	for _, x := range qs {
+		path := opPath(x.op, pid, 0) + "?" + x.params.Encode()
+		r, err := s.do(ctx, req{method: http.MethodGet, path: path})
+		if err != nil {
+			res.fail(err)
+			return
+		}
+		statuses[r.Status]++
+		what := fmt.Sprintf("%s ?%s", x.op.Name, clip(x.params.Encode(), 60))
+		if !judgeHostile(res, what, r.Status, r.Body, x.sent) {
+			unmeasured = append(unmeasured, what+": still 429 after waiting")
+		}
+	}
+	res.notef("%d hostile queries: statuses %v", len(qs), statuses)
+	res.finish(unmeasured)
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// hostileBody is one bad request body.
+type hostileBody struct {
+	name        string
+	body        []byte
+	contentType string
+	sent        string
+}
+
+// hostileBodies builds the bad bodies for op in a project with pekerjaan pek.
+func hostileBodies(op api.Operation, pek int) []hostileBody {
+	enc := func(v any) []byte { b, _ := json.Marshal(v); return b }
+	deep := bytes.Repeat([]byte("["), 20000)
+	deep = append(deep, bytes.Repeat([]byte("]"), 20000)...)
+	generic := []hostileBody{
+		{name: "deeply nested JSON (20000 levels)", body: deep},
+		{name: "body over the size limit (3 MiB)", body: append(append([]byte(`{"klasifikasi":[],"x":"`), bytes.Repeat([]byte("A"), 3<<20)...), '"', '}')},
+		{name: "text/plain content type", body: []byte(`{"items":[]}`), contentType: "text/plain"},
+		{name: "form content type", body: []byte("klasifikasi=1&items=2"), contentType: "application/x-www-form-urlencoded"},
+		{name: "top-level array of strings", body: []byte(`["x", 1, null]`)},
+		{name: "top-level string", body: []byte(`"x"`)},
+		{name: "invalid UTF-8", body: []byte("{\"x\":\"\xff\xfe\"}")},
+	}
+	var out []hostileBody
+	text := func(i int) string { return hostileText[i%len(hostileText)] }
+	switch op.Name {
+	case "list-pekerjaan.save", "list-pekerjaan.upsert":
+		for i := 0; i < 3; i++ {
+			out = append(out, hostileBody{name: "klasifikasi name " + clip(text(i), 30), sent: text(i),
+				body: enc(map[string]any{"klasifikasi": []any{map[string]any{"name": text(i), "ordering_index": 800000 + i, "sub": []any{
+					map[string]any{"name": text(i + 3), "pekerjaan": []any{map[string]any{"source_type": "custom", "snapshot_uraian": text(i + 4)}}}}}}})})
+		}
+		out = append(out,
+			hostileBody{name: "non-object klasifikasi item", body: []byte(`{"klasifikasi":["x", 1]}`)},
+			hostileBody{name: "string ordering_index", body: []byte(`{"klasifikasi":[{"name":"x","ordering_index":"abc"}]}`)},
+			hostileBody{name: "huge ordering_index", body: []byte(`{"klasifikasi":[{"name":"x","ordering_index":99999999999999999999999}]}`)},
+			hostileBody{name: "negative id", body: []byte(`{"klasifikasi":[{"id":-5,"name":"x","ordering_index":-1}]}`)})
+	case "volume-pekerjaan.save":
+		for _, q := range []string{`1e309`, `-1`, `99999999999999999999999999`, `"NaN"`, `"1' OR '1'='1"`} {
+			out = append(out, hostileBody{name: "quantity " + q, body: []byte(fmt.Sprintf(`[{"pekerjaan_id":%d,"quantity":%s}]`, pek, q))})
+		}
+		out = append(out, hostileBody{name: "non-object row", body: []byte(`["x"]`)},
+			hostileBody{name: "string pekerjaan_id", body: []byte(`[{"pekerjaan_id":"1 OR 1=1","quantity":1}]`)})
+	case "detail-ahsp.save":
+		for i := 0; i < 2; i++ {
+			out = append(out, hostileBody{name: "row uraian " + clip(text(i+3), 30), sent: text(i + 3),
+				body: enc(map[string]any{"rows": []any{map[string]any{"kategori": "TK", "kode": text(i), "uraian": text(i + 3), "satuan": "OH", "koefisien": "1"}}})})
+		}
+		out = append(out,
+			hostileBody{name: "koefisien 1e309", body: []byte(`{"rows":[{"kategori":"TK","kode":"X","uraian":"x","koefisien":1e309}]}`)},
+			hostileBody{name: "negative koefisien", body: []byte(`{"rows":[{"kategori":"TK","kode":"X","uraian":"x","koefisien":-1}]}`)},
+			hostileBody{name: "naive client_updated_at", body: []byte(`{"rows":[],"client_updated_at":"2026-01-01T00:00:00"}`)},
+			hostileBody{name: "rows not a list", body: []byte(`{"rows":{"a":1}}`)})
+	case "harga-items.save":
+		out = append(out,
+			hostileBody{name: "markup 1e309", body: []byte(`{"markup_percent":1e309}`)},
+			hostileBody{name: "negative price", body: []byte(`{"items":[{"id":1,"harga_satuan":-1}]}`)},
+			hostileBody{name: "huge price", body: []byte(`{"items":[{"id":1,"harga_satuan":99999999999999999999999999999}]}`)},
+			hostileBody{name: "SQL in id", body: []byte(`{"items":[{"id":"1 OR 1=1","harga_satuan":1}]}`)},
+			hostileBody{name: "naive client_updated_at", body: []byte(`{"markup_percent":10,"client_updated_at":"2026-01-01T00:00:00"}`)})
+	}
+	// The operation's own inputs first: a long-window limit cuts the tail.
+	return append(out, generic...)
+}
+
+func checkHostileBody(ctx context.Context, e *env, res *Result) {
+	if !e.cfg.Writes {
+		res.skip("hostile bodies may store data: " + e.cfg.WriteReason)
+		return
+	}
+	s, err := e.login(ctx, e.userIndex(2))
+	if err != nil {
+		res.fail(err)
+		return
+	}
+	pid := s.project()
+	if pid == 0 {
+		res.fail(errNoProject)
+		return
+	}
+	d, err := s.read(ctx, pid)
+	if err != nil {
+		res.fail(err)
+		return
+	}
+	pek := 1
+	if d.custom != 0 {
+		pek = d.custom
+	} else if len(d.pekerjaan) > 0 {
+		pek = d.pekerjaan[0]
+	}
+	// Round-robin over the operations so no one of them meets its limit early.
+	perOp := map[string][]hostileBody{}
+	most := 0
+	ops := bodyOps()
+	for _, op := range ops {
+		bodies := hostileBodies(op, pek)
+		// A window longer than the checks wait (the app's bulk limit is 5
+		// per 300 s) bounds how many inputs one user can send.
+		if l := e.limitFor(op.Category); time.Duration(l.WindowSeconds)*time.Second > maxWait && len(bodies) > l.Requests-1 {
+			n := max(l.Requests-1, 1)
+			res.notef("%s: %d of %d hostile bodies sent (declared limit %d per %d s)", op.Name, n, len(bodies), l.Requests, l.WindowSeconds)
+			bodies = bodies[:n]
+		}
+		perOp[op.Name] = bodies
+		most = max(most, len(bodies))
+	}
+	var unmeasured []string
+	sent := 0
+	for i := 0; i < most; i++ {
+		for _, op := range ops {
+			if i >= len(perOp[op.Name]) {
+				continue
+			}
+			hb := perOp[op.Name][i]
+			r := req{method: op.Method, path: opPath(op, pid, pek), body: hb.body}
+			if hb.contentType != "" {
+				r.header = http.Header{"Content-Type": {hb.contentType}}
+			}
+			resp, err := s.do(ctx, r)
+			if err != nil {
+				res.fail(fmt.Errorf("%s %s: %w", op.Name, hb.name, err))
+				return
+			}
+			sent++
+			what := op.Name + ", " + hb.name
+			if !judgeHostile(res, what, resp.Status, resp.Body, hb.sent) {
+				unmeasured = append(unmeasured, what+": still 429 after waiting")
+			}
+		}
+	}
+	res.notef("%d hostile bodies over %d operations", sent, len(ops))
+	// The project still reads: nothing the inputs did broke the store.
+	if _, err := s.read(ctx, pid); err != nil {
+		res.findf("after the hostile bodies: %v", err)
+	}
+	res.finish(unmeasured)
+}

@@ -1,0 +1,77 @@
+package security_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ahsp-harness/harness/check"
+	"github.com/ahsp-harness/harness/security"
+	"github.com/ahsp-harness/harness/target/stack"
+	"github.com/ahsp-harness/harness/target/stack/stacktest"
+)
+
+var targetBin = sync.OnceValues(func() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	bin, _, err := stack.ResolveTarget(ctx, "", nil)
+	return bin, err
+})
+
+func up(t *testing.T, defects ...string) *stack.Stack {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration: the security matrix starts real target stacks (skipped with -short)")
+	}
+	bin, err := targetBin()
+	stacktest.Need(t, "a buildable reference target (the security matrix did not run)", err)
+	return stacktest.Up(t, stack.Spec{Mode: stack.ModeLocal, Workers: 2, Cache: stack.CacheLocmem,
+		Defects: defects, TargetBin: bin, Seed: stack.Seed{Users: 3, Projects: 1}})
+}
+
+func run(t *testing.T, s *stack.Stack, only ...string) map[string]security.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var log strings.Builder
+	rep, err := security.Run(ctx, s, security.Config{Writes: true, Only: only, Progress: &log})
+	require.NoError(t, err)
+	t.Log(log.String())
+	out := map[string]security.Result{}
+	for _, c := range rep.Checks {
+		out[c.Name] = c
+	}
+	return out
+}
+
+// The proof matrix: every check passes on the correct target and fails on
+// the defect that breaks it.
+func TestMatrix(t *testing.T) {
+	t.Run("correct", func(t *testing.T) {
+		got := run(t, up(t))
+		require.Len(t, got, len(security.Names))
+		for _, n := range security.Names {
+			require.Equal(t, check.Pass, got[n].Status, "%s: %s %v %v", n, got[n].Reason, got[n].Findings, got[n].Evidence)
+		}
+	})
+	for _, row := range []struct {
+		defect, check, finding string
+	}{
+		{"no-csp", security.Headers, "no Content-Security-Policy"},
+		{"session-cookie-js", security.Cookies, "no HttpOnly"},
+		{"cors-reflect", security.CORS, "allowed with credentials"},
+		{"csrf-exempt-op", security.CSRF, "harga-items.save with no token"},
+		{"idor-op", security.ObjectWrite, "volume-pekerjaan.save"},
+		{"leaky-errors", security.HostileQuery, "leaks internals"},
+	} {
+		t.Run(row.defect, func(t *testing.T) {
+			got := run(t, up(t, row.defect), row.check)[row.check]
+			require.Equal(t, check.Fail, got.Status, "%s on %s: %s", row.check, row.defect, got.Reason)
+			require.Contains(t, strings.Join(got.Findings, "\n"), row.finding)
+		})
+	}
+}

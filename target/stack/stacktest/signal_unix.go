@@ -1,0 +1,7 @@
+//go:build unix
+
+package stacktest
+
+import "syscall"
+
+var interrupt = syscall.SIGTERM
