@@ -515,6 +515,10 @@ func (m *PolicyMap) WriteText(w io.Writer) {
 // categories. Without one it returns the skip result that says why; a
 // missing limiter itself is coverage's finding, not the probe's.
 func (s *scanner) pick(prefer ...api.Category) (OpPolicy, api.Operation, *Result) {
+	if s.pm == nil {
+		r := errorf("the policy could not be discovered: %v", s.discoverErr)
+		return OpPolicy{}, api.Operation{}, &r
+	}
 	lim := s.pm.Limited(prefer...)
 	if s.cfg.Op != "" {
 		p, _ := s.pm.Lookup(s.cfg.Op, api.Legacy)

@@ -488,6 +488,9 @@ func probePathVariants(ctx context.Context, s *scanner) Result {
 // another count or window) is a finding, reported here once for all probes.
 func probeCoverage(_ context.Context, s *scanner) Result {
 	pm := s.pm
+	if pm == nil {
+		return errorf("the policy could not be discovered: %v", s.discoverErr)
+	}
 	var e Evidence
 	var unlimited, unmeasuredOps, families []string
 	for _, f := range pm.Families {

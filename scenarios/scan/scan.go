@@ -236,11 +236,17 @@ func Run(ctx context.Context, t Target, cfg Config) (*Report, error) {
 		s.printf("scan: logs in each user once: about %d logins (%d for discovery, 1 per probe), spread over %d credentials", 4+len(s.probes), 4, len(s.creds))
 		s.printf("scan: discovering the policy of %d operations ...", len(api.Operations))
 		pm, err := s.discover(ctx)
-		rep.PolicyMap, s.pm = pm, pm
-		if err != nil {
-			return rep, fmt.Errorf("scan: discover the policy: %w", err)
+		switch {
+		case ctx.Err() != nil:
+			return rep, fmt.Errorf("scan interrupted during discovery: %w", ctx.Err())
+		case err != nil:
+			// The probes that need the map say so (error); the others run.
+			s.discoverErr = err
+			s.printf("scan: discovery failed: %v", err)
+		default:
+			rep.PolicyMap, s.pm = pm, pm
+			s.printf("scan: discovery done in %.1fs (%d requests): %d limited operation(s), %d difference(s) from the declared policy", pm.Seconds, pm.Sent, len(pm.Limited()), len(pm.Differences))
 		}
-		s.printf("scan: discovery done in %.1fs (%d requests): %d limited operation(s), %d difference(s) from the declared policy", pm.Seconds, pm.Sent, len(pm.Limited()), len(pm.Differences))
 		if s.cfg.Op != "" {
 			if _, ok := api.Lookup(s.cfg.Op); !ok {
 				return rep, fmt.Errorf("scan: --op %q: allowed values are %s", s.cfg.Op, strings.Join(api.Names(), ", "))
@@ -307,9 +313,11 @@ type scanner struct {
 	slack    time.Duration
 	conns    int
 	pm       *PolicyMap
-	sessions map[string]*scenarios.VU // by user name
-	logins   atomic.Int64
-	bounces  atomic.Int64
+	// discoverErr is why there is no policy map.
+	discoverErr error
+	sessions    map[string]*scenarios.VU // by user name
+	logins      atomic.Int64
+	bounces     atomic.Int64
 }
 
 func newScanner(t Target, cfg Config) (*scanner, error) {
