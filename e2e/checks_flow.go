@@ -16,20 +16,11 @@ import (
 	"github.com/ahsp-harness/harness/target/api"
 )
 
-// The page DOM the flows drive (docs/frontend.md).
-const (
-	selVolumeInputs  = `#volume-rows input[data-pekerjaan-id]`
-	selVolumeSave    = `#btn-save-volume`
-	selTreeNode      = `#tree [data-node="pekerjaan"]`
-	selTreeSave      = `#btn-save-tree`
-	selKlasifikasi   = `#klasifikasi-name`
-	selAddKlas       = `#btn-add-klasifikasi`
-	selDetailRows    = `#detail-rows tr`
-	selDetailSave    = `#btn-save-detail`
-	selDetailAddRow  = `#btn-add-row`
-	selOverlayButton = `#dp-loading-overlay button[data-action-index]`
-	retryLabel       = "Coba Lagi"
-)
+// retryLabel is the error overlay's retry action.
+const retryLabel = "Coba Lagi"
+
+// sel is the flow selector key of e2e.pages.selectors (docs/e2e.md).
+func (c *C) sel(key string) string { return c.Cfg.Pages.Sel(key) }
 
 // FlowChecks drive the real pages: login, list pekerjaan, volume, detail AHSP,
 // with faults injected through the DevTools protocol.
@@ -59,6 +50,7 @@ func All() []Check {
 	out = append(out, WrapperChecks()...)
 	out = append(out, LoadingChecks()...)
 	out = append(out, FlowChecks()...)
+	out = append(out, PageChecks()...)
 	return out
 }
 
@@ -76,10 +68,17 @@ func (c *C) project(i int) int {
 	return c.Cfg.Project
 }
 
-// waitDOM waits (bounded by the step deadline) until sel is visible.
-func (c *C) waitDOM(sel string) error {
+// waitDOM waits (bounded by the step deadline) until the flow selector key
+// is visible. When the page reported no trouble, the deployment's DOM just
+// differs: the check cannot measure (the selector is configurable).
+func (c *C) waitDOM(key string) error {
+	sel := c.sel(key)
+	cur := c.Cursor()
 	if err := c.Do(chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
-		return c.withTrouble(0, fmt.Errorf("wait for %s: %w", sel, err))
+		if t := c.trouble(cur); t != "" {
+			return fmt.Errorf("wait for %s: %w (the page showed: %s)", sel, err, t)
+		}
+		return fmt.Errorf("%w: %s (e2e.pages.selectors.%s) never appeared: set the selector for this deployment", errCannotMeasure, sel, key)
 	}
 	return nil
 }
@@ -112,7 +111,7 @@ func (c *C) serverJSON(path string, v any) error {
 	var last string
 	for attempt := 1; attempt <= 3; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), c.Cfg.Step)
-		resp, err := c.Session.Do(ctx, http.MethodGet, path, nil)
+		resp, err := c.Session.do(ctx, http.MethodGet, path, nil)
 		cancel()
 		if err != nil {
 			return fmt.Errorf("verify on the server: GET %s: %w", path, err)
@@ -169,13 +168,13 @@ func uniqueQuantity() (typed, want string) {
 // (with a fresh value), so a save sends just that row and parallel checks
 // never overwrite each other's rows.
 func (c *C) prepareVolume(pid, row int) (id int64, want string, err error) {
-	if err := c.openProjectPage("volume", pid, ""); err != nil {
+	if err := c.openProjectPage(pageVolume, pid, ""); err != nil {
 		return 0, "", err
 	}
-	if err := c.waitDOM(selVolumeInputs); err != nil {
+	if err := c.waitDOM("volume_inputs"); err != nil {
 		return 0, "", err
 	}
-	ids, err := Eval[[]int64](c.Page, fmt.Sprintf(`Array.from(document.querySelectorAll(%s)).map(function (i) { return Number(i.dataset.pekerjaanId); })`, js(selVolumeInputs)))
+	ids, err := Eval[[]int64](c.Page, fmt.Sprintf(`Array.from(document.querySelectorAll(%s)).map(function (i) { return Number(i.dataset.pekerjaanId); })`, js(c.sel("volume_inputs"))))
 	if err != nil {
 		return 0, "", err
 	}
@@ -184,8 +183,8 @@ func (c *C) prepareVolume(pid, row int) (id int64, want string, err error) {
 	}
 	id = ids[row]
 	typed, want := uniqueQuantity()
-	sel := fmt.Sprintf(`#volume-rows input[data-pekerjaan-id="%d"]`, id)
-	if err := c.Exec(fmt.Sprintf(`document.querySelectorAll(%s).forEach(function (i) { i.value = ''; })`, js(selVolumeInputs))); err != nil {
+	sel := fmt.Sprintf(`%s[data-pekerjaan-id="%d"]`, c.sel("volume_inputs"), id)
+	if err := c.Exec(fmt.Sprintf(`document.querySelectorAll(%s).forEach(function (i) { i.value = ''; })`, js(c.sel("volume_inputs")))); err != nil {
 		return 0, "", err
 	}
 	if err := c.Do(chromedp.SendKeys(chromedp.CSS(sel), typed)); err != nil {
@@ -209,8 +208,8 @@ func (c *C) verifyQuantity(pid int, id int64, want string) error {
 
 func flowLogin(c *C) error {
 	pid := c.project(0)
-	target := api.PagePath("list-pekerjaan", pid)
-	if err := c.Navigate(c.URL(loginPath + "?next=" + target)); err != nil {
+	target := c.Cfg.Pages.Path(pageList, pid)
+	if err := c.Navigate(c.URL(c.Cfg.Pages.Login + "?next=" + target)); err != nil {
 		return err
 	}
 	if err := c.Do(
@@ -243,17 +242,17 @@ func flowLogin(c *C) error {
 
 func flowListSave(c *C) error {
 	pid := c.project(1)
-	if err := c.openProjectPage("list-pekerjaan", pid, ""); err != nil {
+	if err := c.openProjectPage(pageList, pid, ""); err != nil {
 		return err
 	}
-	if err := c.waitDOM(selTreeNode); err != nil {
+	if err := c.waitDOM("tree_node"); err != nil {
 		return err
 	}
 	name := fmt.Sprintf("e2e klasifikasi %06d", rand.IntN(1000000))
-	if err := c.Do(chromedp.SendKeys(chromedp.CSS(selKlasifikasi), name), chromedp.Click(chromedp.CSS(selAddKlas))); err != nil {
+	if err := c.Do(chromedp.SendKeys(chromedp.CSS(c.sel("klasifikasi")), name), chromedp.Click(chromedp.CSS(c.sel("add_klasifikasi")))); err != nil {
 		return fmt.Errorf("add a klasifikasi: %w", err)
 	}
-	ev, err := c.clickForToast(selTreeSave)
+	ev, err := c.clickForToast(c.sel("tree_save"))
 	if err != nil {
 		return err
 	}
@@ -286,7 +285,7 @@ func flowVolumeSave(c *C) error {
 	if err != nil {
 		return err
 	}
-	ev, err := c.clickForToast(selVolumeSave)
+	ev, err := c.clickForToast(c.sel("volume_save"))
 	if err != nil {
 		return err
 	}
@@ -331,18 +330,21 @@ func flowDetailSave(c *C) error {
 	if id == 0 {
 		return fmt.Errorf("project %d has no custom pekerjaan to edit", pid)
 	}
-	if err := c.openProjectPage("detail-ahsp", pid, fmt.Sprintf("?pekerjaan=%d", id)); err != nil {
+	if err := c.openProjectPage(pageTemplate, pid, fmt.Sprintf("?pekerjaan=%d", id)); err != nil {
 		return err
 	}
-	if err := c.Do(chromedp.WaitEnabled(chromedp.CSS(selDetailSave))); err != nil {
+	if err := c.waitDOM("detail_save"); err != nil {
+		return err
+	}
+	if err := c.Do(chromedp.WaitEnabled(chromedp.CSS(c.sel("detail_save")))); err != nil {
 		return c.withTrouble(0, fmt.Errorf("wait for the rincian of pekerjaan %d: %w", id, err))
 	}
-	rows, err := Eval[int](c.Page, fmt.Sprintf(`document.querySelectorAll(%s).length`, js(selDetailRows)))
+	rows, err := Eval[int](c.Page, fmt.Sprintf(`document.querySelectorAll(%s).length`, js(c.sel("detail_rows"))))
 	if err != nil {
 		return err
 	}
 	if rows == 0 {
-		if err := c.Click(selDetailAddRow); err != nil {
+		if err := c.Click(c.sel("detail_add_row")); err != nil {
 			return err
 		}
 		if err := c.Do(
@@ -358,7 +360,7 @@ func flowDetailSave(c *C) error {
 	if err := c.Do(chromedp.Clear(chromedp.CSS(sel)), chromedp.SendKeys(chromedp.CSS(sel), k)); err != nil {
 		return fmt.Errorf("type the koefisien: %w", err)
 	}
-	ev, err := c.clickForToast(selDetailSave)
+	ev, err := c.clickForToast(c.sel("detail_save"))
 	if err != nil {
 		return err
 	}
@@ -415,14 +417,14 @@ func (c *C) clickRetry() (Event, error) {
 	idx, err := Eval[string](c.Page, fmt.Sprintf(`(function () {
   var b = Array.from(document.querySelectorAll(%s)).find(function (b) { return b.textContent.trim() === %s; });
   return b ? b.getAttribute('data-action-index') : '';
-})()`, js(selOverlayButton), js(retryLabel)))
+})()`, js(c.sel("retry_button")), js(retryLabel)))
 	if err != nil {
 		return Event{}, err
 	}
 	if idx == "" {
 		return Event{}, fmt.Errorf("the error overlay has no %q button", retryLabel)
 	}
-	return c.clickForToast(fmt.Sprintf(`#dp-loading-overlay button[data-action-index="%s"]`, idx))
+	return c.clickForToast(fmt.Sprintf(`%s[data-action-index="%s"]`, c.sel("retry_button"), idx))
 }
 
 func flowServerErrorRetry(c *C) error {
@@ -444,7 +446,7 @@ func flowServerErrorRetry(c *C) error {
 		return err
 	}
 	cur := c.Cursor()
-	if err := c.Click(selVolumeSave); err != nil {
+	if err := c.Click(c.sel("volume_save")); err != nil {
 		return err
 	}
 	ov, err := c.waitRetryOverlay(cur)
@@ -485,7 +487,7 @@ func flowRateLimited(c *C) error {
 		return err
 	}
 	cur := c.Cursor()
-	ev, err := c.clickForToast(selVolumeSave)
+	ev, err := c.clickForToast(c.sel("volume_save"))
 	if err != nil {
 		return err
 	}
@@ -515,7 +517,7 @@ func flowOffline(c *C) error {
 		return err
 	}
 	cur := c.Cursor()
-	if err := c.Click(selVolumeSave); err != nil {
+	if err := c.Click(c.sel("volume_save")); err != nil {
 		return err
 	}
 	ov, err := c.waitRetryOverlay(cur)

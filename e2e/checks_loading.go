@@ -5,33 +5,28 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/ahsp-harness/harness/target/api"
 )
 
 // LoadingChecks are the LoadingManager (loading.js) checks.
 func LoadingChecks() []Check {
 	return []Check{
-		{Name: "loading.show-hide", Group: "loading", Start: "project", Run: loadingShowHide,
+		{Name: "loading.show-hide", Group: "loading", Start: "component:loading", Run: loadingShowHide,
 			Title: "show() puts up #dp-loading-overlay with its message; hide() removes it after the fade"},
-		{Name: "loading.error-actions", Group: "loading", Start: "project", Run: loadingErrorActions,
+		{Name: "loading.error-actions", Group: "loading", Start: "component:loading", Run: loadingErrorActions,
 			Title: "showError: title, message, primary styling, onClick called, closeAfter:false keeps it open, onClose called once"},
-		{Name: "loading.error-default", Group: "loading", Start: "project", Run: loadingErrorDefault,
+		{Name: "loading.error-default", Group: "loading", Start: "component:loading", Run: loadingErrorDefault,
 			Title: "showError without actions offers one \"Tutup\" button that closes it"},
-		{Name: "loading.xss", Group: "loading", Start: "project", Run: loadingXSS, Catches: "unescaped-ui",
+		{Name: "loading.xss", Group: "loading", Start: "component:loading", Run: loadingXSS, Catches: "unescaped-ui",
 			Title: "HTML payloads in title, message and action labels render as text and never run"},
-		{Name: "loading.race", Group: "loading", Start: "project", Run: loadingRace, Catches: "loader-race",
+		{Name: "loading.race", Group: "loading", Start: "component:loading", Run: loadingRace, Catches: "loader-race",
 			Title: "showError while a loader is visible or fading leaves exactly one overlay, the error"},
 	}
 }
 
-// loadingJS is where LoadingManager lives; the check imports it as the page
-// does, so it gets the page's own module instance.
-var loadingJS = api.StaticJSPrefix + "loading.js"
-
 // useLoader imports loading.js into window.__lm and records onClick/onClose
 // calls in window.__calls.
 func (c *C) useLoader() error {
+	loadingJS := c.Cfg.Pages.Scripts["loading"]
 	ok, err := Eval[bool](c.Page, fmt.Sprintf(`import(%s).then(function (m) {
   window.__lm = m.LoadingManager || m.default || (window.DP && DP.core && DP.core.loading);
   window.__calls = [];

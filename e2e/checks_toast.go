@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -39,16 +40,16 @@ func js(v any) string {
 func ToastChecks() []Check {
 	return []Check{
 		{Name: "toast.types", Group: "toast", Start: "project", Run: toastTypes,
-			Title: "success/error/warning/info toasts show with their class, role alert and text"},
+			Title: "DP.toast and DP.core.toast show success/error/warning/info toasts with their class, role alert and text in the toast area"},
 		{Name: "toast.auto-dismiss", Group: "toast", Start: "project", Run: toastAutoDismiss,
-			Title: "each type auto-dismisses after its documented duration (info/success 3000, warning 4000, error 5000 ms)"},
+			Title: "DP.toast.success/warning/error/info auto-dismiss after their documented durations (3000, 4000, 5000, 3000 ms)"},
 		{Name: "toast.max-visible", Group: "toast", Start: "project", Run: toastMaxVisible,
 			Title: "at most 3 toasts are visible; the newest stay"},
 		{Name: "toast.close-button", Group: "toast", Start: "project", Run: toastCloseButton,
 			Title: "the close button dismisses a sticky toast"},
 		{Name: "toast.xss", Group: "toast", Start: "project", Run: toastXSS, Catches: "unescaped-ui",
 			Title: "an HTML payload in title and message renders as text and never runs"},
-		{Name: "toast.legacy", Group: "toast", Start: "project", Run: toastLegacy, Catches: "toast-legacy-ignored",
+		{Name: "toast.legacy", Group: "toast", Start: "project", Run: toastLegacy, Catches: "toast-legacy-ignored,toast-legacy-raw",
 			Title: "legacy show(msg,'danger',3000) and show({message,variant,delay}) render styled with their duration"},
 	}
 }
@@ -93,20 +94,50 @@ func checkToast(ev Event, typ, title, text string) error {
 	return nil
 }
 
+// toastObjects is how the page exposes toast.js: DP.toast and DP.core.toast
+// are separate objects on the deployed app (sharing show), one on others.
+type toastObjects struct {
+	Toast      []string `json:"toast"`
+	Core       []string `json:"core"`
+	Same       bool     `json:"same"`
+	SharedShow bool     `json:"sharedShow"`
+}
+
+const toastObjectsJS = `(function () {
+  function fns(o) { return o ? Object.keys(o).filter(function (k) { return typeof o[k] === 'function'; }).sort() : []; }
+  var t = window.DP && window.DP.toast, c = window.DP && window.DP.core && window.DP.core.toast;
+  return {toast: fns(t), core: fns(c), same: !!t && t === c, sharedShow: !!(t && c && t.show === c.show)};
+})()`
+
 func toastTypes(c *C) error {
-	same, err := Eval[bool](c.Page, `!!(window.DP && window.DP.core && window.DP.core.toast && window.DP.core.toast === window.DP.toast)`)
+	o, err := Eval[toastObjects](c.Page, toastObjectsJS)
 	if err != nil {
 		return err
 	}
-	if !same {
-		return errors.New("window.DP.core.toast is not the same object as window.DP.toast")
+	c.Evidence("DP.toast functions %v; DP.core.toast functions %v; same object %v; sharing show %v", o.Toast, o.Core, o.Same, o.SharedShow)
+	var missing []string
+	for _, f := range []string{"show", "success", "error", "warning", "info", "clear"} {
+		if !slices.Contains(o.Toast, f) {
+			missing = append(missing, "DP.toast."+f)
+		}
+	}
+	if !slices.Contains(o.Core, "show") {
+		missing = append(missing, "DP.core.toast.show")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("toast.js API incomplete: missing %s", strings.Join(missing, ", "))
 	}
 	if err := c.clearToasts(); err != nil {
 		return err
 	}
+	area := c.Cfg.Pages.ToastArea
+	before, err := Eval[bool](c.Page, fmt.Sprintf(`!!document.querySelector(%s)`, js(area)))
+	if err != nil {
+		return err
+	}
 	calls := []struct{ typ, call, title string }{
 		{"success", `DP.toast.show({message: %s, type: 'success'})`, ""},
-		{"error", `DP.toast.show(%s, 'error')`, ""},
+		{"error", `DP.core.toast.show(%s, 'error')`, ""},
 		{"warning", `DP.toast.show({message: %s, type: 'warning', title: 'Judul e2e'})`, "Judul e2e"},
 		{"info", `DP.toast.show(%s, 'info')`, ""},
 	}
@@ -124,9 +155,45 @@ func toastTypes(c *C) error {
 			return fmt.Errorf("%s toast never got .dp-toast-show: %w", x.typ, err)
 		}
 		c.Evidence("%s: class %q role %q title %q text %q", x.typ, ev.Class, ev.Role, ev.Title, ev.Text)
+		if i == 0 {
+			if err := c.checkToastArea(area, before); err != nil {
+				return err
+			}
+		}
 		if i == 2 {
 			c.Shot("success-error-warning")
 		}
+	}
+	return nil
+}
+
+// checkToastArea: after the first toast the container exists (in the server
+// HTML, or created by toast.js on that toast) as a polite live region.
+func (c *C) checkToastArea(sel string, before bool) error {
+	type areaAttrs struct {
+		Found bool   `json:"found"`
+		Role  string `json:"role"`
+		Live  string `json:"live"`
+		Class string `json:"class"`
+		InIt  bool   `json:"inIt"`
+	}
+	a, err := Eval[areaAttrs](c.Page, fmt.Sprintf(`(function () { var a = document.querySelector(%s);
+  return a ? {found: true, role: a.getAttribute('role') || '', live: a.getAttribute('aria-live') || '', class: a.className, inIt: !!a.querySelector('.dp-toast')} : {found: false}; })()`, js(sel)))
+	if err != nil {
+		return err
+	}
+	how := "in the server HTML"
+	if !before {
+		how = "created by the first toast"
+	}
+	c.Evidence("toast container %s %s: role %q aria-live %q class %q", sel, how, a.Role, a.Live, a.Class)
+	switch {
+	case !a.Found:
+		return fmt.Errorf("no %s after the first toast (e2e.pages.toast_area)", sel)
+	case !a.InIt:
+		return fmt.Errorf("the first toast is not inside %s", sel)
+	case a.Live != "polite" && a.Live != "assertive":
+		return fmt.Errorf("%s has aria-live %q: screen readers are not told about toasts", sel, a.Live)
 	}
 	return nil
 }
@@ -137,7 +204,7 @@ func toastAutoDismiss(c *C) error {
 	}
 	var all []timed
 	start := func(typ string) error {
-		t, err := c.timedToastCall(typ, fmt.Sprintf(`DP.toast.show(%s, %s)`, js("e2e auto-dismiss "+typ), js(typ)), DocumentedDurations[typ])
+		t, err := c.timedToastCall(typ, fmt.Sprintf(`DP.toast.%s(%s)`, typ, js("e2e auto-dismiss "+typ)), DocumentedDurations[typ])
 		if err != nil {
 			return err
 		}
@@ -293,7 +360,7 @@ func toastXSS(c *C) error {
 	if err != nil {
 		return err
 	}
-	if _, err := Eval[bool](c.Page, imgSettledJS("#dp-toast-area")); err != nil {
+	if _, err := Eval[bool](c.Page, imgSettledJS(c.Cfg.Pages.ToastArea)); err != nil {
 		return err
 	}
 	imgs, err := Eval[int](c.Page, `document.querySelectorAll('.dp-toast img').length`)

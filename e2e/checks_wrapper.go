@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/ahsp-harness/harness/target/api"
 )
 
 // WrapperDurations are toast-wrapper.js's documented convenience durations.
@@ -17,13 +15,10 @@ var WrapperDurations = map[string]time.Duration{
 	"info":    1600 * time.Millisecond,
 }
 
-var wrapperJS = api.StaticJSPrefix + "toast-wrapper.js"
-var toastJS = api.StaticJSPrefix + "toast.js"
-
 // WrapperChecks are the toast-wrapper.js (ES module) checks.
 func WrapperChecks() []Check {
 	return []Check{
-		{Name: "toast-wrapper.methods", Group: "toast-wrapper", Start: "project", Run: wrapperMethods,
+		{Name: "toast-wrapper.methods", Group: "toast-wrapper", Start: "component:toast_wrapper", Run: wrapperMethods,
 			Title: "imported as an ES module: success/error/warning/info show styled toasts for 1600/3000/2000/1600 ms"},
 		{Name: "toast-wrapper.ready", Group: "toast-wrapper", Start: "login", Run: wrapperReady,
 			Title: "ready() stays pending without toast.js and resolves with toast.js once it loads"},
@@ -34,6 +29,7 @@ func WrapperChecks() []Check {
 
 // useWrapper imports toast-wrapper.js the way page modules do, into window.__tw.
 func (c *C) useWrapper() error {
+	wrapperJS := c.Cfg.Pages.Scripts["toast_wrapper"]
 	ok, err := Eval[bool](c.Page, fmt.Sprintf(`import(%s).then(function (m) {
   window.__tw = m.default || m.toast;
   return !!(window.__tw && typeof window.__tw.success === 'function' && typeof window.__tw.ready === 'function');
@@ -106,7 +102,7 @@ func wrapperReady(c *C) error {
 		return err
 	}
 	if has {
-		return fmt.Errorf("the start page %s already has toast.js; the check needs a page without it", loginPath)
+		return fmt.Errorf("the start page %s already has toast.js; the check needs a page without it", c.Cfg.Pages.Login)
 	}
 	if err := c.useWrapper(); err != nil {
 		return err
@@ -141,7 +137,7 @@ func wrapperReady(c *C) error {
   };
   s.onerror = function () { reject(new Error('toast.js failed to load')); };
   document.head.appendChild(s);
-})`, js(toastJS)))
+})`, js(c.Cfg.Pages.Scripts["toast"])))
 	if err != nil {
 		return err
 	}

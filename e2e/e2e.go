@@ -67,7 +67,17 @@ type Config struct {
 	Only string
 	// ScreenshotDir receives one PNG per screenshot when set.
 	ScreenshotDir string
+	// Pages describes the deployment's pages; missing fields take DefaultPages.
+	Pages Pages
+	// WriteSkip, when not empty, is why the checks that store data of their
+	// own (the stored-text check) must not run: only the harness's own stack
+	// or a project declared scratch may be written to.
+	WriteSkip string
 }
+
+// ExternalWriteSkip is Config.WriteSkip for a deployment the harness did not
+// start: nothing marks a project there as scratch for the browser checks.
+const ExternalWriteSkip = "the stored-text check writes to the project: it runs only on a stack the harness started (no scratch project declared for this external target)"
 
 func (c *Config) defaults() error {
 	u, err := url.Parse(strings.TrimRight(c.BaseURL, "/"))
@@ -93,6 +103,11 @@ func (c *Config) defaults() error {
 	if c.Concurrency <= 0 {
 		c.Concurrency = 3
 	}
+	pages, err := c.Pages.Merged()
+	if err != nil {
+		return err
+	}
+	c.Pages = pages
 	return nil
 }
 
@@ -101,20 +116,26 @@ type Check struct {
 	Name  string
 	Group string // toast, toast-wrapper, loading, flow
 	Title string
-	// Catches names the reference target's defect this check must fail on.
+	// Catches names the reference target's defects this check must fail on (comma list).
 	Catches string
-	// Start is the check's starting state: "project" (logged in, on the list
-	// pekerjaan page), "session" (logged in, about:blank), "login" (anonymous
-	// login page, which has no toast.js) or "" (anonymous, about:blank).
+	// Start is the check's starting state: "project" (logged in, on the
+	// component page, list-pekerjaan by default), "component:<script>" (the
+	// component page when a page of the deployment loads that script, else a
+	// harness-owned page on the deployment's origin that loads toast.js),
+	// "session" (logged in, about:blank), "login" (anonymous login page,
+	// which has no toast.js) or "" (anonymous, about:blank).
 	Start string
-	Run   func(c *C) error
+	// Exclusive checks run alone after the others (they change shared data).
+	Exclusive bool
+	Run       func(c *C) error
 }
 
 // C is a running check: its page, the suite's environment and what it saw.
 type C struct {
 	*Page
 	Cfg     *Config
-	Session *client.Client // logged-in API client, for verifying server state
+	Session *session // logged-in API client, for verifying server state
+	Suite   *suiteState
 
 	mu       sync.Mutex
 	evidence []string
@@ -206,23 +227,9 @@ func Run(ctx context.Context, cfg Config, checks []Check) (Report, error) {
 		return abort(check.Skip, err.Error())
 	}
 
-	session, err := client.New(cfg.BaseURL)
-	if err != nil {
-		return rep, err
-	}
-	// A fail-closed limiter on a busy machine may answer 5xx: retry those
-	// (bounded), never a refused password (the login limit counts attempts).
-	for attempt := 1; attempt <= 3; attempt++ {
-		lctx, cancel := context.WithTimeout(ctx, cfg.Step)
-		err = session.Login(lctx, cfg.User.User, cfg.User.Password)
-		cancel()
-		if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "status 5") {
-			break
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	if err != nil {
-		return abort(check.Fail, fmt.Sprintf("log in as %s at %s: %v", cfg.User.User, cfg.BaseURL, err))
+	sess := newSession(cfg.BaseURL, cfg.Pages.Login, cfg.User, cfg.Step)
+	if err := sess.login(ctx); err != nil {
+		return abort(check.Fail, err.Error())
 	}
 
 	b, err := StartBrowser(ctx, path, 30*time.Second)
@@ -232,18 +239,33 @@ func Run(ctx context.Context, cfg Config, checks []Check) (Report, error) {
 	defer b.Close()
 	rep.Browser = b.Version
 
+	suite := &suiteState{}
+	if needsDiscovery(checks) {
+		suite.discover(ctx, b, &cfg, sess)
+	}
 	rep.Results = make([]Result, len(checks))
 	sem := make(chan struct{}, cfg.Concurrency)
 	var wg sync.WaitGroup
 	for i, ch := range checks {
+		if ch.Exclusive {
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			rep.Results[i] = runOne(ctx, b, &cfg, session, ch)
+			rep.Results[i] = runOne(ctx, b, &cfg, sess, suite, ch)
 		}()
 	}
 	wg.Wait()
+	for i, ch := range checks {
+		if ch.Exclusive {
+			rep.Results[i] = runOne(ctx, b, &cfg, sess, suite, ch)
+		}
+	}
+	if logins, bounces := sess.Stats(); bounces > 0 {
+		rep.Reason = fmt.Sprintf("the deployment sent the suite's session to the login page %d times (sessions kept per worker?); the suite logged in %d times", bounces, logins)
+	}
 
 	sts := make([]check.Status, len(rep.Results))
 	for i := range rep.Results {
@@ -258,7 +280,7 @@ func Run(ctx context.Context, cfg Config, checks []Check) (Report, error) {
 	return finish()
 }
 
-func runOne(ctx context.Context, b *Browser, cfg *Config, session *client.Client, ch Check) Result {
+func runOne(ctx context.Context, b *Browser, cfg *Config, sess *session, suite *suiteState, ch Check) Result {
 	start := time.Now()
 	res := Result{Name: ch.Name, Group: ch.Group, Title: ch.Title}
 	fail := func(err error) Result {
@@ -274,7 +296,8 @@ func runOne(ctx context.Context, b *Browser, cfg *Config, session *client.Client
 		return fail(err)
 	}
 	defer p.Close()
-	c := &C{Page: p, Cfg: cfg, Session: session}
+	p.loginPath = cfg.Pages.Login
+	c := &C{Page: p, Cfg: cfg, Session: sess, Suite: suite}
 
 	done := make(chan error, 1)
 	go func() {
@@ -306,7 +329,12 @@ func runOne(ctx context.Context, b *Browser, cfg *Config, session *client.Client
 	timer.Stop()
 
 	unexpected := p.Unexpected()
+	var skip *skipError
 	switch {
+	case errors.As(runErr, &skip):
+		res.Status, res.Reason = check.Skip, skip.reason
+	case errors.Is(runErr, errSessionBounced) || errors.Is(runErr, errCannotMeasure):
+		res.Status, res.Reason = check.Inconclusive, runErr.Error()
 	case runErr != nil:
 		res.Status, res.Reason = check.Fail, runErr.Error()
 	case len(unexpected) > 0:
@@ -343,28 +371,55 @@ func (c *C) open(start string) error {
 	case "":
 		return nil
 	case "login":
-		return c.Navigate(c.URL(loginPath))
+		return c.Navigate(c.URL(c.Cfg.Pages.Login))
 	case "session":
 		return c.UseSession()
 	case "project":
-		if err := c.UseSession(); err != nil {
-			return err
-		}
-		return c.OpenPage("list-pekerjaan")
-	default:
-		return fmt.Errorf("check start %q: want project, session, login or empty", start)
+		return c.openComponentPage()
 	}
+	if script, ok := strings.CutPrefix(start, "component:"); ok {
+		if c.Suite.unused(script) {
+			return c.openHarnessPage(script, "no page of the deployment loads "+c.Cfg.Pages.Scripts[script]+" (see pages.ui-scripts)")
+		}
+		return c.openComponentPage()
+	}
+	return fmt.Errorf("check start %q: want project, component:<script>, session, login or empty", start)
 }
+
+// openComponentPage opens the configured component page logged in. Its own
+// data loads are not what a component check tests: when the deployment
+// bounced them to the login page, the page is still usable for the
+// components and the bounce is noted.
+func (c *C) openComponentPage() error {
+	if err := c.UseSession(); err != nil {
+		return err
+	}
+	err := c.OpenPage(c.Cfg.Pages.ComponentPage)
+	switch {
+	case errors.Is(err, errSessionBounced) && errors.Is(err, errPageLoad):
+		c.Evidence("the page's own data loads were bounced to the login page (%v); the components are tested on the page as loaded", err)
+		c.resetFailures()
+		return c.clearToasts()
+	case errors.Is(err, errSessionBounced):
+		c.Evidence("the %s page could not be opened logged in (%v)", c.Cfg.Pages.ComponentPage, err)
+		return c.openHarnessPage("toast", "the deployment kept sending the session to the login page")
+	}
+	return err
+}
+
+// skipError marks a check deliberately not run.
+type skipError struct{ reason string }
+
+func (e *skipError) Error() string { return "skipped: " + e.reason }
+
+// errCannotMeasure marks a check that ran but could not measure its claim.
+var errCannotMeasure = errors.New("could not measure")
 
 // UseSession copies the suite's logged-in session cookies into this check's
 // browser context, so checks other than the login flow skip the form (and the
 // login rate limit).
 func (c *C) UseSession() error {
-	u, _ := url.Parse(c.Cfg.BaseURL)
-	cookies := map[string]string{}
-	for _, ck := range c.Session.HTTP().Jar.Cookies(u) {
-		cookies[ck.Name] = ck.Value
-	}
+	cookies, _ := c.Session.cookies()
 	if len(cookies) == 0 {
 		return errors.New("the suite's session has no cookies: login did not set sessionid")
 	}

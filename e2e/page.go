@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -42,6 +43,11 @@ type Page struct {
 	inflight map[network.RequestID]string
 	requests map[network.RequestID]string
 	failures []string
+	// loginPath marks redirects to the login page (bounces); scripts are
+	// the script URLs the page requested (modules and dynamic imports too).
+	loginPath string
+	bounces   []string
+	scripts   []string
 }
 
 // NewPage opens a tab in a fresh browser context (no cookies, no storage from
@@ -125,6 +131,26 @@ func (p *Page) onEvent(ev any) {
 		}
 		p.addConsole(ConsoleEntry{Kind: "exception", Level: "error", Text: text, URL: d.URL})
 	case *network.EventRequestWillBeSent:
+		if e.RedirectResponse != nil && p.loginPath != "" && e.Request != nil {
+			if u, err := url.Parse(e.Request.URL); err == nil && strings.HasPrefix(u.Path, p.loginPath) {
+				p.mu.Lock()
+				p.bounces = append(p.bounces, fmt.Sprintf("%s %s", e.Type, e.RedirectResponse.URL))
+				if what, ok := p.inflight[e.RequestID]; ok {
+					// The page has its answer (the bounce); a script that does
+					// not read the login page's body must not keep it in flight.
+					delete(p.inflight, e.RequestID)
+					p.failures = append(p.failures, fmt.Sprintf("%s was redirected to the login page", what))
+					p.broadcast()
+				}
+				p.mu.Unlock()
+				return
+			}
+		}
+		if e.Type == network.ResourceTypeScript && e.Request != nil {
+			p.mu.Lock()
+			p.scripts = append(p.scripts, e.Request.URL)
+			p.mu.Unlock()
+		}
 		if e.Type == network.ResourceTypeFetch || e.Type == network.ResourceTypeXHR {
 			p.mu.Lock()
 			what := e.Request.Method + " " + e.Request.URL
@@ -172,6 +198,20 @@ func (p *Page) settle(id network.RequestID, errText string) {
 	p.broadcast()
 }
 
+// Bounces lists the requests redirected to the login page.
+func (p *Page) Bounces() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.bounces...)
+}
+
+// Scripts lists the script URLs the page requested so far.
+func (p *Page) Scripts() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.scripts...)
+}
+
 // Failures lists the page's fetch/XHR requests that answered >= 400 or failed.
 func (p *Page) Failures() []string {
 	p.mu.Lock()
@@ -182,6 +222,7 @@ func (p *Page) Failures() []string {
 func (p *Page) resetFailures() {
 	p.mu.Lock()
 	p.failures = nil
+	p.bounces = nil
 	p.mu.Unlock()
 }
 

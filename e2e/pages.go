@@ -6,10 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ahsp-harness/harness/target/api"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
 )
-
-const loginPath = api.LoginPath
 
 // readyJS resolves once toast.js has installed window.DP.toast and the
 // document has loaded: it waits on the page's own events, not a timer loop.
@@ -22,8 +21,8 @@ const readyJS = `new Promise(function (resolve) {
   document.addEventListener('readystatechange', check);
 })`
 
-// OpenPage loads a project page (list-pekerjaan, volume, detail-ahsp, rekap)
-// of the configured project and waits until it is ready and settled.
+// OpenPage loads a configured project page (e2e.pages.routes) of the
+// configured project and waits until it is ready and settled.
 func (c *C) OpenPage(page string) error {
 	return c.openProjectPage(page, c.Cfg.Project, "")
 }
@@ -45,20 +44,81 @@ func (c *C) openProjectPage(pageName string, pid int, query string) error {
 }
 
 func (c *C) loadProjectPage(pageName string, pid int, query string) error {
-	u := c.URL(api.PagePath(pageName, pid)) + query
+	path := c.Cfg.Pages.Path(pageName, pid)
+	if path == "" {
+		return &skipError{fmt.Sprintf("page %q has no route in e2e.pages.routes (have %s)", pageName, strings.Join(c.Cfg.Pages.PageNames(), ", "))}
+	}
+	u := c.URL(path) + query
 	cur := c.Cursor()
-	if err := c.Navigate(u); err != nil {
+	if err := c.navigateLoggedIn(u); err != nil {
 		return err
 	}
 	if loc, err := c.Location(); err != nil {
 		return err
-	} else if !strings.HasPrefix(loc, c.URL(api.PagePath(pageName, pid))) {
-		return fmt.Errorf("open %s: the browser ended at %s (session not accepted?)", u, loc)
+	} else if !strings.HasPrefix(loc, c.URL(path)) {
+		return fmt.Errorf("open %s: the browser ended at %s", u, loc)
 	}
 	if _, err := Eval[bool](c.Page, readyJS); err != nil {
 		return fmt.Errorf("open %s: toast.js never became ready (window.DP.toast missing): %w", u, err)
 	}
 	return c.settlePage(cur)
+}
+
+// navigateLoggedIn opens u with the suite's session. A bounce to the login
+// page (the session lives in another worker) is answered by logging in
+// through that login form, in this browser, so the new session lives where
+// the browser's connection goes; bounded, then the check is inconclusive.
+func (c *C) navigateLoggedIn(u string) error {
+	if err := c.Navigate(u); err != nil {
+		return err
+	}
+	for attempt := 1; ; attempt++ {
+		loc, err := c.Location()
+		if err != nil {
+			return err
+		}
+		if !c.Session.isLogin(loc) {
+			if attempt > 1 {
+				c.Evidence("%s: bounced to the login page, logged in again through the form %d time(s)", u, attempt-1)
+			}
+			return nil
+		}
+		if attempt > bounceRetries {
+			return fmt.Errorf("%w: opening %s ended at %s %d times", errSessionBounced, u, loc, attempt)
+		}
+		if err := c.Session.browserLogin(); err != nil {
+			return err
+		}
+		if err := c.submitLogin(); err != nil {
+			c.Session.browserLoginFailed(err.Error())
+			return fmt.Errorf("%w; logging in again through the form failed: %v", errSessionBounced, err)
+		}
+	}
+}
+
+// submitLogin fills and submits the login form the browser is on and waits
+// for the next page.
+func (c *C) submitLogin() error {
+	if err := c.Do(
+		chromedp.SendKeys(chromedp.CSS(`form input[name="login"]`), c.Cfg.User.User),
+		chromedp.SendKeys(chromedp.CSS(`form input[name="password"]`), c.Cfg.User.Password),
+	); err != nil {
+		return fmt.Errorf("fill the login form: %w", err)
+	}
+	ctx, cancel := c.stepCtx(0)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil,
+		chromedp.Click(chromedp.CSS(`form button[type="submit"], form input[type="submit"]`)))); err != nil {
+		return fmt.Errorf("submit the login form: %w", err)
+	}
+	loc, err := c.Location()
+	if err != nil {
+		return err
+	}
+	if c.Session.isLogin(loc) {
+		return fmt.Errorf("the login form answered with the login page again (%s): refused or limited", loc)
+	}
+	return nil
 }
 
 // settlePage waits for the page's own data loads and fails when the page
@@ -69,6 +129,9 @@ func (c *C) settlePage(cur int) error {
 		return fmt.Errorf("page load: %w", err)
 	}
 	if t := c.trouble(cur); t != "" {
+		if b := c.Bounces(); len(b) > 0 {
+			return fmt.Errorf("%w (%w: %d request(s) redirected to the login page, e.g. %s): %s", errPageLoad, errSessionBounced, len(b), b[0], t)
+		}
 		return fmt.Errorf("%w: %s", errPageLoad, t)
 	}
 	return nil

@@ -266,6 +266,9 @@ func sectionCounts(r *Run) []sectionCount {
 	out := []sectionCount{{Name: "gate rows", Anchor: "gate", Ran: true, Status: r.Gate.Status, Counts: check.Count(gate...), N: len(gate)}}
 	for _, sec := range sectionTable {
 		sr := sec.Of(r)
+		if !sr.Ran && !sec.Default {
+			continue // an optional section (capacity) that is not part of this kind of run
+		}
 		sc := sectionCount{Name: sec.Label, Section: sec.Name, Anchor: sec.Anchor, Ran: sr.Ran, Status: sr.Verdict(), N: len(sr.Cases)}
 		var sts []check.Status
 		for _, c := range sr.Cases {

@@ -39,6 +39,8 @@ func TestGolden(t *testing.T) {
 		{"report.html", func(b *bytes.Buffer) error { return WriteHTML(b, run, t.TempDir()) }},
 		{"summary.md", func(b *bytes.Buffer) error { return WriteMarkdown(b, run) }},
 		{"junit.xml", func(b *bytes.Buffer) error { return WriteRunJUnit(b, run) }},
+		{"summary.json", func(b *bytes.Buffer) error { return WriteJSON(b, run) }},
+		{"gate.txt", func(b *bytes.Buffer) error { return WriteGateTable(b, run.Gate) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {

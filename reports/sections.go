@@ -44,6 +44,7 @@ var sectionTable = []Section{
 	{Name: "load", Label: "load scenarios", Anchor: "scenarios", Default: true, Of: loadSection},
 	{Name: "contracts", Label: "contract checks", Anchor: "contracts", Default: true, Of: contractsSection},
 	{Name: "e2e", Label: "e2e checks", Anchor: "e2e", Default: true, Of: e2eSection},
+	{Name: "capacity", Label: "capacity configurations", Anchor: "capacity", Of: capacitySection},
 }
 
 // Sections names every section a GateConfig may require or allow to skip.
@@ -219,6 +220,37 @@ func e2eSection(r *Run) SectionResult {
 	for _, x := range e.Results {
 		out.Cases = append(out.Cases, Case{Suite: "e2e", Name: x.Name, Status: x.Status, Message: x.Reason,
 			Detail: strings.Join(x.Evidence, "\n"), Duration: time.Duration(x.DurationMS * float64(time.Millisecond)), Anchor: "e2e-" + x.Name})
+	}
+	return out
+}
+
+// capacitySection: each configuration is a check that passes when the
+// search measured an outcome; one that could not run is an error, one
+// without an outcome inconclusive.
+func capacitySection(r *Run) SectionResult {
+	c := r.Capacity
+	if c == nil {
+		return SectionResult{}
+	}
+	out := SectionResult{Ran: true}
+	for _, x := range c.Results {
+		if x == nil {
+			continue
+		}
+		name := x.Config.String()
+		cs := Case{Suite: "capacity", Name: name, Status: check.Pass, Anchor: fmt.Sprintf("capacity-%s-%d-%s", x.Mix, x.Workers, x.Cache)}
+		switch {
+		case x.Error != "":
+			cs.Status, cs.Message = check.Error, x.Error
+		case x.Outcome == nil:
+			cs.Status, cs.Message = check.Inconclusive, "the search measured no outcome"
+		default:
+			cs.Message = fmt.Sprintf("max %d/s within the SLO", x.Outcome.MaxRate)
+			if x.Outcome.Reason != "" {
+				cs.Message += ": " + x.Outcome.Reason
+			}
+		}
+		out.Cases = append(out.Cases, cs)
 	}
 	return out
 }

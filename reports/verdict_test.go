@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ahsp-harness/harness/bench/capacity"
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/contracts"
 	"github.com/ahsp-harness/harness/e2e"
@@ -232,7 +233,7 @@ func TestAttemptsRendered(t *testing.T) {
 
 func TestDefaultGate(t *testing.T) {
 	g := DefaultGate()
-	require.Equal(t, Sections, g.Require)
+	require.Equal(t, []string{"scan", "load", "contracts", "e2e"}, g.Require)
 	var exprs []string
 	for _, th := range g.Thresholds {
 		exprs = append(exprs, th.Expr)
@@ -253,4 +254,30 @@ func TestWriteGateTable(t *testing.T) {
 	require.Contains(t, out, "SKIP (ALLOWED)")
 	require.Contains(t, out, "SKIP (BLOCKS THE GATE)")
 	require.Contains(t, out, "INCONCLUSIVE (BLOCKS THE GATE)")
+}
+
+// TestCapacityGate: a capacity run's gate says whether every configuration
+// was measured; the optional section stays out of other runs' counts.
+func TestCapacityGate(t *testing.T) {
+	measured := &capacity.Result{Config: capacity.Config{Workers: 1, Cache: "locmem", Mix: "read-mix"}, Outcome: &capacity.Outcome{MaxRate: 400}}
+	broken := &capacity.Result{Config: capacity.Config{Workers: 4, Cache: "redis", Mix: "read-mix"}, Error: "stack failed to start"}
+	cfg := GateConfig{Require: []string{"capacity"}}
+	for _, tc := range []struct {
+		name    string
+		results []*capacity.Result
+		want    check.Status
+	}{
+		{"every configuration measured", []*capacity.Result{measured}, check.Pass},
+		{"one could not run", []*capacity.Result{measured, broken}, check.Fail},
+		{"no configuration", nil, check.Fail},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Run{SchemaVersion: SchemaVersion, Capacity: &capacity.Report{Results: tc.results}}
+			r.EvaluateGate(cfg)
+			require.Equal(t, tc.want, r.Gate.Status, blockingRows(r.Gate))
+		})
+	}
+	for _, c := range sectionCounts(passingRun()) {
+		require.NotEqual(t, "capacity", c.Section, "a run without capacity does not list it")
+	}
 }

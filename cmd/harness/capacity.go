@@ -199,7 +199,9 @@ func (a *App) capacity(ctx context.Context, o capacityOptions) error {
 	r := &reports.Run{SchemaVersion: reports.SchemaVersion, Meta: meta, Capacity: rep}
 	r.Meta.Finished = time.Now().UTC()
 	r.Meta.DurationS = r.Meta.Finished.Sub(r.Meta.Started).Seconds()
-	r.EvaluateGate(reports.GateConfig{}) // capacity measures; it has nothing to gate
+	// Capacity measures: its gate says only whether every configuration was
+	// measured; the exit code below comes from the configurations.
+	r.EvaluateGate(reports.GateConfig{Require: []string{"capacity"}})
 	if _, err := reports.WriteAll(dir, r); err != nil {
 		return fmt.Errorf("write reports: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ahsp-harness/harness/cmd/harness/exitcode"
+	"github.com/ahsp-harness/harness/e2e"
 )
 
 // ConfigFile is the config file looked for in the working directory.
@@ -25,6 +26,14 @@ type Config struct {
 	Stack StackConfig `yaml:"stack"`
 	Gate  *GateYAML   `yaml:"gate"`
 	Scan  *ScanYAML   `yaml:"scan"`
+	E2E   *E2EYAML    `yaml:"e2e"`
+}
+
+// E2EYAML is the e2e section: the deployment's pages (routes, app roots,
+// script paths, flow selectors); what it leaves out is the deployed app's
+// default (e2e.DefaultPages, docs/e2e.md).
+type E2EYAML struct {
+	Pages *e2e.Pages `yaml:"pages"`
 }
 
 // GateYAML is the gate section: thresholds in the reports grammar
@@ -128,6 +137,11 @@ func loadConfig(path string) (*loadedConfig, error) {
 	d := decoder{file: path, lines: lc.lines}
 	if err := d.decode(doc.Content[0], reflect.ValueOf(&lc.Config).Elem(), ""); err != nil {
 		return nil, exitcode.New(exitcode.Usage, err)
+	}
+	if lc.E2E != nil && lc.E2E.Pages != nil {
+		if _, err := lc.E2E.Pages.Merged(); err != nil {
+			return nil, exitcode.Errorf(exitcode.Usage, "%s: %v", lc.at("e2e.pages"), err)
+		}
 	}
 	return lc, nil
 }
@@ -287,4 +301,12 @@ func describe(n *yaml.Node) string {
 		return "a list"
 	}
 	return fmt.Sprintf("%q", n.Value)
+}
+
+// e2ePages returns e2e.pages from the config (the zero value: all defaults).
+func (c *loadedConfig) e2ePages() e2e.Pages {
+	if c == nil || c.E2E == nil || c.E2E.Pages == nil {
+		return e2e.Pages{}
+	}
+	return *c.E2E.Pages
 }

@@ -93,6 +93,10 @@ func (a *App) e2e(ctx context.Context, o e2eOptions) error {
 			BaseURL: s.BaseURL(), User: creds[0], Project: o.project, Chromium: chromium,
 			CI: a.Getenv("CI") == "true", Step: o.step, CheckTimeout: o.checkTimeout,
 			Tolerance: o.tolerance, Concurrency: o.concurrency, Only: o.only, ScreenshotDir: shots,
+			Pages: a.cfg.e2ePages(),
+		}
+		if s.Info().Mode == stack.ModeExternal {
+			cfg.WriteSkip = e2e.ExternalWriteSkip
 		}
 		fmt.Fprintf(a.progress(), "harness: e2e against %s as %s (defects: %s)\n", s.BaseURL(), creds[0].User, orNone(s.Info().Defects))
 		var err error

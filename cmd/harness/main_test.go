@@ -67,7 +67,7 @@ func TestConfigErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, yaml, want string
 	}{
-		{"unknown top key", "stack:\n  workers: 2\nstak: {}\n", `harness.yaml:3: top level: unknown key "stak"; allowed keys: gate, scan, stack`},
+		{"unknown top key", "stack:\n  workers: 2\nstak: {}\n", `harness.yaml:3: top level: unknown key "stak"; allowed keys: e2e, gate, scan, stack`},
 		{"unknown stack key", "stack:\n  workers: 2\n  worker: 3\n",
 			`harness.yaml:3: stack: unknown key "worker"; allowed keys: cache, defects, failure_policy, hook_timeout, hooks, limiter, limits, local_redis, mode, path_prefix, port, profile, redis_timeout, seed_projects, seed_users, session_store, start_timeout, target_bin, target_url, users, users_file, workers`},
 		{"wrong type", "stack:\n  workers: many\n", `harness.yaml:2: stack.workers: "many" is not a valid whole number`},
@@ -87,6 +87,9 @@ func TestConfigErrors(t *testing.T) {
 		{"user without name", "stack:\n  users:\n    - password: x\n", `harness.yaml:3: stack.users[0]: want a user name`},
 		{"yaml syntax", "stack:\n  workers: [1\n", `harness.yaml:1: did not find expected ',' or ']'`},
 		{"stack not a mapping", "stack: docker\n", `harness.yaml:1: stack: want a mapping of keys (cache, defects,`},
+		{"e2e unknown selector", "e2e:\n  pages:\n    selectors:\n      volume_input: '#v'\n", `harness.yaml:2: e2e.pages: e2e.pages.selectors: unknown key "volume_input"; allowed keys: add_klasifikasi,`},
+		{"e2e route without pid", "e2e:\n  pages:\n    routes:\n      rekap-rab: /rekap/\n", `e2e.pages.routes.rekap-rab: "/rekap/": want a path starting with / that contains {pid}`},
+		{"e2e unknown pages key", "e2e:\n  pages:\n    route: {}\n", `harness.yaml:3: e2e.pages: unknown key "route"; allowed keys: component_page, dashboard, login, roots, routes, scripts, selectors, toast_area`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCLI(t)
@@ -238,7 +241,7 @@ func TestExitCodes(t *testing.T) {
 		{"target dies at start", []string{"up", "--stack", "local", "--cache", "locmem", "--target-bin", dying}, exitcode.StackFailed, "fatal: cannot bind"},
 		{"port in use", []string{"up", "--stack", "local", "--cache", "locmem", "--port", busyPort}, exitcode.StackFailed, "port " + busyPort + " on 127.0.0.1 is in use"},
 		{"external unreachable", []string{"up", "--stack", "external", "--target-url", "http://127.0.0.1:1"}, exitcode.Unreachable, "target unreachable"},
-		{"bad allow-skip", []string{"run", "--allow-skip", "browser"}, exitcode.Usage, `--allow-skip: unknown section "browser"; allowed: scan, load, contracts, e2e`},
+		{"bad allow-skip", []string{"run", "--allow-skip", "browser"}, exitcode.Usage, `--allow-skip: unknown section "browser"; allowed: scan, load, contracts, e2e, capacity`},
 		{"status without stack", []string{"status"}, exitcode.Unreachable, "no stack is up"},
 		{"stack flag on compare", []string{"compare", "old.json", "new.json", "--workers", "9"}, exitcode.Usage, "unknown flag: --workers"},
 		{"stack flag on report", []string{"report", "summary.json", "--stack", "local"}, exitcode.Usage, "unknown flag: --stack"},

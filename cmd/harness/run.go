@@ -157,6 +157,7 @@ func (a *App) plan(o runOptions) (run.Options, error) {
 		p.E2E.Chromium = a.Getenv("HARNESS_CHROMIUM")
 	}
 	p.E2E.CI = a.Getenv("CI") == "true"
+	p.E2E.Pages = a.cfg.e2ePages()
 	p.Progress, p.Warn, p.TTY = a.progress(), a.Stderr, a.stderrTTY()
 	return p, nil
 }

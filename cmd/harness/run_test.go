@@ -32,9 +32,9 @@ func TestRunGateConfigErrors(t *testing.T) {
 		{"bad selector", "\ngate:\n  thresholds: [\"p95{worker=1} < 1s\"]\n",
 			`harness.yaml:3: gate.thresholds[0]: threshold "p95{worker=1} < 1s": bad selector "worker=1"`},
 		{"bad section", "gate:\n  require: [scan, lod]\n",
-			`harness.yaml:2: gate.require[1]: unknown section "lod"; allowed: scan, load, contracts, e2e`},
+			`harness.yaml:2: gate.require[1]: unknown section "lod"; allowed: scan, load, contracts, e2e, capacity`},
 		{"bad allow_skip section", "gate:\n  allow_skip:\n    - e2e\n    - browser\n",
-			`harness.yaml:4: gate.allow_skip[1]: unknown section "browser"; allowed: scan, load, contracts, e2e`},
+			`harness.yaml:4: gate.allow_skip[1]: unknown section "browser"; allowed: scan, load, contracts, e2e, capacity`},
 		{"unknown key", "gate:\n  threshold: []\n",
 			`harness.yaml:2: gate: unknown key "threshold"; allowed keys: allow_skip, require, thresholds`},
 		{"not a list", "gate:\n  thresholds: p95 < 1s\n",
@@ -58,11 +58,11 @@ func TestGateConfigDefaults(t *testing.T) {
 		require    []string
 		allowSkip  []string
 	}{
-		{"no gate section", "stack:\n  workers: 1\n", reports.DefaultThresholds, reports.Sections, nil},
-		{"thresholds only", "gate:\n  thresholds: [\"p95 < 250ms\"]\n", []string{"p95 < 250ms"}, reports.Sections, nil},
+		{"no gate section", "stack:\n  workers: 1\n", reports.DefaultThresholds, reports.DefaultGate().Require, nil},
+		{"thresholds only", "gate:\n  thresholds: [\"p95 < 250ms\"]\n", []string{"p95 < 250ms"}, reports.DefaultGate().Require, nil},
 		{"empty require", "gate:\n  require: []\n", reports.DefaultThresholds, nil, nil},
 		{"both", "gate:\n  thresholds: []\n  require: [e2e, e2e, scan]\n", nil, []string{"e2e", "scan"}, nil},
-		{"allow_skip", "gate:\n  allow_skip: [e2e, load, e2e]\n", reports.DefaultThresholds, reports.Sections, []string{"e2e", "load"}},
+		{"allow_skip", "gate:\n  allow_skip: [e2e, load, e2e]\n", reports.DefaultThresholds, reports.DefaultGate().Require, []string{"e2e", "load"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "harness.yaml")

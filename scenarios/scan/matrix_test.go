@@ -90,8 +90,8 @@ func TestMatrixDefectsAreCaught(t *testing.T) {
 		defect  string
 		finding string
 	}{
-		{scan.MultiWorker, 4, stack.CacheLocmem, "", "each counts in its own memory"},
-		{scan.Race, 4, stack.CacheRedis, "naive-limiter", "non-atomic read-modify-write"},
+		{scan.MultiWorker, 4, stack.CacheLocmem, "", "most likely cause: counter per process"},
+		{scan.Race, 4, stack.CacheRedis, "naive-limiter", "most likely cause: non-atomic counter"},
 		{scan.Window, 4, stack.CacheRedis, "naive-limiter", "TTL refresh"},
 		{scan.PathVariants, 4, stack.CacheRedis, "raw-path-key", "were counted apart"},
 		{scan.PathVariants, 4, stack.CacheRedis, "split-versions", "were counted apart"},
@@ -182,4 +182,15 @@ func TestMatrixCacheProbesCanFail(t *testing.T) {
 		require.Equal(t, check.Fail, p.Status, "%s: %s", p.Probe, p.Reason)
 		require.Contains(t, p.Reason, "fail-open: want the request served, got 503")
 	}
+}
+
+// TestMatrixXFFWithoutLoginLimit: a deployment without a login limit is not
+// blamed for trusting forged client IPs: the control without forged headers
+// finds no limit, and the probe says so instead of failing.
+func TestMatrixXFFWithoutLoginLimit(t *testing.T) {
+	bin := needTarget(t)
+	s := up(t, bin, 2, stack.CacheRedis, "no-login-limit", "trust-xff")
+	p := byName(runProbes(t, s, scan.XFFSpoof))[scan.XFFSpoof]
+	require.Equal(t, check.Skip, p.Status, p.Reason)
+	require.Contains(t, p.Reason, "login is not limited per client address")
 }

@@ -658,6 +658,16 @@ func probeXFF(ctx context.Context, s *scanner) Result {
 		return fail("the login form has no csrfmiddlewaretoken field or csrftoken cookie")
 	}
 	token := string(m[1]) + string(m[2])
+	// Control first, without forged headers: is login limited per client
+	// address at all? A missing login limit is not a forged-header bypass.
+	ctl, limitedAfter := s.loginControl(ctx, hc, cookie, token, 3*p.Limit.Requests)
+	if limitedAfter == 0 {
+		r := skip("login is not limited per client address: %d failed logins from one address without forged headers got no 429 (statuses %v), so there is no login limit for a forged header to bypass (the declared %s is not what the deployment does)",
+			ctl.Sent, ctl.Status, p)
+		r.Evidence = ctl
+		r.Evidence.Operation, r.Evidence.Policy = "login (per client IP)", p.String()
+		return r
+	}
 	// 5×L: even if a busy fail-closed limiter answers some with 503, a
 	// limiter keyed by the forged header still accepts far more than 2L−1.
 	n := 5 * p.Limit.Requests
@@ -684,6 +694,7 @@ func probeXFF(ctx context.Context, s *scanner) Result {
 	// logins), so the bound for an interval of unknown history applies.
 	e.ExpectedMax = MaxAcceptedAnyInterval(p, t.elapsed())
 	e.Overshoot = max(0, e.Accepted-e.ExpectedMax)
+	e.Notes = append(e.Notes, fmt.Sprintf("control without forged headers: the %d-th failed login from one address got 429 (%d sent, statuses %v)", limitedAfter, ctl.Sent, ctl.Status))
 	e.Notes = append(e.Notes, fmt.Sprintf("%d failed logins, each with its own X-Forwarded-For and X-Real-IP value (header values only)", n))
 	res := Result{Evidence: e}
 	if m := unmeasured(e); m != "" {
@@ -692,11 +703,32 @@ func probeXFF(ctx context.Context, s *scanner) Result {
 	}
 	if e.Overshoot > 0 {
 		res.Status = check.Fail
-		res.Reason = fmt.Sprintf("the login limit trusts forged client IPs: %d of %d attempts with rotating X-Forwarded-For accepted, at most %d allowed (%d over)",
-			e.Accepted, e.Sent, e.ExpectedMax, e.Overshoot)
+		res.Reason = fmt.Sprintf("the login limit trusts forged client IPs: %d of %d attempts with rotating X-Forwarded-For accepted, at most %d allowed (%d over); without forged headers the same address was limited after %d",
+			e.Accepted, e.Sent, e.ExpectedMax, e.Overshoot, limitedAfter)
 		return res
 	}
 	res.Status = check.Pass
 	res.Reason = fmt.Sprintf("forged X-Forwarded-For/X-Real-IP did not help: %d of %d login attempts accepted, at most %d allowed", e.Accepted, e.Sent, e.ExpectedMax)
 	return res
+}
+
+// loginControl sends failed logins without forged headers, one at a time,
+// until the first 429 (at most n). It returns the evidence and the 1-based
+// index of that 429 (0: never limited).
+func (s *scanner) loginControl(ctx context.Context, hc *http.Client, cookie, token string, n int) (Evidence, int) {
+	t := newTally(loginClass)
+	for i := 1; i <= n && ctx.Err() == nil; i++ {
+		h := http.Header{
+			"Content-Type": {"application/x-www-form-urlencoded"},
+			"Cookie":       {"csrftoken=" + cookie},
+			"Referer":      {s.base + api.LoginPath},
+		}
+		body := url.Values{"login": {"harness-xff-control"}, "password": {"not-the-password"}, "csrfmiddlewaretoken": {token}}.Encode()
+		o := s.send(ctx, hc, req{label: "control: failed logins without forged headers", method: http.MethodPost, path: api.LoginPath, header: h, body: []byte(body)})
+		t.add(o)
+		if o.status == http.StatusTooManyRequests {
+			return t.evidence(), i
+		}
+	}
+	return t.evidence(), 0
 }

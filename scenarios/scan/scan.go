@@ -197,6 +197,8 @@ type Result struct {
 	AttemptLog []Attempt `json:"attempt_log,omitempty"`
 	// Intermittent is "k of n" when k of n attempts failed and the rest passed.
 	Intermittent string `json:"intermittent,omitempty"`
+	// Diagnosis is a FAIL's most likely root cause, from control experiments.
+	Diagnosis *Diagnosis `json:"diagnosis,omitempty"`
 }
 
 // Report is a whole scan.
@@ -272,6 +274,7 @@ func Run(ctx context.Context, t Target, cfg Config) (*Report, error) {
 			s.printf("scan: %s failed (%s); retrying on fresh users", p.name, r.Reason)
 		}
 		res := foldAttempts(p.name, atts)
+		s.diagnose(ctx, &res)
 		s.printf("scan: %s %s in %.1fs: %s", p.name, strings.ToUpper(string(res.Status)), res.DurationSeconds, res.Reason)
 		rep.Probes = append(rep.Probes, res)
 	}
@@ -318,6 +321,8 @@ type scanner struct {
 	sessions    map[string]*scenarios.VU // by user name
 	logins      atomic.Int64
 	bounces     atomic.Int64
+	// diagnoses caches the control experiments per operation.
+	diagnoses map[string]*Diagnosis
 }
 
 func newScanner(t Target, cfg Config) (*scanner, error) {
@@ -488,6 +493,7 @@ func (r *Report) WriteText(w io.Writer) {
 		for _, n := range e.Notes {
 			fmt.Fprintf(w, "  note: %s\n", n)
 		}
+		writeDiagnosis(w, p.Diagnosis)
 		writeAttempts(w, p)
 		for _, sm := range e.Samples {
 			fmt.Fprintf(w, "  sample (%s): %s %s -> %d worker %s %s\n", sm.What, sm.Method, sm.URL, sm.Status, sm.Worker, truncate(sm.Body, 160))

@@ -94,6 +94,7 @@ type tally struct {
 	samples   []Sample
 	seen      map[string]bool // sample kinds already kept
 	maxLat    time.Duration
+	connClose int // answers that closed their connection
 }
 
 func newTally(classify func(int) class) *tally {
@@ -122,6 +123,9 @@ func (t *tally) add(o outcome) {
 		t.last = o.end
 	}
 	t.maxLat = max(t.maxLat, o.latency())
+	if strings.EqualFold(o.header.Get("Connection"), "close") {
+		t.connClose++
+	}
 	if o.label != "" {
 		r := t.rows[o.label]
 		if r == nil {

@@ -124,8 +124,30 @@ const (
 	StaticJSPrefix   = "/static/detail_project/js/core/"
 )
 
-// PagePath is the browser page for a project: "list-pekerjaan", "volume",
-// "detail-ahsp", "rekap".
+// Browser page names under /detail_project/<pid>/ as the deployed app routes
+// them (REAL-APP.md section 5). "volume" and "rekap" are not pages there (404).
+const (
+	PageListPekerjaan   = "list-pekerjaan"
+	PageVolumePekerjaan = "volume-pekerjaan"
+	PageTemplateAHSP    = "template-ahsp"
+	PageDetailAHSP      = "detail-ahsp" // the same page as template-ahsp
+	PageHargaItems      = "harga-items"
+	PageRekapRAB        = "rekap-rab"
+	PageRincianAHSP     = "rincian-ahsp"
+	PageRincianRAB      = "rincian-rab"
+)
+
+// Pages are the project page names, in menu order.
+var Pages = []string{PageListPekerjaan, PageVolumePekerjaan, PageTemplateAHSP, PageDetailAHSP, PageHargaItems, PageRekapRAB, PageRincianAHSP, PageRincianRAB}
+
+// Fixed page paths outside a project.
+const (
+	DashboardPath = "/dashboard/"
+	LandingPath   = "/"
+)
+
+// PagePath is the browser page of a project: one of Pages, e.g.
+// PagePath(PageRekapRAB, 2) = "/detail_project/2/rekap-rab/".
 func PagePath(page string, pid int) string {
 	return fmt.Sprintf("/detail_project/%d/%s/", pid, page)
 }

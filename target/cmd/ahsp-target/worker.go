@@ -160,9 +160,20 @@ func (r redisPinger) Ping(ctx context.Context) error { return r.c.Ping(ctx).Err(
 func pageFunc(ui *web.Web, st appStore) server.PageFunc {
 	return func(w http.ResponseWriter, r *http.Request, page string, p server.PageParams) {
 		data := web.PageData{ProjectID: p.ProjectID, CSRFToken: p.CSRFToken}
-		data.UserName, data.ProjectName = st.names(r.Context(), p.UserID, p.ProjectID)
+		if p.UserID != 0 {
+			data.UserName, data.ProjectName = st.names(r.Context(), p.UserID, p.ProjectID)
+		}
 		var buf bytes.Buffer
-		if err := ui.RenderPage(&buf, page, data); err != nil {
+		var err error
+		switch page {
+		case "landing":
+			err = ui.RenderLanding(&buf)
+		case "dashboard":
+			err = ui.RenderDashboard(&buf, web.DashboardData{UserName: data.UserName, ProjectID: p.ProjectID})
+		default:
+			err = ui.RenderPage(&buf, page, data)
+		}
+		if err != nil {
 			panic(fmt.Errorf("render page %s: %w", page, err))
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")

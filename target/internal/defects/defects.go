@@ -44,6 +44,9 @@ var Known = map[string]string{
 	"unescaped-ui":         "toast and showError insert message text as HTML",
 	"loader-race":          "LoadingManager's hide timer removes a newer overlay shown while the loader fades",
 	"toast-legacy-ignored": "toast.show(msg, 'danger', ms) and show({message, variant, delay}) are ignored",
+	"toast-legacy-raw":     "toast.show(msg, 'danger') shows class dp-toast-danger and show({message, variant, delay}) ignores variant and delay (as in the real app)",
+	"unused-ui-scripts":    "no page loads core/toast-wrapper.js or core/loading.js, although both are served (as in the real app)",
+	"unescaped-stored":     "the volume page inserts stored pekerjaan uraian as HTML",
 	// End of browser block.
 
 	// Security and observability.
@@ -126,6 +129,7 @@ var Profiles = map[string]Profile{
 		Defects: []string{
 			"legacy-scope", "no-retry-after", "naive-limiter", "local-sessions",
 			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit",
+			"toast-legacy-raw", "unused-ui-scripts", // the deployed frontend (REAL-APP.md section 5)
 			"no-csp", "no-metrics",
 			// End of as-deployed defects.
 		},
@@ -137,6 +141,7 @@ var Profiles = map[string]Profile{
 		Defects: []string{
 			"legacy-scope", "no-retry-after", "naive-limiter",
 			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit",
+			"toast-legacy-raw", "unused-ui-scripts", // the deployed frontend (REAL-APP.md section 5)
 			"no-csp", "no-metrics",
 			// End of as-deployed-redis defects.
 		},

@@ -156,6 +156,9 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 	if next == "/" {
 		next = safeNext(r.URL.Query().Get("next"))
 	}
+	if next == "/" {
+		next = api.DashboardPath // the deployed app's LOGIN_REDIRECT_URL
+	}
 	uid, ok, err := s.d.Store.Authenticate(r.Context(), login, r.PostForm.Get("password"))
 	if err != nil {
 		s.serverError(w, r, fmt.Errorf("authenticate: %w", err), nil)

@@ -154,7 +154,14 @@ func newAppWithStore(t testing.TB, st *store.Store, o appOpts) *testApp {
 		API:      o.api,
 		Page: func(w http.ResponseWriter, r *http.Request, page string, p PageParams) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			require.NoError(t, ui.RenderPage(w, page, web.PageData{ProjectID: p.ProjectID, CSRFToken: p.CSRFToken}))
+			switch page {
+			case "landing":
+				require.NoError(t, ui.RenderLanding(w))
+			case "dashboard":
+				require.NoError(t, ui.RenderDashboard(w, web.DashboardData{ProjectID: p.ProjectID}))
+			default:
+				require.NoError(t, ui.RenderPage(w, page, web.PageData{ProjectID: p.ProjectID, CSRFToken: p.CSRFToken}))
+			}
 		},
 		Login: func(w http.ResponseWriter, p LoginParams) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -18,10 +18,11 @@ const (
 	kindLogin
 	kindLogout
 	kindRoot
+	kindDashboard
 )
 
 // Pages are the project pages served under /detail_project/{pid}/{page}/.
-var Pages = []string{"list-pekerjaan", "volume", "detail-ahsp", "rekap"}
+var Pages = api.Pages
 
 type route struct {
 	kind    int
@@ -55,6 +56,8 @@ func (rt route) name() string {
 		return "logout"
 	case kindRoot:
 		return "root"
+	case kindDashboard:
+		return "dashboard"
 	}
 	return "not_found"
 }
@@ -106,6 +109,8 @@ func resolve(path string) route {
 			return route{kind: kindHealth}
 		case "metrics":
 			return route{kind: kindMetrics}
+		case "dashboard":
+			return route{kind: kindDashboard}
 		}
 	case 2:
 		switch {

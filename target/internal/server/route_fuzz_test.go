@@ -17,7 +17,7 @@ func FuzzResolve(f *testing.F) {
 			f.Add(op.URLPath(v, 12, 34))
 		}
 	}
-	for _, p := range []string{"/", "//", "/health", "/detail_project/1/rekap/", "/static/x", "/detail_project/api/project/99999999999999999999/rekap/", "/\x00/"} {
+	for _, p := range []string{"/", "//", "/health", "/detail_project/1/rekap-rab/", "/static/x", "/detail_project/api/project/99999999999999999999/rekap/", "/\x00/"} {
 		f.Add(p)
 	}
 	f.Fuzz(func(t *testing.T, p string) {

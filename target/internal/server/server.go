@@ -97,7 +97,8 @@ type Params struct {
 // limit passed. It checks project ownership itself.
 type APIFunc func(w http.ResponseWriter, r *http.Request, op api.Operation, v api.Version, p Params)
 
-// PageFunc renders a project page for an owner of the project.
+// PageFunc renders a project page for an owner of the project, or the
+// "landing" (anonymous, UserID 0) and "dashboard" pages.
 type PageFunc func(w http.ResponseWriter, r *http.Request, page string, p PageParams)
 
 // PageParams is what a page needs to render.
@@ -311,6 +312,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveLogout(rec, r)
 	case kindRoot:
 		s.serveRoot(rec, r)
+	case kindDashboard:
+		s.serveDashboard(rec, r)
 	default:
 		s.notFound(rec, r)
 	}
@@ -396,25 +399,47 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request, rt route) {
 	s.d.Page(w, r, rt.page, PageParams{UserID: uid, ProjectID: rt.project, CSRFToken: s.ensureCSRF(w, r)})
 }
 
+// serveRoot is the landing page: 200 for anonymous visitors, 302 to the
+// dashboard when logged in (as the deployed app).
 func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
 	uid, ok := s.user(w, r)
 	if !ok {
 		return
 	}
-	if uid == 0 {
-		http.Redirect(w, r, api.LoginPath, http.StatusFound)
+	if uid != 0 {
+		http.Redirect(w, r, api.DashboardPath, http.StatusFound)
 		return
 	}
-	pid, found, err := s.d.Store.FirstProject(r.Context(), uid)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	s.d.Page(w, r, "landing", PageParams{CSRFToken: s.ensureCSRF(w, r)})
+}
+
+// serveDashboard lists the user's way into their projects (login required).
+func (s *Server) serveDashboard(w http.ResponseWriter, r *http.Request) {
+	uid, ok := s.user(w, r)
+	if !ok {
+		return
+	}
+	if uid == 0 {
+		s.redirectLogin(w, r)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	pid, _, err := s.d.Store.FirstProject(r.Context(), uid)
 	if err != nil {
 		s.serverError(w, r, fmt.Errorf("find a project of the user: %w", err), nil)
 		return
 	}
-	if !found {
-		s.notFound(w, r)
-		return
-	}
-	http.Redirect(w, r, api.PagePath("list-pekerjaan", int(pid)), http.StatusFound)
+	w.Header().Set("Cache-Control", "no-store")
+	s.d.Page(w, r, "dashboard", PageParams{UserID: uid, ProjectID: pid, CSRFToken: s.ensureCSRF(w, r)})
 }
 
 // wantsJSON is the real app's rule for JSON error bodies.

@@ -44,8 +44,16 @@ func TestResolve(t *testing.T) {
 		{"/detail_project/api/project/3/detail-ahsp/abc/", kindNotFound, "", "", 0, 0, ""},
 		{"/detail_project/api/v3/project/3/rekap/", kindNotFound, "", "", 0, 0, ""},
 		{"/detail_project/api/project/3/nope/", kindNotFound, "", "", 0, 0, ""},
-		{"/detail_project/5/rekap/", kindPage, "", "", 5, 0, "rekap"},
-		{"/detail_project/5/volume", kindPage, "", "", 5, 0, "volume"},
+		{"/detail_project/5/rekap-rab/", kindPage, "", "", 5, 0, "rekap-rab"},
+		{"/detail_project/5/volume-pekerjaan", kindPage, "", "", 5, 0, "volume-pekerjaan"},
+		{"/detail_project/5/template-ahsp/", kindPage, "", "", 5, 0, "template-ahsp"},
+		{"/detail_project/5/detail-ahsp/", kindPage, "", "", 5, 0, "detail-ahsp"},
+		{"/detail_project/5/harga-items/", kindPage, "", "", 5, 0, "harga-items"},
+		{"/detail_project/5/rincian-ahsp/", kindPage, "", "", 5, 0, "rincian-ahsp"},
+		{"/detail_project/5/rincian-rab/", kindPage, "", "", 5, 0, "rincian-rab"},
+		{"/detail_project/5/rekap/", kindNotFound, "", "", 0, 0, ""},  // not a page of the deployed app
+		{"/detail_project/5/volume/", kindNotFound, "", "", 0, 0, ""}, // not a page of the deployed app
+		{"/dashboard/", kindDashboard, "", "", 0, 0, ""},
 		{"/detail_project/5/other/", kindNotFound, "", "", 0, 0, ""},
 		{"/health", kindHealth, "", "", 0, 0, ""},
 		{"/health/live/", kindHealth, "", "", 0, 0, ""},
@@ -109,8 +117,9 @@ func TestAnonymous(t *testing.T) {
 		{"api get redirects to login", "GET", tree, nil, http.StatusFound, "/accounts/login/?next=" + url.QueryEscape(tree), ""},
 		{"api post without csrf is 403", "POST", save, nil, http.StatusForbidden, "", "CSRF verification failed"},
 		{"api post with csrf redirects", "POST", save, http.Header{"X-CSRFToken": {"abcdefghijklmnopqrstuvwxyz012345"}, "Cookie": {"csrftoken=abcdefghijklmnopqrstuvwxyz012345"}}, http.StatusFound, "/accounts/login/?next=", ""},
-		{"page redirects to login", "GET", "/detail_project/1/rekap/", nil, http.StatusFound, "/accounts/login/?next=%2Fdetail_project%2F1%2Frekap%2F", ""},
-		{"root redirects to login", "GET", "/", nil, http.StatusFound, "/accounts/login/", ""},
+		{"page redirects to login", "GET", "/detail_project/1/rekap-rab/", nil, http.StatusFound, "/accounts/login/?next=%2Fdetail_project%2F1%2Frekap-rab%2F", ""},
+		{"root is the landing page", "GET", "/", nil, http.StatusOK, "", ""},
+		{"dashboard redirects to login", "GET", "/dashboard/", nil, http.StatusFound, "/accounts/login/?next=%2Fdashboard%2F", ""},
 		{"unknown path is 404 html", "GET", "/nope/", nil, http.StatusNotFound, "", "Not Found"},
 		{"forged session is anonymous", "GET", tree, http.Header{"Cookie": {"sessionid=forged"}}, http.StatusFound, "/accounts/login/", ""},
 	} {
@@ -133,7 +142,7 @@ func TestLogin(t *testing.T) {
 	csrfField := regexp.MustCompile(`name="csrfmiddlewaretoken" value="([^"]+)"`)
 
 	c := anon(t, a.ts.URL)
-	form := do(t, c, "GET", "/accounts/login/?next=/detail_project/1/rekap/", nil, "")
+	form := do(t, c, "GET", "/accounts/login/?next=/detail_project/1/rekap-rab/", nil, "")
 	require.Equal(t, http.StatusOK, form.Status)
 	m := csrfField.FindSubmatch(form.Body)
 	require.NotNil(t, m, "login form has a csrfmiddlewaretoken")
@@ -155,9 +164,9 @@ func TestLogin(t *testing.T) {
 	})
 	t.Run("good password redirects with a session", func(t *testing.T) {
 		before := c.CSRFToken()
-		resp := post(t, c, url.Values{"login": {"user1"}, "password": {testPassword}, "csrfmiddlewaretoken": {before}, "next": {"/detail_project/1/rekap/"}})
+		resp := post(t, c, url.Values{"login": {"user1"}, "password": {testPassword}, "csrfmiddlewaretoken": {before}, "next": {"/detail_project/1/rekap-rab/"}})
 		require.Equal(t, http.StatusFound, resp.Status)
-		require.Equal(t, "/detail_project/1/rekap/", resp.Header.Get("Location"))
+		require.Equal(t, "/detail_project/1/rekap-rab/", resp.Header.Get("Location"))
 		var session *http.Cookie
 		for _, ck := range (&http.Response{Header: resp.Header}).Cookies() {
 			if ck.Name == SessionCookie {
@@ -168,7 +177,7 @@ func TestLogin(t *testing.T) {
 		require.True(t, session.HttpOnly)
 		require.Equal(t, http.SameSiteLaxMode, session.SameSite)
 		require.NotEqual(t, before, c.CSRFToken(), "csrftoken rotates at login")
-		page := do(t, c, "GET", "/detail_project/1/rekap/", nil, "")
+		page := do(t, c, "GET", "/detail_project/1/rekap-rab/", nil, "")
 		require.Equal(t, http.StatusOK, page.Status)
 	})
 	t.Run("email login and open redirect refused", func(t *testing.T) {
@@ -176,10 +185,13 @@ func TestLogin(t *testing.T) {
 		do(t, c, "GET", "/accounts/login/", nil, "")
 		resp := post(t, c, url.Values{"login": {"user2@example.test"}, "password": {testPassword}, "csrfmiddlewaretoken": {c.CSRFToken()}, "next": {"//evil.example/"}})
 		require.Equal(t, http.StatusFound, resp.Status)
-		require.Equal(t, "/", resp.Header.Get("Location"))
+		require.Equal(t, "/dashboard/", resp.Header.Get("Location"), "an unsafe next falls back to the dashboard")
 		root := do(t, c, "GET", "/", nil, "")
 		require.Equal(t, http.StatusFound, root.Status)
-		require.Equal(t, api.PagePath("list-pekerjaan", project(2)), root.Header.Get("Location"))
+		require.Equal(t, "/dashboard/", root.Header.Get("Location"), "logged in, the landing page sends to the dashboard")
+		dash := do(t, c, "GET", "/dashboard/", nil, "")
+		require.Equal(t, http.StatusOK, dash.Status)
+		require.Contains(t, string(dash.Body), `href="`+api.PagePath(api.PageListPekerjaan, project(2))+`"`)
 	})
 	t.Run("logout ends the session", func(t *testing.T) {
 		c := a.login(t, 1)
@@ -208,7 +220,7 @@ func TestCSRFAndMethods(t *testing.T) {
 		{"post on a get operation", "POST", tree, apiHeaders(c), http.StatusMethodNotAllowed, true},
 		{"delete with token", "DELETE", tree, apiHeaders(c), http.StatusMethodNotAllowed, true},
 		{"post on health", "POST", "/health/", apiHeaders(c), http.StatusMethodNotAllowed, true},
-		{"post on a page", "POST", "/detail_project/1/rekap/", apiHeaders(c), http.StatusMethodNotAllowed, true},
+		{"post on a page", "POST", "/detail_project/1/rekap-rab/", apiHeaders(c), http.StatusMethodNotAllowed, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := do(t, c, tc.method, tc.path, tc.h, "{}")
@@ -255,7 +267,7 @@ func TestSecurityHeaders(t *testing.T) {
 	c := a.login(t, 1)
 	for _, path := range []string{
 		"/health/", "/health/simple/", "/metrics", "/accounts/login/", "/nope/", "/",
-		"/detail_project/1/rekap/", "/static/detail_project/js/core/toast.js",
+		"/detail_project/1/rekap-rab/", "/static/detail_project/js/core/toast.js",
 		api.Operations[2].URLPath(api.V2, project(1), 0),
 	} {
 		t.Run(path, func(t *testing.T) {

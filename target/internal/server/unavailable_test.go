@@ -31,7 +31,7 @@ func TestCacheDown503sRetryAfter(t *testing.T) {
 	for _, path := range []string{
 		tree.URLPath(api.Legacy, project(1), 0),
 		tree.URLPath(api.V2, project(1), 0),
-		api.PagePath("rekap", project(1)),
+		api.PagePath(api.PageRekapRAB, project(1)),
 		"/",
 	} {
 		t.Run(path, func(t *testing.T) {

@@ -39,6 +39,7 @@ type site struct {
 	hits     map[string]int
 	faults   map[string][]int // path -> statuses to answer before the real one
 	conflict bool
+	tree     []byte // replaces testdata/api/tree.json when set
 }
 
 func newSite(t *testing.T, names ...string) *site {
@@ -59,13 +60,13 @@ func newSite(t *testing.T, names ...string) *site {
 	mux.HandleFunc("/detail_project/api/project/7/", s.api)
 	mux.HandleFunc("/accounts/login/", func(rw http.ResponseWriter, r *http.Request) {
 		rw.Header().Set("Content-Security-Policy", pagesCSP)
-		if err := w.RenderLogin(rw, LoginData{CSRFToken: "tok", Next: "/detail_project/7/rekap/", Error: "Nama pengguna atau kata sandi salah.", Login: "user1"}); err != nil {
+		if err := w.RenderLogin(rw, LoginData{CSRFToken: "tok", Next: "/detail_project/7/rekap-rab/", Error: "Nama pengguna atau kata sandi salah.", Login: "user1"}); err != nil {
 			http.Error(rw, err.Error(), http.StatusInternalServerError)
 		}
 	})
 	mux.HandleFunc("/t/plain/", func(rw http.ResponseWriter, r *http.Request) {
 		rw.Header().Set("Content-Security-Policy", pagesCSP)
-		fmt.Fprintf(rw, `<!DOCTYPE html><html><head><script src="%sjs/core/toast.js"></script></head><body data-csrf-token="bodytoken"><main>uji</main></body></html>`, StaticPrefix)
+		fmt.Fprintf(rw, `<!DOCTYPE html><html><head><script src="%[1]sjs/core/toast.js"></script><script src="%[1]sjs/core/http.js"></script></head><body data-csrf-token="bodytoken"><main>uji</main></body></html>`, StaticPrefix)
 	})
 	mux.HandleFunc("/t/bare/", func(rw http.ResponseWriter, r *http.Request) {
 		rw.Header().Set("Content-Security-Policy", pagesCSP)
@@ -161,6 +162,8 @@ func (s *site) api(rw http.ResponseWriter, r *http.Request) {
 		switch rel {
 		case "list-pekerjaan/upsert/":
 			writeJSON(rw, http.StatusOK, map[string]any{"ok": true, "errors": []any{}, "summary": map[string]int{}, "change_flags": map[string]any{"reload_job_ids": []int{}, "volume_reset_job_ids": []int{}}})
+		case "harga-items/save/":
+			writeJSON(rw, http.StatusOK, map[string]any{"ok": true, "user_message": "ok", "updated": 1, "pricing_saved": true, "markup_percent": "12.00", "project_updated_at": "2026-11-23T10:00:00+00:00", "errors": []any{}})
 		case "volume-pekerjaan/save/":
 			writeJSON(rw, http.StatusOK, map[string]any{"ok": true, "saved": 1, "errors": []any{}, "decimal_places": 3})
 		case "detail-ahsp/102/save/":
@@ -179,6 +182,18 @@ func (s *site) api(rw http.ResponseWriter, r *http.Request) {
 		"volume-pekerjaan/list/": "volume-list.json",
 		"detail-ahsp/102/":       "detail-102.json",
 		"rekap/":                 "rekap.json",
+	}
+	if rel == "harga-items/list/" {
+		writeJSON(rw, http.StatusOK, map[string]any{"ok": true, "items": []map[string]any{{"id": 4, "kode_item": "B.01", "kategori": "BHN", "uraian": "Semen portland", "satuan": "kg", "harga_satuan": "1500.00"}}, "meta": map[string]any{"markup_percent": "15.00", "project_updated_at": "2026-11-23T09:00:00+00:00"}})
+		return
+	}
+	s.mu.Lock()
+	tree := s.tree
+	s.mu.Unlock()
+	if rel == "list-pekerjaan/tree/" && tree != nil {
+		rw.Header().Set("Content-Type", "application/json")
+		_, _ = rw.Write(tree)
+		return
 	}
 	if rel == "search-ahsp/" {
 		writeJSON(rw, http.StatusOK, map[string]any{"ok": true, "total": 1, "results": []map[string]any{{"id": 5, "text": "A.2.2.1.1 — Pembersihan lapangan", "kode_ahsp": "A.2.2.1.1", "nama_ahsp": "Pembersihan lapangan", "satuan": "m2", "sumber": "SNI 2016"}}})
@@ -338,6 +353,16 @@ func TestBrowser(t *testing.T) {
 func testToast(t *testing.T, bctx context.Context) {
 	type result struct {
 		Same             bool     `json:"same"`
+		SharedShow       bool     `json:"sharedShow"`
+		CoreKeys         []string `json:"coreKeys"`
+		ShowToast        bool     `json:"showToast"`
+		AreaBefore       bool     `json:"areaBefore"`
+		AreaClass        string   `json:"areaClass"`
+		AreaLabel        string   `json:"areaLabel"`
+		AreaZ            string   `json:"areaZ"`
+		Structure        string   `json:"structure"`
+		LoadingClose     bool     `json:"loadingClose"`
+		NodesAfterFive   int      `json:"nodesAfterFive"`
 		XSSText          string   `json:"xssText"`
 		XSSImg           int      `json:"xssImg"`
 		Role             string   `json:"role"`
@@ -355,7 +380,9 @@ func testToast(t *testing.T, bctx context.Context) {
 		AutoGone         bool     `json:"autoGone"`
 	}
 	const js = jsHelpers + `(async () => {
-  const T = window.DP.toast, out = {same: T === window.DP.core.toast};
+  const T = window.DP.toast, C = window.DP.core.toast;
+  const out = {same: T === C, sharedShow: T.show === C.show, coreKeys: Object.keys(C).sort(), showToast: window.showToast === T.show,
+    areaBefore: !!document.getElementById('dp-toast-area')};
   T.clear();
   T.show({message: payload, title: payload, type: 'error'});
   await sleep(150);
@@ -366,6 +393,11 @@ func testToast(t *testing.T, bctx context.Context) {
   out.shown = x.classList.contains('dp-toast-show');
   const area = document.getElementById('dp-toast-area');
   out.areaRole = area.getAttribute('role'); out.areaLive = area.getAttribute('aria-live');
+  out.areaClass = area.className; out.areaLabel = area.getAttribute('aria-label'); out.areaZ = getComputedStyle(area).zIndex;
+  out.structure = [...x.children].map((c) => c.className + (c.firstElementChild ? '>' + c.firstElementChild.tagName.toLowerCase() + '.' + c.firstElementChild.className.split(' ')[0] : '')).join(' | ');
+  T.clear();
+  T.loading('memuat');
+  out.loadingClose = !!document.querySelector('.dp-toast-loading .dp-toast-close');
   T.clear();
   T.show('Gagal lama', 'danger', 3000);
   out.legacyPositional = document.querySelector('#dp-toast-area .dp-toast')?.className ?? '';
@@ -377,8 +409,9 @@ func testToast(t *testing.T, bctx context.Context) {
   out.legacyObjectGone = !lo || !lo.isConnected;
   T.clear();
   for (let i = 0; i < 5; i++) T.info('n' + i);
-  out.maxCount = document.querySelectorAll('#dp-toast-area .dp-toast').length;
-  out.maxTexts = [...document.querySelectorAll('#dp-toast-area .dp-toast-message')].map((e) => e.textContent);
+  out.nodesAfterFive = document.querySelectorAll('#dp-toast-area .dp-toast').length;
+  out.maxCount = document.querySelectorAll('#dp-toast-area .dp-toast:not(.dp-toast-hide)').length;
+  out.maxTexts = [...document.querySelectorAll('#dp-toast-area .dp-toast:not(.dp-toast-hide) .dp-toast-message')].map((e) => e.textContent);
   T.clear();
   T.success('tutup saya', 0);
   const c = document.querySelector('.dp-toast-success');
@@ -415,13 +448,29 @@ func testToast(t *testing.T, bctx context.Context) {
 			require.Empty(t, r.LegacyPositional)
 			require.Empty(t, r.LegacyObject)
 		}},
+		{[]string{"toast-legacy-raw"}, func(t *testing.T, r result) {
+			correct(t, r)
+			require.Contains(t, r.LegacyPositional, "dp-toast-danger", "as deployed: 'danger' is used as the class")
+			require.Contains(t, r.LegacyObject, "dp-toast-info", "as deployed: variant ignored")
+			require.False(t, r.LegacyObjectGone, "as deployed: delay ignored (3000 ms)")
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(append([]string{"defects"}, tc.defects...), "-"), func(t *testing.T) {
 			s := newSite(t, tc.defects...)
 			tb := newTab(t, bctx, s.URL+"/t/plain/")
 			r := eval[result](t, tb, js)
-			require.True(t, r.Same, "DP.toast and DP.core.toast are one object")
+			require.False(t, r.Same, "DP.toast and DP.core.toast are separate objects")
+			require.True(t, r.SharedShow, "sharing show")
+			require.Equal(t, []string{"clear", "setMax", "show"}, r.CoreKeys)
+			require.True(t, r.ShowToast, "window.showToast")
+			require.False(t, r.AreaBefore, "no #dp-toast-area before the first toast")
+			require.Equal(t, "dp-toast-area dp-toast-top-right", r.AreaClass)
+			require.Equal(t, "Notifications", r.AreaLabel)
+			require.Equal(t, "13100", r.AreaZ)
+			require.Equal(t, "dp-toast-icon>i.bi | dp-toast-content>div.dp-toast-title | dp-toast-close", r.Structure)
+			require.False(t, r.LoadingClose, "loading toasts have no close button")
+			require.Equal(t, 5, r.NodesAfterFive, "the cap closes the oldest with a fade, so the nodes stay until it ends")
 			require.Equal(t, "alert", r.Role)
 			require.True(t, r.Shown, ".dp-toast-show added")
 			require.Equal(t, "region", r.AreaRole)
@@ -564,7 +613,7 @@ func testWrapper(t *testing.T, bctx context.Context) {
   t.error('e'); t.warning('w'); t.info('i');
   out.types = [...document.querySelectorAll('#dp-toast-area .dp-toast')].map((e) => e.dataset.toastType);
   t.setMax(1);
-  out.afterSetMax = document.querySelectorAll('#dp-toast-area .dp-toast').length;
+  out.afterSetMax = document.querySelectorAll('#dp-toast-area .dp-toast:not(.dp-toast-hide)').length;
   t.show('lama', 'danger', 1000);
   out.legacy = document.querySelector('#dp-toast-area .dp-toast')?.dataset.toastType ?? '';
   return out;
@@ -610,8 +659,12 @@ func testJfetch(t *testing.T, bctx context.Context) {
 	tb := newTab(t, bctx, s.URL+"/t/plain/")
 	r := eval[map[string]any](t, tb, jsHelpers+`(async () => {
   document.cookie = 'csrftoken=cookietoken; path=/';
-  const {jfetch} = await import('/static/detail_project/js/core/http.js');
-  const out = {global: typeof window.DP.core.http.jfetch === 'function'};
+  const {jfetch} = await import('/static/detail_project/js/pages/api.js');
+  const H = window.DP.core.http;
+  const out = {global: Object.keys(H).sort().join(',')};
+  out.coreGet = await (await H.jfetch('/t/echo')).json();
+  out.corePost = await H.jfetchJson('/t/echo', {method: 'POST', body: {b: 2}});
+  out.coreCSRF = H.getCSRF();
   out.echo = await jfetch('/t/echo', {method: 'POST', body: {a: 1}});
   const warn = () => document.querySelector('#dp-toast-area .dp-toast-warning .dp-toast-message')?.textContent ?? '';
   try { await jfetch('/t/status?code=429&retry=42'); } catch (e) { out.e429 = {status: e.status, retryAfter: e.retryAfter}; }
@@ -637,7 +690,12 @@ func testJfetch(t *testing.T, bctx context.Context) {
   return out;
 })()`)
 	require.Equal(t, map[string]any{
-		"global": true,
+		"global": "getCSRF,jfetch,jfetchJson",
+		"coreGet": map[string]any{"method": "GET", "body": "", "content_type": "",
+			"xrw": "XMLHttpRequest", "accept": "application/json", "csrf": ""},
+		"corePost": map[string]any{"method": "POST", "body": `{"b":2}`, "content_type": "application/json",
+			"xrw": "XMLHttpRequest", "accept": "application/json", "csrf": "cookietoken"},
+		"coreCSRF": "cookietoken",
 		"echo": map[string]any{"method": "POST", "body": `{"a":1}`, "content_type": "application/json",
 			"xrw": "XMLHttpRequest", "accept": "application/json", "csrf": "cookietoken"},
 		"e429":             map[string]any{"status": float64(429), "retryAfter": float64(42)},
@@ -702,7 +760,7 @@ func testPages(t *testing.T, bctx context.Context) {
 	})
 	t.Run("volume", func(t *testing.T) {
 		s := newSite(t)
-		tb := newTab(t, bctx, s.URL+base+"volume/")
+		tb := newTab(t, bctx, s.URL+base+"volume-pekerjaan/")
 		tb.do(t, chromedp.WaitVisible(`#volume-103`))
 		require.Equal(t, "250", eval[string](t, tb, `document.querySelector('#volume-101').value`))
 		require.Equal(t, "12,5", eval[string](t, tb, `document.querySelector('#volume-102').value`))
@@ -753,10 +811,56 @@ func testPages(t *testing.T, bctx context.Context) {
 	})
 	t.Run("rekap", func(t *testing.T) {
 		s := newSite(t)
-		tb := newTab(t, bctx, s.URL+base+"rekap/")
+		tb := newTab(t, bctx, s.URL+base+"rekap-rab/")
 		tb.do(t, chromedp.WaitVisible(`[data-testid="rekap-row"]`))
 		require.Equal(t, "3.751.562,50", eval[string](t, tb, `document.querySelector('#rekap-total').textContent`))
 		tb.screenshot(t, "rekap")
 		require.Empty(t, tb.problems(false))
 	})
+	t.Run("harga-items", func(t *testing.T) {
+		s := newSite(t)
+		tb := newTab(t, bctx, s.URL+base+"harga-items/")
+		tb.do(t, chromedp.WaitVisible(`[data-testid="harga-row"]`))
+		require.Equal(t, "15.00", eval[string](t, tb, `document.querySelector('#harga-markup').value`))
+		eval[bool](t, tb, `(() => { document.querySelector('#harga-markup').value = ''; return true; })()`)
+		tb.do(t, chromedp.SendKeys(`#harga-markup`, "12"), chromedp.Click("#btn-save-harga"))
+		tb.waitFor(t, `.dp-toast-success`)
+		var got map[string]any
+		require.NoError(t, json.Unmarshal(s.posted("harga-items/save/")[0], &got))
+		require.Equal(t, map[string]any{"items": []any{map[string]any{"id": float64(4), "harga_satuan": "1500.00"}}, "markup_percent": "12", "client_updated_at": "2026-11-23T09:00:00+00:00"}, got)
+		require.Empty(t, tb.problems(false))
+	})
+	// Which of toast-wrapper.js and loading.js the pages request: all of them
+	// on the correct frontend, none with unused-ui-scripts.
+	for _, tc := range []struct {
+		defects []string
+		want    bool
+	}{{nil, true}, {[]string{"unused-ui-scripts"}, false}} {
+		t.Run(strings.Join(append([]string{"loaded"}, tc.defects...), "-"), func(t *testing.T) {
+			s := newSite(t, tc.defects...)
+			for _, p := range []string{"list-pekerjaan", "volume-pekerjaan", "template-ahsp", "harga-items", "rekap-rab", "rincian-ahsp", "rincian-rab"} {
+				tb := newTab(t, bctx, s.URL+base+p+"/")
+				tb.waitFor(t, "body:not([data-busy])")
+				got := eval[[]bool](t, tb, `(async () => { await new Promise((r) => setTimeout(r, 100));
+  const names = performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname);
+  return ['core/toast-wrapper.js', 'core/loading.js'].map((f) => names.includes('/static/detail_project/js/' + f)); })()`)
+				require.Equal(t, []bool{tc.want, tc.want}, got, "page %s: toast-wrapper.js and loading.js loaded", p)
+				require.Empty(t, tb.problems(true), p) // the fixture has no rincian for every pekerjaan
+			}
+		})
+	}
+	// Stored text is shown as text; with unescaped-stored the volume page
+	// parses a pekerjaan uraian as HTML.
+	for _, tc := range []struct {
+		defects []string
+		imgs    int
+	}{{nil, 0}, {[]string{"unescaped-stored"}, 1}} {
+		t.Run(strings.Join(append([]string{"stored-text"}, tc.defects...), "-"), func(t *testing.T) {
+			s := newSite(t, tc.defects...)
+			s.tree = []byte(`{"ok": true, "klasifikasi": [{"id": 1, "name": "K <b data-harness=\"k\">", "ordering_index": 1, "sub": [{"id": 2, "name": "S", "ordering_index": 1, "pekerjaan": [{"id": 101, "source_type": "custom", "ordering_index": 1, "snapshot_kode": null, "snapshot_uraian": "<img src=x data-harness=\"u\">'\"", "snapshot_satuan": "m3", "ref_id": null, "budgeted_cost": 0.0}]}]}]}`)
+			tb := newTab(t, bctx, s.URL+base+"volume-pekerjaan/")
+			tb.waitFor(t, "#volume-101")
+			require.Equal(t, tc.imgs, eval[int](t, tb, `document.querySelectorAll('[data-harness]').length`))
+		})
+	}
 }

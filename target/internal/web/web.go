@@ -32,21 +32,61 @@ var files embed.FS
 // StaticPrefix is the URL prefix StaticHandler serves.
 const StaticPrefix = "/static/detail_project/"
 
-// Pages are the project page names RenderPage accepts, in menu order.
-var Pages = []string{"list-pekerjaan", "volume", "detail-ahsp", "rekap"}
+// Pages are the project page names RenderPage accepts, in menu order
+// (detail-ahsp is the deployed app's second route to template-ahsp).
+var Pages = api.Pages
 
 // UIDefects are the defects that change the served JavaScript.
-var UIDefects = []string{"unescaped-ui", "loader-race", "toast-legacy-ignored"}
+var UIDefects = []string{"unescaped-ui", "loader-race", "toast-legacy-ignored", "toast-legacy-raw", "unused-ui-scripts", "unescaped-stored"}
+
+// script is one <script> of a page; Src is relative to StaticPrefix.
+type script struct {
+	Src    string
+	Module bool
+}
+
+// commonScripts are loaded by every project page, in the deployed app's
+// order (REAL-APP.md section 5).
+var commonScripts = []script{
+	{Src: "js/export/ExportManager.js"}, {Src: "js/sidebar_global.js"}, {Src: "js/theme.js"},
+	{Src: "js/messages_modal.js"}, {Src: "js/core/toast.js"}, {Src: "js/core/modal.js"},
+	{Src: "js/src/utils/error-handler.js"}, {Src: "js/numeric.umd.js"}, {Src: "js/source_change_state.js"},
+	{Src: "js/sync_indicator.js"}, {Src: "js/sync_led.js"}, {Src: "js/core/messages.js"},
+}
+
+// pageSpec is a page's template and its own scripts after commonScripts.
+type pageSpec struct {
+	template string
+	scripts  []script
+}
+
+var pageSpecs = map[string]pageSpec{
+	api.PageListPekerjaan:   {"list-pekerjaan", []script{{Src: "js/core/http.js"}, {Src: "js/core/format.js"}, {Src: "js/core/toast.js"}, {Src: "js/core/keys.js"}, {Src: "js/list_pekerjaan.js", Module: true}}},
+	api.PageVolumePekerjaan: {"volume-pekerjaan", []script{{Src: "js/volume_pekerjaan.js", Module: true}}},
+	api.PageTemplateAHSP:    {"template-ahsp", []script{{Src: "js/template_ahsp.js", Module: true}}},
+	api.PageDetailAHSP:      {"template-ahsp", []script{{Src: "js/template_ahsp.js", Module: true}}},
+	api.PageHargaItems:      {"harga-items", []script{{Src: "js/harga_items.js", Module: true}}},
+	api.PageRekapRAB:        {"rekap-rab", []script{{Src: "js/rekap_rab.js", Module: true}}},
+	api.PageRincianAHSP:     {"rincian-ahsp", []script{{Src: "js/rincian_ahsp.js", Module: true}}},
+	api.PageRincianRAB:      {"rincian-rab", []script{{Src: "js/rincian_rab.js", Module: true}}},
+}
+
+// menuPages are the pages the navigation links (detail-ahsp is an alias).
+var menuPages = []string{api.PageListPekerjaan, api.PageVolumePekerjaan, api.PageTemplateAHSP, api.PageHargaItems, api.PageRekapRAB, api.PageRincianAHSP, api.PageRincianRAB}
 
 // defectsMarker is replaced in every served .js file by a JSON object of the
 // switched-on UI defects; the default ({}) is the correct frontend.
 const defectsMarker = "/*@dp-defects*/{}"
 
 var pageTitles = map[string]string{
-	"list-pekerjaan": "Daftar Pekerjaan",
-	"volume":         "Volume Pekerjaan",
-	"detail-ahsp":    "Detail AHSP",
-	"rekap":          "Rekap RAB",
+	api.PageListPekerjaan:   "Daftar Pekerjaan",
+	api.PageVolumePekerjaan: "Volume Pekerjaan",
+	api.PageTemplateAHSP:    "Template AHSP",
+	api.PageDetailAHSP:      "Template AHSP",
+	api.PageHargaItems:      "Harga Items",
+	api.PageRekapRAB:        "Rekap RAB",
+	api.PageRincianAHSP:     "Rincian AHSP",
+	api.PageRincianRAB:      "Rincian RAB",
 }
 
 // PageData is what a project page needs. APIBase defaults to the legacy
@@ -70,10 +110,12 @@ type LoginData struct {
 
 // Web renders pages and serves static files with a fixed defect set.
 type Web struct {
-	defects []string
-	pages   map[string]*template.Template
-	login   *template.Template
-	static  map[string]staticFile
+	defects   []string
+	pages     map[string]*template.Template
+	login     *template.Template
+	landing   *template.Template
+	dashboard *template.Template
+	static    map[string]staticFile
 }
 
 type staticFile struct {
@@ -109,9 +151,11 @@ func New(d defects.Set) *Web {
 	}
 	funcs := template.FuncMap{"staticURL": func(p string) string { return StaticPrefix + p + "?v=" + w.version(p) }}
 	for _, p := range Pages {
-		w.pages[p] = template.Must(template.New("base.html").Funcs(funcs).ParseFS(files, "templates/base.html", "templates/"+p+".html"))
+		w.pages[p] = template.Must(template.New("base.html").Funcs(funcs).ParseFS(files, "templates/base.html", "templates/"+pageSpecs[p].template+".html"))
 	}
 	w.login = template.Must(template.New("login.html").Funcs(funcs).ParseFS(files, "templates/login.html"))
+	w.landing = template.Must(template.New("landing.html").Funcs(funcs).ParseFS(files, "templates/landing.html"))
+	w.dashboard = template.Must(template.New("dashboard.html").Funcs(funcs).ParseFS(files, "templates/dashboard.html"))
 	return w
 }
 
@@ -191,9 +235,10 @@ func (w *Web) StaticHandler() http.Handler {
 
 type pageView struct {
 	PageData
-	Page  string
-	Title string
-	Menu  []menuItem
+	Page    string
+	Title   string
+	Menu    []menuItem
+	Scripts []script
 }
 
 type menuItem struct {
@@ -201,8 +246,7 @@ type menuItem struct {
 	Active           bool
 }
 
-// RenderPage writes the HTML of a project page: "list-pekerjaan", "volume",
-// "detail-ahsp" or "rekap".
+// RenderPage writes the HTML of a project page, one of Pages.
 func (w *Web) RenderPage(out io.Writer, page string, data PageData) error {
 	t, ok := w.pages[page]
 	if !ok {
@@ -211,9 +255,9 @@ func (w *Web) RenderPage(out io.Writer, page string, data PageData) error {
 	if data.APIBase == "" {
 		data.APIBase = api.ProjectPrefix(api.Legacy, int(data.ProjectID))
 	}
-	v := pageView{PageData: data, Page: page, Title: pageTitles[page]}
-	for _, p := range Pages {
-		v.Menu = append(v.Menu, menuItem{Page: p, Title: pageTitles[p], URL: api.PagePath(p, int(data.ProjectID)), Active: p == page})
+	v := pageView{PageData: data, Page: page, Title: pageTitles[page], Scripts: append(append([]script(nil), commonScripts...), pageSpecs[page].scripts...)}
+	for _, p := range menuPages {
+		v.Menu = append(v.Menu, menuItem{Page: p, Title: pageTitles[p], URL: api.PagePath(p, int(data.ProjectID)), Active: pageSpecs[p].template == pageSpecs[page].template})
 	}
 	return render(out, t, v)
 }
@@ -225,6 +269,25 @@ func (w *Web) RenderLogin(out io.Writer, data LoginData) error {
 		LoginData
 		Action string
 	}{data, api.LoginPath})
+}
+
+// RenderLanding writes the anonymous landing page at /.
+func (w *Web) RenderLanding(out io.Writer) error {
+	return render(out, w.landing, struct{ Login string }{api.LoginPath})
+}
+
+// DashboardData is what the dashboard needs; ProjectID 0 means no project.
+type DashboardData struct {
+	UserName  string
+	ProjectID int64
+}
+
+// RenderDashboard writes /dashboard/: the way into the user's project.
+func (w *Web) RenderDashboard(out io.Writer, data DashboardData) error {
+	return render(out, w.dashboard, struct {
+		DashboardData
+		ProjectURL string
+	}{data, api.PagePath(api.PageListPekerjaan, int(data.ProjectID))})
 }
 
 // render executes into a buffer first so a template error never leaves a

@@ -107,6 +107,7 @@ func TestDefectsSwitchServedJS(t *testing.T) {
 		{"loader-race", []string{"loader-race"}, `/*@dp-defects*/{"loader-race":true};`},
 		{"toast-legacy-ignored", []string{"toast-legacy-ignored"}, `/*@dp-defects*/{"toast-legacy-ignored":true};`},
 		{"all ui", []string{"unescaped-ui", "loader-race", "toast-legacy-ignored"}, `/*@dp-defects*/{"loader-race":true,"toast-legacy-ignored":true,"unescaped-ui":true};`},
+		{"unused-ui-scripts", []string{"unused-ui-scripts"}, `/*@dp-defects*/{"unused-ui-scripts":true};`},
 	}
 	base := New(nil)
 	for _, tc := range tests {
@@ -114,7 +115,7 @@ func TestDefectsSwitchServedJS(t *testing.T) {
 			set, err := defects.Parse(tc.defects)
 			require.NoError(t, err)
 			w := New(set)
-			for _, f := range []string{"js/core/toast.js", "js/core/loading.js"} {
+			for _, f := range []string{"js/core/toast.js", "js/pages/overlay.js", "js/pages/ui.js"} {
 				body := serve(t, w, f)
 				require.Equal(t, 1, strings.Count(body, "/*@dp-defects*/"), "%s: one defects constant", f)
 				require.Contains(t, body, tc.marker, f)
@@ -130,14 +131,18 @@ func TestDefectsSwitchServedJS(t *testing.T) {
 // switch would serve a constant nobody looks at.
 func TestUIDefectsAreImplemented(t *testing.T) {
 	where := map[string]string{
-		"unescaped-ui":         "js/core/toast.js js/core/loading.js",
-		"loader-race":          "js/core/loading.js",
+		"unescaped-ui":         "js/core/toast.js js/pages/overlay.js",
+		"loader-race":          "js/pages/overlay.js",
 		"toast-legacy-ignored": "js/core/toast.js",
+		"toast-legacy-raw":     "js/core/toast.js",
+		"unused-ui-scripts":    "js/pages/ui.js",
+		"unescaped-stored":     "js/volume_pekerjaan.js",
 	}
 	w := New(nil)
 	for _, d := range UIDefects {
 		_, known := defects.Known[d]
 		require.True(t, known, "%s is not a known defect", d)
+		require.NotEmpty(t, where[d], "say where %s is implemented", d)
 		for _, f := range strings.Fields(where[d]) {
 			require.Contains(t, serve(t, w, f), "DEFECTS['"+d+"']", "%s must read defect %s", f, d)
 		}
@@ -146,6 +151,23 @@ func TestUIDefectsAreImplemented(t *testing.T) {
 
 func pageData() PageData {
 	return PageData{ProjectID: 7, ProjectName: `Gedung "A" <Kantor>`, UserName: "user1", CSRFToken: "tok&en"}
+}
+
+// The deployed app's app roots and per-page scripts (REAL-APP.md section 5).
+var pageRoots = map[string]string{
+	"list-pekerjaan": "lp-app", "volume-pekerjaan": "vp-app", "template-ahsp": "ta-app", "detail-ahsp": "ta-app",
+	"harga-items": "hi-app", "rekap-rab": "rekap-app", "rincian-ahsp": "ra-app", "rincian-rab": "rr-app",
+}
+
+var pageScripts = map[string][]string{
+	"list-pekerjaan":   {"core/http.js", "core/format.js", "core/toast.js", "core/keys.js", "list_pekerjaan.js"},
+	"volume-pekerjaan": {"volume_pekerjaan.js"},
+	"template-ahsp":    {"template_ahsp.js"},
+	"detail-ahsp":      {"template_ahsp.js"},
+	"harga-items":      {"harga_items.js"},
+	"rekap-rab":        {"rekap_rab.js"},
+	"rincian-ahsp":     {"rincian_ahsp.js"},
+	"rincian-rab":      {"rincian_rab.js"},
 }
 
 func TestRenderPages(t *testing.T) {
@@ -163,13 +185,16 @@ func TestRenderPages(t *testing.T) {
 			require.Equal(t, "/detail_project/api/project/7/", attr(body, "data-api-base"))
 			require.Equal(t, p, attr(body, "data-page"))
 			require.Equal(t, "tok&en", attr(body, "data-csrf-token"))
-			require.NotNil(t, find(doc, func(n *html.Node) bool { return attr(n, "id") == "dp-toast-area" }))
+			require.Nil(t, find(doc, func(n *html.Node) bool { return attr(n, "id") == "dp-toast-area" }), "toast.js creates #dp-toast-area on the first toast")
+			require.NotNil(t, find(doc, func(n *html.Node) bool { return attr(n, "id") == pageRoots[p] }), "app root #%s", pageRoots[p])
 			scripts := all(doc, func(n *html.Node) bool { return n.Data == "script" })
 			var srcs []string
 			for _, s := range scripts {
-				srcs = append(srcs, strings.Split(attr(s, "src"), "?")[0])
+				srcs = append(srcs, strings.TrimPrefix(strings.Split(attr(s, "src"), "?")[0], StaticPrefix+"js/"))
 			}
-			require.Equal(t, []string{StaticPrefix + "js/core/toast.js", StaticPrefix + "js/pages/" + p + ".js"}, srcs)
+			common := []string{"export/ExportManager.js", "sidebar_global.js", "theme.js", "messages_modal.js", "core/toast.js", "core/modal.js",
+				"src/utils/error-handler.js", "numeric.umd.js", "source_change_state.js", "sync_indicator.js", "sync_led.js", "core/messages.js"}
+			require.Equal(t, append(common, pageScripts[p]...), srcs, "the deployed app's script order")
 			requireStaticRefsExist(t, w, doc)
 		})
 	}
@@ -180,18 +205,21 @@ func TestRenderPageOverridesAndErrors(t *testing.T) {
 	var buf bytes.Buffer
 	d := pageData()
 	d.APIBase = "/detail_project/api/v2/project/7/"
-	require.NoError(t, w.RenderPage(&buf, "rekap", d))
+	require.NoError(t, w.RenderPage(&buf, "rekap-rab", d))
 	require.Contains(t, buf.String(), `data-api-base="/detail_project/api/v2/project/7/"`)
 	require.Contains(t, buf.String(), `href="/detail_project/api/v2/project/7/export/rekap-rab/csv/"`)
 
 	buf.Reset()
-	require.NoError(t, w.RenderPage(&buf, "volume", PageData{ProjectID: 9}))
+	require.NoError(t, w.RenderPage(&buf, "volume-pekerjaan", PageData{ProjectID: 9}))
 	require.Contains(t, buf.String(), `<div class="dp-project" data-testid="project-name">Proyek #9</div>`, "a project without a name is shown by id")
 
 	buf.Reset()
 	err := w.RenderPage(&buf, "nope", d)
-	require.ErrorContains(t, err, `unknown page, want one of list-pekerjaan, volume, detail-ahsp, rekap`)
+	require.ErrorContains(t, err, `unknown page, want one of list-pekerjaan, volume-pekerjaan, template-ahsp, detail-ahsp, harga-items, rekap-rab, rincian-ahsp, rincian-rab`)
 	require.Zero(t, buf.Len())
+	for _, old := range []string{"volume", "rekap"} {
+		require.Error(t, w.RenderPage(&buf, old, d), "%s is not a page of the deployed app", old)
+	}
 }
 
 func TestRenderLogin(t *testing.T) {
@@ -200,7 +228,7 @@ func TestRenderLogin(t *testing.T) {
 		data LoginData
 	}{
 		{"plain", LoginData{CSRFToken: "abc123"}},
-		{"error and next", LoginData{CSRFToken: "abc123", Next: "/detail_project/7/volume/", Error: "Nama pengguna atau kata sandi salah.", Login: "user1"}},
+		{"error and next", LoginData{CSRFToken: "abc123", Next: "/detail_project/7/volume-pekerjaan/", Error: "Nama pengguna atau kata sandi salah.", Login: "user1"}},
 	}
 	w := New(nil)
 	for _, tc := range tests {
@@ -233,7 +261,7 @@ func TestTemplatesEscape(t *testing.T) {
 	const xss = `"><script>window.__pwned=1</script><img src=x onerror=alert(1)>`
 	w := New(nil)
 	var page, login bytes.Buffer
-	require.NoError(t, w.RenderPage(&page, "volume", PageData{ProjectID: 1, ProjectName: xss, UserName: xss, CSRFToken: xss}))
+	require.NoError(t, w.RenderPage(&page, "volume-pekerjaan", PageData{ProjectID: 1, ProjectName: xss, UserName: xss, CSRFToken: xss}))
 	require.NoError(t, w.RenderLogin(&login, LoginData{CSRFToken: xss, Next: xss, Error: xss, Login: xss}))
 	for name, out := range map[string][]byte{"page": page.Bytes(), "login": login.Bytes()} {
 		t.Run(name, func(t *testing.T) {
@@ -349,4 +377,30 @@ func textOf(n *html.Node) string {
 	}
 	walk(n)
 	return b.String()
+}
+
+func TestRenderLandingAndDashboard(t *testing.T) {
+	w := New(nil)
+	var buf bytes.Buffer
+	require.NoError(t, w.RenderLanding(&buf))
+	doc := parse(t, buf.Bytes())
+	require.Equal(t, "/accounts/login/", attr(find(doc, func(n *html.Node) bool { return attr(n, "id") == "link-login" }), "href"))
+	requireStaticRefsExist(t, w, doc)
+
+	for _, tc := range []struct {
+		pid  int64
+		link string
+	}{{3, "/detail_project/3/list-pekerjaan/"}, {0, ""}} {
+		buf.Reset()
+		require.NoError(t, w.RenderDashboard(&buf, DashboardData{UserName: "<u>", ProjectID: tc.pid}))
+		doc := parse(t, buf.Bytes())
+		a := find(doc, func(n *html.Node) bool { return n.Data == "a" && attr(n, "data-project-id") != "" })
+		if tc.link == "" {
+			require.Nil(t, a)
+			require.Contains(t, buf.String(), "Belum ada proyek")
+		} else {
+			require.Equal(t, tc.link, attr(a, "href"))
+		}
+		require.Contains(t, buf.String(), "&lt;u&gt;")
+	}
 }

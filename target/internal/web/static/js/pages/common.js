@@ -3,7 +3,7 @@
  * attributes, API URLs, DOM building (text only, never HTML), number
  * formatting and the common error handling.
  */
-import toast from '../core/toast-wrapper.js';
+import { toast } from './ui.js';
 
 const ds = document.body ? document.body.dataset : {};
 

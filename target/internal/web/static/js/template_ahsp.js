@@ -5,9 +5,9 @@
  * POST detail-ahsp/{id}/save/ {rows, client_updated_at}; a 409 (someone else
  * saved first) shows a warning and keeps the edits on screen.
  */
-import { jfetch } from '../core/http.js';
-import LoadingManager from '../core/loading.js';
-import { api, $, h, busy, fmt, toast, failed, errorList, setStatus } from './common.js';
+import { jfetch } from './pages/api.js';
+import { LoadingManager } from './pages/ui.js';
+import { api, $, h, busy, fmt, toast, failed, errorList, setStatus } from './pages/common.js';
 
 const select = $('#pekerjaan-select');
 const tbody = $('#detail-rows');

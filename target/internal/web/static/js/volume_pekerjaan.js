@@ -4,9 +4,12 @@
  * POST volume-pekerjaan/save/ {"items":[{pekerjaan_id, quantity}]}, quantity
  * sent as typed ("12,5", "1.234,56", "12.5"): the server parses it.
  */
-import { jfetch } from '../core/http.js';
-import LoadingManager from '../core/loading.js';
-import { api, $, h, busy, toast, failed, errorList, setStatus } from './common.js';
+import { jfetch } from './pages/api.js';
+import { LoadingManager } from './pages/ui.js';
+import { api, $, h, busy, toast, failed, errorList, setStatus } from './pages/common.js';
+
+// Switched-on UI defects, templated in by the server (see docs/frontend.md).
+const DEFECTS = /*@dp-defects*/{};
 
 const tbody = $('#volume-rows');
 const status = $('#volume-status');
@@ -24,6 +27,13 @@ function flatten(tree) {
   return out;
 }
 
+// uraianCell shows a stored uraian as text (as HTML with unescaped-stored).
+function uraianCell(text) {
+  const td = h('td', {}, DEFECTS['unescaped-stored'] ? '' : text);
+  if (DEFECTS['unescaped-stored']) td.innerHTML = text;
+  return td;
+}
+
 function render(quantities) {
   let group = null;
   const trs = [];
@@ -35,7 +45,7 @@ function render(quantities) {
     trs.push(
       h('tr', { 'data-pekerjaan-id': r.id },
         h('td', { class: 'dp-node-kode' }, r.kode || ''),
-        h('td', {}, r.uraian || ''),
+        uraianCell(r.uraian || ''),
         h('td', {}, r.satuan || ''),
         h('td', { class: 'num' },
           h('input', {

@@ -2,8 +2,9 @@
  * rekap.js — the cost summary table from GET rekap/ (A/B/C/LAIN per
  * kategori, markup F, unit price G, volume and total per pekerjaan).
  */
-import { jfetch } from '../core/http.js';
-import { api, $, h, busy, fmt, failed, setStatus } from './common.js';
+import { jfetch } from './pages/api.js';
+import { api, $, h, busy, fmt, failed, setStatus } from './pages/common.js';
+import './print/RekapRABPrint.js';
 
 const tbody = $('#rekap-rows');
 const status = $('#rekap-status');

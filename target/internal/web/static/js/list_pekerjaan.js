@@ -4,9 +4,9 @@
  * saves the whole tree with POST list-pekerjaan/upsert/ (rows keep their id;
  * rows left out are deleted by the server). Element ids: docs/frontend.md.
  */
-import { jfetch } from '../core/http.js';
-import LoadingManager from '../core/loading.js';
-import { api, $, h, busy, toast, failed, errorList, setStatus } from './common.js';
+import { jfetch } from './pages/api.js';
+import { LoadingManager } from './pages/ui.js';
+import { api, $, h, busy, toast, failed, errorList, setStatus } from './pages/common.js';
 
 let tree = [];
 let dirty = 0;

@@ -1,0 +1,212 @@
+package scan
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/ahsp-harness/harness/check"
+	"github.com/ahsp-harness/harness/target/api"
+)
+
+// Root causes a counter-overshoot FAIL can have, told apart by controls.
+const (
+	CauseNonAtomic      = "non-atomic counter"
+	CausePerProcess     = "counter per process"
+	CauseConnectionKey  = "key includes the connection"
+	CauseDeclaredPolicy = "limit differs from the declared policy"
+	CauseNotLimited     = "operation not limited"
+	CauseUnconfirmed    = "not reproduced by the controls"
+)
+
+// Diagnosis names the most likely root cause of a FAIL and the control
+// experiments of the same scan that back it.
+type Diagnosis struct {
+	Cause    string `json:"cause"`
+	Detail   string `json:"detail"`
+	Controls []Row  `json:"controls,omitempty"`
+}
+
+// diagnosable are the probes whose FAIL is an overshoot of one operation's
+// counter, explained by the counter experiments.
+var diagnosable = map[string]bool{MultiWorker: true, Race: true}
+
+// diagnose adds the root cause to a failed counter probe (once per
+// operation: the controls are shared by every probe that needs them).
+func (s *scanner) diagnose(ctx context.Context, res *Result) {
+	if res.Status != check.Fail || !diagnosable[res.Probe] {
+		return
+	}
+	op, ok := api.Lookup(res.Evidence.Operation)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	d, done := s.diagnoses[op.Name]
+	s.mu.Unlock()
+	if !done {
+		d = s.counterDiagnosis(ctx, op)
+		s.mu.Lock()
+		if s.diagnoses == nil {
+			s.diagnoses = map[string]*Diagnosis{}
+		}
+		s.diagnoses[op.Name] = d
+		s.mu.Unlock()
+	}
+	if d == nil {
+		return
+	}
+	res.Diagnosis = d
+	res.Reason += "; most likely cause: " + d.Cause + " (" + d.Detail + ")"
+}
+
+// counterRun is one control experiment's outcome.
+type counterRun struct {
+	name              string
+	sent, acc, lim    int
+	max               int
+	closed            bool // the server closed the connection after answers
+	status            map[int]int
+	accPerWorker      map[string]int
+	workersIdentified bool
+}
+
+func (c counterRun) over() bool { return c.acc > c.max }
+
+func (c counterRun) row() Row {
+	note := fmt.Sprintf("at most %d allowed", c.max)
+	if c.over() {
+		note = fmt.Sprintf("OVER: %d accepted, at most %d allowed", c.acc, c.max)
+	}
+	if c.closed {
+		note += "; the server closed the connection after each answer"
+	}
+	if c.workersIdentified && len(c.accPerWorker) > 0 {
+		note += "; accepted per worker " + formatCounts(c.accPerWorker)
+	}
+	return Row{Name: c.name, Sent: c.sent, Accepted: c.acc, Limited: c.lim, Status: c.status, Note: note}
+}
+
+// counterDiagnosis sends the same burst three ways, each on a fresh user:
+// sequentially on one connection, sequentially on a fresh connection per
+// request, and concurrently on fresh connections. Sequential-in-limit but
+// concurrent-over is a non-atomic counter; fresh-connections-over with
+// 429s is a counter per process (about acc/limit processes); no 429 at all on
+// fresh connections while one connection is limited is a key that includes
+// the connection.
+func (s *scanner) counterDiagnosis(ctx context.Context, op api.Operation) *Diagnosis {
+	p := s.policyOf(op.Category)
+	if pol, ok := s.pm.Lookup(op.Name, api.Legacy); ok && pol.State == OpLimited {
+		p = pol.Policy(s.alg) // what the deployment does, as the probes judge it
+	}
+	if p.Limit.Requests <= 0 {
+		return nil
+	}
+	L := p.Limit.Requests
+	// Enough to fill the counters of up to 8 processes.
+	n := 8 * L
+	run := func(name string, send func(mk reqMaker, t *tally) error) (counterRun, error) {
+		vu, _, err := s.user(ctx, true)
+		if err != nil {
+			return counterRun{}, err
+		}
+		t := newTally(apiClass)
+		mk := func() req { return opReq(vu, op, api.Legacy, name) }
+		if err := send(mk, t); err != nil {
+			return counterRun{}, err
+		}
+		e := t.evidence()
+		return counterRun{name: name, sent: e.Sent, acc: e.Accepted, lim: e.Limited, max: MaxAccepted(p, t.elapsed()),
+			closed: t.connClose > 0, status: e.Status, accPerWorker: e.AcceptedPerWorker, workersIdentified: e.WorkersSeen > 0}, nil
+	}
+	seqOne, err := run("control: sequential, one connection", func(mk reqMaker, t *tally) error {
+		hc := httpClient(30*time.Second, false)
+		defer hc.CloseIdleConnections()
+		for range 2 * L {
+			t.add(s.send(ctx, hc, mk()))
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return &Diagnosis{Cause: CauseUnconfirmed, Detail: "the control experiments could not run: " + err.Error()}
+	}
+	seqFresh, err := run("control: sequential, a fresh connection each", func(mk reqMaker, t *tally) error {
+		hc := httpClient(30*time.Second, true)
+		defer hc.CloseIdleConnections()
+		for range n {
+			t.add(s.send(ctx, hc, mk()))
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return &Diagnosis{Cause: CauseUnconfirmed, Detail: "the control experiments could not run: " + err.Error()}
+	}
+	conc, err := run("control: concurrent, fresh connections", func(mk reqMaker, t *tally) error {
+		reqs := make([]req, n)
+		for i := range reqs {
+			reqs[i] = mk()
+		}
+		return s.burst(ctx, reqs, s.conns, true, t)
+	})
+	if err != nil {
+		return &Diagnosis{Cause: CauseUnconfirmed, Detail: "the control experiments could not run: " + err.Error()}
+	}
+	d := classify(L, seqOne, seqFresh, conc)
+	d.Controls = []Row{seqOne.row(), seqFresh.row(), conc.row()}
+	return d
+}
+
+type reqMaker func() req
+
+// classify reads the three control experiments (pure, for tests).
+func classify(limit int, seqOne, seqFresh, conc counterRun) *Diagnosis {
+	margin := max(2, limit/10)
+	switch {
+	case seqOne.lim == 0 && seqFresh.lim == 0 && conc.lim == 0:
+		return &Diagnosis{Cause: CauseNotLimited, Detail: fmt.Sprintf("no control answered 429 (%d, %d and %d requests): the operation has no limit to bypass", seqOne.sent, seqFresh.sent, conc.sent)}
+	case seqOne.over() && !seqOne.closed:
+		return &Diagnosis{Cause: CauseDeclaredPolicy, Detail: fmt.Sprintf("even %d requests one after another on one connection got %d accepted, at most %d allowed", seqOne.sent, seqOne.acc, seqOne.max)}
+	case seqFresh.over() && seqFresh.lim == 0 && seqOne.lim > 0:
+		return &Diagnosis{Cause: CauseConnectionKey, Detail: fmt.Sprintf("one connection was limited after %d, but %d requests on fresh connections were all accepted: every new connection starts a new count", seqOne.acc, seqFresh.sent)}
+	case seqFresh.over():
+		procs := int(math.Round(float64(seqFresh.acc) / float64(limit)))
+		detail := fmt.Sprintf("sequential requests on fresh connections got %d accepted (about %d× the limit %d, so about %d processes counting apart) while one connection stayed within %d",
+			seqFresh.acc, procs, limit, procs, seqOne.max)
+		if seqFresh.workersIdentified && len(seqFresh.accPerWorker) > 1 {
+			detail += "; per worker " + formatCounts(seqFresh.accPerWorker)
+		} else if !seqFresh.workersIdentified {
+			detail += "; workers not identifiable"
+		}
+		// Non-atomic on top: a worker that let more than the limit through on
+		// its own; without worker ids, clearly more accepted concurrently.
+		nonAtomic := conc.acc > seqFresh.acc+margin
+		if conc.workersIdentified && len(conc.accPerWorker) > 0 {
+			nonAtomic = false
+			for _, v := range conc.accPerWorker {
+				nonAtomic = nonAtomic || v > limit
+			}
+		}
+		if nonAtomic {
+			return &Diagnosis{Cause: CausePerProcess + " and " + CauseNonAtomic, Detail: detail + fmt.Sprintf("; concurrently %d were accepted (per worker %s): the counter is also not atomic", conc.acc, formatCounts(conc.accPerWorker))}
+		}
+		return &Diagnosis{Cause: CausePerProcess, Detail: detail}
+	case conc.over():
+		return &Diagnosis{Cause: CauseNonAtomic, Detail: fmt.Sprintf("sequentially %d and %d were accepted (within %d), concurrently %d of %d (at most %d): concurrent requests read the same count before any wrote it back",
+			seqOne.acc, seqFresh.acc, seqFresh.max, conc.acc, conc.sent, conc.max)}
+	}
+	return &Diagnosis{Cause: CauseUnconfirmed, Detail: fmt.Sprintf("the controls stayed within the limit (sequential %d and %d, concurrent %d of at most %d): the overshoot may be intermittent", seqOne.acc, seqFresh.acc, conc.acc, conc.max)}
+}
+
+// writeDiagnosis prints a FAIL's root cause and its controls.
+func writeDiagnosis(w io.Writer, d *Diagnosis) {
+	if d == nil {
+		return
+	}
+	fmt.Fprintf(w, "  most likely cause: %s: %s\n", strings.ToUpper(d.Cause[:1])+d.Cause[1:], d.Detail)
+	for _, r := range d.Controls {
+		fmt.Fprintf(w, "  %-48s sent %4d accepted %4d limited %4d %s\n", r.Name, r.Sent, r.Accepted, r.Limited, r.Note)
+	}
+}
