@@ -66,10 +66,16 @@ func TestCheckCSV(t *testing.T) {
 	}{
 		{"plain", "No;Uraian;Total\n1;Galian;1.689.062,50\n", false},
 		{"one bom", bom + "No;Uraian\n", false},
-		{"two boms", bom + bom + "No;Uraian\n", true},
+		// Several at the start (the deployed file has 3): the finding, not a violation.
+		{"two boms", bom + bom + "No;Uraian\n", false},
 		{"bom in the middle", "No;Uraian\n" + bom + "1;x\n", true},
 		{"comma separated", "No,Uraian,Total\n1,x,2\n", true},
 		{"empty", bom, true},
+		// The deployed rekap CSV: a title line first, a BOM before every line
+		// (reported as a finding by the suite, not a violation here).
+		{"title line first", "RENCANA ANGGARAN BIAYA\r\nProyek;Proyek user01\r\n", false},
+		{"bom per line", bom + bom + "RENCANA ANGGARAN BIAYA\r\n" + bom + "Proyek;x\r\n", false},
+		{"bom inside a line", bom + "No;" + bom + "Uraian\n" + bom + "1;x\n", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -26,7 +26,8 @@ type Compat struct {
 }
 
 // CompatEntry accepts the changes it matches: change and, for a field
-// change, path are required (ParseCompat); scope, operation, kind and status
+// change, path are required (ParseCompat), unless the entry names a finding
+// (one quirk of the deployment by its id, see Quirks) and nothing else; scope, operation, kind and status
 // narrow it further and match anything when empty. Operation and path are
 // globs ("*" one segment, "**" any).
 type CompatEntry struct {
@@ -36,7 +37,10 @@ type CompatEntry struct {
 	Status    int        `yaml:"status"`
 	Path      string     `yaml:"path"`
 	Change    ChangeKind `yaml:"change"`
-	Reason    string     `yaml:"reason"`
+	// Finding accepts one quirk of the deployment by its stable id (see
+	// Quirks); such an entry accepts nothing else.
+	Finding string `yaml:"finding"`
+	Reason  string `yaml:"reason"`
 }
 
 var knownChanges = map[ChangeKind]bool{
@@ -122,6 +126,19 @@ func entryLines(root *yaml.Node) []int {
 }
 
 func (e CompatEntry) check() error {
+	if e.Finding != "" {
+		// A quirk of the deployment, accepted by its stable id.
+		if _, ok := Quirks[e.Finding]; !ok {
+			return fmt.Errorf("finding %q: want one of %v", e.Finding, sortedKeys(quirkIDs()))
+		}
+		if e.Scope != "" || e.Operation != "" || e.Kind != "" || e.Status != 0 || e.Path != "" || e.Change != "" {
+			return fmt.Errorf("an entry with finding accepts that finding only: drop scope, operation, kind, status, path and change")
+		}
+		if e.Reason == "" {
+			return fmt.Errorf("reason is empty: every accepted finding needs a reason")
+		}
+		return nil
+	}
 	switch e.Scope {
 	case "", ScopeV1V2, ScopeRuntime, ScopeBaseline:
 	default:
@@ -166,12 +183,36 @@ func stringKeys(m map[ChangeKind]bool) map[string]bool {
 	return out
 }
 
+func quirkIDs() map[string]bool {
+	out := map[string]bool{}
+	for k := range Quirks {
+		out[k] = true
+	}
+	return out
+}
+
+// AcceptsFinding returns the entry accepting quirk id.
+func (c *Compat) AcceptsFinding(id string) (CompatEntry, bool) {
+	if c == nil {
+		return CompatEntry{}, false
+	}
+	for _, e := range c.Accepted {
+		if e.Finding == id {
+			return e, true
+		}
+	}
+	return CompatEntry{}, false
+}
+
 // Accepts returns the first entry of scope that matches ch.
 func (c *Compat) Accepts(scope string, ch Change) (CompatEntry, bool) {
 	if c == nil {
 		return CompatEntry{}, false
 	}
 	for _, e := range c.Accepted {
+		if e.Finding != "" {
+			continue
+		}
 		if e.Scope != "" && e.Scope != scope {
 			continue
 		}

@@ -27,6 +27,12 @@ type Report struct {
 	// the baseline comparison when one was asked for.
 	Breaking []Comparison  `json:"breaking"`
 	Sample   *SampleReport `json:"sample,omitempty"`
+	// Families: which URL families the deployment answers (probed once each).
+	Families []Family `json:"families,omitempty"`
+	// Findings: the deployment's known quirks seen at run time, by id.
+	Findings []Finding `json:"findings,omitempty"`
+	// Restores: per scratch project, the snapshot, restore and read-back diff.
+	Restores []Restore `json:"restores,omitempty"`
 	// Notes are things a reader should know (skipped parts and why).
 	Notes []string `json:"notes,omitempty"`
 }
@@ -47,6 +53,13 @@ type Result struct {
 	Violations []Violation   `json:"violations,omitempty"`
 	Reason     string        `json:"reason,omitempty"`
 	Elapsed    time.Duration `json:"elapsed_ns"`
+	// Class is the step's request class (read-only or writing).
+	Class Class `json:"class,omitempty"`
+	// Finding is the quirk id this response showed (see Quirks).
+	Finding string `json:"finding,omitempty"`
+	// Advisories are header problems reported under an advisory policy:
+	// listed, never failing.
+	Advisories []Violation `json:"advisories,omitempty"`
 }
 
 // Equivalence compares one step's v1 and v2 responses through mapping.yaml.
@@ -73,6 +86,12 @@ func (r *Report) finish() {
 	if r.Sample != nil {
 		sts = append(sts, r.Sample.Status)
 	}
+	for _, f := range r.Families {
+		sts = append(sts, f.Status)
+	}
+	for _, x := range r.Restores {
+		sts = append(sts, x.Status)
+	}
 	r.Status = check.Summarize(sts...)
 }
 
@@ -83,6 +102,27 @@ func Render(w io.Writer, r *Report) {
 		fmt.Fprintf(w, " (%s, %s)", r.Target, r.Duration.Round(time.Millisecond))
 	}
 	fmt.Fprintln(w)
+	if len(r.Families) > 0 {
+		fmt.Fprintln(w, "\nURL families (probed once each):")
+		for _, f := range r.Families {
+			fmt.Fprintf(w, "  %s %s: %s\n", f.Status, f.Version, f.Reason)
+		}
+	}
+	if len(r.Findings) > 0 {
+		fmt.Fprintln(w, "\nfindings (the deployment's quirks, by id; compat.yaml accepts them with finding: ID):")
+		for _, f := range r.Findings {
+			fmt.Fprintf(w, "  %s %s: %s\n      %s (%s)\n", f.Status, f.ID, f.Title, f.Evidence, strings.Join(f.Steps, ", "))
+			if f.Reason != "" {
+				fmt.Fprintf(w, "      accepted: %s\n", f.Reason)
+			}
+		}
+	}
+	for _, x := range r.Restores {
+		fmt.Fprintf(w, "\nrestore of project %d (%s): %s: %s\n", x.Project, x.User, x.Status, x.Reason)
+		for _, d := range x.Differences {
+			fmt.Fprintf(w, "  - %s\n", d)
+		}
+	}
 	if len(r.Results) > 0 {
 		pass, fail, skip := 0, 0, 0
 		for _, x := range r.Results {
@@ -97,18 +137,24 @@ func Render(w io.Writer, r *Report) {
 		}
 		fmt.Fprintf(w, "\nresponses: %d pass, %d fail, %d skip\n", pass, fail, skip)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "VERDICT\tVERSION\tSTEP\tCALL\tSTATUS\tWANT")
+		fmt.Fprintln(tw, "VERDICT\tVERSION\tSTEP\tCLASS\tCALL\tSTATUS\tWANT")
 		for _, x := range r.Results {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s %s\t%d\t%d\n", x.Verdict, x.Version, x.Step, x.Method, x.Path, x.Status, x.WantStatus)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s\t%d\t%d\n", x.Verdict, x.Version, x.Step, dash(string(x.Class)), x.Method, x.Path, x.Status, x.WantStatus)
 		}
 		tw.Flush()
 		for _, x := range r.Results {
-			if len(x.Violations) == 0 && x.Reason == "" {
+			if len(x.Violations) == 0 && x.Reason == "" && len(x.Advisories) == 0 {
 				continue
+			}
+			if x.Finding != "" {
+				continue // listed under findings
 			}
 			fmt.Fprintf(w, "%s %s %s (%s):\n", x.Verdict, x.Version, x.Step, x.Schema)
 			for _, g := range groupViolations(x.Violations) {
 				fmt.Fprintf(w, "  - %s\n", g)
+			}
+			for _, g := range groupViolations(x.Advisories) {
+				fmt.Fprintf(w, "  - advisory: %s\n", g)
 			}
 			if x.Reason != "" {
 				fmt.Fprintf(w, "  (%s)\n", x.Reason)

@@ -389,9 +389,15 @@ func WriteGateTable(w io.Writer, g Gate) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "GATE\tSTATUS\tOBSERVED\tEXPECTED\tDETAIL")
 	for _, r := range g.Rows {
+		// Shorten the message and names, never the hint: it says how to pass.
+		hint := r.Hint
+		r.Hint = ""
 		msg := r.Text()
-		if m := []rune(msg); len(m) > 120 {
-			msg = string(m[:117]) + "..."
+		if m, room := []rune(msg), max(120-len([]rune(hint)), 40); len(m) > room {
+			msg = string(m[:room-3]) + "..."
+		}
+		if hint != "" {
+			msg = strings.TrimPrefix(msg+"; "+hint, "; ")
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, strings.ToUpper(r.Label()), dash(r.Observed), dash(r.Expected), msg)
 	}

@@ -45,6 +45,9 @@ func TestEvalThreshold(t *testing.T) {
 		{Scenario: "read-mix", Endpoint: "rekap", Kind: "constant", Requests: 40, Values: map[string]float64{"p95": 300, "requests": 40}},
 		{Scenario: "write-mix", Kind: "burst", Requests: 50, Values: map[string]float64{"p95": 260, "error_rate": 2, "requests": 50}},
 		{Scenario: "empty", Kind: "constant", Requests: 0, Values: map[string]float64{"requests": 0}},
+		// A producer that filled zeros for a scenario with no requests: p95 0
+		// is not a measurement.
+		{Scenario: "zeroed", Kind: "constant", Requests: 0, Values: map[string]float64{"requests": 0, "p95": 0, "error_rate": 0}},
 	}
 	ran := Overshoot{Scanned: true, Probes: 3, Ran: 2}
 	found := Overshoot{Scanned: true, Probes: 3, Ran: 3, Sum: 3}
@@ -63,7 +66,8 @@ func TestEvalThreshold(t *testing.T) {
 		allowed   bool
 		want      []want
 	}{
-		{"every scenario, zero requests inconclusive", "p95 < 250ms", subjects, ran, false, []want{P, F, I}},
+		{"every scenario, zero requests inconclusive", "p95 < 250ms", subjects, ran, false, []want{P, F, I, I}},
+		{"zeros over zero requests are no data", "p95{scenario=zeroed} < 250ms", subjects, ran, false, []want{I}},
 		{"one scenario", "p95{scenario=read-mix} < 250ms", subjects, ran, false, []want{P}},
 		{"one endpoint", "p95{endpoint=rekap} < 250ms", subjects, ran, false, []want{F}},
 		{"typo selects nothing", "p95{scenario=raed-mix} < 250ms", subjects, ran, false, []want{F}},

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -254,6 +255,16 @@ func TestWriteGateTable(t *testing.T) {
 	require.Contains(t, out, "SKIP (ALLOWED)")
 	require.Contains(t, out, "SKIP (BLOCKS THE GATE)")
 	require.Contains(t, out, "INCONCLUSIVE (BLOCKS THE GATE)")
+
+	// A long list of names is cut, the hint that says how to pass is not.
+	r = passingRun()
+	for i := range 30 {
+		r.E2E.Results = append(r.E2E.Results, e2e.Result{Name: fmt.Sprintf("a-rather-long-check-name-%02d", i), Status: check.Inconclusive})
+	}
+	r.EvaluateGate(DefaultGate())
+	b.Reset()
+	require.NoError(t, WriteGateTable(&b, r.Gate))
+	require.Contains(t, b.String(), "...; a required section must run and pass (allow with --allow-skip e2e)")
 }
 
 // TestCapacityGate: a capacity run's gate says whether every configuration

@@ -23,10 +23,17 @@ const ConfigFile = "harness.yaml"
 // Config is harness.yaml. Each subcommand that reads settings adds one
 // section field here; flags override what the file says.
 type Config struct {
-	Stack StackConfig `yaml:"stack"`
-	Gate  *GateYAML   `yaml:"gate"`
-	Scan  *ScanYAML   `yaml:"scan"`
-	E2E   *E2EYAML    `yaml:"e2e"`
+	Stack     StackConfig     `yaml:"stack"`
+	Gate      *GateYAML       `yaml:"gate"`
+	Scan      *ScanYAML       `yaml:"scan"`
+	E2E       *E2EYAML        `yaml:"e2e"`
+	Contracts ContractsConfig `yaml:"contracts"`
+}
+
+// ContractsConfig is the contracts section.
+type ContractsConfig struct {
+	// Deprecation: required, advisory (default) or off.
+	Deprecation *string `yaml:"deprecation"`
 }
 
 // E2EYAML is the e2e section: the deployment's pages (routes, app roots,
@@ -89,6 +96,9 @@ type ConfigUser struct {
 	User     string `yaml:"user"`
 	Password string `yaml:"password"`
 	Projects []int  `yaml:"projects"`
+	// Scratch declares the user's projects disposable: contracts may write
+	// to them (snapshot first, restore after).
+	Scratch bool `yaml:"scratch"`
 }
 
 // loadedConfig is a parsed config with the line of every key, for errors

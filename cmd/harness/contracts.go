@@ -23,6 +23,8 @@ type contractsOptions struct {
 	base    string
 	jsonOut string
 	search  string
+	// deprecation overrides harness.yaml contracts.deprecation.
+	deprecation string
 }
 
 func newContractsCmd(app *App) *cobra.Command {
@@ -40,14 +42,22 @@ schemas, and the v1 schemas against the v2 responses actually seen, are
 classified breaking / non-breaking, and breaking changes not listed in
 compat.yaml fail. Prints tables; exits 1 when anything fails.
 
-The script WRITES: it replaces the whole tree, volumes, rincian and prices of
-the first project of the first two users. Against an external deployment give
-users whose projects exist for testing only.
+URL families are discovered: the legacy family (/detail_project/api/project/)
+is the v1 baseline; /api/v1/ and /api/v2/ are probed once each and an absent
+one is reported once as not deployed. Deployed quirks (REAL-APP.md section 8)
+are findings with stable ids that compat.yaml can accept one by one.
+
+Safe on real data: writing steps run only on projects declared scratch
+(users file "name:password 12 scratch", harness.yaml stack.users[].scratch;
+projects the harness seeds are scratch). A scratch project is snapshotted
+through the read API first and restored afterwards, the restore proven by a
+read-back diff. 'harness contracts plan' lists every request and its class.
 
 The schemas, mapping.yaml and compat.yaml are built into the binary; the
 --schemas, --mapping and --compat flags replace them with files.`,
 		Example: `  harness contracts --stack local
   harness contracts --stack local --defect v2-drift
+  harness contracts plan
   harness contracts diff --base ./baseline-schemas
   harness contracts export ./baseline-schemas`,
 		Args: cobra.NoArgs,
@@ -60,6 +70,24 @@ The schemas, mapping.yaml and compat.yaml are built into the binary; the
 	f.StringVar(&o.jsonOut, "json", "", "also write the result data (contracts.Report) as JSON to this file")
 	cmd.Flags().StringVar(&o.base, "base", "", "also compare the schemas with this baseline schema directory")
 	cmd.Flags().StringVar(&o.search, "search-term", contracts.DefaultSearchTerm, "catalog search term that finds reference AHSP entries")
+	cmd.Flags().StringVar(&o.deprecation, "deprecation", "", "Deprecation/Sunset/Link on legacy and v1 answers once v2 is deployed: required, advisory or off (default harness.yaml contracts.deprecation, else advisory)")
+
+	planCmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Print every request the contract suite may send, each classified read-only or writing; sends nothing",
+		Long: `plan lists the suite's requests in order: the family probes, the snapshot
+reads, the script, the bad inputs, the rate-limit calls and the restore. Each
+is read-only or writing. Writing steps run only on projects declared scratch
+(the word "scratch" after the projects in the users file, or scratch: true on
+a harness.yaml stack.users entry; the projects the harness seeds itself are
+scratch); on any other project they are skipped and only read-only steps run.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			contracts.RenderPlan(app.Stdout, contracts.Plan(), o.search)
+			return nil
+		},
+	}
+	planCmd.Flags().StringVar(&o.search, "search-term", contracts.DefaultSearchTerm, "catalog search term that finds reference AHSP entries")
 
 	diff := &cobra.Command{
 		Use:   "diff [--base DIR]",
@@ -80,7 +108,7 @@ compat.yaml does not accept fails (exit 1).`,
 		Args:  cobra.ExactArgs(1),
 		RunE:  func(cmd *cobra.Command, args []string) error { return app.contractsExport(args[0]) },
 	}
-	cmd.AddCommand(diff, export)
+	cmd.AddCommand(diff, export, planCmd)
 	return cmd
 }
 
@@ -126,6 +154,15 @@ func (a *App) contractsInputs(o contractsOptions) (contracts.Options, error) {
 	}
 	opts.SearchTerm = o.search
 	opts.Progress = a.progress()
+	dep := o.deprecation
+	if dep == "" && a.cfg != nil && a.cfg.Contracts.Deprecation != nil {
+		dep = *a.cfg.Contracts.Deprecation
+		if opts.Deprecation, err = contracts.ParseDeprecationPolicy(dep); err != nil {
+			return usage(fmt.Errorf("%s: %w", a.cfg.at("contracts.deprecation"), err))
+		}
+	} else if opts.Deprecation, err = contracts.ParseDeprecationPolicy(dep); err != nil {
+		return usage(fmt.Errorf("--deprecation: %w", err))
+	}
 	return opts, nil
 }
 

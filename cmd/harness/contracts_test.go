@@ -74,3 +74,27 @@ func TestContractsDiffCLI(t *testing.T) {
 	require.Equal(t, exitcode.Usage, code)
 	require.Contains(t, errOut, "already holds schemas")
 }
+
+// `contracts plan` prints every request with its class and sends nothing:
+// it runs with no stack and no target at all.
+func TestContractsPlanCLI(t *testing.T) {
+	ctx := context.Background()
+	c := newCLI(t)
+	code, out, errOut := c.run(ctx, "contracts", "plan", "--search-term", "semen")
+	require.Equal(t, exitcode.OK, code, errOut)
+	require.Regexp(t, `writing\s+script\s+save.tree\s+POST /detail_project/api/project/\{pid\}/list-pekerjaan/save/`, out)
+	require.Regexp(t, `read-only\s+discovery\s+family.v1\s+GET /detail_project/api/v1/project/\{pid\}/list-pekerjaan/tree/`, out)
+	require.Contains(t, out, "?q=semen&limit=5")
+	require.Regexp(t, `\d+ steps: \d+ read-only, \d+ writing`, out)
+	require.NotContains(t, errOut, "stack", "plan brings nothing up")
+
+	// The deprecation policy is checked before anything runs.
+	c.write("harness.yaml", "contracts:\n  deprecation: sometimes\n")
+	code, _, errOut = c.run(ctx, "contracts", "diff")
+	require.Equal(t, exitcode.Usage, code)
+	require.Contains(t, errOut, "harness.yaml:2: contracts.deprecation")
+	require.Contains(t, errOut, "want required, advisory or off")
+	code, _, errOut = c.run(ctx, "contracts", "diff", "--deprecation", "never")
+	require.Equal(t, exitcode.Usage, code)
+	require.Contains(t, errOut, "--deprecation")
+}

@@ -331,6 +331,12 @@ func (a *App) stackSpec() (stack.Spec, error) {
 	if a.cfg != nil && len(g.users) == 0 {
 		for i, u := range a.cfg.Stack.Users {
 			c := client.Credential{User: u.User, Password: u.Password, Projects: u.Projects}
+			if u.Scratch {
+				if len(u.Projects) == 0 {
+					return usage(fmt.Errorf("%s: user %q is scratch but lists no projects: add projects: [..]", a.cfg.at(fmt.Sprintf("stack.users[%d]", i)), u.User))
+				}
+				c.Scratch = append([]int(nil), u.Projects...)
+			}
 			if c.Password == "" {
 				c.Password = pw
 			}

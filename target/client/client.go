@@ -26,6 +26,19 @@ type Credential struct {
 	User     string `json:"user" yaml:"user"`
 	Password string `json:"-" yaml:"password"`
 	Projects []int  `json:"projects,omitempty" yaml:"projects,omitempty"`
+	// Scratch lists the projects declared disposable: checks may write to
+	// them (and restore them); every other project is only read.
+	Scratch []int `json:"scratch,omitempty" yaml:"scratch,omitempty"`
+}
+
+// IsScratch reports whether project pid was declared disposable.
+func (c Credential) IsScratch(pid int) bool {
+	for _, p := range c.Scratch {
+		if p == pid {
+			return true
+		}
+	}
+	return false
 }
 
 // Client is one browser-like session against a deployment. It is safe for

@@ -67,9 +67,10 @@ func ParseUser(s, fallback string) (client.Credential, error) {
 	return client.Credential{User: name, Password: pw}, nil
 }
 
-// ReadUsersFile reads credentials, one per line: "name:password [project,...]".
-// Blank lines and lines starting with # are skipped; a line with a name only
-// takes the password from fallback.
+// ReadUsersFile reads credentials, one per line: "name:password [project,...]
+// [scratch]". Blank lines and lines starting with # are skipped; a line with
+// a name only takes the password from fallback; the word "scratch" declares
+// the line's projects disposable (checks may write to them).
 func ReadUsersFile(path, fallback string) ([]client.Credential, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -92,7 +93,12 @@ func parseUsers(r io.Reader, name, fallback string) ([]client.Credential, error)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", name, n, err)
 		}
+		scratch := false
 		for _, f := range fields[1:] {
+			if f == "scratch" {
+				scratch = true
+				continue
+			}
 			for _, p := range strings.Split(f, ",") {
 				if p == "" {
 					continue
@@ -103,6 +109,12 @@ func parseUsers(r io.Reader, name, fallback string) ([]client.Credential, error)
 				}
 				c.Projects = append(c.Projects, id)
 			}
+		}
+		if scratch {
+			if len(c.Projects) == 0 {
+				return nil, fmt.Errorf("%s:%d: scratch without projects: list the disposable projects before it (name:password 12,13 scratch)", name, n)
+			}
+			c.Scratch = append([]int(nil), c.Projects...)
 		}
 		out = append(out, c)
 	}

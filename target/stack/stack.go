@@ -439,6 +439,8 @@ func seededCredentials(seed Seed, password string) []client.Credential {
 		for p := (i-1)*seed.Projects + 1; p <= i*seed.Projects; p++ {
 			c.Projects = append(c.Projects, p)
 		}
+		// The harness seeded these projects itself: they are scratch.
+		c.Scratch = append([]int(nil), c.Projects...)
 		out = append(out, c)
 	}
 	return out

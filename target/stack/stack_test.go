@@ -413,9 +413,17 @@ func TestParseLimitsAndUsers(t *testing.T) {
 	require.Equal(t, []client.Credential{{User: "alice", Password: "envpw", Projects: []int{1, 2, 3}}, {User: "bob", Password: "x"}}, users)
 	_, err = parseUsers(strings.NewReader("alice:x one\n"), "users.txt", "")
 	require.EqualError(t, err, `users.txt:1: project id "one": want a positive integer`)
+	// "scratch" declares the line's projects disposable.
+	users, err = parseUsers(strings.NewReader("alice:x 7,8 scratch\nbob:y 9\n"), "users.txt", "")
+	require.NoError(t, err)
+	require.True(t, users[0].IsScratch(7) && users[0].IsScratch(8))
+	require.False(t, users[1].IsScratch(9))
+	_, err = parseUsers(strings.NewReader("alice:x scratch\n"), "users.txt", "")
+	require.ErrorContains(t, err, "users.txt:1: scratch without projects")
+	// The harness seeded these projects itself: all scratch.
 	require.Equal(t, []client.Credential{
-		{User: "user1", Password: "pw", Projects: []int{1, 2, 3}},
-		{User: "user2", Password: "pw", Projects: []int{4, 5, 6}},
+		{User: "user1", Password: "pw", Projects: []int{1, 2, 3}, Scratch: []int{1, 2, 3}},
+		{User: "user2", Password: "pw", Projects: []int{4, 5, 6}, Scratch: []int{4, 5, 6}},
 	}, seededCredentials(Seed{Users: 2, Projects: 3}, "pw"))
 }
 

@@ -31,13 +31,21 @@ var Known = map[string]string{
 
 	// Deployment traits (no check fails on them alone; the harness must cope).
 	"connection-close": "every response carries Connection: close and workers take new connections in turn, as gunicorn's sync workers do",
-	"no-api-versions":  "/detail_project/api/v1/... and /detail_project/api/v2/... answer 404 (only the legacy family, as deployed)",
+	"no-api-versions":  "/detail_project/api/v1/... and /detail_project/api/v2/... answer 404 and no answer carries deprecation headers (only the legacy family, as deployed)",
 	"no-login-limit":   "login attempts are not rate limited per client IP (the app itself has no login limit)",
 	"no-worker-header": "responses carry no X-Worker-Id header, so a client cannot tell the workers apart",
 	// End of deployment-traits block.
 
 	// Contracts and the deployed app's quirks.
 	"v2-drift": "v2 renames a field and drops another compared with v1",
+	// The deployed app's quirks (REAL-APP.md section 8) a contract can see.
+	"rekap-csv-bom-per-line":  "the rekap CSV export starts every line with a byte-order mark (as the real app does)",
+	"foreign-export-500":      "the rekap CSV export of another user's project answers 500 JSON instead of 404 (as the real app does)",
+	"anonymous-export-401":    "anonymous CSV exports answer 401 JSON while other anonymous API calls redirect to login (as the real app does)",
+	"blank-name-accepted":     "list-pekerjaan save stores a blank klasifikasi name as \"\" with 200 (as the real app does)",
+	"upsert-unknown-id-wipes": "an upsert row with a negative id is taken as new and every row the body omits is deleted, 200 (as the real app does)",
+	"upsert-empty-wipes":      "an upsert with klasifikasi [] deletes the whole tree with 200 (as the real app does)",
+	"retry-after-full-window": "the 429 body's retry_after is always the full window and current_count always max_requests (as the real app does)",
 	// End of contracts block.
 
 	// Browser (e2e).
@@ -131,6 +139,9 @@ var Profiles = map[string]Profile{
 			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit",
 			"toast-legacy-raw", "unused-ui-scripts", // the deployed frontend (REAL-APP.md section 5)
 			"no-csp", "no-metrics",
+			// The deployed app's quirks a contract sees (contracts block).
+			"rekap-csv-bom-per-line", "foreign-export-500", "anonymous-export-401", "blank-name-accepted",
+			"upsert-unknown-id-wipes", "upsert-empty-wipes", "retry-after-full-window",
 			// End of as-deployed defects.
 		},
 	},
@@ -143,6 +154,9 @@ var Profiles = map[string]Profile{
 			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit",
 			"toast-legacy-raw", "unused-ui-scripts", // the deployed frontend (REAL-APP.md section 5)
 			"no-csp", "no-metrics",
+			// The deployed app's quirks a contract sees (contracts block).
+			"rekap-csv-bom-per-line", "foreign-export-500", "anonymous-export-401", "blank-name-accepted",
+			"upsert-unknown-id-wipes", "upsert-empty-wipes", "retry-after-full-window",
 			// End of as-deployed-redis defects.
 		},
 	},

@@ -153,7 +153,7 @@ func decodeTree(v any) (store.TreeInput, []store.FieldError) {
 	w := &walker{}
 	root, ok := v.(map[string]any)
 	if !ok {
-		w.add("body", "Harus berupa objek JSON dengan kunci \"klasifikasi\"")
+		w.add("$", "Harus berupa objek JSON dengan kunci \"klasifikasi\"")
 		return in, w.errs
 	}
 	kl, ok := root["klasifikasi"]
@@ -265,7 +265,7 @@ func decodeVolumes(v any) ([]store.VolumeInput, []store.FieldError) {
 			return nil, w.errs
 		}
 	default:
-		w.add("body", "Harus berupa array atau objek {\"items\": [...]}")
+		w.add("$", "Harus berupa array atau objek {\"items\": [...]}")
 		return nil, w.errs
 	}
 	if len(list) > maxRows {
@@ -312,7 +312,7 @@ func decodeDetail(v any) (store.DetailInput, []store.FieldError) {
 	var in store.DetailInput
 	root, ok := v.(map[string]any)
 	if !ok {
-		w.add("body", "Harus berupa objek JSON dengan kunci \"rows\"")
+		w.add("$", "Harus berupa objek JSON dengan kunci \"rows\"")
 		return in, w.errs
 	}
 	in.ClientUpdatedAt = w.clientUpdatedAt(root)
@@ -360,7 +360,7 @@ func decodeHarga(v any) (store.HargaInput, []store.FieldError) {
 	var in store.HargaInput
 	root, ok := v.(map[string]any)
 	if !ok {
-		w.add("body", "Harus berupa objek JSON dengan kunci \"items\"")
+		w.add("$", "Harus berupa objek JSON dengan kunci \"items\"")
 		return in, w.errs
 	}
 	in.ClientUpdatedAt = w.clientUpdatedAt(root)

@@ -81,7 +81,9 @@ func SetDeprecationHeaders(h http.Header, op api.Operation, v api.Version, proje
 func (h *Handlers) Serve(w http.ResponseWriter, r *http.Request, op api.Operation, v api.Version, p Params) {
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-store")
-	SetDeprecationHeaders(hdr, op, v, p.ProjectID, p.PekerjaanID)
+	if !h.d.Has("no-api-versions") {
+		SetDeprecationHeaders(hdr, op, v, p.ProjectID, p.PekerjaanID)
+	}
 	c := &call{h: h, w: w, r: r, op: op, v: v, p: p}
 	owner, ok, err := h.st.ProjectOwner(c.r.Context(), p.ProjectID)
 	if err != nil {
@@ -90,6 +92,13 @@ func (h *Handlers) Serve(w http.ResponseWriter, r *http.Request, op api.Operatio
 	}
 	idor := h.d.Has("idor-op") && op.Name == "volume-pekerjaan.save" && ok
 	if !ok || owner != p.UserID && !idor {
+		if op.Name == "export.rekap-rab-csv" && h.d.Has("foreign-export-500") {
+			// The deployed export view catches the Http404 in its own
+			// except clause and answers it as a server error.
+			writeJSON(w, http.StatusInternalServerError, map[string]any{
+				"status": "error", "message": "Export CSV gagal: No Project matches the given query."})
+			return
+		}
 		// Django's get_object_or_404(Project, id=pid, owner=request.user).
 		notFoundPage(w)
 		return
@@ -321,13 +330,14 @@ func (c *call) body() (any, reply, bool) {
 			return nil, reply{written: true}, false
 		}
 		return nil, reply{status: http.StatusBadRequest, message: "Gagal membaca permintaan", code: CodeValidation,
-			errors: []store.FieldError{{Path: "body", Message: "Gagal membaca permintaan"}}}, false
+			errors: []store.FieldError{{Path: "$", Message: "Gagal membaca permintaan"}}}, false
 	}
 	v, err := parseJSON(raw)
 	if err != nil {
-		msg := "JSON tidak valid: " + err.Error()
-		return nil, reply{status: http.StatusBadRequest, message: "JSON tidak valid", code: CodeValidation,
-			errors: []store.FieldError{{Path: "body", Message: msg}}}, false
+		// The deployed app: path "$", one message whatever the parse error.
+		_ = err
+		return nil, reply{status: http.StatusBadRequest, message: "Payload JSON tidak valid", code: CodeValidation,
+			errors: []store.FieldError{{Path: "$", Message: "Payload JSON tidak valid"}}}, false
 	}
 	return v, reply{}, true
 }

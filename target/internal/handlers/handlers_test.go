@@ -258,7 +258,7 @@ func TestMalformedJSON(t *testing.T) {
 					w := e.do(req{op: op.Name, v: v, pek: 2, body: b})
 					require.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
 					m := payload(t, v, w)
-					require.Equal(t, []string{"body"}, errorPaths(m))
+					require.Equal(t, []string{"$"}, errorPaths(m))
 					if v == api.V2 {
 						require.Equal(t, CodeValidation, m["_code"])
 					}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -25,6 +26,7 @@ func (c *call) saveTree() reply {
 		return bad
 	}
 	in, pre := decodeTree(v)
+	in.AllowBlankNames = c.h.d.Has("blank-name-accepted")
 	res, err := c.h.st.SaveTree(c.r.Context(), c.p.ProjectID, in, pre)
 	if err != nil {
 		return c.fail(err)
@@ -44,6 +46,15 @@ func (c *call) upsertTree() reply {
 		bad.legacyExtra = map[string]any{"success": false, "message": bad.message}
 		return bad
 	}
+	if c.h.d.Has("upsert-unknown-id-wipes") {
+		dropNonPositiveIDs(v)
+	}
+	if m, isObj := v.(map[string]any); isObj && !c.h.d.Has("upsert-empty-wipes") {
+		if l, isList := m["klasifikasi"].([]any); isList && len(l) == 0 {
+			// Replace-all with nothing would delete the whole tree: refuse it.
+			return preflight([]store.FieldError{{Path: "klasifikasi", Message: "Daftar kosong: kirim pohon lengkap; tidak ada yang dihapus"}})
+		}
+	}
 	in, pre := decodeTree(v)
 	if len(pre) > 0 {
 		return preflight(pre)
@@ -62,6 +73,29 @@ func (c *call) upsertTree() reply {
 	return reply{status: partialStatus(res.Errors), ok: len(res.Errors) == 0, message: msg,
 		data:   map[string]any{"summary": res.Summary, "change_flags": res.ChangeFlags, "id_map": res.IDMap},
 		errors: res.Errors}
+}
+
+// dropNonPositiveIDs is the upsert-unknown-id-wipes defect: like the real
+// app, a row whose id matches nothing (here: id <= 0) is taken as a new row,
+// so the replace-all deletes every existing row the body does not list.
+func dropNonPositiveIDs(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		if id, ok := x["id"]; ok {
+			if n, isNum := id.(json.Number); isNum {
+				if f, err := n.Float64(); err == nil && f <= 0 {
+					delete(x, "id")
+				}
+			}
+		}
+		for _, c := range x {
+			dropNonPositiveIDs(c)
+		}
+	case []any:
+		for _, c := range x {
+			dropNonPositiveIDs(c)
+		}
+	}
 }
 
 // preflight is the upsert's 400 before anything is written; the real app
@@ -274,8 +308,28 @@ func (c *call) exportRekap() reply {
 	if err != nil {
 		return c.fail(err)
 	}
-	c.csv(fmt.Sprintf("rekap-rab-proyek-%d.csv", c.p.ProjectID), store.RekapCSV(rk))
+	b := store.RekapCSV(rk)
+	if c.h.d.Has("rekap-csv-bom-per-line") {
+		b = bomPerLine(b)
+	}
+	c.csv(fmt.Sprintf("rekap-rab-proyek-%d.csv", c.p.ProjectID), b)
 	return reply{written: true}
+}
+
+// bomPerLine is the deployed app's rekap CSV: the writer emits the UTF-8
+// byte-order mark before every row, not only at the start of the file.
+func bomPerLine(b []byte) []byte {
+	const bom = "\xef\xbb\xbf"
+	lines := strings.SplitAfter(strings.TrimPrefix(string(b), bom), "\n")
+	var sb strings.Builder
+	for _, l := range lines {
+		if l == "" {
+			continue
+		}
+		sb.WriteString(bom)
+		sb.WriteString(l)
+	}
+	return []byte(sb.String())
 }
 
 func (c *call) exportRincian() reply {

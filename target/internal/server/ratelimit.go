@@ -134,6 +134,11 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, key, category str
 		return true
 	}
 	retry := max(ceilSeconds(dec.RetryAfter), 1)
+	count := dec.Count
+	if s.cfg.Defects.Has("retry-after-full-window") {
+		// The deployed decorator answers its constants, not the window's state.
+		retry, count = window, l.Requests
+	}
 	h.Set("RateLimit", fmt.Sprintf("limit=%d, remaining=0, reset=%d", l.Requests, retry))
 	if !s.cfg.Defects.Has("no-retry-after") {
 		h.Set("Retry-After", strconv.Itoa(retry))
@@ -157,7 +162,7 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, key, category str
 		"details": map[string]any{
 			"max_requests":   l.Requests,
 			"window_seconds": window,
-			"current_count":  dec.Count,
+			"current_count":  count,
 			"category":       category,
 		},
 		"retry_after": retry,

@@ -272,7 +272,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt.kind == kindAPI && rt.version != api.Legacy && s.cfg.Defects.Has("no-api-versions") {
 		rt = route{}
 	}
-	if rt.kind == kindAPI {
+	// The deployed app (no-api-versions) has no successor family and sends
+	// no deprecation headers at all.
+	if rt.kind == kindAPI && !s.cfg.Defects.Has("no-api-versions") {
 		// Every legacy/v1 answer carries them, the server's own early ones
 		// (413, 403, 302, 405, 429, 503, 500) included.
 		handlers.SetDeprecationHeaders(h, rt.op, rt.version, rt.project, rt.id)
@@ -331,6 +333,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
 		return
 	}
 	if uid == 0 {
+		if s.cfg.Defects.Has("anonymous-export-401") && strings.HasPrefix(rt.op.Name, "export.") {
+			// The deployed app's PRO check runs before login on the exports.
+			writeJSON(w, http.StatusUnauthorized, map[string]any{
+				"success": false, "error": "Export CSV hanya tersedia untuk pengguna Pro. Silakan login terlebih dahulu.",
+				"code": "AUTH_REQUIRED", "subscription_status": nil, "upgrade_url": "/subscriptions/pricing/"})
+			return
+		}
 		s.redirectLogin(w, r)
 		return
 	}

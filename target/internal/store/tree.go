@@ -19,6 +19,9 @@ const (
 // already rejected carry Invalid and are skipped (with their children).
 type TreeInput struct {
 	Klasifikasi []KlasifikasiInput
+	// AllowBlankNames stores a blank klasifikasi or sub name as "" (the
+	// blank-name-accepted defect: the deployed app's save does).
+	AllowBlankNames bool
 }
 
 // KlasifikasiInput is one top-level group.
@@ -328,6 +331,9 @@ func (s *Store) SaveTree(ctx context.Context, pid int64, in TreeInput, pre []Fie
 				continue
 			}
 			name, errs := checkName(k.Name, kp)
+			if in.AllowBlankNames && strings.TrimSpace(k.Name) == "" {
+				name, errs = "", nil
+			}
 			if len(errs) > 0 {
 				res.Errors = append(res.Errors, errs...)
 				continue
@@ -344,6 +350,9 @@ func (s *Store) SaveTree(ctx context.Context, pid int64, in TreeInput, pre []Fie
 					continue
 				}
 				name, errs := checkName(sb.Name, sp)
+				if in.AllowBlankNames && strings.TrimSpace(sb.Name) == "" {
+					name, errs = "", nil
+				}
 				if len(errs) > 0 {
 					res.Errors = append(res.Errors, errs...)
 					continue
