@@ -231,6 +231,15 @@ func flowLogin(c *C) error {
 	}
 	c.Evidence("after login the browser is at %s", loc)
 	if loc != c.URL(target) {
+		if c.Session.isLogin(loc) {
+			msg, _ := Eval[string](c.Page, loginErrorJS)
+			if msg == "" {
+				// Logged in, but the redirect reached a worker without the
+				// session: the form worked, the deployment lost the session.
+				return fmt.Errorf("%w: the login form was accepted (no error shown) but the redirect to %s ended at %s", errSessionBounced, target, loc)
+			}
+			return fmt.Errorf("after login the browser is at %s, want %s: the form says %q", loc, c.URL(target), msg)
+		}
 		return fmt.Errorf("after login the browser is at %s, want %s (login refused?)", loc, c.URL(target))
 	}
 	if _, err := Eval[bool](c.Page, readyJS); err != nil {

@@ -293,7 +293,10 @@ func runOne(ctx context.Context, b *Browser, cfg *Config, sess *session, suite *
 	}
 	p, err := b.NewPage(cfg.Step)
 	if err != nil {
-		return fail(err)
+		// The browser did not give the check a tab: nothing was measured.
+		res.Status, res.Reason = check.Error, err.Error()
+		res.DurationMS = ms(time.Since(start))
+		return res
 	}
 	defer p.Close()
 	p.loginPath = cfg.Pages.Login

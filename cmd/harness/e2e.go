@@ -38,8 +38,12 @@ func newE2ECmd(app *App) *cobra.Command {
 		Short: "Run the headless-Chromium checks of toasts, error overlays and page flows",
 		Long: `e2e brings the target up (or uses --stack external), starts one headless
 Chromium and runs every browser check in a fresh browser context: toast.js,
-toast-wrapper.js, LoadingManager and the save flows of the project pages with
-injected 500s, 429s and a lost connection. It prints one line per check,
+toast-wrapper.js, LoadingManager, the save flows of the project pages with
+injected 500s, 429s and a lost connection, the pages' routes and scripts, and
+stored text shown escaped on every page (only on a stack the harness started).
+Routes and selectors come from harness.yaml e2e.pages (defaults: the deployed
+app). A session the deployment keeps in one worker is re-established through
+the login form (bounded); what still cannot run is inconclusive. It prints one line per check,
 writes the screenshots to --screenshots and exits 1 when a check fails.
 
 Without Chromium the suite is skipped with a loud message; with CI=true in the

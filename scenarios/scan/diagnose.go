@@ -37,7 +37,9 @@ var diagnosable = map[string]bool{MultiWorker: true, Race: true}
 // diagnose adds the root cause to a failed counter probe (once per
 // operation: the controls are shared by every probe that needs them).
 func (s *scanner) diagnose(ctx context.Context, res *Result) {
-	if res.Status != check.Fail || !diagnosable[res.Probe] {
+	// Only an overshoot is a counter's fault; a probe that measured nothing
+	// or could not set up has nothing to diagnose.
+	if res.Status != check.Fail || !diagnosable[res.Probe] || res.Evidence.Overshoot <= 0 {
 		return
 	}
 	op, ok := api.Lookup(res.Evidence.Operation)

@@ -578,6 +578,12 @@ func probeHeaders(ctx context.Context, s *scanner) Result {
 	e.ExpectedMax, e.Overshoot = 0, 0
 	res := Result{Evidence: e}
 	if got == nil {
+		if e.Accepted <= 8*p.Limit.Requests {
+			// Too few reached the operation to say it is not limited.
+			res.Status, res.Reason = check.Inconclusive, fmt.Sprintf("no 429 from %s, but only %d of %d requests reached it (statuses %v): not enough to exceed a limit, so the 429's headers could not be checked",
+				op.Name, e.Accepted, e.Sent, e.Status)
+			return res
+		}
 		res.Status, res.Reason = check.Skip, fmt.Sprintf("%s never answered 429 within %d requests, so there are no 429 headers to check (see coverage)", op.Name, e.Sent)
 		return res
 	}
