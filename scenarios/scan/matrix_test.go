@@ -194,3 +194,21 @@ func TestMatrixXFFWithoutLoginLimit(t *testing.T) {
 	require.Equal(t, check.Skip, p.Status, p.Reason)
 	require.Contains(t, p.Reason, "login is not limited per client address")
 }
+
+// TestMatrixUnlimitedIsNotARace: on an operation without a limiter
+// (legacy-scope), multi-worker and race are not explained as a per-worker
+// bypass or a race: the controls find no limit and the probes step aside
+// for coverage.
+func TestMatrixUnlimitedIsNotARace(t *testing.T) {
+	bin := needTarget(t)
+	s := up(t, bin, 4, stack.CacheRedis, "legacy-scope", "naive-limiter")
+	rep := byName(runProbes(t, s, scan.MultiWorker, scan.Race))
+	for _, name := range []string{scan.MultiWorker, scan.Race} {
+		p := rep[name]
+		require.NotEqual(t, check.Fail, p.Status, "%s: %s", name, p.Reason)
+		if p.Status == check.Skip {
+			require.Contains(t, p.Reason, "a missing limiter is reported by coverage")
+			require.Equal(t, scan.CauseNotLimited, p.Diagnosis.Cause)
+		}
+	}
+}
