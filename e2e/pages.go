@@ -93,8 +93,14 @@ func (c *C) navigateLoggedIn(u string) error {
 			c.Session.browserLoginFailed(err.Error())
 			return fmt.Errorf("%w; logging in again through the form failed: %v", errSessionBounced, err)
 		}
+		// Back on the login page without an error: the login worked and the
+		// redirect reached a worker without the session; the loop retries.
 	}
 }
+
+// loginErrorJS reads the error a login form shows (allauth's .alert-danger,
+// Django's errorlist, the reference target's #login-error).
+const loginErrorJS = `(function () { var e = document.querySelector('.alert-danger, .errorlist, #login-error, form [role="alert"]'); return e ? e.textContent.trim() : ''; })()`
 
 // submitLogin fills and submits the login form the browser is on and waits
 // for the next page.
@@ -116,7 +122,9 @@ func (c *C) submitLogin() error {
 		return err
 	}
 	if c.Session.isLogin(loc) {
-		return fmt.Errorf("the login form answered with the login page again (%s): refused or limited", loc)
+		if msg, _ := Eval[string](c.Page, loginErrorJS); msg != "" {
+			return fmt.Errorf("the login form refused the login: %q", msg)
+		}
 	}
 	return nil
 }

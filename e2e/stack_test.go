@@ -2,14 +2,15 @@ package e2e
 
 import (
 	"context"
-	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/ahsp-harness/harness/check"
+	"github.com/ahsp-harness/harness/internal/testenv"
 	"github.com/ahsp-harness/harness/target/stack"
 	"github.com/ahsp-harness/harness/target/stack/stacktest"
 )
@@ -33,7 +34,7 @@ func suiteConfig(t *testing.T, s *stack.Stack) Config {
 	t.Helper()
 	creds := s.Credentials()
 	require.NotEmpty(t, creds)
-	return Config{BaseURL: s.BaseURL(), User: creds[0], ScreenshotDir: t.TempDir(), CI: os.Getenv("CI") == "true"}
+	return Config{BaseURL: s.BaseURL(), User: creds[0], ScreenshotDir: t.TempDir(), CI: testenv.InCI()}
 }
 
 func logReport(t *testing.T, rep Report) {
@@ -137,7 +138,11 @@ func hasShot(r Result, name string) bool {
 func TestAsDeployedFindings(t *testing.T) {
 	needChromium(t)
 	s := stacktest.Up(t, stack.Spec{Mode: stack.ModeLocal, Profile: "as-deployed", Seed: stack.Seed{Users: 2, Projects: 2}})
-	rep, err := Run(context.Background(), suiteConfig(t, s), All())
+	cfg := suiteConfig(t, s)
+	// Timing is proven on the correct target; here the outcomes are under
+	// test, on a machine that may be far busier than a user's.
+	cfg.Tolerance = time.Second
+	rep, err := Run(context.Background(), cfg, All())
 	require.NoError(t, err)
 	logReport(t, rep)
 	t.Logf("suite reason: %s", rep.Reason)
@@ -155,6 +160,10 @@ func TestAsDeployedFindings(t *testing.T) {
 		case check.Pass:
 		case check.Inconclusive:
 			require.Contains(t, r.Reason, "login page", "%s: only a session bounce may leave a check inconclusive", r.Name)
+		case check.Error:
+			// A loaded machine's browser may not open a tab in time: an
+			// error (nothing measured), never a verdict.
+			require.True(t, strings.HasPrefix(r.Reason, "open tab"), "%s: %s", r.Name, r.Reason)
 		default:
 			require.Failf(t, "unexpected outcome", "%s: %s %s", r.Name, r.Status, r.Reason)
 		}

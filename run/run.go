@@ -17,9 +17,11 @@ import (
 
 	"github.com/ahsp-harness/harness/contracts"
 	"github.com/ahsp-harness/harness/e2e"
+	"github.com/ahsp-harness/harness/observability"
 	"github.com/ahsp-harness/harness/reports"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/scenarios/scan"
+	"github.com/ahsp-harness/harness/security"
 	"github.com/ahsp-harness/harness/target/stack"
 )
 
@@ -38,6 +40,9 @@ type Options struct {
 	// Algorithm and FailurePolicy take the Stack's: the policy the stack
 	// was started with, or the one the user states for an external one.
 	Scan scan.Config
+	// NoSample switches off the contracts Sampler that checks the load
+	// phase's responses against the schemas.
+	NoSample bool
 	// Contracts are the contract suite's inputs (schemas, mapping, compat);
 	// zero values take the embedded ones. The phase sets Progress and Cache.
 	Contracts contracts.Options
@@ -45,6 +50,10 @@ type Options struct {
 	// phase sets BaseURL and User. Without a browser the phase is skipped
 	// loudly, or fails when E2E.CI is set.
 	E2E e2e.Config
+	// Security and Observability configure the audit phases (run/audit.go);
+	// empty Limits take the Stack's.
+	Security      security.Config
+	Observability observability.Config
 	// Meta says what ran; Gate fills Finished and DurationS.
 	Meta reports.Meta
 	// Progress receives one line per step; nil discards.

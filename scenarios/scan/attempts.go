@@ -18,8 +18,8 @@ type Attempt struct {
 }
 
 // foldAttempts makes a probe's result from all its attempts: a failure seen
-// in any attempt stays a finding (the first failing attempt's reason and
-// evidence), marked intermittent "k of n" when another attempt passed;
+// in any attempt stays a finding (the reason and evidence of the first
+// failing attempt with an overshoot, else with a measurement, else the first), marked intermittent "k of n" when another attempt passed;
 // otherwise the last attempt stands.
 func foldAttempts(name string, atts []Attempt) Result {
 	res := Result{Probe: name, Attempts: len(atts), AttemptLog: atts}
@@ -28,13 +28,23 @@ func foldAttempts(name string, atts []Attempt) Result {
 		total += a.DurationSeconds
 	}
 	res.DurationSeconds = round3(total)
-	failed, first := 0, -1
+	// Of the failing attempts, the most informative one stands: an
+	// overshoot over a measurement over one that measured nothing.
+	failed, first, rank := 0, -1, -1
 	for i, a := range atts {
-		if a.Status == check.Fail {
-			failed++
-			if first < 0 {
-				first = i
-			}
+		if a.Status != check.Fail {
+			continue
+		}
+		failed++
+		r := 0
+		if a.Evidence.Sent > 0 {
+			r = 1
+		}
+		if a.Evidence.Overshoot > 0 {
+			r = 2
+		}
+		if r > rank {
+			first, rank = i, r
 		}
 	}
 	pick := len(atts) - 1

@@ -28,6 +28,7 @@ func TestFoldAttempts(t *testing.T) {
 		{"failure in the last attempt", []Attempt{pass, failB}, check.Fail, "intermittent (failed in 1 of 2 attempts): accepted 7, at most 5", "1 of 2", 2, 2},
 		{"every attempt failed", []Attempt{failA, failB}, check.Fail, "failed in 2 of 2 attempts: accepted 9, at most 5", "", 4, 2},
 		{"skip", []Attempt{{Status: check.Skip, Reason: "no hook"}}, check.Skip, "no hook", "", 0, 0},
+		{"the overshoot outranks a setup failure", []Attempt{{Status: check.Fail, Reason: "set up: 302"}, failB}, check.Fail, "failed in 2 of 2 attempts: accepted 7, at most 5", "", 2, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := foldAttempts("race", tc.atts)
