@@ -109,6 +109,9 @@ func (c counterRun) row() Row {
 // the connection.
 func (s *scanner) counterDiagnosis(ctx context.Context, op api.Operation) *Diagnosis {
 	p := s.policyOf(op.Category)
+	if pol, ok := s.pm.Lookup(op.Name, api.Legacy); ok && pol.State == OpLimited {
+		p = pol.Policy(s.alg) // what the deployment does, as the probes judge it
+	}
 	if p.Limit.Requests <= 0 {
 		return nil
 	}

@@ -96,7 +96,7 @@ func TestMatrixDefectsAreCaught(t *testing.T) {
 		{scan.PathVariants, 4, stack.CacheRedis, "raw-path-key", "were counted apart"},
 		{scan.PathVariants, 4, stack.CacheRedis, "split-versions", "were counted apart"},
 		{scan.XFFSpoof, 4, stack.CacheRedis, "trust-xff", "trusts forged client IPs"},
-		{scan.Coverage, 4, stack.CacheRedis, "legacy-scope", "never answered 429"},
+		{scan.Coverage, 4, stack.CacheRedis, "legacy-scope", "have no limit although one is declared"},
 		{scan.Headers, 4, stack.CacheRedis, "no-retry-after", "no Retry-After header"},
 		{scan.Sessions, 4, stack.CacheRedis, "local-sessions", "redirected to the login page"},
 		{scan.WorkerKill, 2, stack.CacheRedis, "lost-writes", "acknowledged writes were lost"},
