@@ -36,13 +36,13 @@ func storedPayload(key string) string { return `<img src=x data-harness=` + key 
 var storedPages = []string{pageList, pageVolume, pageTemplate, pageHarga, pageRekap, "rincian-ahsp", "rincian-rab"}
 
 func pagesStoredText(c *C) error {
-	if c.Cfg.WriteSkip != "" {
-		return &skipError{c.Cfg.WriteSkip}
+	// Writes only to a project declared disposable: the harness's own stack
+	// seeds scratch projects; an external users file marks them "scratch".
+	scratch := c.Cfg.User.Scratch
+	if len(scratch) == 0 {
+		return &skipError{fmt.Sprintf("no project of %s is declared scratch, and this check writes to one (users file line: name:password 12,13 scratch; the harness's own stack seeds scratch projects)", c.Cfg.User.User)}
 	}
-	pid := c.Cfg.Project
-	if n := len(c.Cfg.User.Projects); n > 0 {
-		pid = c.Cfg.User.Projects[n-1] // the flows work on the first two
-	}
+	pid := scratch[len(scratch)-1] // the flows work on the first two projects
 	pek, err := c.storePayloads(pid)
 	if err != nil {
 		return err

@@ -69,15 +69,7 @@ type Config struct {
 	ScreenshotDir string
 	// Pages describes the deployment's pages; missing fields take DefaultPages.
 	Pages Pages
-	// WriteSkip, when not empty, is why the checks that store data of their
-	// own (the stored-text check) must not run: only the harness's own stack
-	// or a project declared scratch may be written to.
-	WriteSkip string
 }
-
-// ExternalWriteSkip is Config.WriteSkip for a deployment the harness did not
-// start: nothing marks a project there as scratch for the browser checks.
-const ExternalWriteSkip = "the stored-text check writes to the project: it runs only on a stack the harness started (no scratch project declared for this external target)"
 
 func (c *Config) defaults() error {
 	u, err := url.Parse(strings.TrimRight(c.BaseURL, "/"))

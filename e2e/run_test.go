@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -252,4 +253,44 @@ func atoi(s string) int {
 	n := 0
 	fmt.Sscan(s, &n)
 	return n
+}
+
+// TestStoredTextWritesOnlyToScratch: the stored-text check writes nothing
+// without a project declared scratch (skip, with the reason), and with one
+// its writes go to that project only.
+func TestStoredTextWritesOnlyToScratch(t *testing.T) {
+	needChromium(t)
+	fixture := fixtureDeployment(t)
+	var mu sync.Mutex
+	var writes []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/detail_project/") {
+			mu.Lock()
+			writes = append(writes, r.URL.Path)
+			mu.Unlock()
+		}
+		fixture.Config.Handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	run := func(scratch []int) Result {
+		cfg := Config{BaseURL: srv.URL, Only: `^pages\.stored-text$`,
+			User: client.Credential{User: "user1", Password: "pw", Projects: []int{1, 2, 3}, Scratch: scratch}}
+		rep, err := Run(context.Background(), cfg, All())
+		require.NoError(t, err)
+		r, ok := rep.Result("pages.stored-text")
+		require.True(t, ok)
+		return r
+	}
+
+	r := run(nil)
+	require.Equal(t, check.Skip, r.Status, r.Reason)
+	require.Contains(t, r.Reason, "no project of user1 is declared scratch")
+	require.Empty(t, writes, "nothing may be written without a scratch project")
+
+	r = run([]int{3})
+	t.Logf("with scratch project 3: %s %s", r.Status, r.Reason)
+	require.NotEmpty(t, writes)
+	for _, p := range writes {
+		require.True(t, strings.HasPrefix(p, "/detail_project/api/project/3/"), "write outside the scratch project: %s", p)
+	}
 }

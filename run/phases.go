@@ -159,9 +159,6 @@ func E2EPhase() Phase {
 			}
 			e.Settle(ctx)
 			cfg.BaseURL, cfg.User = e.BaseURL(), e.Users[0]
-			if cfg.WriteSkip == "" && e.Info().Mode == stack.ModeExternal {
-				cfg.WriteSkip = e2e.ExternalWriteSkip
-			}
 			rep, err := e2e.Run(ctx, cfg, e2e.All())
 			if err != nil {
 				return err

@@ -40,7 +40,7 @@ func newE2ECmd(app *App) *cobra.Command {
 Chromium and runs every browser check in a fresh browser context: toast.js,
 toast-wrapper.js, LoadingManager, the save flows of the project pages with
 injected 500s, 429s and a lost connection, the pages' routes and scripts, and
-stored text shown escaped on every page (only on a stack the harness started).
+stored text shown escaped on every page (only on a project declared scratch).
 Routes and selectors come from harness.yaml e2e.pages (defaults: the deployed
 app). A session the deployment keeps in one worker is re-established through
 the login form (bounded); what still cannot run is inconclusive. It prints one line per check,
@@ -98,9 +98,6 @@ func (a *App) e2e(ctx context.Context, o e2eOptions) error {
 			CI: a.Getenv("CI") == "true", Step: o.step, CheckTimeout: o.checkTimeout,
 			Tolerance: o.tolerance, Concurrency: o.concurrency, Only: o.only, ScreenshotDir: shots,
 			Pages: a.cfg.e2ePages(),
-		}
-		if s.Info().Mode == stack.ModeExternal {
-			cfg.WriteSkip = e2e.ExternalWriteSkip
 		}
 		fmt.Fprintf(a.progress(), "harness: e2e against %s as %s (defects: %s)\n", s.BaseURL(), creds[0].User, orNone(s.Info().Defects))
 		var err error
