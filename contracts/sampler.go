@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -233,62 +232,10 @@ func (s *Sampler) ObserveURL(method, rawURL string, status int, h http.Header, b
 
 // Classify finds the operation and URL family of a project API request
 // ("/detail_project/api/v2/project/3/detail-ahsp/17/save/"). A full URL or
-// a path below a mount prefix works too.
+// a path below a mount prefix works too (api.Match).
 func Classify(method, rawURL string) (op string, v api.Version, ok bool) {
-	p := rawURL
-	if u, err := url.Parse(rawURL); err == nil {
-		p = u.Path
-	}
-	i := strings.Index(p, "/detail_project/api/")
-	if i < 0 {
-		return "", "", false
-	}
-	rest := p[i+len("/detail_project/api/"):]
-	v = api.Legacy
-	for _, cand := range []api.Version{api.V1, api.V2} {
-		if r, found := strings.CutPrefix(rest, string(cand)+"/"); found {
-			v, rest = cand, r
-		}
-	}
-	rest, found := strings.CutPrefix(rest, "project/")
-	if !found {
-		return "", "", false
-	}
-	j := strings.IndexByte(rest, '/')
-	if j <= 0 || !allDigits(rest[:j]) {
-		return "", "", false
-	}
-	rest = rest[j+1:]
-	for _, o := range api.Operations {
-		if o.Method == method && matchOpPath(o.Path, rest) {
-			return o.Name, v, true
-		}
-	}
-	return "", "", false
-}
-
-// matchOpPath matches an operation's path template ({id} is digits).
-func matchOpPath(tmpl, p string) bool {
-	before, after, hasID := strings.Cut(tmpl, "{id}")
-	if !hasID {
-		return tmpl == p
-	}
-	if !strings.HasPrefix(p, before) || !strings.HasSuffix(p, after) || len(p) < len(before)+len(after)+1 {
-		return false
-	}
-	return allDigits(p[len(before) : len(p)-len(after)])
-}
-
-func allDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+	o, v, ok := api.Match(method, rawURL)
+	return o.Name, v, ok
 }
 
 // ObserveVegeta offers one vegeta result (the scenarios engine's

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/ahsp-harness/harness/target/api"
+	"github.com/ahsp-harness/harness/target/client"
 )
 
 // retryLabel is the error overlay's retry action.
@@ -108,26 +109,26 @@ func requireSuccess(ev Event, what string) error {
 // 502/503/504 (a fail-closed limiter on a busy machine) is retried twice:
 // this read checks the UI's work and is not itself under test.
 func (c *C) serverJSON(path string, v any) error {
-	var last string
-	for attempt := 1; attempt <= 3; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), c.Cfg.Step)
-		resp, err := c.Session.do(ctx, http.MethodGet, path, nil)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("verify on the server: GET %s: %w", path, err)
-		}
-		switch resp.Status {
-		case http.StatusOK:
-			return resp.JSON(v)
-		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			last = fmt.Sprintf("status %d %s", resp.Status, short(string(resp.Body)))
-			c.Evidence("verify GET %s: %s (attempt %d of 3)", path, last, attempt)
-			time.Sleep(500 * time.Millisecond)
-		default:
-			return fmt.Errorf("verify on the server: GET %s: status %d %s", path, resp.Status, short(string(resp.Body)))
-		}
+	var resp *client.Response
+	err := client.Retry(c.ctx, client.Backoff{Tries: 3, Wait: 500 * time.Millisecond,
+		Retry: client.OnStatus(http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout),
+		OnRetry: func(attempt int, err error) {
+			c.Evidence("verify GET %s: %v (attempt %d of 3)", path, err, attempt)
+		}},
+		func(ctx context.Context) error {
+			var err error
+			if resp, err = c.Session.do(ctx, http.MethodGet, path, nil); err != nil {
+				return err
+			}
+			if resp.Status != http.StatusOK {
+				return client.StatusErrorf(resp.Status, "status %d %s", resp.Status, short(string(resp.Body)))
+			}
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("verify on the server: GET %s: %w", path, err)
 	}
-	return fmt.Errorf("verify on the server: GET %s: %s after 3 attempts", path, last)
+	return resp.JSON(v)
 }
 
 type volumeList struct {

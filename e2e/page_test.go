@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ahsp-harness/harness/internal/testenv"
 )
 
 // startBrowser starts Chromium for a test, skipping loudly when it is missing
@@ -21,10 +22,7 @@ func startBrowser(t *testing.T) *Browser {
 	t.Helper()
 	path, err := ChromiumPath("")
 	if errors.Is(err, ErrNoChromium) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and %v", err)
-		}
-		t.Skipf("SKIPPING browser test: %v", err)
+		testenv.Need(t, "chromium", err)
 	}
 	require.NoError(t, err)
 	b, err := StartBrowser(context.Background(), path, 30*time.Second)

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ahsp-harness/harness/check"
+	"github.com/ahsp-harness/harness/internal/testenv"
 	"github.com/ahsp-harness/harness/target/client"
 )
 
@@ -68,10 +69,7 @@ func fixtureDeployment(t *testing.T) *httptest.Server {
 
 func TestRunReportsPassFailAndScreenshots(t *testing.T) {
 	if _, err := ChromiumPath(""); errors.Is(err, ErrNoChromium) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and %v", err)
-		}
-		t.Skipf("SKIPPING browser test: %v", err)
+		testenv.Need(t, "chromium", err)
 	}
 	srv := fixtureDeployment(t)
 	dir := t.TempDir()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -57,28 +58,30 @@ func (s *session) login(ctx context.Context) error {
 }
 
 func (s *session) loginLocked(ctx context.Context) error {
-	var err error
-	for attempt := 1; attempt <= 3; attempt++ {
-		if err := s.allowLocked(); err != nil {
-			return err
-		}
-		s.logins++
-		var c *client.Client
-		c, err = client.New(s.base)
-		if err != nil {
-			return err
-		}
-		lctx, cancel := context.WithTimeout(ctx, s.step)
-		err = c.Login(lctx, s.user.User, s.user.Password)
-		cancel()
-		if err == nil {
+	err := client.Retry(ctx, client.Backoff{Tries: 3, Wait: 500 * time.Millisecond,
+		Retry: client.OnStatus(http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout)},
+		func(ctx context.Context) error {
+			if err := s.allowLocked(); err != nil {
+				return err
+			}
+			s.logins++
+			c, err := client.New(s.base)
+			if err != nil {
+				return err
+			}
+			lctx, cancel := context.WithTimeout(ctx, s.step)
+			defer cancel()
+			if err := c.Login(lctx, s.user.User, s.user.Password); err != nil {
+				return err
+			}
 			s.c = c
 			return nil
-		}
-		if ctx.Err() != nil || !strings.Contains(err.Error(), "status 5") {
-			break
-		}
-		time.Sleep(500 * time.Millisecond)
+		})
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, errSessionBounced) {
+		return err // allowLocked refused another login
 	}
 	err = fmt.Errorf("log in as %s at %s: %w", s.user.User, s.base, err)
 	if s.logins > 1 {

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ahsp-harness/harness/check"
+	"github.com/ahsp-harness/harness/internal/testenv"
 	"github.com/ahsp-harness/harness/target/stack"
 	"github.com/ahsp-harness/harness/target/stack/stacktest"
 )
@@ -34,7 +34,7 @@ func suiteConfig(t *testing.T, s *stack.Stack) Config {
 	t.Helper()
 	creds := s.Credentials()
 	require.NotEmpty(t, creds)
-	return Config{BaseURL: s.BaseURL(), User: creds[0], ScreenshotDir: t.TempDir(), CI: os.Getenv("CI") == "true"}
+	return Config{BaseURL: s.BaseURL(), User: creds[0], ScreenshotDir: t.TempDir(), CI: testenv.InCI()}
 }
 
 func logReport(t *testing.T, rep Report) {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/target/api"
-	"github.com/ahsp-harness/harness/target/stack"
+	"github.com/ahsp-harness/harness/target/stack/stackinfo"
 )
 
 // outageRequests is how many requests meet the stopped cache.
@@ -26,7 +26,7 @@ func (o *observer) cacheErrors(ctx context.Context) (res Result) {
 		res.Status, res.Reason = check.Skip, "the cache cannot be stopped: "+err.Error()
 		return res
 	}
-	if o.t.Info().Mode != stack.ModeExternal && o.t.Info().Cache != stack.CacheRedis {
+	if o.t.Info().Mode != stackinfo.ModeExternal && o.t.Info().Cache != stackinfo.CacheRedis {
 		res.Status, res.Reason = check.Skip, "the cache is per process ("+o.t.Info().Cache+"): there is no cache server to stop"
 		return res
 	}
@@ -46,7 +46,7 @@ func (o *observer) cacheErrors(ctx context.Context) (res Result) {
 		}
 	}
 	if err := ctl.StopCache(ctx); err != nil {
-		if errors.Is(err, stack.ErrNoCache) || errors.Is(err, stack.ErrUnsupported) {
+		if errors.Is(err, stackinfo.ErrNoCache) || errors.Is(err, stackinfo.ErrUnsupported) {
 			res.Status, res.Reason = check.Skip, err.Error()
 		} else {
 			res.Status, res.Reason = check.Error, "stop the cache: "+err.Error()

@@ -12,7 +12,7 @@ import (
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/client"
-	"github.com/ahsp-harness/harness/target/stack"
+	"github.com/ahsp-harness/harness/target/stack/stackinfo"
 )
 
 type observer struct {
@@ -211,4 +211,4 @@ func (o *observer) judgeMetrics(ctx context.Context, res *Result, before scrape,
 }
 
 // shared: other clients may use an external deployment at the same time.
-func (o *observer) shared() bool { return o.t.Info().Mode == stack.ModeExternal }
+func (o *observer) shared() bool { return o.t.Info().Mode == stackinfo.ModeExternal }

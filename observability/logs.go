@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/ahsp-harness/harness/check"
-	"github.com/ahsp-harness/harness/target/stack"
+	"github.com/ahsp-harness/harness/target/stack/stackinfo"
 )
 
 // hitLine says a log line is about a limit hit (not, say, an access log
@@ -90,7 +90,7 @@ func (l logLine) missing(user, op, path string) []string {
 // operation, client IP and user agent, and that no allowed request was.
 func (o *observer) judgeLogs(ctx context.Context, res *Result, total int) {
 	text, err := o.readLogs(ctx)
-	if errors.Is(err, stack.ErrUnsupported) {
+	if errors.Is(err, stackinfo.ErrUnsupported) {
 		res.Status, res.Reason = check.Skip, "the deployment's logs cannot be read: "+err.Error()
 		return
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/client"
-	"github.com/ahsp-harness/harness/target/stack"
+	"github.com/ahsp-harness/harness/target/stack/stackinfo"
 )
 
 // Check names, the same in JSON and reports.
@@ -31,12 +31,12 @@ const (
 // Names lists every check in run order.
 var Names = []string{MetricsLimitHits, LogsLimitHits, MetricsCacheErrors}
 
-// Target is what the checks need; a *stack.Stack satisfies it.
+// Target is what the checks need; a *stackinfo.Stack satisfies it.
 type Target interface {
 	BaseURL() string
 	Credentials() []client.Credential
-	Info() stack.Info
-	Control() (stack.Control, error)
+	Info() stackinfo.Info
+	Control() (stackinfo.Control, error)
 	// ReadLogs returns the deployment's recent log lines, or why it cannot.
 	ReadLogs(ctx context.Context) (string, error)
 }

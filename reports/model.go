@@ -10,8 +10,10 @@ import (
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/contracts"
 	e2e "github.com/ahsp-harness/harness/e2e/e2eresult"
+	"github.com/ahsp-harness/harness/observability"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/scenarios/scan"
+	"github.com/ahsp-harness/harness/security"
 	"github.com/ahsp-harness/harness/target/stack/stackinfo"
 )
 
@@ -32,6 +34,9 @@ type Run struct {
 	Contracts *contracts.Report   `json:"contracts,omitempty"`
 	E2E       *e2e.Report         `json:"e2e,omitempty"`
 	Capacity  *capacity.Report    `json:"capacity,omitempty"`
+	// Security and Observability are the audit sections (reports/audit.go).
+	Security      *security.Report      `json:"security,omitempty"`
+	Observability *observability.Report `json:"observability,omitempty"`
 	// Errors are checks that could not run at all, in words.
 	Errors []string `json:"errors,omitempty"`
 	Gate   Gate     `json:"gate"`

@@ -10,8 +10,10 @@ import (
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/contracts"
 	"github.com/ahsp-harness/harness/e2e"
+	"github.com/ahsp-harness/harness/observability"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/scenarios/scan"
+	"github.com/ahsp-harness/harness/security"
 	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/stack"
 )
@@ -141,6 +143,27 @@ func sampleRun() *Run {
 					Screenshots: []e2e.Screenshot{{Name: "after-save", PNG: pngBuf.Bytes()}},
 					Console:     []e2e.ConsoleEntry{{Kind: "console", Level: "error", Text: "Uncaught TypeError: x is undefined"}},
 					Events:      []e2e.Event{{At: 120, Kind: "overlay-added", Class: "loading-overlay"}}},
+			},
+		},
+		Security: &security.Report{
+			Status: check.Fail, BaseURL: "http://127.0.0.1:18080", Started: t0.Add(70 * time.Second), DurationS: 2.4,
+			Checks: []security.Result{
+				{Name: security.Headers, Status: check.Fail, Findings: []string{"project page: page has no Content-Security-Policy"},
+					Evidence: []string{`project page: status 200, text/html; X-Frame-Options "DENY", X-Content-Type-Options "nosniff", Referrer-Policy "same-origin", CSP ""`}, Requests: 4, DurationMS: 31},
+				{Name: security.CSRF, Status: check.Pass, Evidence: []string{"harga-items.save, no token: status 403"}, Requests: 40, DurationMS: 220},
+				{Name: security.HostileBody, Status: check.Skip, Reason: "hostile bodies may store data: external target without scratch projects"},
+			},
+		},
+		Observability: &observability.Report{
+			Status: check.Fail, BaseURL: "http://127.0.0.1:18080", Started: t0.Add(75 * time.Second), DurationS: 1.1, User: "user40",
+			Hits: []observability.OpHits{
+				{Operation: "list-pekerjaan.save", Category: api.Write, Sent: 13, Limited: 3, Metric: 3, Logged: 3},
+				{Operation: "list-pekerjaan.upsert", Category: api.Bulk, Sent: 6, Limited: 3, Metric: 0, Logged: 3},
+			},
+			Checks: []observability.Result{
+				{Name: observability.MetricsLimitHits, Status: check.Fail, Findings: []string{"list-pekerjaan.upsert (bulk): 3 429s, ahsp_rate_limit_hits_total rose by 0: misses 3"}, DurationMS: 600},
+				{Name: observability.LogsLimitHits, Status: check.Pass, Evidence: []string{"40 log lines read, 6 429s caused, 6 logged once"}, DurationMS: 600},
+				{Name: observability.MetricsCacheErrors, Status: check.Skip, Reason: "the cache is per process (locmem): there is no cache server to stop"},
 			},
 		},
 		Errors: []string{"capacity bench: skipped in quick profile"},

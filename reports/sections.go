@@ -44,6 +44,8 @@ var sectionTable = []Section{
 	{Name: "load", Label: "load scenarios", Anchor: "scenarios", Default: true, Of: loadSection},
 	{Name: "contracts", Label: "contract checks", Anchor: "contracts", Default: true, Of: contractsSection},
 	{Name: "e2e", Label: "e2e checks", Anchor: "e2e", Default: true, Of: e2eSection},
+	{Name: "security", Label: "security checks", Anchor: "security", Default: true, Of: securitySection},
+	{Name: "observability", Label: "observability checks", Anchor: "observability", Default: true, Of: observabilitySection},
 	{Name: "capacity", Label: "capacity configurations", Anchor: "capacity", Of: capacitySection},
 }
 

@@ -12,8 +12,10 @@ import (
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/contracts"
 	"github.com/ahsp-harness/harness/e2e"
+	"github.com/ahsp-harness/harness/observability"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/scenarios/scan"
+	"github.com/ahsp-harness/harness/security"
 )
 
 // passingRun is a run where every default section ran and passed and every
@@ -32,6 +34,9 @@ func passingRun() *Run {
 			Metrics: scenarios.Summary{Total: st, Operations: map[string]*scenarios.Stats{"rekap": st}}}},
 		Contracts: &contracts.Report{Status: check.Pass, Results: []contracts.Result{{Version: "v1", Step: "rekap", Method: "GET", Path: "/api/project/1/rekap/", WantStatus: 200, Status: 200, Verdict: check.Pass}}},
 		E2E:       &e2e.Report{Status: check.Pass, Results: []e2e.Result{{Name: "toast-stacking", Status: check.Pass}}},
+		Security:  &security.Report{Status: check.Pass, Checks: []security.Result{{Name: security.Headers, Status: check.Pass}}},
+		Observability: &observability.Report{Status: check.Pass,
+			Checks: []observability.Result{{Name: observability.MetricsLimitHits, Status: check.Pass}}},
 	}
 }
 
@@ -234,7 +239,7 @@ func TestAttemptsRendered(t *testing.T) {
 
 func TestDefaultGate(t *testing.T) {
 	g := DefaultGate()
-	require.Equal(t, []string{"scan", "load", "contracts", "e2e"}, g.Require)
+	require.Equal(t, []string{"scan", "load", "contracts", "e2e", "security", "observability"}, g.Require)
 	var exprs []string
 	for _, th := range g.Thresholds {
 		exprs = append(exprs, th.Expr)

@@ -62,7 +62,7 @@ func (e *Env) Settle(ctx context.Context) {
 // first (it wants the target's counters fresh), the e2e last (after the
 // target settled from the cache restarts of the scan and the contracts).
 func Phases() []Phase {
-	return []Phase{ScanPhase(), LoadPhase(), ContractsPhase(), E2EPhase()}
+	return []Phase{ScanPhase(), LoadPhase(), ContractsPhase(), SecurityPhase(), ObservabilityPhase(), E2EPhase()}
 }
 
 // ScanPhase runs the rate-limit bypass probes on the users no other phase

@@ -17,9 +17,11 @@ import (
 
 	"github.com/ahsp-harness/harness/contracts"
 	"github.com/ahsp-harness/harness/e2e"
+	"github.com/ahsp-harness/harness/observability"
 	"github.com/ahsp-harness/harness/reports"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/scenarios/scan"
+	"github.com/ahsp-harness/harness/security"
 	"github.com/ahsp-harness/harness/target/stack"
 )
 
@@ -45,6 +47,10 @@ type Options struct {
 	// phase sets BaseURL and User. Without a browser the phase is skipped
 	// loudly, or fails when E2E.CI is set.
 	E2E e2e.Config
+	// Security and Observability configure the audit phases (run/audit.go);
+	// empty Limits take the Stack's.
+	Security      security.Config
+	Observability observability.Config
 	// Meta says what ran; Gate fills Finished and DurationS.
 	Meta reports.Meta
 	// Progress receives one line per step; nil discards.

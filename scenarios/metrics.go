@@ -372,67 +372,17 @@ func ErrorKind(r *vegeta.Result) string {
 }
 
 // OperationOf names the app operation a request path belongs to, in any URL
-// family; other paths are named by themselves with ids replaced ("/health/").
+// family (api.Match); other paths are named by themselves ("/health/"), and a
+// project API path of no known operation is "other".
 func OperationOf(path string) string {
-	rest, ok := projectRest(path)
+	_, _, rest, ok := api.SplitProjectPath(path)
 	if !ok {
 		return path
 	}
-	for _, op := range api.Operations {
-		if matchPattern(op.Path, rest) {
-			return op.Name
-		}
+	if op, ok := api.OperationAt("", rest); ok {
+		return op.Name
 	}
 	return "other"
-}
-
-// projectRest strips the project prefix of any version from path.
-func projectRest(path string) (string, bool) {
-	const pre = "/detail_project/api/"
-	if !strings.HasPrefix(path, pre) {
-		return "", false
-	}
-	rest := path[len(pre):]
-	if strings.HasPrefix(rest, "v1/") || strings.HasPrefix(rest, "v2/") {
-		rest = rest[3:]
-	}
-	if !strings.HasPrefix(rest, "project/") {
-		return "", false
-	}
-	rest = rest[len("project/"):]
-	i := strings.IndexByte(rest, '/')
-	if i < 0 || !allDigits(rest[:i]) {
-		return "", false
-	}
-	return rest[i+1:], true
-}
-
-func matchPattern(pattern, path string) bool {
-	i := strings.Index(pattern, "{id}")
-	if i < 0 {
-		return pattern == path
-	}
-	if !strings.HasPrefix(path, pattern[:i]) {
-		return false
-	}
-	rest := path[i:]
-	suffix := pattern[i+len("{id}"):]
-	if !strings.HasSuffix(rest, suffix) {
-		return false
-	}
-	return allDigits(rest[:len(rest)-len(suffix)])
-}
-
-func allDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func urlPath(u string) string {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -199,37 +198,29 @@ var LoginWait = 90 * time.Second
 // from one address) or 503 (a fail-closed limiter whose cache is briefly
 // unavailable).
 func Login(ctx context.Context, c *client.Client, cred client.Credential) error {
-	deadline := time.Now().Add(LoginWait)
-	wait := 500 * time.Millisecond
-	for {
-		err := c.Login(ctx, cred.User, cred.Password)
-		transient := err != nil && (strings.Contains(err.Error(), "status 429") || strings.Contains(err.Error(), "status 503"))
-		if !transient || time.Now().Add(wait).After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 8*time.Second)
-	}
+	return client.Retry(ctx, client.Backoff{Wait: 500 * time.Millisecond, Max: 8 * time.Second, Within: LoginWait,
+		Retry: client.OnStatus(http.StatusTooManyRequests, http.StatusServiceUnavailable)},
+		func(ctx context.Context) error { return c.Login(ctx, cred.User, cred.Password) })
 }
 
 // getRetry GETs path, retrying a few times on 429 and 503: setup reads must
 // not fail because a fail-closed limiter's cache was briefly slow.
 func getRetry(ctx context.Context, c *client.Client, path string) (*client.Response, error) {
-	wait := 200 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		resp, err := c.Do(ctx, http.MethodGet, path, nil)
-		if err != nil || attempt == 5 || (resp.Status != http.StatusServiceUnavailable && resp.Status != http.StatusTooManyRequests) {
-			return resp, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(wait):
-		}
-		wait *= 2
+	var resp *client.Response
+	err := client.Retry(ctx, client.Backoff{Tries: 5, Wait: 200 * time.Millisecond, Max: 3200 * time.Millisecond,
+		Retry: client.OnStatus(http.StatusTooManyRequests, http.StatusServiceUnavailable)},
+		func(ctx context.Context) error {
+			var err error
+			if resp, err = c.Do(ctx, http.MethodGet, path, nil); err != nil {
+				return err
+			}
+			if resp.Status == http.StatusServiceUnavailable || resp.Status == http.StatusTooManyRequests {
+				return client.StatusErrorf(resp.Status, "GET %s: status %d", path, resp.Status)
+			}
+			return nil
+		})
+	if client.StatusOf(err) != 0 && ctx.Err() == nil {
+		return resp, nil // the tries ran out: the caller judges the last answer
 	}
+	return resp, err
 }

@@ -111,7 +111,7 @@ func addCommands(root *cobra.Command, app *App) {
 		stackFlags(newE2ECmd(app), &app.g),
 		stackFlags(newContractsCmd(app), &app.g),
 		stackFlags(newScanCmd(app), &app.g), stackFlags(newLoadCmd(app), &app.g), newReproCmd(app),
-		stackFlags(newRunCmd(app), &app.g), newReportCmd(app), newCompareCmd(app),
+		stackFlags(newRunCmd(app), &app.g), stackFlags(newSecurityCmd(app), &app.g), newReportCmd(app), newCompareCmd(app),
 		stackFlags(newCapacityCmd(app), &app.g), newTuneCmd(app), newMergeCmd(app),
 	)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/cmd/harness/exitcode"
 	"github.com/ahsp-harness/harness/e2e"
+	"github.com/ahsp-harness/harness/internal/testenv"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite testdata golden files")
@@ -70,12 +71,8 @@ func TestE2EBadFlags(t *testing.T) {
 // TestE2ECommand runs `harness e2e` in-process against local stacks: a check
 // passes on the correct target and fails (exit 1) on the defective one.
 func TestE2ECommand(t *testing.T) {
-	if _, err := e2e.ChromiumPath(""); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and %v", err)
-		}
-		t.Skipf("SKIPPING: %v", err)
-	}
+	_, err := e2e.ChromiumPath("")
+	testenv.Need(t, "chromium", err)
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -93,9 +90,7 @@ func TestE2ECommand(t *testing.T) {
 			args := append([]string{"e2e", "--stack", "local", "--workers", "1", "--cache", "locmem", "--seed-users", "2",
 				"--only", `^toast\.legacy$`, "--screenshots", "shots", "--json", "e2e.json"}, tc.args...)
 			code, stdout, stderr := c.run(ctx, args...)
-			if code == exitcode.StackFailed && os.Getenv("CI") != "true" {
-				t.Skipf("SKIPPING: the local stack did not start:\n%s", stderr)
-			}
+			needStack(t, code, stderr)
 			require.Equal(t, tc.code, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 			require.Contains(t, stdout, "toast.legacy")
 			require.Contains(t, stdout, strings.ToUpper(string(tc.status)))

@@ -47,6 +47,10 @@ type runOptions struct {
 	chromium                           string
 	timeout                            time.Duration
 	allowSkip                          []string
+	noSecurity, noObservability        bool
+	// sections, when set, runs only these phases and gates on them
+	// (harness security).
+	sections []string
 }
 
 func newRunCmd(app *App) *cobra.Command {
@@ -95,6 +99,8 @@ Exit codes:
 	f.BoolVar(&o.noLoad, "no-load", false, "skip the load scenarios")
 	f.BoolVar(&o.noContracts, "no-contracts", false, "skip the API contracts")
 	f.BoolVar(&o.noE2E, "no-e2e", false, "skip the browser checks")
+	f.BoolVar(&o.noSecurity, "no-security", false, "skip the security checks (headers, cookies, CSRF, object access, CORS, hostile input)")
+	f.BoolVar(&o.noObservability, "no-observability", false, "skip the observability checks (/metrics counts, limit-hit logs)")
 	f.StringArrayVar(&o.scenarios, "scenario", nil, "load scenario, built-in name or YAML file (repeatable; default "+strings.Join(defaultScenarios, ", ")+"; with --quick "+strings.Join(quickScenarios, ", ")+")")
 	f.BoolVar(&o.quick, "quick", false, "CI profile: short scenarios, no scan retries (about a minute)")
 	f.StringVar(&o.out, "out", "", "report folder (default "+reports.DefaultBase+"/<UTC timestamp>/, linked as "+reports.DefaultBase+"/latest)")
@@ -116,7 +122,12 @@ func (a *App) plan(o runOptions) (run.Options, error) {
 	if err := allowSkip(&p.Gate, o.allowSkip); err != nil {
 		return p, err
 	}
-	p.Off = map[string]bool{"scan": o.noScan, "load": o.noLoad, "contracts": o.noContracts, "e2e": o.noE2E}
+	p.Off = map[string]bool{"scan": o.noScan, "load": o.noLoad, "contracts": o.noContracts, "e2e": o.noE2E,
+		"security": o.noSecurity, "observability": o.noObservability}
+	if len(o.sections) > 0 {
+		// Only these sections ran: the load and scan thresholds have no data.
+		p.Phases, p.Gate.Require, p.Gate.Thresholds = onlyPhases(o.sections), o.sections, nil
+	}
 	if !o.noLoad {
 		names := o.scenarios
 		if len(names) == 0 {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/target/api"
+	"github.com/ahsp-harness/harness/target/client"
 )
 
 func fail(format string, a ...any) Result {
@@ -489,8 +489,6 @@ func parseRetryAfter(v string, at time.Time) (time.Duration, error) {
 	return max(t.Sub(at), 0), nil
 }
 
-var csrfField = regexp.MustCompile(`name=["']csrfmiddlewaretoken["'][^>]*value=["']([^"']+)["']|value=["']([^"']+)["'][^>]*name=["']csrfmiddlewaretoken["']`)
-
 func probeXFF(ctx context.Context, s *scanner) Result {
 	p := s.policyOf(LoginCategory)
 	if p.Limit.Requests <= 0 {
@@ -508,11 +506,10 @@ func probeXFF(ctx context.Context, s *scanner) Result {
 			cookie = c.Value
 		}
 	}
-	m := csrfField.FindSubmatch(form.body)
-	if m == nil || cookie == "" {
+	token, ok := client.FormCSRFToken(form.body)
+	if !ok || cookie == "" {
 		return fail("the login form has no csrfmiddlewaretoken field or csrftoken cookie")
 	}
-	token := string(m[1]) + string(m[2])
 	// Control first, without forged headers: is login limited per client
 	// address at all? A missing login limit is not a forged-header bypass.
 	ctl, limitedAfter := s.loginControl(ctx, hc, cookie, token, 3*p.Limit.Requests)

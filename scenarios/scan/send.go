@@ -275,12 +275,15 @@ func (s *scanner) send(ctx context.Context, hc *http.Client, r req) outcome {
 // (a fail-closed limiter whose cache was briefly slow on a busy machine):
 // for the probes' single checks, where one transient 503 proves nothing.
 func (s *scanner) sendRetry(ctx context.Context, hc *http.Client, r req, tries int) outcome {
-	o := s.send(ctx, hc, r)
-	for i := 1; i < tries && o.status == http.StatusServiceUnavailable && ctx.Err() == nil; i++ {
-		time.Sleep(300 * time.Millisecond)
-		o = s.send(ctx, hc, r)
-	}
-	return o
+	var o outcome
+	_ = client.Retry(ctx, client.Backoff{Tries: tries, Wait: 300 * time.Millisecond, Retry: client.OnStatus(http.StatusServiceUnavailable)},
+		func(ctx context.Context) error {
+			if o = s.send(ctx, hc, r); o.status == http.StatusServiceUnavailable {
+				return client.StatusErrorf(o.status, "status %d", o.status)
+			}
+			return nil
+		})
+	return o // the last answer, judged by the caller
 }
 
 // pinnedBurst sends n requests built by mk over connections that all reach

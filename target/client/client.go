@@ -84,6 +84,18 @@ func (c *Client) HTTP() *http.Client { return c.http }
 
 var csrfInput = regexp.MustCompile(`name=["']csrfmiddlewaretoken["'][^>]*value=["']([^"']+)["']|value=["']([^"']+)["'][^>]*name=["']csrfmiddlewaretoken["']`)
 
+// FormCSRFToken returns the csrfmiddlewaretoken of a Django form page (the
+// hidden input, attributes in either order, the HTML attribute value
+// unescaped as a browser would), and false when the page has none. Every
+// caller that posts a Django form by hand parses the token with this.
+func FormCSRFToken(page []byte) (string, bool) {
+	m := csrfInput.FindSubmatch(page)
+	if m == nil {
+		return "", false
+	}
+	return html.UnescapeString(string(m[1]) + string(m[2])), true
+}
+
 // ErrLoginFailed means the deployment answered but did not accept the credentials.
 var ErrLoginFailed = errors.New("login failed")
 
@@ -96,17 +108,13 @@ func (c *Client) Login(ctx context.Context, user, password string) error {
 		return fmt.Errorf("get login form: %w", err)
 	}
 	if resp.Status != http.StatusOK {
-		return fmt.Errorf("get login form %s: status %d, want 200", loginURL, resp.Status)
+		return StatusErrorf(resp.Status, "get login form %s: status %d, want 200", loginURL, resp.Status)
 	}
-	m := csrfInput.FindSubmatch(resp.Body)
-	if m == nil {
+	token, ok := FormCSRFToken(resp.Body)
+	if !ok {
 		return fmt.Errorf("login form at %s has no csrfmiddlewaretoken field: is this an AHSP deployment?", loginURL)
 	}
-	token := string(m[1])
-	if token == "" {
-		token = string(m[2])
-	}
-	form := url.Values{"login": {user}, "password": {password}, "csrfmiddlewaretoken": {html.UnescapeString(token)}}
+	form := url.Values{"login": {user}, "password": {password}, "csrfmiddlewaretoken": {token}}
 	h := http.Header{
 		"Content-Type": {"application/x-www-form-urlencoded"},
 		"Referer":      {loginURL},
@@ -116,7 +124,8 @@ func (c *Client) Login(ctx context.Context, user, password string) error {
 		return fmt.Errorf("post login: %w", err)
 	}
 	if resp.Status != http.StatusFound && resp.Status != http.StatusSeeOther || c.SessionID() == "" {
-		return fmt.Errorf("%w for user %q: status %d (want 302 and a sessionid cookie)", ErrLoginFailed, user, resp.Status)
+		return &StatusError{Status: resp.Status, Err: ErrLoginFailed,
+			Msg: fmt.Sprintf("%v for user %q: status %d (want 302 and a sessionid cookie)", ErrLoginFailed, user, resp.Status)}
 	}
 	return nil
 }

@@ -79,3 +79,24 @@ func TestNewRejectsBadBaseURL(t *testing.T) {
 	_, err := New("localhost:8000")
 	require.ErrorContains(t, err, "want scheme://host")
 }
+
+// TestFormCSRFToken: the one parser of a Django form's token, as a browser
+// reads the attribute (entities unescaped), in either attribute order.
+func TestFormCSRFToken(t *testing.T) {
+	for _, tc := range []struct {
+		name, page, want string
+		ok               bool
+	}{
+		{"name before value", `<form><input type="hidden" name="csrfmiddlewaretoken" value="tok123"></form>`, "tok123", true},
+		{"value before name, single quotes", `<input value='tok123' type=hidden name='csrfmiddlewaretoken'>`, "tok123", true},
+		{"entities unescaped", `<input type="hidden" name="csrfmiddlewaretoken" value="a&amp;b&#43;c">`, "a&b+c", true},
+		{"other inputs first", `<input name="login" value="x"><input name="csrfmiddlewaretoken" value="t2">`, "t2", true},
+		{"no token", `<html><input name="login" value="x"></html>`, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := FormCSRFToken([]byte(tc.page))
+			require.Equal(t, tc.ok, ok)
+			require.Equal(t, tc.want, got)
+		})
+	}
+}

@@ -9,30 +9,22 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/ahsp-harness/harness/internal/testenv"
 )
 
 // requireDocker skips loudly without a Docker engine, and fails under CI=true
 // where the engine is part of the contract.
 func requireDocker(t *testing.T) {
 	t.Helper()
-	if err := pingDocker(context.Background()); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but no Docker engine at %s: %v", DockerHost(), err)
-		}
-		t.Skipf("SKIPPED: no Docker engine at %s (%v); docker-mode tests need one (CI runs them)", DockerHost(), err)
-	}
+	testenv.Need(t, "a Docker engine at "+DockerHost()+" (docker-mode tests need one)", pingDocker(context.Background()))
 	ensureTestcontainersEnv(progress{})
 }
 
 // requireRedisServer skips without a redis-server binary (fails under CI).
 func requireRedisServer(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but redis-server is not in PATH")
-		}
-		t.Skipf("SKIPPED: redis-server not in PATH")
-	}
+	testenv.NeedBinary(t, "redis-server", "apt-get install -y redis-server")
 }
 
 // eventually polls cond every 50 ms until it holds or d passes.

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ahsp-harness/harness/internal/testenv"
 )
 
 func TestParseHook(t *testing.T) {
@@ -96,9 +98,7 @@ func alive(pid int) bool {
 // cache hooks and checks that Control does exactly what is configured.
 func TestHookControlRedis(t *testing.T) {
 	requireRedisServer(t)
-	if _, err := exec.LookPath("redis-cli"); err != nil {
-		t.Skip("SKIPPED LOUDLY: redis-cli not in PATH")
-	}
+	testenv.NeedBinary(t, "redis-cli", "apt-get install -y redis-tools")
 	port, err := freePort()
 	require.NoError(t, err)
 	dir := t.TempDir()

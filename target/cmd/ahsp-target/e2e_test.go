@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ahsp-harness/harness/internal/testenv"
 	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/client"
 )
@@ -51,14 +52,7 @@ func startRedisServer(t *testing.T) (addr string, stop func()) {
 // startRedisServerAt runs redis-server on addr (a loopback host:port).
 func startRedisServerAt(t *testing.T, addr string) (stop func()) {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		msg := "redis-server not installed (apt-get install -y redis-server)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPED LOUDLY: " + msg)
-	}
+	bin := testenv.NeedBinary(t, "redis-server", "apt-get install -y redis-server")
 	_, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
 	require.NoError(t, cmd.Start())

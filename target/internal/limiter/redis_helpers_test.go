@@ -13,6 +13,8 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/ahsp-harness/harness/internal/testenv"
 )
 
 const redisServerBin = "/usr/bin/redis-server"
@@ -40,13 +42,7 @@ func TestMain(m *testing.M) {
 func realRedisClient(tb testing.TB) *redis.Client {
 	tb.Helper()
 	realRedis.once.Do(startRealRedis)
-	if realRedis.err != nil {
-		msg := fmt.Sprintf("real redis-server unavailable (%v): install redis-server (apt-get install -y redis-server) to run this test", realRedis.err)
-		if os.Getenv("CI") == "true" {
-			tb.Fatal(msg)
-		}
-		tb.Skip("SKIPPED LOUDLY: " + msg)
-	}
+	testenv.Need(tb, "a real redis-server (apt-get install -y redis-server)", realRedis.err)
 	c := redis.NewClient(&redis.Options{Addr: realRedis.addr, MaxRetries: -1, PoolSize: 32})
 	tb.Cleanup(func() { _ = c.Close() })
 	return c

@@ -21,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ahsp-harness/harness/internal/testenv"
 	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/client"
 	"github.com/ahsp-harness/harness/target/internal/defects"
@@ -242,14 +243,7 @@ type redisServer struct {
 
 func startRedis(t *testing.T) *redisServer {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		msg := "redis-server not installed (apt-get install -y redis-server): failure-policy and shared-limit tests need it"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPED LOUDLY: " + msg)
-	}
+	bin := testenv.NeedBinary(t, "redis-server", "apt-get install -y redis-server: failure-policy and shared-limit tests need it")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().String()

@@ -6,27 +6,22 @@ package stacktest
 import (
 	"bytes"
 	"context"
-	"os"
 	"testing"
 	"time"
 
+	"github.com/ahsp-harness/harness/internal/testenv"
 	"github.com/ahsp-harness/harness/target/stack"
 )
 
-// InCI reports whether the tests run under CI=true.
-func InCI() bool { return os.Getenv("CI") == "true" }
+// InCI reports whether the tests run under CI=true (testenv.InCI).
+func InCI() bool { return testenv.InCI() }
 
 // Need stops the test when err says a prerequisite (Docker, Chromium, a
-// buildable target) is missing: a loud skip locally, a failure under CI.
+// buildable target) is missing: a loud skip locally, a failure under CI
+// (testenv.Need).
 func Need(t testing.TB, what string, err error) {
 	t.Helper()
-	if err == nil {
-		return
-	}
-	if InCI() {
-		t.Fatalf("CI=true and %s is not available: %v", what, err)
-	}
-	t.Skipf("SKIPPED LOUDLY: %s is not available: %v", what, err)
+	testenv.Need(t, what, err)
 }
 
 // Up brings a stack up for the test and takes it down when the test ends.
