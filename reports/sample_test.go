@@ -91,6 +91,18 @@ func sampleRun() *Run {
 			Target: info, Algorithm: "fixed", FailurePolicy: "open",
 			Limits: map[api.Category]api.Limit{api.Write: {Requests: 10, WindowSeconds: 2}, api.Read: {Requests: 40, WindowSeconds: 2}},
 			Status: check.Fail, Started: t0.Add(2 * time.Second), Seconds: 12.5,
+			PolicyMap: &scan.PolicyMap{
+				Families: []scan.Family{{Version: api.Legacy, Deployed: true, Status: 200}, {Version: api.V1, Status: 404}},
+				Ops: []scan.OpPolicy{
+					{Operation: "list-pekerjaan.save", Version: api.Legacy, Category: api.Write, Declared: api.Limit{Requests: 10, WindowSeconds: 2}, State: scan.OpLimited,
+						Limit: 10, LimitFrom: "429 body details.max_requests", WindowSeconds: 2, WindowFrom: "429 body details.window_seconds", Budget: 21, Sent: 11, Reached: 11,
+						PerUser: "yes", Carries: []string{"body details.max_requests=10"}},
+					{Operation: "harga-items.save", Version: api.Legacy, Category: api.Write, Declared: api.Limit{Requests: 10, WindowSeconds: 2}, State: scan.OpUnlimited,
+						Budget: 21, Sent: 21, Reached: 21, Note: "no 429 within 21 requests"},
+				},
+				Differences: []string{"declared write=10/2 on harga-items.save; observed: no 429 within 21 requests"},
+				Users:       []string{"loadtest01", "loadtest02"}, Sent: 32, Seconds: 0.4,
+			},
 			Probes: []scan.Result{
 				{Probe: "multi-worker", Status: check.Fail, Reason: "accepted 20 of 30 within one window, limit 10: each worker counts on its own",
 					DurationSeconds: 2.1, Evidence: scan.Evidence{

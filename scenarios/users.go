@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -203,16 +204,27 @@ func Login(ctx context.Context, c *client.Client, cred client.Credential) error 
 		func(ctx context.Context) error { return c.Login(ctx, cred.User, cred.Password) })
 }
 
-// getRetry GETs path, retrying a few times on 429 and 503: setup reads must
-// not fail because a fail-closed limiter's cache was briefly slow.
+// SessionBounces bounds how often a setup read is sent again when it was
+// redirected to the login page: where sessions live in one worker's memory,
+// a request that lands on another worker bounces, and the next may not.
+const SessionBounces = 24
+
+// getRetry GETs path, retrying a few times on 429 and 503 (setup reads must
+// not fail because a fail-closed limiter's cache was briefly slow) and at
+// once on a bounce to the login page.
 func getRetry(ctx context.Context, c *client.Client, path string) (*client.Response, error) {
 	var resp *client.Response
 	err := client.Retry(ctx, client.Backoff{Tries: 5, Wait: 200 * time.Millisecond, Max: 3200 * time.Millisecond,
 		Retry: client.OnStatus(http.StatusTooManyRequests, http.StatusServiceUnavailable)},
 		func(ctx context.Context) error {
 			var err error
-			if resp, err = c.Do(ctx, http.MethodGet, path, nil); err != nil {
-				return err
+			for bounces := 0; ; bounces++ {
+				if resp, err = c.Do(ctx, http.MethodGet, path, nil); err != nil {
+					return err
+				}
+				if resp.Status != http.StatusFound || !strings.Contains(resp.Header.Get("Location"), api.LoginPath) || bounces >= SessionBounces {
+					break
+				}
 			}
 			if resp.Status == http.StatusServiceUnavailable || resp.Status == http.StatusTooManyRequests {
 				return client.StatusErrorf(resp.Status, "GET %s: status %d", path, resp.Status)

@@ -14,10 +14,12 @@ import (
 	"github.com/ahsp-harness/harness/cmd/harness/exitcode"
 	"github.com/ahsp-harness/harness/run"
 	"github.com/ahsp-harness/harness/scenarios/scan"
+	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/stack"
 )
 
 type scanOptions struct {
+	op      string
 	probes  []string
 	jsonOut string
 	fast    bool
@@ -60,6 +62,7 @@ Probes:
 		RunE: func(cmd *cobra.Command, _ []string) error { return app.scan(cmd.Context(), o) },
 	}
 	f := cmd.Flags()
+	f.StringVar(&o.op, "op", "", "pin the operation the limit probes use (default: picked from the discovered policy): "+strings.Join(api.Names(), ", "))
 	f.StringArrayVar(&o.probes, "probe", nil, "run only this probe (repeatable): "+strings.Join(scan.Probes(), ", "))
 	f.StringVar(&o.jsonOut, "json", "", "also write the result data (scan.Report) as JSON to this file")
 	f.BoolVar(&o.fast, "fast", true, "without --limits, start the target with the short-window profile "+scan.FastLimits)
@@ -75,6 +78,9 @@ Probes:
 }
 
 func (a *App) scan(ctx context.Context, o scanOptions) error {
+	if _, ok := api.Lookup(o.op); o.op != "" && !ok {
+		return exitcode.Errorf(exitcode.Usage, "--op %q: allowed values are %s", o.op, strings.Join(api.Names(), ", "))
+	}
 	for _, p := range o.probes {
 		if scan.Describe(p) == "" {
 			return exitcode.Errorf(exitcode.Usage, "--probe %q: allowed values are %s", p, strings.Join(scan.Probes(), ", "))
@@ -92,9 +98,13 @@ func (a *App) scan(ctx context.Context, o scanOptions) error {
 		// The declared policy is what the flags say: the stack was started
 		// with it, or (external) the user states the deployment's.
 		declared, _ := stack.ParseLimits(a.g.limits)
-		rep, err = scan.Run(ctx, s, scan.Config{Probes: o.probes, Progress: a.progress(), Retries: o.retries,
+		cfg := scan.Config{Probes: o.probes, Progress: a.progress(), Retries: o.retries, Op: o.op,
 			Limits: declared, Algorithm: a.g.limiter, FailurePolicy: a.g.failurePolicy,
-			RequireRateLimitHeaders: a.requireRateLimitHeaders(o.requireRL)})
+			RequireRateLimitHeaders: a.requireRateLimitHeaders(o.requireRL)}
+		if s.Info().Mode == stack.ModeExternal && a.g.explicit["workers"] {
+			cfg.Workers = a.g.workers // a sizing hint: how many per-process counters to expose
+		}
+		rep, err = scan.Run(ctx, s, cfg)
 		if err != nil && rep == nil {
 			return exitcode.New(exitcode.Usage, err)
 		}

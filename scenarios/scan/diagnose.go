@@ -62,6 +62,14 @@ func (s *scanner) diagnose(ctx context.Context, res *Result) {
 		return
 	}
 	res.Diagnosis = d
+	if d.Cause == CauseNotLimited {
+		// A missing limiter is coverage's finding, never a race or a
+		// per-worker bypass.
+		res.Status = check.Skip
+		res.Reason = fmt.Sprintf("%s is not limited (%s): a missing limiter is reported by coverage, not as %s; the probe's burst: %s",
+			op.Name, d.Detail, res.Probe, res.Reason)
+		return
+	}
 	res.Reason += "; most likely cause: " + d.Cause + " (" + d.Detail + ")"
 }
 
@@ -101,6 +109,9 @@ func (c counterRun) row() Row {
 // the connection.
 func (s *scanner) counterDiagnosis(ctx context.Context, op api.Operation) *Diagnosis {
 	p := s.policyOf(op.Category)
+	if pol, ok := s.pm.Lookup(op.Name, api.Legacy); ok && pol.State == OpLimited {
+		p = pol.Policy(s.alg) // what the deployment does, as the probes judge it
+	}
 	if p.Limit.Requests <= 0 {
 		return nil
 	}
@@ -108,7 +119,8 @@ func (s *scanner) counterDiagnosis(ctx context.Context, op api.Operation) *Diagn
 	// Enough to fill the counters of up to 8 processes.
 	n := 8 * L
 	run := func(name string, send func(mk reqMaker, t *tally) error) (counterRun, error) {
-		vu, _, err := s.user(ctx, true)
+		// Discovery (a tree read) only when the path needs a pekerjaan id.
+		vu, _, err := s.user(ctx, strings.Contains(op.Path, "{"))
 		if err != nil {
 			return counterRun{}, err
 		}

@@ -6,9 +6,6 @@ import (
 	"time"
 )
 
-// headersOp is the operation the headers probe drives into a 429.
-const headersOp = "list-pekerjaan.save"
-
 // judge429Headers judges a 429's headers against what the policy declares:
 // Retry-After is required (the app's own UI waits for a retry time, and
 // RFC 6585 says a 429 may include it; without it a client cannot know when

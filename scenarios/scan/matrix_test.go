@@ -96,7 +96,7 @@ func TestMatrixDefectsAreCaught(t *testing.T) {
 		{scan.PathVariants, 4, stack.CacheRedis, "raw-path-key", "were counted apart"},
 		{scan.PathVariants, 4, stack.CacheRedis, "split-versions", "were counted apart"},
 		{scan.XFFSpoof, 4, stack.CacheRedis, "trust-xff", "trusts forged client IPs"},
-		{scan.Coverage, 4, stack.CacheRedis, "legacy-scope", "never answered 429"},
+		{scan.Coverage, 4, stack.CacheRedis, "legacy-scope", "have no limit although one is declared"},
 		{scan.Headers, 4, stack.CacheRedis, "no-retry-after", "no Retry-After header"},
 		{scan.Sessions, 4, stack.CacheRedis, "local-sessions", "redirected to the login page"},
 		{scan.WorkerKill, 2, stack.CacheRedis, "lost-writes", "acknowledged writes were lost"},
@@ -193,4 +193,22 @@ func TestMatrixXFFWithoutLoginLimit(t *testing.T) {
 	p := byName(runProbes(t, s, scan.XFFSpoof))[scan.XFFSpoof]
 	require.Equal(t, check.Skip, p.Status, p.Reason)
 	require.Contains(t, p.Reason, "login is not limited per client address")
+}
+
+// TestMatrixUnlimitedIsNotARace: on an operation without a limiter
+// (legacy-scope), multi-worker and race are not explained as a per-worker
+// bypass or a race: the controls find no limit and the probes step aside
+// for coverage.
+func TestMatrixUnlimitedIsNotARace(t *testing.T) {
+	bin := needTarget(t)
+	s := up(t, bin, 4, stack.CacheRedis, "legacy-scope", "naive-limiter")
+	rep := byName(runProbes(t, s, scan.MultiWorker, scan.Race))
+	for _, name := range []string{scan.MultiWorker, scan.Race} {
+		p := rep[name]
+		require.NotEqual(t, check.Fail, p.Status, "%s: %s", name, p.Reason)
+		if p.Status == check.Skip {
+			require.Contains(t, p.Reason, "a missing limiter is reported by coverage")
+			require.Equal(t, scan.CauseNotLimited, p.Diagnosis.Cause)
+		}
+	}
 }

@@ -180,7 +180,27 @@ func TestDeclaredLimitsComeFromInfo(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, api.Limit{Requests: 10, WindowSeconds: 2}, s.limits[api.Write])
 	require.Equal(t, api.DefaultLimits[api.Read], s.limits[api.Read], "unlisted categories keep the real app's defaults")
-	require.Equal(t, DefaultLoginLimit, s.limits[LoginCategory])
+	_, declared := s.limits[LoginCategory]
+	require.False(t, declared, "no login limit is assumed of an external deployment")
+	s, err = newScanner(infoMode{external{}, stack.ModeLocal, nil}, Config{})
+	require.NoError(t, err)
+	require.Equal(t, DefaultLoginLimit, s.limits[LoginCategory], "the reference target's own")
+	s, err = newScanner(infoMode{external{}, stack.ModeLocal, []string{"no-login-limit"}}, Config{Limits: map[api.Category]api.Limit{LoginCategory: {Requests: 5, WindowSeconds: 60}}})
+	require.NoError(t, err)
+	_, declared = s.limits[LoginCategory]
+	require.False(t, declared, "a target started without a login limit has none")
+}
+
+type infoMode struct {
+	external
+	mode    string
+	defects []string
+}
+
+func (i infoMode) Info() stack.Info {
+	in := i.external.Info()
+	in.Mode, in.Defects = i.mode, i.defects
+	return in
 }
 
 type infoLimits struct{ external }

@@ -329,7 +329,10 @@ func probeLimitedWrite(ctx context.Context, s *scanner) Result {
 		return r, marker
 	}
 	readBack := func() (string, error) {
-		o := s.sendRetry(ctx, hc, req{label: "read back", method: tree.Method, path: tree.URLPath(api.Legacy, vu.Project, 0), header: vu.Header}, 3)
+		o, _ := s.agent(vu).do(ctx, hc, tree, api.Legacy, "read back") // past session bounces
+		if o.status == http.StatusServiceUnavailable || o.status == http.StatusTooManyRequests {
+			o = s.sendRetry(ctx, hc, req{label: "read back", method: tree.Method, path: tree.URLPath(api.Legacy, vu.Project, 0), header: vu.Header}, 3)
+		}
 		t.add(o)
 		if o.status != http.StatusOK {
 			return "", fmt.Errorf("%s answered %d %s", tree.Name, o.status, o.err)

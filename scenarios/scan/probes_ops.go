@@ -26,9 +26,14 @@ func probeSessions(ctx context.Context, s *scanner) Result {
 		return skip("user %s has no project id to read", vu.User)
 	}
 	op := mustOp("volume-pekerjaan.list")
-	p := s.policyOf(op.Category)
-	workers := max(s.t.Info().Workers, 1)
-	n := min(max(8*workers, 8), max(p.Limit.Requests-1, 1))
+	workers := s.workerHint()
+	n := max(8*workers, 8)
+	// Stay under the operation's limit: a 429 would hide a bounce.
+	if pol, ok := s.pm.Lookup(op.Name, api.Legacy); ok && pol.State == OpLimited {
+		n = min(n, max(pol.Limit-1, 1))
+	} else if !ok {
+		n = min(n, max(s.policyOf(op.Category).Limit.Requests-1, 1))
+	}
 	// A new connection per request lets the kernel hand each to any worker.
 	hc := httpClient(30*time.Second, true)
 	t := newTally(apiClass)
@@ -438,7 +443,10 @@ func probeWorkerKill(ctx context.Context, s *scanner) Result {
 			row.Note += fmt.Sprintf("; not acknowledged: %v", a.failures)
 		}
 		if a.lastAck > 0 {
-			o := s.sendRetry(ctx, hc, req{method: list.Method, path: list.URLPath(api.Legacy, a.pid, 0), header: vus[i].Header}, 3)
+			o, _ := s.agent(vus[i]).do(ctx, hc, list, api.Legacy, "read back")
+			if o.status == http.StatusServiceUnavailable {
+				o = s.sendRetry(ctx, hc, req{method: list.Method, path: list.URLPath(api.Legacy, a.pid, 0), header: vus[i].Header}, 3)
+			}
 			got, err := storedQuantity(o, a.pk)
 			if err != nil {
 				problems = append(problems, fmt.Sprintf("read back %s's volumes: %v", a.user, err))

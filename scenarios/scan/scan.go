@@ -16,9 +16,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ahsp-harness/harness/check"
+	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/client"
 	"github.com/ahsp-harness/harness/target/stack/stackinfo"
@@ -127,6 +129,12 @@ type Config struct {
 	// finding from an intermittent one; every attempt is kept, and a failure
 	// in any attempt stays a finding (marked intermittent "k of n").
 	Retries int
+	// Workers is a sizing hint: how many per-process counters a burst must
+	// be able to expose (default: the stack's workers, else 8).
+	Workers int
+	// Op pins the operation the limit probes use (an api operation name);
+	// it must be limited in the discovered policy.
+	Op string
 }
 
 // Evidence is what a probe saw, for a developer to act on.
@@ -201,8 +209,14 @@ type Report struct {
 	Limits        map[api.Category]api.Limit `json:"limits"`
 	Status        check.Status               `json:"status"`
 	Probes        []Result                   `json:"probes"`
-	Started       time.Time                  `json:"started"`
-	Seconds       float64                    `json:"duration_s"`
+	// PolicyMap is the policy discovered before the probes judged it.
+	PolicyMap *PolicyMap `json:"policy_map,omitempty"`
+	// Logins counts the scan's logins (one per user); Bounces the requests
+	// redirected to the login page although their session was valid.
+	Logins  int       `json:"logins"`
+	Bounces int       `json:"bounces"`
+	Started time.Time `json:"started"`
+	Seconds float64   `json:"duration_s"`
 }
 
 // Failed reports whether any probe failed.
@@ -217,6 +231,30 @@ func Run(ctx context.Context, t Target, cfg Config) (*Report, error) {
 	}
 	rep := &Report{Target: t.Info(), Algorithm: s.alg, FailurePolicy: s.policy, Limits: s.limits, Started: time.Now().UTC(), Status: check.Skip}
 	start := time.Now()
+	defer func() {
+		rep.Logins, rep.Bounces = int(s.logins.Load()), int(s.bounces.Load())
+	}()
+	if s.needsMap() {
+		s.printf("scan: logs in each user once: about %d logins (%d for discovery, 1 per probe), spread over %d credentials", 4+len(s.probes), 4, len(s.creds))
+		s.printf("scan: discovering the policy of %d operations ...", len(api.Operations))
+		pm, err := s.discover(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return rep, fmt.Errorf("scan interrupted during discovery: %w", ctx.Err())
+		case err != nil:
+			// The probes that need the map say so (error); the others run.
+			s.discoverErr = err
+			s.printf("scan: discovery failed: %v", err)
+		default:
+			rep.PolicyMap, s.pm = pm, pm
+			s.printf("scan: discovery done in %.1fs (%d requests): %d limited operation(s), %d difference(s) from the declared policy", pm.Seconds, pm.Sent, len(pm.Limited()), len(pm.Differences))
+		}
+		if s.cfg.Op != "" {
+			if _, ok := api.Lookup(s.cfg.Op); !ok {
+				return rep, fmt.Errorf("scan: --op %q: allowed values are %s", s.cfg.Op, strings.Join(api.Names(), ", "))
+			}
+		}
+	}
 	for _, p := range catalog {
 		if !slices.Contains(s.probes, p.name) {
 			continue
@@ -277,15 +315,25 @@ type scanner struct {
 	timeout  time.Duration
 	slack    time.Duration
 	conns    int
+	pm       *PolicyMap
+	// discoverErr is why there is no policy map.
+	discoverErr error
+	sessions    map[string]*scenarios.VU // by user name
+	logins      atomic.Int64
+	bounces     atomic.Int64
 	// diagnoses caches the control experiments per operation.
 	diagnoses map[string]*Diagnosis
 }
 
 func newScanner(t Target, cfg Config) (*scanner, error) {
 	info := t.Info()
-	s := &scanner{t: t, cfg: cfg, base: strings.TrimRight(t.BaseURL(), "/"), creds: t.Credentials()}
+	s := &scanner{t: t, cfg: cfg, base: strings.TrimRight(t.BaseURL(), "/"), creds: t.Credentials(), sessions: map[string]*scenarios.VU{}}
 	s.limits = maps.Clone(api.DefaultLimits)
-	s.limits[LoginCategory] = DefaultLoginLimit
+	// A login limit is declared only where one is known to exist: the
+	// reference target's own (unless switched off), or one the user states.
+	if info.Mode != stackinfo.ModeExternal && !slices.Contains(info.Defects, "no-login-limit") {
+		s.limits[LoginCategory] = DefaultLoginLimit
+	}
 	switch {
 	case cfg.Limits != nil:
 		maps.Copy(s.limits, cfg.Limits)
@@ -295,6 +343,9 @@ func newScanner(t Target, cfg Config) (*scanner, error) {
 			return nil, fmt.Errorf("read the target's declared limits: %w", err)
 		}
 		maps.Copy(s.limits, l)
+	}
+	if info.Mode != stackinfo.ModeExternal && slices.Contains(info.Defects, "no-login-limit") {
+		delete(s.limits, LoginCategory) // --limits may name it; the target does not apply it
 	}
 	s.alg = firstNonEmpty(cfg.Algorithm, known(info.Limiter, Fixed, Sliding, GCRA), Fixed)
 	if !slices.Contains([]string{Fixed, Sliding, GCRA}, s.alg) {
@@ -330,6 +381,36 @@ func (s *scanner) printf(format string, a ...any) {
 
 func (s *scanner) policyOf(cat api.Category) Policy {
 	return Policy{Limit: s.limits[cat], Algorithm: s.alg}
+}
+
+// needsMap reports whether a selected probe judges the rate-limit policy.
+func (s *scanner) needsMap() bool {
+	for _, p := range s.probes {
+		switch p {
+		case WorkerKill, Sessions, XFFSpoof, CacheDown, CacheSlow:
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// session logs the next credential in and discovers its project. Each
+// credential is logged in once per scan (the login budget): when the pool
+// wraps around its first session is reused.
+func (s *scanner) session(ctx context.Context, _ string) (*scenarios.VU, error) {
+	vu, _, err := s.user(ctx, true)
+	return vu, err
+}
+
+// cred returns the credential of a user name.
+func (s *scanner) cred(user string) (client.Credential, bool) {
+	for _, c := range s.creds {
+		if c.User == user {
+			return c, true
+		}
+	}
+	return client.Credential{}, false
 }
 
 // freshUser hands out the next unused credential, so each probe starts from
@@ -378,6 +459,10 @@ func (r *Report) WriteText(w io.Writer) {
 	}
 	sort.Strings(cats)
 	fmt.Fprintf(w, "declared limits: %s\n\n", strings.Join(cats, " "))
+	if r.PolicyMap != nil {
+		r.PolicyMap.WriteText(w)
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintf(w, "%-14s %-5s %6s %8s %8s %9s  %s\n", "PROBE", "", "SENT", "ACCEPTED", "EXPECTED", "OVERSHOOT", "REASON")
 	for _, p := range r.Probes {
 		exp := "-"
@@ -413,6 +498,9 @@ func (r *Report) WriteText(w io.Writer) {
 		for _, sm := range e.Samples {
 			fmt.Fprintf(w, "  sample (%s): %s %s -> %d worker %s %s\n", sm.What, sm.Method, sm.URL, sm.Status, sm.Worker, truncate(sm.Body, 160))
 		}
+	}
+	if r.Logins > 0 || r.Bounces > 0 {
+		fmt.Fprintf(w, "\nsessions: %d logins, %d requests bounced to the login page\n", r.Logins, r.Bounces)
 	}
 	fmt.Fprintf(w, "\nscan %s in %.1fs\n", strings.ToUpper(string(r.Status)), r.Seconds)
 }

@@ -356,12 +356,24 @@ func (s *scanner) pinnedBurst(ctx context.Context, n, want, maxConns int, mk fun
 
 // user logs a fresh credential in (waiting out the login limit) and
 // discovers its project's ids.
+// A credential is logged in once per scan and its session shared by every
+// phase that gets it again (deployments throttle logins per client IP).
 func (s *scanner) user(ctx context.Context, discover bool) (*scenarios.VU, string, error) {
 	cred, note := s.freshUser()
+	s.mu.Lock()
+	vu := s.sessions[cred.User]
+	s.mu.Unlock()
+	if vu != nil && (!discover || len(vu.Pekerjaan) > 0) {
+		return vu, note, nil
+	}
+	s.logins.Add(1)
 	vus, err := scenarios.LoginUsers(ctx, s.base, []client.Credential{cred}, 1, scenarios.LoginOptions{Discover: discover, Version: api.Legacy})
 	if err != nil {
 		return nil, note, err
 	}
+	s.mu.Lock()
+	s.sessions[cred.User] = vus[0]
+	s.mu.Unlock()
 	return vus[0], note, nil
 }
 
@@ -390,4 +402,62 @@ func mustOp(name string) api.Operation {
 		panic("scan: no operation " + name)
 	}
 	return op
+}
+
+// agent is one goroutine's hold on a user's session. Where sessions live in
+// one worker's memory, requests landing elsewhere bounce to the login page;
+// after a run of bounces the agent logs in again (the new session lives on
+// whichever worker takes the login, often the one taking most connections)
+// and resends, within bounds. Bounces are counted as sessions evidence.
+type agent struct {
+	s        *scanner
+	vu       scenarios.VU // a copy: Header is this agent's own
+	relogins int
+}
+
+// maxRelogins bounds an agent's extra logins.
+const maxRelogins = 3
+
+func (s *scanner) agent(vu *scenarios.VU) *agent {
+	return &agent{s: s, vu: *vu}
+}
+
+// req builds op's request with the agent's current session.
+func (a *agent) req(op api.Operation, v api.Version, label string) req {
+	return opReq(&a.vu, op, v, label)
+}
+
+// do sends op and resends while it bounces (bounded); it returns the last
+// answer and how many bounced.
+func (a *agent) do(ctx context.Context, hc *http.Client, op api.Operation, v api.Version, label string) (outcome, int) {
+	o := a.s.send(ctx, hc, a.req(op, v, label))
+	n := 0
+	for bounced(o) && n < scenarios.SessionBounces && ctx.Err() == nil {
+		n++
+		a.s.bounces.Add(1)
+		// Workers taking connections in turn bounce at most workers-1 in a
+		// row while the session is alive on one of them.
+		if n%(2*a.s.workerHint()) == 0 && a.relogins < maxRelogins {
+			a.relogin(ctx)
+		}
+		o = a.s.send(ctx, hc, a.req(op, v, label))
+	}
+	return o, n
+}
+
+// relogin replaces the agent's session with a new login of the same user.
+func (a *agent) relogin(ctx context.Context) {
+	cred, ok := a.s.cred(a.vu.User)
+	if !ok {
+		return
+	}
+	c, err := client.New(a.s.base)
+	if err != nil {
+		return
+	}
+	a.relogins++
+	a.s.logins.Add(1)
+	if scenarios.Login(ctx, c, cred) == nil {
+		a.vu.Header, a.vu.Client = c.Headers(), c
+	}
 }

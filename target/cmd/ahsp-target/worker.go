@@ -58,6 +58,12 @@ func runWorker(ctx context.Context, p proc, c config, w master.Worker) error {
 		IdleTimeout:       75 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if set.Has("connection-close") {
+		// gunicorn sync workers: one request per connection, taken in turn.
+		if w.Listener, err = master.FIFO(w.Listener); err != nil {
+			return fmt.Errorf("worker %d: %w", w.Index, err)
+		}
+	}
 	log.Info("worker ready", "worker", w.Index, "pid", os.Getpid())
 	if err := w.Serve(ctx, srv, c.DrainTimeout); err != nil {
 		return err

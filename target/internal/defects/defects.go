@@ -30,7 +30,7 @@ var Known = map[string]string{
 	// End of rate-limiting block.
 
 	// Deployment traits (no check fails on them alone; the harness must cope).
-	"connection-close": "every response carries Connection: close, as gunicorn's sync workers answer (no keep-alive)",
+	"connection-close": "every response carries Connection: close and workers take new connections in turn, as gunicorn's sync workers do",
 	"no-api-versions":  "/detail_project/api/v1/... and /detail_project/api/v2/... answer 404 and no answer carries deprecation headers (only the legacy family, as deployed)",
 	"no-login-limit":   "login attempts are not rate limited per client IP (the app itself has no login limit)",
 	"no-worker-header": "responses carry no X-Worker-Id header, so a client cannot tell the workers apart",
