@@ -229,7 +229,7 @@ func (m *Mapping) Compare(op string, v1Status int, v1Body []byte, v2Status int, 
 		switch {
 		case !ok:
 			missing = append(missing, Difference{Path: q, V1Path: origin[q], What: "missing in v2", V1: v})
-		case w != v:
+		case w != v && !sameNumber(v, w):
 			out = append(out, Difference{Path: q, V1Path: origin[q], What: "value differs", V1: v, V2: w})
 		}
 	}
@@ -271,6 +271,26 @@ func (m *Mapping) Compare(op string, v1Status int, v1Body []byte, v2Status int, 
 		out = append(out[:MaxDifferences], Difference{Path: fmt.Sprintf("... %d more differences not listed", n)})
 	}
 	return out
+}
+
+// sameNumber: two encoded scalars hold the same number, one as a JSON
+// number and the other as a decimal string (the deployed app's floats
+// against v2's decimals, 2000000.0 and "2000000.00"). The type change itself
+// is the breaking-change analysis's business.
+func sameNumber(a, b string) bool {
+	num := func(s string) (float64, bool) {
+		if u, err := strconv.Unquote(s); err == nil {
+			s = u
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		return f, err == nil
+	}
+	if strings.HasPrefix(a, `"`) == strings.HasPrefix(b, `"`) {
+		return false // same JSON type: the encodings must agree ("12.500" is not "12.5")
+	}
+	x, okA := num(a)
+	y, okB := num(b)
+	return okA && okB && x == y
 }
 
 // MaxDifferences bounds the differences kept for one pair of responses.

@@ -71,6 +71,18 @@ type Equivalence struct {
 	Differences []Difference `json:"differences,omitempty"`
 }
 
+// AddSample attaches what a Sampler saw under load and folds it into the
+// verdict: a sampled response that broke its contract fails the section. A
+// sample that validated nothing is only a note (it measured nothing).
+func (r *Report) AddSample(s SampleReport) {
+	if s.Validated == 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("the load-phase sampler validated no response (%d observed)", s.Observed))
+		return
+	}
+	r.Sample = &s
+	r.finish()
+}
+
 // finish computes the overall verdict.
 func (r *Report) finish() {
 	var sts []check.Status

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/target/api"
@@ -75,22 +76,31 @@ func (o *observer) login(ctx context.Context) error {
 
 // send sends one request of op with its own user agent. Bodies are invalid
 // JSON, so nothing is written whether or not the request is limited.
+// Sessions kept per worker bounce a request to the login page (or the
+// exports' 401) on the other workers: it is sent again, and every few tries
+// the user logs in again where the requests land.
 func (o *observer) send(ctx context.Context, op api.Operation, ua string) (int, error) {
-	h := o.sess.Headers()
-	h.Del("Cookie")
-	h.Set("User-Agent", ua)
-	var body *strings.Reader
-	if op.Method != http.MethodGet {
-		h.Set("Content-Type", "application/json")
-		body = strings.NewReader("{")
-	}
 	path := op.URLPath(api.Legacy, o.cred.Projects[0], 1)
-	var resp *client.Response
-	var err error
-	if body != nil {
-		resp, err = o.sess.DoRaw(ctx, op.Method, path, h, body)
-	} else {
-		resp, err = o.sess.DoRaw(ctx, op.Method, path, h, nil)
+	once := func() (*client.Response, error) {
+		h := o.sess.Headers()
+		h.Del("Cookie")
+		h.Set("User-Agent", ua)
+		if op.Method == http.MethodGet {
+			return o.sess.DoRaw(ctx, op.Method, path, h, nil)
+		}
+		h.Set("Content-Type", "application/json")
+		return o.sess.DoRaw(ctx, op.Method, path, h, strings.NewReader("{"))
+	}
+	resp, err := once()
+	for try := 1; err == nil && try < 24 && (resp.Status == http.StatusUnauthorized ||
+		resp.Status == http.StatusFound && strings.Contains(resp.Header.Get("Location"), api.LoginPath)); try++ {
+		if try%6 == 0 {
+			if err := o.sess.Login(ctx, o.cred.User, o.cred.Password); err != nil {
+				return 0, fmt.Errorf("log in again after bounces to the login page: %w", err)
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+		resp, err = once()
 	}
 	if err != nil {
 		return 0, err

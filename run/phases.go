@@ -7,6 +7,8 @@ import (
 	"io"
 	"time"
 
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/contracts"
 	"github.com/ahsp-harness/harness/e2e"
@@ -44,6 +46,14 @@ type Env struct {
 	Progress, Warn io.Writer
 	// before are the phases that ran before this one.
 	before []string
+	// state is what phases of one run hand each other.
+	state *state
+}
+
+// state is what phases of one run hand each other: the sampler the load
+// phase fed, for the contracts section.
+type state struct {
+	sampler *contracts.Sampler
 }
 
 // Credentials returns the phase's own users.
@@ -91,7 +101,9 @@ func ScanPhase() Phase {
 }
 
 // LoadPhase runs Options.Scenarios one after another; a scenario that could
-// not run does not stop the next.
+// not run does not stop the next. Unless the contracts are off (or
+// Options.NoSample), every response is offered to a contracts.Sampler whose
+// findings go into the contracts section (see foldSample).
 func LoadPhase() Phase {
 	return Phase{
 		Name: "load",
@@ -104,9 +116,21 @@ func LoadPhase() Phase {
 		},
 		Run: func(ctx context.Context, e *Env, r *reports.Run) error {
 			var errs []error
+			var observe func(*vegeta.Result)
+			if !e.Options.Off["contracts"] && !e.Options.NoSample {
+				set := e.Options.Contracts.Set
+				if set == nil {
+					var err error
+					if set, err = contracts.LoadEmbedded(); err != nil {
+						return fmt.Errorf("contracts for the sampler: %w", err)
+					}
+				}
+				e.state.sampler = contracts.NewSampler(set)
+				observe = e.state.sampler.ObserveVegeta
+			}
 			for _, sc := range e.Options.Scenarios {
 				fmt.Fprintf(e.Progress, "harness: load %s\n", sc.String())
-				res, err := scenarios.Run(ctx, sc, scenarios.Options{BaseURL: e.BaseURL(), Credentials: e.Users, Progress: e.Progress, TTY: e.Options.TTY})
+				res, err := scenarios.Run(ctx, sc, scenarios.Options{BaseURL: e.BaseURL(), Credentials: e.Users, Progress: e.Progress, TTY: e.Options.TTY, OnResult: observe})
 				if err != nil {
 					errs = append(errs, fmt.Errorf("scenario %s: %w", sc.Name, err))
 					continue
@@ -195,6 +219,8 @@ func runPhases(ctx context.Context, s *stack.Stack, o *Options, r *reports.Run) 
 	}
 	total := len(o.Phases)
 	var before []string
+	st := &state{}
+	defer foldSample(st, r, s.BaseURL())
 	for i, ph := range o.Phases {
 		n := i + 1
 		if o.Off[ph.Name] {
@@ -213,7 +239,7 @@ func runPhases(ctx context.Context, s *stack.Stack, o *Options, r *reports.Run) 
 		}
 		start := time.Now()
 		fmt.Fprintf(o.Progress, "harness: [%d/%d] %s ...\n", n, total, ph.Name)
-		env := &Env{Stack: s, Users: users[idx], Options: o, Progress: o.Progress, Warn: o.Warn, before: before}
+		env := &Env{Stack: s, Users: users[idx], Options: o, Progress: o.Progress, Warn: o.Warn, before: before, state: st}
 		err := ph.Run(ctx, env, r)
 		before = append(before, ph.Name)
 		if err != nil {
@@ -222,4 +248,23 @@ func runPhases(ctx context.Context, s *stack.Stack, o *Options, r *reports.Run) 
 		}
 		fmt.Fprintf(o.Progress, "harness: [%d/%d] %s done in %.1fs\n", n, total, ph.Name, time.Since(start).Seconds())
 	}
+}
+
+// foldSample puts what the load phase's sampler saw into the contracts
+// section: sampled responses that broke their contract are findings there.
+// When the contract suite itself could not run, the section holds only the
+// sample (the suite's error still fails the gate).
+func foldSample(st *state, r *reports.Run, base string) {
+	if st.sampler == nil {
+		return
+	}
+	sample := st.sampler.Report()
+	if r.Contracts == nil {
+		if sample.Validated == 0 {
+			return
+		}
+		r.Contracts = &contracts.Report{Target: base, Started: time.Now().UTC(),
+			Notes: []string{"only the load phase's sample: the contract suite did not run"}}
+	}
+	r.Contracts.AddSample(sample)
 }

@@ -40,6 +40,9 @@ type Options struct {
 	// Algorithm and FailurePolicy take the Stack's: the policy the stack
 	// was started with, or the one the user states for an external one.
 	Scan scan.Config
+	// NoSample switches off the contracts Sampler that checks the load
+	// phase's responses against the schemas.
+	NoSample bool
 	// Contracts are the contract suite's inputs (schemas, mapping, compat);
 	// zero values take the embedded ones. The phase sets Progress and Cache.
 	Contracts contracts.Options

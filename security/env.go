@@ -25,6 +25,8 @@ type env struct {
 	mu       sync.Mutex
 	// sessions are logged in once per user: login is rate limited per IP.
 	sessions map[int]*session
+	// bounces counts requests retried after a bounce to the login page.
+	bounces int
 }
 
 // userAgent marks every request of these checks.
@@ -121,6 +123,16 @@ type req struct {
 	csrf   string
 }
 
+// maxBounces bounds the tries of one request bounced to the login page.
+const maxBounces = 24
+
+// bounced: a 302 to the login page, or the exports' 401 for anonymous
+// users: the session is unknown where the request landed.
+func bounced(r *client.Response) bool {
+	return r.Status == http.StatusUnauthorized ||
+		r.Status == http.StatusFound && strings.Contains(r.Header.Get("Location"), api.LoginPath)
+}
+
 // maxWait is the longest 429 the checks wait out; a longer window (the
 // app's bulk limit is 5 per 300 s) is budgeted instead (see limitFor).
 const maxWait = 10 * time.Second
@@ -131,25 +143,25 @@ const maxWait = 10 * time.Second
 // unmeasured.
 func (s *session) do(ctx context.Context, r req) (*client.Response, error) {
 	for attempt := 0; ; attempt++ {
-		h := s.c.Headers()
-		h.Del("Cookie") // the jar adds them
-		h.Set("User-Agent", userAgent)
-		if r.noCSRF {
-			h.Del("X-CSRFToken")
-		} else if r.csrf != "" {
-			h.Set("X-CSRFToken", r.csrf)
+		resp, err := s.send(ctx, r)
+		// A deployment that keeps sessions per worker process bounces a
+		// logged-in request to the login page on the other workers: send it
+		// again (a new connection may reach the session's worker), and every
+		// few tries log in again where the requests land.
+		for try := 1; err == nil && s.cred.User != "" && bounced(resp) && try < maxBounces; try++ {
+			s.e.mu.Lock()
+			s.e.bounces++
+			s.e.mu.Unlock()
+			if try%6 == 0 {
+				if lerr := s.c.Login(ctx, s.cred.User, s.cred.Password); lerr != nil {
+					return nil, fmt.Errorf("log in again after bounces to the login page: %w", lerr)
+				}
+			}
+			if err := sleep(ctx, 5*time.Millisecond); err != nil {
+				return nil, err
+			}
+			resp, err = s.send(ctx, r)
 		}
-		if r.body != nil {
-			h.Set("Content-Type", "application/json")
-		}
-		for k, v := range r.header {
-			h[k] = v
-		}
-		var body io.Reader
-		if r.body != nil {
-			body = bytes.NewReader(r.body)
-		}
-		resp, err := s.c.DoRaw(ctx, r.method, r.path, h, body)
 		if err != nil {
 			return nil, err
 		}
@@ -164,6 +176,29 @@ func (s *session) do(ctx context.Context, r req) (*client.Response, error) {
 			return resp, nil
 		}
 	}
+}
+
+// send sends r once with the session's current cookies and token.
+func (s *session) send(ctx context.Context, r req) (*client.Response, error) {
+	h := s.c.Headers()
+	h.Del("Cookie") // the jar adds them
+	h.Set("User-Agent", userAgent)
+	if r.noCSRF {
+		h.Del("X-CSRFToken")
+	} else if r.csrf != "" {
+		h.Set("X-CSRFToken", r.csrf)
+	}
+	if r.body != nil {
+		h.Set("Content-Type", "application/json")
+	}
+	for k, v := range r.header {
+		h[k] = v
+	}
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	return s.c.DoRaw(ctx, r.method, r.path, h, body)
 }
 
 func (e *env) retryAfter(resp *client.Response, path string) time.Duration {

@@ -84,7 +84,7 @@ func judgeHeaders(res *Result, sm sample, https bool) {
 	case "unsafe-url", "no-referrer-when-downgrade":
 		res.findf("%s: Referrer-Policy %q leaks full URLs", sm.what, rp)
 	}
-	if isHTML && csp == "" {
+	if isHTML && sm.resp.Status == http.StatusOK && csp == "" {
 		res.findf("%s: page has no Content-Security-Policy", sm.what)
 	}
 	if https && !strings.Contains(strings.ToLower(h.Get("Strict-Transport-Security")), "max-age=") {

@@ -1,7 +1,10 @@
 package security
 
 import (
+	"context"
 	"github.com/ahsp-harness/harness/target/client"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -43,4 +46,27 @@ func TestJudgeHeaders(t *testing.T) {
 	judgeHeaders(res, sample{"api", &clientResponse{Status: 200, Header: map[string][]string{
 		"Content-Type": {"application/json"}, "Content-Security-Policy": {"frame-ancestors 'none'"}, "Referrer-Policy": {"unsafe-url"}}}}, true)
 	require.Len(t, res.Findings, 3) // nosniff, referrer, HSTS; frame-ancestors stands in for X-Frame-Options
+}
+
+// A request bounced to the login page (sessions kept per worker) is sent
+// again until it reaches the session's worker.
+func TestDoRetriesBounces(t *testing.T) {
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n++
+		if n <= 3 {
+			http.Redirect(w, r, "/accounts/login/?next=/x/", http.StatusFound)
+			return
+		}
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	defer srv.Close()
+	e := &env{base: srv.URL}
+	s, err := e.anon()
+	require.NoError(t, err)
+	s.cred = client.Credential{User: "u", Password: "p"}
+	resp, err := s.do(context.Background(), req{method: http.MethodGet, path: "/x/"})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.Status)
+	require.Equal(t, 3, e.bounces)
 }

@@ -131,10 +131,13 @@ func Run(ctx context.Context, t Target, cfg Config) (*Report, error) {
 		start := time.Now()
 		res := Result{Name: n}
 		cctx, cancel := context.WithTimeout(ctx, cfg.CheckTimeout)
-		e.requests = 0
+		e.requests, e.bounces = 0, 0
 		checks[n](cctx, e, &res)
 		cancel()
 		res.Requests = e.requests
+		if e.bounces > 0 {
+			res.notef("%d requests were bounced to the login page and sent again (sessions kept per worker?)", e.bounces)
+		}
 		if res.Status == "" {
 			res.Status = check.Pass
 			if len(res.Findings) > 0 {

@@ -194,6 +194,7 @@ func (c *call) write(rp reply) {
 		if rp.errors != nil {
 			body["errors"] = rp.errors
 		}
+		body = reshape(c.op.Name, rp.status, body)
 	}
 	writeJSON(c.w, rp.status, body)
 }

@@ -99,7 +99,7 @@ func (s *Store) ListVolumes(ctx context.Context, pid int64) ([]VolumeItem, error
 
 // Kategori codes of rincian and their labels.
 var KategoriOptions = []KategoriOption{
-	{"TK", "Tenaga Kerja"}, {"BHN", "Bahan"}, {"ALT", "Peralatan"}, {"LAIN", "Lain-lain"},
+	{"TK", "Tenaga Kerja"}, {"BHN", "Bahan"}, {"ALT", "Alat"}, {"LAIN", "Lain-lain"},
 }
 
 // KategoriOption is one selectable kategori.
