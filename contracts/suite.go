@@ -69,6 +69,10 @@ var rateLimitedOp = "list-pekerjaan.save"
 // againCalls bounds the calls spent on the second 429.
 const againCalls = 40
 
+// maxSpacers bounds the harmless requests between a login and the resend
+// (enough for 8 workers taking connections in turn).
+const maxSpacers = 7
+
 // maxRelogins bounds the logins one request may spend when the session
 // lives in one worker and the request landed on another.
 const maxRelogins = 40
@@ -323,6 +327,9 @@ type runner struct {
 	successor bool
 	relogins  int
 	snap      *snapshot
+	// spacers: requests to /health/live/ between a login and the resend
+	// that last brought the resend to the login's worker.
+	spacers, lastSpacers int
 }
 
 func newRunner(ctx context.Context, base string, v api.Version, cred client.Credential, foreign int, opts Options) (*runner, error) {
@@ -349,6 +356,9 @@ func (r *runner) do(ctx context.Context, method, path string, body any) (*client
 		rctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 		resp, err := r.c.Do(rctx, method, path, body)
 		cancel()
+		if err == nil && attempt > 0 && !isLoginRedirect(resp) {
+			r.spacers = r.lastSpacers
+		}
 		if err != nil || !isLoginRedirect(resp) || attempt >= maxRelogins {
 			return resp, err
 		}
@@ -356,6 +366,20 @@ func (r *runner) do(ctx context.Context, method, path string, body any) (*client
 		if err := r.c.Login(ctx, r.cred.User, r.cred.Password); err != nil {
 			return resp, nil
 		}
+		// Workers that take connections in turn put the next request on
+		// another worker than the login: spend a few harmless requests so
+		// it comes round to the login's worker. The count that worked is
+		// tried first next time.
+		n := (r.spacers + attempt) % (maxSpacers + 1)
+		if attempt > 0 && n == r.spacers {
+			n = (n + 1) % (maxSpacers + 1)
+		}
+		for i := 0; i < n; i++ {
+			sctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+			_, _ = r.c.Do(sctx, http.MethodGet, api.HealthLivePath, nil)
+			cancel()
+		}
+		r.lastSpacers = n
 	}
 }
 

@@ -344,9 +344,6 @@ func newScanner(t Target, cfg Config) (*scanner, error) {
 		}
 		maps.Copy(s.limits, l)
 	}
-	if info.Mode != stackinfo.ModeExternal && slices.Contains(info.Defects, "no-login-limit") {
-		delete(s.limits, LoginCategory) // --limits may name it; the target does not apply it
-	}
 	s.alg = firstNonEmpty(cfg.Algorithm, known(info.Limiter, Fixed, Sliding, GCRA), Fixed)
 	if !slices.Contains([]string{Fixed, Sliding, GCRA}, s.alg) {
 		return nil, fmt.Errorf("scan: algorithm %q: allowed values are fixed, sliding, gcra", s.alg)
