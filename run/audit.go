@@ -11,7 +11,7 @@ import (
 
 // noScratch is why writing checks hold back on an external deployment: the
 // harness has no way yet to know which projects are scratch.
-const noScratch = "external deployment: writing checks need scratch projects, and none is marked"
+const noScratch = "external deployment: writing checks write only to scratch projects, and the users declare none (users file: scratch: [ids])"
 
 // SecurityConfig is the security phase's config for a stack: writes only
 // where the harness owns the target.

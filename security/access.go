@@ -107,9 +107,12 @@ func checkObjectWrite(ctx context.Context, e *env, res *Result) {
 	if !ok {
 		return
 	}
-	pidB := b.project()
+	pidB, writable := b.writable()
+	if !writable {
+		pidB = b.project()
+	}
 	var unmeasured []string
-	if !e.cfg.Writes {
+	if !writable {
 		res.notef("inert bodies only (%s): nothing could change, the status is the verdict", e.cfg.WriteReason)
 		for _, op := range bodyOps() {
 			r, err := a.do(ctx, req{method: op.Method, path: opPath(op, pidB, 1), body: inertBody})

@@ -63,7 +63,8 @@ func checkCSRF(ctx context.Context, e *env, res *Result) {
 		return
 	}
 	var unmeasured []string
-	if e.cfg.Writes {
+	if wp, ok := a.writable(); ok {
+		pid = wp
 		// Each write is built from a fresh read: an accepted upsert
 		// replaces rows and their ids.
 		for i := 0; ; i++ {

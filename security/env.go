@@ -107,6 +107,19 @@ func (e *env) login(ctx context.Context, i int) (*session, error) {
 	return s, nil
 }
 
+// writable is the project s may write to: its first project on the
+// harness's own stack, its first declared scratch project elsewhere.
+func (s *session) writable() (int, bool) {
+	if s.e.cfg.Writes {
+		p := s.project()
+		return p, p != 0
+	}
+	if len(s.cred.Scratch) > 0 {
+		return s.cred.Scratch[0], true
+	}
+	return 0, false
+}
+
 // userIndex picks the user for a role: the preferred index when the
 // deployment has that many users, else the last one.
 func (e *env) userIndex(preferred int) int {

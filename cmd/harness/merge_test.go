@@ -79,5 +79,6 @@ func TestShardsMergeEqualsOneRun(t *testing.T) {
 	}
 	require.Less(t, m.Metrics.Total.Latency.P50, 50*w.Metrics.Total.Latency.P50+5, "same order of latency")
 	require.Equal(t, "pass", string(run.Gate.Status), "gate judged on merged data: %+v", run.Gate.Rows)
-	require.Len(t, run.Gate.Rows, 2)
+	require.Len(t, run.Gate.Rows, 3, "the load section row and the two thresholds")
+	require.Equal(t, "all load checks pass", run.Gate.Rows[0].Name)
 }

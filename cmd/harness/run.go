@@ -40,6 +40,7 @@ const runSeedUsers = 40
 
 type runOptions struct {
 	noScan, noLoad, noContracts, noE2E bool
+	noSample                           bool
 	scenarios                          []string
 	quick                              bool
 	out                                string
@@ -99,6 +100,7 @@ Exit codes:
 	f.BoolVar(&o.noLoad, "no-load", false, "skip the load scenarios")
 	f.BoolVar(&o.noContracts, "no-contracts", false, "skip the API contracts")
 	f.BoolVar(&o.noE2E, "no-e2e", false, "skip the browser checks")
+	f.BoolVar(&o.noSample, "no-sample", false, "do not check the load phase's responses against the API contracts")
 	f.BoolVar(&o.noSecurity, "no-security", false, "skip the security checks (headers, cookies, CSRF, object access, CORS, hostile input)")
 	f.BoolVar(&o.noObservability, "no-observability", false, "skip the observability checks (/metrics counts, limit-hit logs)")
 	f.StringArrayVar(&o.scenarios, "scenario", nil, "load scenario, built-in name or YAML file (repeatable; default "+strings.Join(defaultScenarios, ", ")+"; with --quick "+strings.Join(quickScenarios, ", ")+")")
@@ -122,6 +124,7 @@ func (a *App) plan(o runOptions) (run.Options, error) {
 	if err := allowSkip(&p.Gate, o.allowSkip); err != nil {
 		return p, err
 	}
+	p.NoSample = o.noSample
 	p.Off = map[string]bool{"scan": o.noScan, "load": o.noLoad, "contracts": o.noContracts, "e2e": o.noE2E,
 		"security": o.noSecurity, "observability": o.noObservability}
 	if len(o.sections) > 0 {
