@@ -460,13 +460,13 @@ func (r *Report) WriteText(w io.Writer) {
 		r.PolicyMap.WriteText(w)
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "%-14s %-5s %6s %8s %8s %9s  %s\n", "PROBE", "", "SENT", "ACCEPTED", "EXPECTED", "OVERSHOOT", "REASON")
+	fmt.Fprintf(w, "%-17s %-12s %6s %8s %8s %9s  %s\n", "PROBE", "", "SENT", "ACCEPTED", "EXPECTED", "OVERSHOOT", "REASON")
 	for _, p := range r.Probes {
 		exp := "-"
 		if p.Evidence.ExpectedMax > 0 {
 			exp = fmt.Sprint(p.Evidence.ExpectedMax)
 		}
-		fmt.Fprintf(w, "%-14s %-5s %6d %8d %8s %9d  %s\n", p.Probe, strings.ToUpper(string(p.Status)), p.Evidence.Sent, p.Evidence.Accepted, exp, p.Evidence.Overshoot, p.Reason)
+		fmt.Fprintf(w, "%-17s %-12s %6d %8d %8s %9d  %s\n", p.Probe, strings.ToUpper(string(p.Status)), p.Evidence.Sent, p.Evidence.Accepted, exp, p.Evidence.Overshoot, p.Reason)
 	}
 	for _, p := range r.Probes {
 		if p.Status != check.Fail {
