@@ -32,8 +32,10 @@ const directToast = {
 let toast = directToast;
 let LoadingManager = Overlay;
 if (!DEFECTS['unused-ui-scripts']) {
-  toast = (await import('../core/toast-wrapper.js')).default;
-  LoadingManager = (await import('../core/loading.js')).default;
+  // Both requested at once, while the page's modules evaluate.
+  const [w, l] = await Promise.all([import('../core/toast-wrapper.js'), import('../core/loading.js')]);
+  toast = w.default;
+  LoadingManager = l.default;
 }
 
 export { toast, LoadingManager };
