@@ -219,7 +219,11 @@ func (a *App) capacity(ctx context.Context, o capacityOptions) error {
 	} else {
 		fmt.Fprintf(a.progress(), "capacity: no alert rules: %v\n", err)
 	}
-	fmt.Fprintf(a.progress(), "harness: capacity report in %s (report.html, summary.json, capacity.json, alerts.yml)\n", dir)
+	files := "report.html, summary.json, capacity.json"
+	if _, err := os.Stat(filepath.Join(dir, "alerts.yml")); err == nil {
+		files += ", alerts.yml"
+	}
+	fmt.Fprintf(a.progress(), "harness: capacity report in %s (%s)\n", dir, files)
 	if err := writeJSON(a.abs(o.jsonOut), rep); err != nil {
 		return err
 	}
