@@ -23,9 +23,9 @@ const (
 	MethodVariants   = "method-variants"
 )
 
-// bypassOp is the operation the bypass-class probes exhaust: a write the
-// real app limits too (its one limited operation), with the unparseable
-// probe body, so nothing changes while the quota is spent.
+// bypassOp is the operation limited-write writes to and reads back (a
+// write the real app limits too, its one limited operation); the other
+// bypass-class probes take theirs from the policy map.
 const bypassOp = "list-pekerjaan.save"
 
 // identityHeaders are client and user identity headers that proxies set and
@@ -189,7 +189,12 @@ func judgeBypass(e Evidence, op api.Operation, what string, results []bypassResu
 // exhaustedUser logs a fresh user in and spends its quota on bypassOp; a
 // non-nil Result means the probe cannot judge.
 func (s *scanner) exhaustedUser(ctx context.Context, t *tally) (*scenarios.VU, client.Credential, api.Operation, string, *Result) {
-	op := mustOp(bypassOp)
+	// The limited operation from the policy map (--op pins one), a write
+	// first; without one the probe is skipped for coverage.
+	_, op, sk := s.pick(api.Write)
+	if sk != nil {
+		return nil, client.Credential{}, op, "", sk
+	}
 	cred, note := s.freshUser()
 	vu, err := s.loginAs(ctx, cred, true)
 	if err != nil {
