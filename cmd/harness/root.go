@@ -51,8 +51,10 @@ type globalOptions struct {
 	hooks         []string
 	hookTimeout   time.Duration
 	// explicit names the flags set on the command line or in the config,
-	// which a profile must not override.
-	explicit map[string]bool
+	// which a profile must not override; fromConfig those set by the config
+	// alone, which a profile given on the command line does override.
+	explicit   map[string]bool
+	fromConfig map[string]bool
 }
 
 func newRootCmd(app *App) *cobra.Command {
@@ -126,6 +128,7 @@ func seedFlags(cmd *cobra.Command, g *globalOptions) *cobra.Command {
 // line did not set from it, then validates the values against their lines.
 func (a *App) loadConfig(f *pflag.FlagSet) error {
 	a.g.explicit = map[string]bool{}
+	a.g.fromConfig = map[string]bool{}
 	f.Visit(func(fl *pflag.Flag) { a.g.explicit[fl.Name] = true })
 	explicit := a.g.config
 	if explicit == "" {
@@ -145,13 +148,13 @@ func (a *App) loadConfig(f *pflag.FlagSet) error {
 	setStr := func(name string, dst *string, v *string) {
 		if v != nil && unset(name) {
 			*dst = *v
-			a.g.explicit[name] = true
+			a.g.explicit[name], a.g.fromConfig[name] = true, true
 		}
 	}
 	setInt := func(name string, dst *int, v *int) {
 		if v != nil && unset(name) {
 			*dst = *v
-			a.g.explicit[name] = true
+			a.g.explicit[name], a.g.fromConfig[name] = true, true
 		}
 	}
 	setStr("stack", &a.g.mode, s.Mode)
@@ -288,15 +291,20 @@ func (a *App) stackSpec() (stack.Spec, error) {
 		spec.Hooks[name] = command
 	}
 	if g.profile != "" {
-		// The profile fills what neither the command line nor the config set.
+		// The profile fills what the command line did not set. A profile
+		// named on the command line also beats harness.yaml's values (a
+		// checked-in `cache: redis` must not turn --profile as-deployed into
+		// a Redis deployment); a profile from the config yields to them.
 		spec.Profile = g.profile
-		if !g.explicit["workers"] {
+		profileFlag := g.explicit["profile"] && !g.fromConfig["profile"]
+		keep := func(name string) bool { return g.explicit[name] && !(profileFlag && g.fromConfig[name]) }
+		if !keep("workers") {
 			spec.Workers = 0
 		}
-		if !g.explicit["cache"] {
+		if !keep("cache") {
 			spec.Cache = ""
 		}
-		if !g.explicit["session-store"] {
+		if !keep("session-store") {
 			spec.SessionStore = ""
 		}
 	}
