@@ -3,8 +3,11 @@ package contracts
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/target/api"
@@ -153,7 +156,7 @@ func (r *runner) restore(ctx context.Context, s *snapshot) Restore {
 		kr["sub"] = sb
 		body = append(body, kr)
 	}
-	if ex := r.send(ctx, "restore.upsert", 0, map[string]any{"klasifikasi": body}); ex.status != 200 {
+	if ex := r.sendServed(ctx, "restore.upsert", 0, map[string]any{"klasifikasi": body}); ex.status != 200 {
 		return fail("upsert of the snapshot's tree answered %d %s", ex.status, snippet(ex.body))
 	}
 	now, err := r.readJSON(ctx, "restore.read-back", 0)
@@ -173,7 +176,7 @@ func (r *runner) restore(ctx context.Context, s *snapshot) Restore {
 		vols = append(vols, map[string]any{"pekerjaan_id": newID[intOf(get(it, "pekerjaan_id"))], "quantity": get(it, "quantity")})
 	}
 	if len(vols) > 0 {
-		if ex := r.send(ctx, "restore.volumes", 0, map[string]any{"items": vols}); ex.status != 200 {
+		if ex := r.sendServed(ctx, "restore.volumes", 0, map[string]any{"items": vols}); ex.status != 200 {
 			return fail("volume save answered %d %s", ex.status, snippet(ex.body))
 		}
 	}
@@ -189,7 +192,7 @@ func (r *runner) restore(ctx context.Context, s *snapshot) Restore {
 		if rows == nil {
 			rows = []any{}
 		}
-		if ex := r.send(ctx, "restore.detail", newIDs[i], map[string]any{"rows": rows}); ex.status != 200 {
+		if ex := r.sendServed(ctx, "restore.detail", newIDs[i], map[string]any{"rows": rows}); ex.status != 200 {
 			return fail("detail save of pekerjaan %d answered %d %s", newIDs[i], ex.status, snippet(ex.body))
 		}
 	}
@@ -203,7 +206,7 @@ func (r *runner) restore(ctx context.Context, s *snapshot) Restore {
 	if m := get(get(s.harga, "meta"), "markup_percent"); m != nil {
 		hb["markup_percent"] = m
 	}
-	if ex := r.send(ctx, "restore.harga", 0, hb); ex.status != 200 {
+	if ex := r.sendServed(ctx, "restore.harga", 0, hb); ex.status != 200 {
 		return fail("harga save answered %d %s", ex.status, snippet(ex.body))
 	}
 	after, err := r.takeSnapshotAs(ctx, "restore.read-back")
@@ -358,4 +361,42 @@ func diffSnapshots(a, b *snapshot, recreated bool) (diffs, lost []string, leftov
 		diffs = append(diffs[:50], fmt.Sprintf("... %d more", len(diffs)-50))
 	}
 	return diffs, lost, leftovers
+}
+
+// restoreWithin bounds how long a restore waits out 429s: the restore puts
+// a user's data back, so it outlasts one full window of the app's longest
+// default limit (bulk, 300 s) rather than give up after the first 429.
+const restoreWithin = 6 * time.Minute
+
+// sendServed is send for the restore: a 429 is waited out (Retry-After,
+// else the body's retry_after or window, else 60 s) and the step sent again,
+// within restoreWithin; any other answer is returned as it is.
+func (r *runner) sendServed(ctx context.Context, step string, pekID int, body any) exchange {
+	deadline := time.Now().Add(restoreWithin)
+	for {
+		ex := r.send(ctx, step, pekID, body)
+		if ex.status != http.StatusTooManyRequests {
+			return ex
+		}
+		wait := 60 * time.Second
+		if v, err := strconv.Atoi(strings.TrimSpace(ex.header.Get("Retry-After"))); err == nil && v >= 0 {
+			wait = time.Duration(v) * time.Second
+		} else if v, ok := retryAfter(ex.body); ok && v >= 0 {
+			wait = time.Duration(v) * time.Second
+		} else if w := windowSeconds(ex.body); w > 0 {
+			wait = time.Duration(w) * time.Second
+		}
+		wait += 200 * time.Millisecond
+		if time.Now().Add(wait).After(deadline) {
+			return ex
+		}
+		fmt.Fprintf(r.opts.Progress, "contracts: %s on project %d answered 429; waiting %s to restore\n", step, r.pid, wait.Round(time.Second/10))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ex
+		case <-t.C:
+		}
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	"github.com/ahsp-harness/harness/reports"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/scenarios/scan"
+	"github.com/ahsp-harness/harness/target/stack"
 )
 
 // TestRunGateConfigErrors: a bad gate section is a usage error (exit 2) that
@@ -247,15 +250,20 @@ func needStack(t *testing.T, code int, stderr string) {
 // TestRunCheckCouldNotRun: a phase that cannot run (contracts need two users
 // with a project; the stack has one) fails the gate, never a silent pass.
 func TestRunCheckCouldNotRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration: starts a local target stack")
-	}
+	// A deployment that is up but is no AHSP app: the contract suite cannot
+	// log in, so it could not run.
+	notAHSP := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == stack.ReadyPath {
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer notAHSP.Close()
 	c := newCLI(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	code, stdout, stderr := c.run(ctx, "run", "--stack", "local", "--workers", "1", "--cache", "locmem", "--seed-users", "1",
-		"--no-scan", "--no-load", "--no-e2e", "--out", "out")
-	needStack(t, code, stderr)
+	code, stdout, stderr := c.run(ctx, "run", "--stack", "external", "--target-url", notAHSP.URL, "--user", "u:p 1",
+		"--no-scan", "--no-load", "--no-e2e", "--no-security", "--no-observability", "--out", "out")
 	require.Equal(t, exitcode.GateFailed, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	require.Contains(t, stderr, "contracts could not run")
 	run, err := reports.Load(filepath.Join(c.dir, "out", "summary.json"))
