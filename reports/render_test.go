@@ -234,7 +234,8 @@ func TestJUnitStructure(t *testing.T) {
 	// One testcase per probe, scenario, gate row, contract call,
 	// equivalence, schema comparison and e2e check.
 	want := len(run.Scan.Probes) + len(run.Scenarios) + len(run.Gate.Rows) + len(run.Contracts.Results) +
-		len(run.Contracts.Equivalence) + len(run.Contracts.Breaking) + len(run.E2E.Results) +
+		len(run.Contracts.Equivalence) + len(run.Contracts.Breaking) + len(run.Contracts.Families) +
+		len(run.Contracts.Findings) + len(run.Contracts.Restores) + len(run.E2E.Results) +
 		len(run.Security.Checks) + len(run.Observability.Checks)
 	require.Equal(t, want, tests)
 	require.True(t, names["security/headers"])

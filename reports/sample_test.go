@@ -143,7 +143,10 @@ func sampleRun() *Run {
 				{Operation: "rekap", Kind: contracts.Response, Status: 200, Path: "rows[].total", Change: contracts.TypeChanged, Old: "string", New: "number", Breaking: true},
 				{Operation: "rekap", Kind: contracts.Response, Status: 200, Path: "meta", Change: contracts.FieldAdded, New: "object"},
 			}}},
-			Notes: []string{"baseline comparison skipped: no baseline given"},
+			Families: []contracts.Family{{Version: "v1", Deployed: true, Status: check.Pass, Probe: "GET /api/project/1/rekap/", ProbeCode: 200, Reason: "answers an owned project"}},
+			Findings: []contracts.Finding{{ID: "legacy-scope", Title: "a project of another user answers 200", Steps: []string{"v1 rekap-other-user"}, Evidence: "GET /api/project/2/rekap/ -> 200", Status: check.Fail}},
+			Restores: []contracts.Restore{{Project: 1, User: "loadtest01", Status: check.Pass, Reason: "read-back equals the snapshot"}},
+			Notes:    []string{"baseline comparison skipped: no baseline given"},
 		},
 		E2E: &e2e.Report{
 			Status: check.Fail, BaseURL: "http://127.0.0.1:18080", Browser: "Chromium 130", Started: t0.Add(65 * time.Second), DurationMS: 8200,

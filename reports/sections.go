@@ -203,6 +203,22 @@ func contractsSection(r *Run) SectionResult {
 		}
 		out.Cases = append(out.Cases, Case{Suite: "contracts-breaking", Name: b.Name, Status: b.Status, Message: msg, Detail: strings.Join(lines, "\n"), Anchor: "contracts"})
 	}
+	for _, f := range c.Families {
+		out.Cases = append(out.Cases, Case{Suite: "contracts-families", Name: f.Version + " family", Status: f.Status, Message: f.Reason,
+			Detail: fmt.Sprintf("%s -> %d", f.Probe, f.ProbeCode), Anchor: "contracts"})
+	}
+	for _, f := range c.Findings {
+		msg := f.Title
+		if f.Reason != "" {
+			msg += " (accepted: " + f.Reason + ")"
+		}
+		out.Cases = append(out.Cases, Case{Suite: "contracts-findings", Name: f.ID, Status: f.Status, Message: msg,
+			Detail: "seen in " + strings.Join(f.Steps, ", ") + "\n" + f.Evidence, Anchor: "contracts"})
+	}
+	for _, x := range c.Restores {
+		out.Cases = append(out.Cases, Case{Suite: "contracts-restore", Name: fmt.Sprintf("restore project %d (%s)", x.Project, x.User), Status: x.Status, Message: x.Reason,
+			Detail: strings.Join(append(append([]string(nil), x.Differences...), x.Lost...), "\n"), Anchor: "contracts"})
+	}
 	if s := c.Sample; s != nil {
 		msg := fmt.Sprintf("%d observed, %d validated, %d failed", s.Observed, s.Validated, s.Failed)
 		out.Cases = append(out.Cases, Case{Suite: "contracts-sample", Name: "sampled load responses", Status: s.Status, Message: msg, Anchor: "contracts"})

@@ -158,6 +158,12 @@ func TestVerdictPaths(t *testing.T) {
 		{"a pass among skips is a pass", func(r *Run, g *GateConfig) {
 			r.Scan.Probes[1].Status = check.Skip
 		}, true, "all scan checks pass", check.Pass, false},
+		{"a contracts finding fails the contracts section", func(r *Run, g *GateConfig) {
+			r.Contracts.Findings = []contracts.Finding{{ID: "legacy-scope", Title: "another user's project answers 200", Status: check.Fail}}
+		}, false, "all contracts checks pass", check.Fail, true},
+		{"a restore that could not run is an error", func(r *Run, g *GateConfig) {
+			r.Contracts.Restores = []contracts.Restore{{Project: 3, User: "user1", Status: check.Error, Reason: "snapshot failed"}}
+		}, false, "all contracts checks pass", check.Error, true},
 		{"unknown section", func(r *Run, g *GateConfig) {
 			g.Require = append(g.Require, "lod")
 		}, false, "all lod checks pass", check.Error, true},

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ahsp-harness/harness/cmd/harness/exitcode"
+	"github.com/ahsp-harness/harness/reports"
 	"github.com/ahsp-harness/harness/target/stack"
 )
 
@@ -241,7 +242,7 @@ func TestExitCodes(t *testing.T) {
 		{"target dies at start", []string{"up", "--stack", "local", "--cache", "locmem", "--target-bin", dying}, exitcode.StackFailed, "fatal: cannot bind"},
 		{"port in use", []string{"up", "--stack", "local", "--cache", "locmem", "--port", busyPort}, exitcode.StackFailed, "port " + busyPort + " on 127.0.0.1 is in use"},
 		{"external unreachable", []string{"up", "--stack", "external", "--target-url", "http://127.0.0.1:1"}, exitcode.Unreachable, "target unreachable"},
-		{"bad allow-skip", []string{"run", "--allow-skip", "browser"}, exitcode.Usage, `--allow-skip: unknown section "browser"; allowed: scan, load, contracts, e2e`},
+		{"bad allow-skip", []string{"run", "--allow-skip", "browser"}, exitcode.Usage, `--allow-skip: unknown section "browser"; allowed: ` + strings.Join(reports.Sections, ", ")},
 		{"status without stack", []string{"status"}, exitcode.Unreachable, "no stack is up"},
 		{"stack flag on compare", []string{"compare", "old.json", "new.json", "--workers", "9"}, exitcode.Usage, "unknown flag: --workers"},
 		{"stack flag on report", []string{"report", "summary.json", "--stack", "local"}, exitcode.Usage, "unknown flag: --stack"},
