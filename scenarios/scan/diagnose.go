@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"strings"
 	"time"
 
@@ -116,8 +117,10 @@ func (s *scanner) counterDiagnosis(ctx context.Context, op api.Operation) *Diagn
 		return nil
 	}
 	L := p.Limit.Requests
-	// Enough to fill the counters of up to 8 processes.
-	n := 8 * L
+	// Enough to fill the counters of up to 8 processes, scaled by how many
+	// requests it takes to reach the operation once (login bounces).
+	rf := s.reachFactor()
+	n := 8 * L * rf
 	run := func(name string, send func(mk reqMaker, t *tally) error) (counterRun, error) {
 		// Discovery (a tree read) only when the path needs a pekerjaan id.
 		vu, _, err := s.user(ctx, strings.Contains(op.Path, "{"))
@@ -136,7 +139,7 @@ func (s *scanner) counterDiagnosis(ctx context.Context, op api.Operation) *Diagn
 	seqOne, err := run("control: sequential, one connection", func(mk reqMaker, t *tally) error {
 		hc := httpClient(30*time.Second, false)
 		defer hc.CloseIdleConnections()
-		for range 2 * L {
+		for range 2 * L * rf {
 			t.add(s.send(ctx, hc, mk()))
 		}
 		return ctx.Err()
@@ -175,6 +178,16 @@ type reqMaker func() req
 // classify reads the three control experiments (pure, for tests).
 func classify(limit int, seqOne, seqFresh, conc counterRun) *Diagnosis {
 	margin := max(2, limit/10)
+	reached := func(c counterRun) int { return c.acc + c.lim }
+	if b := seqFresh.status[http.StatusFound] + conc.status[http.StatusFound]; b > 0 {
+		// One session reaches only the workers that know it, so fresh
+		// connections cannot show a per-process counter.
+		return &Diagnosis{Cause: CauseUnconfirmed, Detail: fmt.Sprintf("%d control requests were bounced to the login page (sessions per worker): one session cannot reach every worker, so the controls cannot separate the causes", b)}
+	}
+	if reached(seqOne) < limit+1 || reached(seqFresh) < 2*limit || reached(conc) < 2*limit {
+		return &Diagnosis{Cause: CauseUnconfirmed, Detail: fmt.Sprintf("the controls reached the operation too rarely to compare (%d, %d and %d answered by it; the rest were bounced or failed)",
+			reached(seqOne), reached(seqFresh), reached(conc))}
+	}
 	switch {
 	case seqOne.lim == 0 && seqFresh.lim == 0 && conc.lim == 0:
 		return &Diagnosis{Cause: CauseNotLimited, Detail: fmt.Sprintf("no control answered 429 (%d, %d and %d requests): the operation has no limit to bypass", seqOne.sent, seqFresh.sent, conc.sent)}

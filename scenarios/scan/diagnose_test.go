@@ -28,6 +28,8 @@ func TestClassify(t *testing.T) {
 		{"not limited at all", run(40, 40, 0, 20, false), run(100, 100, 0, 20, false), run(100, 100, 0, 20, false), CauseNotLimited},
 		{"one connection overshoots: the declared limit is wrong", run(40, 30, 10, 20, false), run(100, 30, 70, 20, false), run(100, 30, 70, 20, false), CauseDeclaredPolicy},
 		{"Connection: close makes one connection many", run(40, 35, 5, 20, true), run(100, 80, 20, 20, true), run(100, 80, 20, 20, true), CausePerProcess},
+		{"controls bounced: unconfirmed", within1, run(100, 10, 5, 20, false), run(100, 30, 0, 20, false), CauseUnconfirmed},
+		{"sessions bounce: unconfirmed", within1, counterRun{sent: 160, acc: 20, lim: 20, max: 20, status: map[int]int{302: 120, 200: 20, 429: 20}}, run(160, 30, 10, 20, false), CauseUnconfirmed},
 		{"controls within: unconfirmed", within1, run(100, 20, 80, 20, false), run(100, 20, 80, 20, false), CauseUnconfirmed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
