@@ -87,11 +87,16 @@ func (c *C) waitDOM(key string) error {
 // saveToast clicks a save button and returns the first toast that follows,
 // failing if it is not a success toast.
 func (c *C) clickForToast(sel string) (Event, error) {
-	cur := c.Cursor()
+	cur, before := c.Cursor(), len(c.Bounces())
 	if err := c.Click(sel); err != nil {
 		return Event{}, err
 	}
 	ev, err := c.Wait(cur, c.Cfg.Step, "a toast after "+sel, func(e Event) bool { return e.Kind == "toast-added" })
+	// The page's own request went to a worker without the session: what
+	// the page then shows says nothing about its error handling.
+	if b := c.Bounces(); len(b) > before && (err != nil || !ev.HasClass("dp-toast-success")) {
+		return Event{}, fmt.Errorf("%w: after clicking %s the page's request was redirected to login (%s)", errSessionBounced, sel, strings.Join(b[before:], "; "))
+	}
 	if err != nil {
 		return Event{}, c.withTrouble(cur, fmt.Errorf("clicking %s showed no toast: %w", sel, err))
 	}

@@ -86,6 +86,14 @@ func (c *C) navigateLoggedIn(u string) error {
 		if attempt > bounceRetries {
 			return fmt.Errorf("%w: opening %s ended at %s %d times", errSessionBounced, u, loc, attempt)
 		}
+		// The same session first: the next connections go to the other
+		// workers in turn, one of which holds it.
+		if ok, err := c.renavigate(u); err != nil {
+			return err
+		} else if ok {
+			c.Evidence("%s: bounced to the login page, reached with the same session on a later try", u)
+			return nil
+		}
 		if err := c.Session.browserLogin(); err != nil {
 			return err
 		}
@@ -96,6 +104,25 @@ func (c *C) navigateLoggedIn(u string) error {
 		// Back on the login page without an error: the login worked and the
 		// redirect reached a worker without the session; the loop retries.
 	}
+}
+
+// renavigate opens u again with the browser's session, up to
+// sameSessionTries times; it reports whether a try did not end on the login
+// page.
+func (c *C) renavigate(u string) (bool, error) {
+	for try := 0; try < sameSessionTries; try++ {
+		if err := c.Navigate(u); err != nil {
+			return false, err
+		}
+		loc, err := c.Location()
+		if err != nil {
+			return false, err
+		}
+		if !c.Session.isLogin(loc) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // loginErrorJS reads the error a login form shows (allauth's .alert-danger,

@@ -27,6 +27,14 @@ const maxLogins = 20
 // a bounce to the login page.
 const bounceRetries = 3
 
+// sameSessionTries: before logging in again, a bounced request is sent again
+// with the same session this many times. Sync workers take connections in
+// turn, so a session kept in one worker's memory is reached again within as
+// many tries as there are workers (sized for up to 8, as the scan is); a
+// bounced request did nothing, so resending it is safe, and it spends none
+// of the login form's own limit.
+const sameSessionTries = 8
+
 // session is the suite's logged-in API client, shared by the checks. On a
 // deployment that keeps sessions per worker, a request that reaches another
 // worker is redirected to the login page; the session then logs in again
@@ -161,6 +169,11 @@ func (s *session) cookies() (map[string]string, *client.Client) {
 	return out, c
 }
 
+// bounced reports whether resp sent the session to the login page.
+func (s *session) bounced(resp *client.Response) bool {
+	return (resp.Status == 301 || resp.Status == 302) && s.isLogin(resp.Header.Get("Location"))
+}
+
 // isLogin reports whether a URL or Location points at the login page.
 func (s *session) isLogin(loc string) bool {
 	u, err := url.Parse(loc)
@@ -172,14 +185,21 @@ func (s *session) isLogin(loc string) bool {
 func (s *session) do(ctx context.Context, method, path string, body any) (*client.Response, error) {
 	for attempt := 0; ; attempt++ {
 		c := s.client()
-		rctx, cancel := context.WithTimeout(ctx, s.step)
-		resp, err := c.Do(rctx, method, path, body)
-		cancel()
-		if err != nil {
-			return nil, err
-		}
-		if (resp.Status != 301 && resp.Status != 302) || !s.isLogin(resp.Header.Get("Location")) {
-			return resp, nil
+		var resp *client.Response
+		for try := 0; try < sameSessionTries; try++ {
+			rctx, cancel := context.WithTimeout(ctx, s.step)
+			r, err := c.Do(rctx, method, path, body)
+			cancel()
+			if err != nil {
+				return nil, err
+			}
+			resp = r
+			if !s.bounced(resp) {
+				return resp, nil
+			}
+			s.mu.Lock()
+			s.bounces++
+			s.mu.Unlock()
 		}
 		if attempt >= bounceRetries {
 			return nil, fmt.Errorf("%w: %s %s was redirected to %s %d times", errSessionBounced, method, path, resp.Header.Get("Location"), attempt+1)
