@@ -219,11 +219,8 @@ func (e *env) retryAfter(resp *client.Response, path string) time.Duration {
 		return min(time.Duration(v)*time.Second+100*time.Millisecond, 65*time.Second)
 	}
 	cat := api.Write
-	for _, op := range api.Operations {
-		if strings.Contains(path, strings.Split(op.Path, "{")[0]) {
-			cat = op.Category
-			break
-		}
+	if op, _, ok := api.Match("", path); ok {
+		cat = op.Category
 	}
 	return time.Duration(e.limitFor(cat).WindowSeconds)*time.Second + 100*time.Millisecond
 }

@@ -24,13 +24,7 @@ import (
 func TestExitCodeEveryOutcome(t *testing.T) {
 	// An external "deployment" that is up but is no AHSP app: the scan
 	// cannot log in, so it could not run and the gate fails.
-	notAHSP := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == stack.ReadyPath {
-			return
-		}
-		http.NotFound(w, r)
-	}))
-	defer notAHSP.Close()
+	notAHSP := notAHSPServer(t)
 	broken := filepath.Join(t.TempDir(), "broken-target")
 	require.NoError(t, os.WriteFile(broken, []byte("#!/bin/sh\necho 'cannot start' >&2\nexit 1\n"), 0o755))
 
@@ -139,4 +133,18 @@ func TestReproBypassExitCode(t *testing.T) {
 			require.FileExists(t, filepath.Join(c.dir, "bypass.json"))
 		})
 	}
+}
+
+// notAHSPServer is an external "deployment" that answers its readiness
+// path and nothing else: it is up, but no check can log in to it.
+func notAHSPServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == stack.ReadyPath {
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +19,6 @@ import (
 	"github.com/ahsp-harness/harness/reports"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/scenarios/scan"
-	"github.com/ahsp-harness/harness/target/stack"
 )
 
 // TestRunGateConfigErrors: a bad gate section is a usage error (exit 2) that
@@ -252,13 +249,7 @@ func needStack(t *testing.T, code int, stderr string) {
 func TestRunCheckCouldNotRun(t *testing.T) {
 	// A deployment that is up but is no AHSP app: the contract suite cannot
 	// log in, so it could not run.
-	notAHSP := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == stack.ReadyPath {
-			return
-		}
-		http.NotFound(w, r)
-	}))
-	defer notAHSP.Close()
+	notAHSP := notAHSPServer(t)
 	c := newCLI(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
