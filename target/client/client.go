@@ -123,6 +123,17 @@ func (c *Client) Login(ctx context.Context, user, password string) error {
 	if err != nil {
 		return fmt.Errorf("post login: %w", err)
 	}
+	if resp.Status == http.StatusTooManyRequests {
+		return &StatusError{Status: resp.Status, Err: ErrLoginThrottled,
+			Msg: fmt.Sprintf("%v for user %q: status 429 (Retry-After %q)", ErrLoginThrottled, user, resp.Header.Get("Retry-After"))}
+	}
+	if resp.Status == http.StatusOK {
+		// A lockout page: counted as a 429 so every login retry waits it out.
+		if msg, ok := LoginThrottled(resp.Body); ok {
+			return &StatusError{Status: http.StatusTooManyRequests, Err: ErrLoginThrottled,
+				Msg: fmt.Sprintf("%v for user %q: status 200, the login form again with %q (a lockout, not the wrong-credentials message)", ErrLoginThrottled, user, msg)}
+		}
+	}
 	if resp.Status != http.StatusFound && resp.Status != http.StatusSeeOther || c.SessionID() == "" {
 		return &StatusError{Status: resp.Status, Err: ErrLoginFailed,
 			Msg: fmt.Sprintf("%v for user %q: status %d (want 302 and a sessionid cookie)", ErrLoginFailed, user, resp.Status)}
