@@ -102,15 +102,23 @@ func loginOne(ctx context.Context, baseURL string, cred client.Credential, i, ro
 	if vu.Project == 0 {
 		return nil, fmt.Errorf("user %q has no project id: give the credential's projects (e.g. --project)", cred.User)
 	}
-	if err := discoverTree(ctx, vu, o.Version); err != nil {
+	if err := Discover(ctx, vu, o); err != nil {
 		return nil, err
 	}
-	if o.HargaItems {
-		if err := discoverHarga(ctx, vu, o.Version); err != nil {
-			return nil, err
-		}
-	}
 	return vu, nil
+}
+
+// Discover fills vu's ids from its project (the tree, and harga items when
+// o.HargaItems) with its existing session: a user logged in without
+// discovery gets its ids without a second login.
+func Discover(ctx context.Context, vu *VU, o LoginOptions) error {
+	if err := discoverTree(ctx, vu, o.Version); err != nil {
+		return err
+	}
+	if o.HargaItems {
+		return discoverHarga(ctx, vu, o.Version)
+	}
+	return nil
 }
 
 type treeDoc struct {

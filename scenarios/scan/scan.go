@@ -219,7 +219,7 @@ type Report struct {
 	// LoginsPlanned is the logins the scan said up front it needs (sessions
 	// per worker add up to a bound more); LoginsThrottled the login attempts
 	// refused for their rate (429 or a lockout page) and waited out.
-	LoginsPlanned   int       `json:"logins_planned"`
+	LoginsPlanned   int       `json:"logins_planned,omitempty"`
 	LoginsThrottled int       `json:"logins_throttled,omitempty"`
 	Started         time.Time `json:"started"`
 	Seconds         float64   `json:"duration_s"`

@@ -366,6 +366,16 @@ func (s *scanner) user(ctx context.Context, discover bool) (*scenarios.VU, strin
 	if vu != nil && (!discover || len(vu.Pekerjaan) > 0) {
 		return vu, note, nil
 	}
+	if vu != nil && vu.Project != 0 {
+		// Logged in without the ids: discover them on the same session.
+		v := *vu
+		if err := scenarios.Discover(ctx, &v, s.loginOptions(true)); err == nil {
+			s.mu.Lock()
+			s.sessions[cred.User] = &v
+			s.mu.Unlock()
+			return &v, note, nil
+		}
+	}
 	vu, err := s.loginAs(ctx, cred, discover)
 	if err != nil {
 		return nil, note, err
@@ -470,13 +480,16 @@ func (a *agent) do(ctx context.Context, hc *http.Client, op api.Operation, v api
 // resend, so a new login's session is used.
 func (a *agent) send(ctx context.Context, hc *http.Client, mk func(vu *scenarios.VU) req) (outcome, int) {
 	o := a.s.send(ctx, hc, mk(&a.vu))
+	// Workers taking connections in turn bounce at most workers-1 in a row
+	// while the session is alive on one of them; other requests in flight
+	// break the turns, so only a long run (6 per worker: about e^-6 when
+	// workers are taken at random) means the session is gone.
+	run := 6 * a.s.workerHint()
 	n := 0
-	for bounced(o) && n < scenarios.SessionBounces && ctx.Err() == nil {
+	for bounced(o) && n < 2*run && ctx.Err() == nil {
 		n++
 		a.s.bounces.Add(1)
-		// Workers taking connections in turn bounce at most workers-1 in a
-		// row while the session is alive on one of them.
-		if n%(2*a.s.workerHint()) == 0 {
+		if n%run == 0 {
 			a.relogin(ctx)
 		}
 		o = a.s.send(ctx, hc, mk(&a.vu))

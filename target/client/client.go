@@ -15,6 +15,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -124,7 +125,8 @@ func (c *Client) Login(ctx context.Context, user, password string) error {
 		return fmt.Errorf("post login: %w", err)
 	}
 	if resp.Status == http.StatusTooManyRequests {
-		return &StatusError{Status: resp.Status, Err: ErrLoginThrottled,
+		ra, _ := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After")))
+		return &StatusError{Status: resp.Status, Err: ErrLoginThrottled, RetryAfter: time.Duration(max(ra, 0)) * time.Second,
 			Msg: fmt.Sprintf("%v for user %q: status 429 (Retry-After %q)", ErrLoginThrottled, user, resp.Header.Get("Retry-After"))}
 	}
 	if resp.Status == http.StatusOK {
