@@ -3,7 +3,6 @@ package security_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,20 +14,9 @@ import (
 	"github.com/ahsp-harness/harness/target/stack/stacktest"
 )
 
-var targetBin = sync.OnceValues(func() (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	bin, _, err := stack.ResolveTarget(ctx, "", nil)
-	return bin, err
-})
-
 func up(t *testing.T, defects ...string) *stack.Stack {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("integration: the security matrix starts real target stacks (skipped with -short)")
-	}
-	bin, err := targetBin()
-	stacktest.Need(t, "a buildable reference target (the security matrix did not run)", err)
+	bin := stacktest.TargetBin(t, "the security matrix")
 	return stacktest.Up(t, stack.Spec{Mode: stack.ModeLocal, Workers: 2, Cache: stack.CacheLocmem,
 		Defects: defects, TargetBin: bin, Seed: stack.Seed{Users: 3, Projects: 1}})
 }
@@ -67,6 +55,9 @@ func TestMatrix(t *testing.T) {
 		{"csrf-exempt-op", security.CSRF, "harga-items.save with no token"},
 		{"idor-op", security.ObjectWrite, "volume-pekerjaan.save"},
 		{"leaky-errors", security.HostileQuery, "leaks internals"},
+		{"idor-read-op", security.ObjectRead, "GET rekap of"},
+		{"leaky-body-errors", security.HostileBody, "volume-pekerjaan.save, non-object row: status 500"},
+		{"csrf-exempt-login", security.CSRF, "login form with no token: status 302"},
 	} {
 		t.Run(row.defect, func(t *testing.T) {
 			got := run(t, up(t, row.defect), row.check)[row.check]

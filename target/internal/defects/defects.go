@@ -68,6 +68,9 @@ var Known = map[string]string{
 	"metrics-miss-cache-errors": "/metrics does not count the limiter's cache errors",
 	"hit-log-no-user":           "rate-limit hits are logged without the user",
 	"no-metrics":                "no /metrics endpoint: 404 (as in the real app)",
+	"idor-read-op":              "rekap answers another user's project (its costs) instead of 404",
+	"leaky-body-errors":         "volume-pekerjaan.save answers a non-object row or a non-numeric pekerjaan_id with a 500 naming the exception (the real app answers these 500, REAL-APP.md 3.4)",
+	"csrf-exempt-login":         "the login form is accepted without a valid CSRF token",
 	// End of security block.
 }
 

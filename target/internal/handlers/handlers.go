@@ -90,7 +90,8 @@ func (h *Handlers) Serve(w http.ResponseWriter, r *http.Request, op api.Operatio
 		c.serverError(err)
 		return
 	}
-	idor := h.d.Has("idor-op") && op.Name == "volume-pekerjaan.save" && ok
+	idor := ok && (h.d.Has("idor-op") && op.Name == "volume-pekerjaan.save" ||
+		h.d.Has("idor-read-op") && op.Name == "rekap")
 	if !ok || owner != p.UserID && !idor {
 		if op.Name == "export.rekap-rab-csv" && h.d.Has("foreign-export-500") {
 			// The deployed export view catches the Http404 in its own
