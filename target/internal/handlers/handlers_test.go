@@ -766,35 +766,61 @@ func TestRekapWorkedExample(t *testing.T) {
 	}
 }
 
+// The exports in the deployed layout (REAL-APP.md 3.12, 3.13), byte for
+// byte: the correct target and the as-deployed quirks each have a golden file.
 func TestCSVExports(t *testing.T) {
-	e := newEnv(t, nil)
-	for _, tc := range []struct{ op, golden string }{
-		{"export.rekap-rab-csv", "rekap-rab.golden.csv"},
-		{"export.rincian-rab-csv", "rincian-rab.golden.csv"},
+	for _, tc := range []struct {
+		op, golden, defect, ctype, file string
+		boms                            int
+		eol                             string
+		trailing, length                bool
+	}{
+		{"export.rekap-rab-csv", "rekap-rab.golden.csv", "", "text/csv; charset=utf-8-sig", `filename="REKAPITULASI_RENCANA_ANGGARAN_BIAYA_2`, 1, "\r\n", true, false},
+		{"export.rekap-rab-csv", "rekap-rab.bom-per-line.golden.csv", "rekap-csv-bom-per-line", "text/csv; charset=utf-8-sig", `filename="REKAPITULASI_RENCANA_ANGGARAN_BIAYA_2`, -1, "\r\n", true, false},
+		{"export.rincian-rab-csv", "rincian-rab.golden.csv", "", "text/csv; charset=utf-8", `filename="rincian_rab_1.csv"`, 1, "\r\n", true, true},
+		{"export.rincian-rab-csv", "rincian-rab.lf.golden.csv", "rincian-csv-lf", "text/csv; charset=utf-8", `filename="rincian_rab_1.csv"`, 0, "\n", false, true},
 	} {
+		d := defects.Set{}
+		if tc.defect != "" {
+			d[tc.defect] = true
+		}
+		e := newEnv(t, d)
 		for _, v := range api.Versions {
-			t.Run(tc.op+"/"+string(v), func(t *testing.T) {
+			t.Run(tc.golden+"/"+string(v), func(t *testing.T) {
 				w := e.do(req{op: tc.op, v: v})
 				require.Equal(t, 200, w.Code)
-				require.Equal(t, "text/csv; charset=utf-8", w.Header().Get("Content-Type"))
-				require.Contains(t, w.Header().Get("Content-Disposition"), "attachment")
+				require.Equal(t, tc.ctype, w.Header().Get("Content-Type"))
+				require.Contains(t, w.Header().Get("Content-Disposition"), "attachment; "+tc.file)
+				require.Equal(t, tc.length, w.Header().Get("Content-Length") != "", "Content-Length (the rekap is streamed)")
 				b := w.Body.Bytes()
-				require.True(t, bytes.HasPrefix(b, []byte(store.BOM)))
-				require.Equal(t, 1, bytes.Count(b, []byte(store.BOM)), "exactly one BOM")
-				lines := strings.Split(strings.TrimSuffix(string(b), "\r\n"), "\r\n")
-				cols := strings.Count(lines[0], ";")
-				for _, l := range lines {
-					require.Equal(t, cols, strings.Count(l, ";"), l)
+				if tc.boms < 0 { // one per line plus two more at the start: 40 in 38 lines on the app
+					require.Equal(t, bytes.Count(b, []byte("\n"))+2, bytes.Count(b, []byte(store.BOM)))
+					require.True(t, bytes.HasPrefix(b, []byte(store.BOM+store.BOM+store.BOM+"RENCANA")))
+				} else {
+					require.Equal(t, tc.boms, bytes.Count(b, []byte(store.BOM)))
+				}
+				require.Equal(t, tc.trailing, bytes.HasSuffix(b, []byte("\n")), "trailing newline")
+				if tc.eol == "\n" {
+					require.NotContains(t, string(b), "\r")
+				} else {
+					require.Equal(t, bytes.Count(b, []byte("\n")), bytes.Count(b, []byte("\r\n")), "CRLF only")
 				}
 				golden(t, tc.golden, b)
 			})
 		}
 	}
-	w := e.do(req{op: "export.rekap-rab-csv"})
-	s := w.Body.String()
-	require.Contains(t, s, ";12,500;135.125,00;1.689.062,50\r\n", "worked example in Indonesian format")
-	require.Contains(t, s, ";PPN 11%;")
-	require.Contains(t, s, ";DIBULATKAN (10.000);")
+	e := newEnv(t, nil)
+	s := e.do(req{op: "export.rekap-rab-csv"}).Body.String()
+	require.True(t, strings.HasPrefix(s, store.BOM+"RENCANA ANGGARAN BIAYA\r\nProyek;"), "title line first")
+	require.Contains(t, s, "\r\nUraian Pekerjaan;Kode AHSP;Satuan;Volume;Harga Satuan (Rp);Jumlah Harga (Rp)\r\n")
+	require.Contains(t, s, "\r\n    Pembersihan dan perataan lapangan;CUST-0001;m2;12,500;135.125;1.689.062\r\n", "worked example, half to even")
+	require.Contains(t, s, "\r\nREKAPITULASI RENCANA ANGGARAN BIAYA\r\n")
+	require.Contains(t, s, "\r\nNo;Uraian Klasifikasi;Jumlah Harga (Rp)\r\n    1;Pekerjaan Struktur Bawah;")
+	require.Equal(t, 2, strings.Count(s, "\r\nPPN 11.00%;"))
+	r := e.do(req{op: "export.rincian-rab-csv"}).Body.String()
+	require.True(t, strings.HasPrefix(r, store.BOM+"pekerjaan_kode;pekerjaan_uraian;kategori;kode;uraian;satuan;koefisien;volume;harga_satuan;subtotal\r\n"))
+	require.Contains(t, r, "\r\nCUST-0001;Pembersihan dan perataan lapangan;TK;L.01;Pekerja;OH;0.750000;12.500;150000.00;1406250.00\r\n")
+	require.Contains(t, r, "\r\n\r\nTOTAL LANGSUNG (D);")
 }
 
 func golden(t *testing.T, name string, got []byte) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -304,24 +305,33 @@ func (c *call) rekap() reply {
 }
 
 func (c *call) exportRekap() reply {
-	rk, err := c.h.st.Rekap(c.r.Context(), c.p.ProjectID)
+	b, err := c.h.st.RekapCSV(c.r.Context(), c.p.ProjectID)
 	if err != nil {
 		return c.fail(err)
 	}
-	b := store.RekapCSV(rk)
 	if c.h.d.Has("rekap-csv-bom-per-line") {
 		b = bomPerLine(b)
 	}
-	c.csv(fmt.Sprintf("rekap-rab-proyek-%d.csv", c.p.ProjectID), b)
+	// As deployed: a utf-8-sig StreamingHttpResponse, dated file name, chunked.
+	h := c.w.Header()
+	h.Set("Content-Type", "text/csv; charset=utf-8-sig")
+	h.Set("Content-Disposition", `attachment; filename="REKAPITULASI_RENCANA_ANGGARAN_BIAYA_`+time.Now().UTC().Format("20060102")+`.csv"`)
+	c.w.WriteHeader(http.StatusOK)
+	if c.r.Method != http.MethodHead {
+		_ = http.NewResponseController(c.w).Flush() // no Content-Length: chunked, as the app streams
+		_, _ = c.w.Write(b)
+	}
 	return reply{written: true}
 }
 
-// bomPerLine is the deployed app's rekap CSV: the writer emits the UTF-8
-// byte-order mark before every row, not only at the start of the file.
+// bomPerLine is the deployed app's rekap CSV: the utf-8-sig codec writes a
+// byte-order mark before every line, and the first line carries three
+// (REAL-APP.md 3.12: 40 BOMs in 38 lines).
 func bomPerLine(b []byte) []byte {
 	const bom = "\xef\xbb\xbf"
 	lines := strings.SplitAfter(strings.TrimPrefix(string(b), bom), "\n")
 	var sb strings.Builder
+	sb.WriteString(bom + bom)
 	for _, l := range lines {
 		if l == "" {
 			continue
@@ -333,11 +343,11 @@ func bomPerLine(b []byte) []byte {
 }
 
 func (c *call) exportRincian() reply {
-	b, err := c.h.st.RincianCSV(c.r.Context(), c.p.ProjectID)
+	b, err := c.h.st.RincianCSV(c.r.Context(), c.p.ProjectID, c.h.d.Has("rincian-csv-lf"))
 	if err != nil {
 		return c.fail(err)
 	}
-	c.csv(fmt.Sprintf("rincian-rab-proyek-%d.csv", c.p.ProjectID), b)
+	c.csv(fmt.Sprintf("rincian_rab_%d.csv", c.p.ProjectID), b)
 	return reply{written: true}
 }
 
