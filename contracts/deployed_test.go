@@ -57,6 +57,7 @@ func asDeployed(t *testing.T, profile string) {
 		"export.anonymous-401",
 		"export.rekap-rab-csv.bom-per-line",
 		"export.rekap-rab-csv.foreign-project-500",
+		"export.rincian-rab-csv.lf-no-bom",
 		"list-pekerjaan.save.blank-name-accepted",
 		"list-pekerjaan.upsert.empty-list-wipes",
 		"list-pekerjaan.upsert.negative-id-wipes",
