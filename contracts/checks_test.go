@@ -59,29 +59,53 @@ func TestCheckHeaders(t *testing.T) {
 
 func TestCheckCSV(t *testing.T) {
 	bom := "\xef\xbb\xbf"
+	rekap := "RENCANA ANGGARAN BIAYA\r\nProyek;Proyek user01\r\n\r\n" +
+		"Uraian Pekerjaan;Kode AHSP;Satuan;Volume;Harga Satuan (Rp);Jumlah Harga (Rp)\r\n" +
+		"    Galian tanah biasa sedalam 1 m;A.2.2.1;m3;12,500;135.125;1.689.062\r\nGRAND TOTAL;1\r\n\r\n" +
+		"REKAPITULASI RENCANA ANGGARAN BIAYA\r\nNo;Uraian Klasifikasi;Jumlah Harga (Rp)\r\n    1;Pekerjaan Tanah;2.361.812\r\n"
+	perLine := func(s string) string {
+		return bom + bom + bom + strings.TrimSuffix(strings.ReplaceAll(s, "\r\n", "\r\n"+bom), bom)
+	}
+	rincian := "pekerjaan_kode;pekerjaan_uraian;kategori;kode;uraian;satuan;koefisien;volume;harga_satuan;subtotal\n" +
+		"A.2.2.1;Galian tanah biasa sedalam 1 m;TK;L.01;Pekerja;OH;0.750000;12.500;150000.00;1406250.00\n\n" +
+		"TOTAL LANGSUNG (D);15795937.50\nGRAND TOTAL (D+E);18165328.13"
+	crlf := func(s string) string { return bom + strings.ReplaceAll(s, "\n", "\r\n") + "\r\n" }
 	cases := []struct {
-		name string
-		body string
-		bad  bool
+		name, op, body string
+		bad            bool
+		quirk          string
 	}{
-		{"plain", "No;Uraian;Total\n1;Galian;1.689.062,50\n", false},
-		{"one bom", bom + "No;Uraian\n", false},
-		// Several at the start (the deployed file has 3): the finding, not a violation.
-		{"two boms", bom + bom + "No;Uraian\n", false},
-		{"bom in the middle", "No;Uraian\n" + bom + "1;x\n", true},
-		{"comma separated", "No,Uraian,Total\n1,x,2\n", true},
-		{"empty", bom, true},
-		// The deployed rekap CSV: a title line first, a BOM before every line
-		// (reported as a finding by the suite, not a violation here).
-		{"title line first", "RENCANA ANGGARAN BIAYA\r\nProyek;Proyek user01\r\n", false},
-		{"bom per line", bom + bom + "RENCANA ANGGARAN BIAYA\r\n" + bom + "Proyek;x\r\n", false},
-		{"bom inside a line", bom + "No;" + bom + "Uraian\n" + bom + "1;x\n", true},
+		{"plain", "", "No;Uraian;Total\n1;Galian;1.689.062,50\n", false, "x.lf-no-bom"},
+		{"one bom", "", bom + "No;Uraian\r\n", false, ""},
+		{"bom in the middle", "", "No;Uraian\n" + bom + "1;x\n", true, ""},
+		{"comma separated", "", "No,Uraian,Total\n1,x,2\n", true, "x.lf-no-bom"},
+		{"empty", "", bom, true, ""},
+		{"bom inside a line", "", bom + "No;" + bom + "Uraian\n" + bom + "1;x\n", true, "x.bom-per-line"},
+		{"mixed line ends", "", bom + "No;Uraian\r\n1;x\n", true, ""},
+		// The deployed rekap: a title line first (no false alarm), two blocks.
+		{"rekap", "export.rekap-rab-csv", bom + rekap, false, ""},
+		{"rekap bom per line", "export.rekap-rab-csv", perLine(rekap), false, "x.bom-per-line"},
+		{"rekap without title", "export.rekap-rab-csv", bom + strings.TrimPrefix(rekap, "RENCANA ANGGARAN BIAYA\r\n"), true, ""},
+		{"rekap one block", "export.rekap-rab-csv", bom + rekap[:strings.Index(rekap, "REKAPITULASI")], true, ""},
+		{"old rekap layout", "export.rekap-rab-csv", bom + "No;Klasifikasi;Sub;Kode;Uraian Pekerjaan\r\n1;a;b;c;d\r\n", true, ""},
+		// The deployed rincian: LF, no BOM, no trailing newline.
+		{"rincian as deployed", "export.rincian-rab-csv", rincian, false, "x.lf-no-bom"},
+		{"rincian crlf with bom", "export.rincian-rab-csv", crlf(rincian), false, ""},
+		{"rincian short row", "export.rincian-rab-csv", strings.Replace(rincian, ";OH;", ";", 1), true, "x.lf-no-bom"},
+		{"rincian other header", "export.rincian-rab-csv", "Kode;Uraian\n" + rincian, true, "x.lf-no-bom"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			require.Equal(t, tc.bad, len(CheckCSV([]byte(tc.body))) > 0)
+			vs := CheckCSV(tc.op, []byte(tc.body))
+			require.Equal(t, tc.bad, len(vs) > 0, "%v", vs)
+			id, seen := csvQuirk("x", []byte(tc.body))
+			require.Equal(t, tc.quirk, id, seen)
 		})
 	}
+	_, seen := csvQuirk("x", []byte(perLine(rekap)))
+	require.Equal(t, "12 byte-order marks in 10 lines", seen)
+	_, seen = csvQuirk("x", []byte(rincian))
+	require.Equal(t, "no byte-order mark, 4 bare LF line ends, no trailing newline", seen)
 }
 
 func TestCheckLoginRedirect(t *testing.T) {

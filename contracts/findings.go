@@ -15,12 +15,14 @@ var Quirks = map[string]string{
 	"rate-limit.retry-after-full-window":        "the 429 body's retry_after stays the full window (it does not count down)",
 	"export.rekap-rab-csv.bom-per-line":         "rekap CSV: a byte-order mark at the start of every line",
 	"export.rekap-rab-csv.foreign-project-500":  "rekap CSV of another user's project answers 500, not 404",
+	"export.rincian-rab-csv.lf-no-bom":          "rincian CSV: no byte-order mark, bare LF line ends (unlike the rekap CSV)",
 	"export.anonymous-401":                      "anonymous CSV exports answer 401 JSON while other anonymous API calls redirect to login",
 	"list-pekerjaan.save.blank-name-accepted":   "list save accepts a blank klasifikasi name",
 	"list-pekerjaan.upsert.negative-id-wipes":   "an upsert row with id -5 is accepted and every row the body omits is deleted",
 	"list-pekerjaan.upsert.empty-list-wipes":    "an upsert with klasifikasi [] deletes the whole tree",
 	"volume-pekerjaan.save.bad-input-accepted":  "volume save accepted input it should refuse",
 	"detail-ahsp.save.bad-input-accepted":       "detail save accepted input it should refuse",
+	"search-ahsp.total-counts-returned":         "search total counts the rows returned, not every match",
 	"list-pekerjaan.save.malformed-json-writes": "list save wrote rows for a malformed body",
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -472,10 +473,10 @@ func (r *runner) call(ctx context.Context, cs callSpec) (exchange, map[string]an
 			Message: fmt.Sprintf("got %d, want %d (body %s)", resp.Status, cs.want, snippet(resp.Body))})
 	}
 	r.judgeHeaders(&res, v, CheckResponse(r.opts.Set, op.Name, schema, resp.Status, resp.Header, resp.Body))
-	csvBOMs := 0
+	var csvID, csvSeen string
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") && resp.Status == http.StatusOK {
-		res.Violations = append(res.Violations, CheckCSV(resp.Body)...)
-		csvBOMs = bytes.Count(resp.Body, []byte("\xef\xbb\xbf"))
+		res.Violations = append(res.Violations, CheckCSV(op.Name, resp.Body)...)
+		csvID, csvSeen = csvQuirk(op.Name, resp.Body)
 	}
 	payload := r.payload(resp.Body)
 	if cs.extra != nil && resp.Status == cs.want {
@@ -485,8 +486,8 @@ func (r *runner) call(ctx context.Context, cs callSpec) (exchange, map[string]an
 	if len(res.Violations) > 0 {
 		res.Verdict = check.Fail
 	}
-	if csvBOMs > 1 && len(res.Violations) == 0 {
-		r.finding(&res, op.Name+".bom-per-line", fmt.Sprintf("%d byte-order marks in %d lines", csvBOMs, bytes.Count(resp.Body, []byte("\n"))+1))
+	if csvID != "" && len(res.Violations) == 0 {
+		r.finding(&res, csvID, csvSeen)
 	}
 	r.results = append(r.results, res)
 	r.all = append(r.all, ex)
@@ -551,6 +552,7 @@ func (r *runner) script(ctx context.Context) {
 	if res := list(p, "results"); len(res) > 0 {
 		r.refID = intOf(get(res[0], "id"))
 	}
+	r.searchTotal(ctx, len(list(p, "results")))
 	r.createTree(ctx)
 	r.call(ctx, callSpec{step: "tree.after-save", op: "list-pekerjaan.tree", want: 200})
 	r.upsert(ctx)
@@ -585,6 +587,25 @@ func (r *runner) script(ctx context.Context) {
 
 // last returns the most recent result of step (a skip placeholder when the
 // step left none, so callers can always write to it).
+// searchTotal asks the same search for one row: its total must still count
+// every match, so at least the rows the limit-5 search returned. The
+// deployed app counts the rows it returns (REAL-APP.md 3.8).
+func (r *runner) searchTotal(ctx context.Context, seen int) {
+	if seen < 2 {
+		r.results = append(r.results, Result{Version: string(r.version), Step: "search.total", Operation: "search-ahsp", Class: ReadOnly,
+			Verdict: check.Inconclusive, Reason: fmt.Sprintf("the search for %q returned %d results: total cannot be told apart from the rows returned", r.opts.SearchTerm, seen)})
+		return
+	}
+	_, p := r.call(ctx, callSpec{step: "search.total", op: "search-ahsp", query: "?q=" + url.QueryEscape(r.opts.SearchTerm) + "&limit=1", want: 200})
+	if p == nil {
+		return
+	}
+	if total, n := intOf(get(p, "total")), len(list(p, "results")); total < seen {
+		r.finding(r.last("search.total"), "search-ahsp.total-counts-returned",
+			fmt.Sprintf("limit=1 answered total %d with %d result; limit=5 had returned %d results", total, n, seen))
+	}
+}
+
 func (r *runner) last(step string) *Result {
 	for i := len(r.results) - 1; i >= 0; i-- {
 		if r.results[i].Step == step {
@@ -1208,14 +1229,31 @@ func runtimeComparison(opts Options, v2 *runner) Comparison {
 	return c
 }
 
-// CheckCSV checks an export: at most one byte-order mark and only at the
-// start, ';' as the separator, and at least a header line.
-func CheckCSV(body []byte) []Violation {
+// csvLayouts are the deployed exports' fixed lines (REAL-APP.md 3.12,
+// 3.13), byte-order marks removed: the first line, lines that must appear,
+// and the number of ';' fields of the header and rows.
+var csvLayouts = map[string]struct {
+	first  string
+	lines  []string
+	fields int
+}{
+	"export.rekap-rab-csv": {first: "RENCANA ANGGARAN BIAYA", lines: []string{
+		"Uraian Pekerjaan;Kode AHSP;Satuan;Volume;Harga Satuan (Rp);Jumlah Harga (Rp)",
+		"REKAPITULASI RENCANA ANGGARAN BIAYA", "No;Uraian Klasifikasi;Jumlah Harga (Rp)",
+	}},
+	"export.rincian-rab-csv": {first: "pekerjaan_kode;pekerjaan_uraian;kategori;kode;uraian;satuan;koefisien;volume;harga_satuan;subtotal",
+		fields: 10},
+}
+
+// CheckCSV checks an export of operation op: byte-order marks only at line
+// starts (several are the deployed rekap's quirk, reported by csvQuirk),
+// ';' as the separator, one kind of line end, and the deployed layout of
+// the operation's export (a title line first on the rekap, the rincian
+// header and rows of its ten fields up to the blank line before the totals).
+func CheckCSV(op string, body []byte) []Violation {
 	var out []Violation
 	bom := []byte("\xef\xbb\xbf")
 	if n := bytes.Count(body, bom); n > 1 {
-		// Every line starting with one is the deployed app's quirk (the
-		// suite reports it as a finding); anywhere else it corrupts a field.
 		for _, line := range bytes.Split(body, []byte("\n")) {
 			for bytes.HasPrefix(line, bom) {
 				line = line[len(bom):]
@@ -1231,12 +1269,79 @@ func CheckCSV(body []byte) []Violation {
 	text := bytes.ReplaceAll(body, bom, nil)
 	switch {
 	case len(bytes.TrimSpace(text)) == 0:
-		out = append(out, Violation{Where: "body", Message: "empty export"})
+		return append(out, Violation{Where: "body", Message: "empty export"})
 	case !bytes.Contains(text, []byte(";")):
 		// A title line may come first (the deployed rekap CSV): any line will do.
-		out = append(out, Violation{Where: "body", Message: fmt.Sprintf("no line has a ';' separator (first bytes %s)", snippet(text))})
+		return append(out, Violation{Where: "body", Message: fmt.Sprintf("no line has a ';' separator (first bytes %s)", snippet(text))})
+	}
+	crlf, lf := bytes.Count(text, []byte("\r\n")), bytes.Count(text, []byte("\n"))
+	if crlf > 0 && crlf != lf {
+		out = append(out, Violation{Where: "body", Message: fmt.Sprintf("mixed line ends: %d CRLF, %d bare LF", crlf, lf-crlf)})
+	}
+	layout, ok := csvLayouts[op]
+	if !ok {
+		return out
+	}
+	lines := strings.Split(strings.ReplaceAll(string(text), "\r\n", "\n"), "\n")
+	if lines[0] != layout.first {
+		out = append(out, Violation{Where: "body", InstancePath: "line 1", Message: fmt.Sprintf("got %q, want %q", snippet([]byte(lines[0])), layout.first)})
+	}
+	for _, want := range layout.lines {
+		if !slices.Contains(lines, want) {
+			out = append(out, Violation{Where: "body", Message: fmt.Sprintf("no line %q", want)})
+		}
+	}
+	if layout.fields > 0 {
+		for i, l := range lines {
+			if l == "" {
+				break // the totals follow the blank line
+			}
+			if n := csvFields(l); n != layout.fields {
+				out = append(out, Violation{Where: "body", InstancePath: fmt.Sprintf("line %d", i+1), Message: fmt.Sprintf("%d fields, want %d", n, layout.fields)})
+				break
+			}
+		}
 	}
 	return out
+}
+
+// csvFields counts the ';'-separated fields of a line, quotes respected.
+func csvFields(l string) int {
+	n, quoted := 1, false
+	for _, c := range l {
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case c == ';' && !quoted:
+			n++
+		}
+	}
+	return n
+}
+
+// csvQuirk names the deployed app's CSV quirk a 200 export shows
+// (REAL-APP.md section 8, items 6 and 7): a byte-order mark before every
+// line (the rekap), or no byte-order mark and bare LF line ends (the
+// rincian). One mark at the start with CRLF line ends is the format both
+// exports should share.
+func csvQuirk(op string, body []byte) (id, evidence string) {
+	bom := []byte("\xef\xbb\xbf")
+	boms, lines := bytes.Count(body, bom), bytes.Count(body, []byte("\n"))+1
+	if bytes.HasSuffix(body, []byte("\n")) {
+		lines--
+	}
+	if boms > 1 {
+		return op + ".bom-per-line", fmt.Sprintf("%d byte-order marks in %d lines", boms, lines)
+	}
+	crlf, lf := bytes.Count(body, []byte("\r\n")), bytes.Count(body, []byte("\n"))
+	if boms == 0 && lf > 0 && crlf == 0 {
+		tail := "no trailing newline"
+		if bytes.HasSuffix(body, []byte("\n")) {
+			tail = "a trailing newline"
+		}
+		return op + ".lf-no-bom", fmt.Sprintf("no byte-order mark, %d bare LF line ends, %s", lf, tail)
+	}
+	return "", ""
 }
 
 func verdict(vs []Violation) check.Status {

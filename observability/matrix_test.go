@@ -3,7 +3,6 @@ package observability_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,22 +15,11 @@ import (
 	"github.com/ahsp-harness/harness/target/stack/stacktest"
 )
 
-var targetBin = sync.OnceValues(func() (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	bin, _, err := stack.ResolveTarget(ctx, "", nil)
-	return bin, err
-})
-
 // up starts 2 workers sharing Redis with the scan's short windows, so the
 // burst is short and /metrics must sum both workers.
 func up(t *testing.T, defects ...string) (*stack.Stack, stack.Spec) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("integration: the observability matrix starts real target stacks (skipped with -short)")
-	}
-	bin, err := targetBin()
-	stacktest.Need(t, "a buildable reference target (the observability matrix did not run)", err)
+	bin := stacktest.TargetBin(t, "the observability matrix")
 	limits, err := stack.ParseLimits(scan.FastLimits)
 	require.NoError(t, err)
 	spec := stack.Spec{Mode: stack.ModeLocal, Workers: 2, Cache: stack.CacheRedis, Limits: limits,

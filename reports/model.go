@@ -142,7 +142,7 @@ func (r *Run) EvaluateGate(cfg GateConfig) {
 		rows = append(rows, evalThreshold(t, subjects, r.Overshoot(), cfg.allowed(metricSection(t.Metric)))...)
 	}
 	for _, e := range r.Errors {
-		rows = append(rows, GateRow{Name: "check could not run", Status: check.Error, Blocking: true, Message: e})
+		rows = append(rows, errorRow(e, cfg))
 	}
 	measured := false
 	for _, row := range rows {
@@ -159,6 +159,28 @@ func (r *Run) EvaluateGate(cfg GateConfig) {
 		}
 	}
 	r.Gate = g
+}
+
+// couldNotRunRow names the rows of r.Errors.
+const couldNotRunRow = "check could not run"
+
+// errorRow is the row of one r.Errors entry ("PHASE: what went wrong"; the
+// run package names phases after their sections). It is an error either
+// way; it blocks unless it belongs to a section the gate allows to skip, as
+// that section's own row does (anything else, the stack say, always blocks).
+func errorRow(e string, cfg GateConfig) GateRow {
+	row := GateRow{Name: couldNotRunRow, Status: check.Error, Blocking: true, Message: e}
+	name, _, ok := strings.Cut(e, ": ")
+	if _, known := SectionByName(name); !ok || !known {
+		return row
+	}
+	row.Section = name
+	if cfg.allowed(name) {
+		row.Blocking, row.Hint = false, "allowed to skip"
+	} else {
+		row.Hint = fmt.Sprintf("a section that could not run fails the gate (allow with --allow-skip %s)", name)
+	}
+	return row
 }
 
 // nothingCheckedRow names the row added when no other row measured anything.

@@ -25,7 +25,8 @@ func compileSchema(t *testing.T) *jsonschema.Schema {
 }
 
 // TestSchemaUpToDate fails when the committed schema drifts from the Go
-// types; `go test ./reports -update` regenerates it.
+// types; `go generate ./reports` regenerates it (so does -update, with the
+// golden files).
 func TestSchemaUpToDate(t *testing.T) {
 	got, err := GenerateSchema()
 	require.NoError(t, err)
@@ -33,7 +34,7 @@ func TestSchemaUpToDate(t *testing.T) {
 		require.NoError(t, os.WriteFile("summary.schema.json", got, 0o644))
 		return
 	}
-	require.Equal(t, string(got), string(Schema), "summary.schema.json is stale: run go test ./reports -update")
+	require.Equal(t, string(got), string(Schema), "summary.schema.json is stale: run go generate ./reports")
 }
 
 func TestSummaryMatchesSchema(t *testing.T) {

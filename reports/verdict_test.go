@@ -170,6 +170,18 @@ func TestVerdictPaths(t *testing.T) {
 		{"a check could not run", func(r *Run, g *GateConfig) {
 			r.Errors = []string{"contracts: login failed"}
 		}, false, "check could not run", check.Error, true},
+		{"a section allowed to skip could not run: shown as an error, does not block", func(r *Run, g *GateConfig) {
+			r.E2E, r.Errors = nil, []string{"e2e: chromium crashed"}
+			g.AllowSkip = []string{"e2e"}
+		}, true, "check could not run", check.Error, false},
+		{"another section allowed to skip does not excuse it", func(r *Run, g *GateConfig) {
+			r.E2E, r.Errors = nil, []string{"e2e: chromium crashed"}
+			g.AllowSkip = []string{"contracts"}
+		}, false, "check could not run", check.Error, true},
+		{"a stack that could not run is never allowed", func(r *Run, g *GateConfig) {
+			r.Errors = []string{"stack: e2e: connection refused"}
+			g.AllowSkip = []string{"e2e", "stack"}
+		}, false, "check could not run", check.Error, true},
 		{"achieved ratio does not apply to a burst", func(r *Run, g *GateConfig) {
 			r.Scenarios[0].Kind, r.Scenarios[0].RequestedRate = scenarios.Burst, 0
 		}, true, "achieved_ratio >= 90% [read-mix]", check.Skip, false},

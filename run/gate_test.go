@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,6 +62,7 @@ func TestGatePhases(t *testing.T) {
 		users     map[string][]string
 		progress  []string
 		gateRules []string
+		allow     []string
 	}{
 		{
 			name: "every phase ran and passed: pass",
@@ -81,6 +83,16 @@ func TestGatePhases(t *testing.T) {
 			users:  map[string][]string{"broken": {"user1"}, "scan": {"user2", "user3", "user4", "user5", "user6"}},
 		},
 		{
+			name: "a phase of a section allowed to skip could not run: an error row that does not fail the gate",
+			phases: func(got map[string][]string) []Phase {
+				return []Phase{recorder("e2e", Need{Min: 1, Max: 1}, got, cannot), recorder("scan", Need{Min: 1, Max: Rest}, got, passScan)}
+			},
+			allow:  []string{"e2e"},
+			status: check.Pass,
+			errors: []string{"e2e: login refused"},
+			users:  map[string][]string{"e2e": {"user1"}, "scan": {"user2", "user3", "user4", "user5", "user6"}},
+		},
+		{
 			name: "an off phase gets no users and does not run",
 			phases: func(got map[string][]string) []Phase {
 				return []Phase{recorder("scan", Need{Min: 1, Max: Rest}, got, passScan), recorder("broken", Need{Min: 3, Max: 3}, got, cannot)}
@@ -95,7 +107,7 @@ func TestGatePhases(t *testing.T) {
 			got := map[string][]string{}
 			var progress, warn bytes.Buffer
 			r, err := Gate(context.Background(), Options{
-				Stack: external(t, 6), Gate: reports.GateConfig{Require: []string{"scan"}},
+				Stack: external(t, 6), Gate: reports.GateConfig{Require: []string{"scan"}, AllowSkip: tc.allow},
 				Phases: tc.phases(got), Off: tc.off, Progress: &progress, Warn: &warn,
 				Meta: reports.Meta{Tool: "harness", Command: "go test"},
 			})
@@ -110,7 +122,16 @@ func TestGatePhases(t *testing.T) {
 				require.Contains(t, progress.String(), p)
 			}
 			for _, e := range tc.errors {
-				require.Contains(t, warn.String(), "could not run: "+e[len("broken: "):])
+				phase, msg, _ := strings.Cut(e, ": ")
+				require.Contains(t, warn.String(), phase+" could not run: "+msg)
+				var row *reports.GateRow
+				for i := range r.Gate.Rows {
+					if r.Gate.Rows[i].Message == e {
+						row = &r.Gate.Rows[i]
+					}
+				}
+				require.NotNil(t, row, "no gate row for %q in %+v", e, r.Gate.Rows)
+				require.Equal(t, check.Error, row.Status, "a phase that could not run is shown as an error")
 			}
 		})
 	}

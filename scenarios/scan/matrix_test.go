@@ -3,7 +3,6 @@ package scan_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,24 +14,9 @@ import (
 	"github.com/ahsp-harness/harness/target/stack/stacktest"
 )
 
-// targetBin resolves the reference target once for the whole test binary:
-// $HARNESS_TARGET_BIN, else built from this module's source into the user
-// cache (shared with the other packages' tests).
-var targetBin = sync.OnceValues(func() (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	bin, _, err := stack.ResolveTarget(ctx, "", nil)
-	return bin, err
-})
-
 func needTarget(t *testing.T) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("integration: the scan matrix starts real target stacks (skipped with -short)")
-	}
-	bin, err := targetBin()
-	stacktest.Need(t, "a buildable reference target (the scan matrix did not run)", err)
-	return bin
+	return stacktest.TargetBin(t, "the scan matrix")
 }
 
 // up starts a local stack with the scan's short-window profile.

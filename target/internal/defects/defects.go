@@ -47,6 +47,8 @@ var Known = map[string]string{
 	"upsert-unknown-id-wipes": "an upsert row with a negative id is taken as new and every row the body omits is deleted, 200 (as the real app does)",
 	"upsert-empty-wipes":      "an upsert with klasifikasi [] deletes the whole tree with 200 (as the real app does)",
 	"retry-after-full-window": "the 429 body's retry_after is always the full window and current_count always max_requests (as the real app does)",
+	"rincian-csv-lf":          "the rincian CSV export has no byte-order mark, LF line ends and no trailing newline (as the real app does)",
+	"search-total-returned":   "search-ahsp's total counts the results returned, not every match (as the real app does)",
 	// End of contracts block.
 
 	// Browser (e2e).
@@ -69,6 +71,9 @@ var Known = map[string]string{
 	"metrics-miss-cache-errors": "/metrics does not count the limiter's cache errors",
 	"hit-log-no-user":           "rate-limit hits are logged without the user",
 	"no-metrics":                "no /metrics endpoint: 404 (as in the real app)",
+	"idor-read-op":              "rekap answers another user's project (its costs) instead of 404",
+	"leaky-body-errors":         "volume-pekerjaan.save answers a non-object row or a non-numeric pekerjaan_id with a 500 naming the exception (the real app answers these 500, REAL-APP.md 3.4)",
+	"csrf-exempt-login":         "the login form is accepted without a valid CSRF token",
 	// End of security block.
 }
 
@@ -143,6 +148,8 @@ var Profiles = map[string]Profile{
 			// The deployed app's quirks a contract sees (contracts block).
 			"rekap-csv-bom-per-line", "foreign-export-500", "anonymous-export-401", "blank-name-accepted",
 			"upsert-unknown-id-wipes", "upsert-empty-wipes", "retry-after-full-window",
+			"rincian-csv-lf",
+			"search-total-returned",
 			"login-lockout", // the app's failed-login lockout (REAL-APP.md section 6)
 			// End of as-deployed defects.
 		},
@@ -159,6 +166,8 @@ var Profiles = map[string]Profile{
 			// The deployed app's quirks a contract sees (contracts block).
 			"rekap-csv-bom-per-line", "foreign-export-500", "anonymous-export-401", "blank-name-accepted",
 			"upsert-unknown-id-wipes", "upsert-empty-wipes", "retry-after-full-window",
+			"rincian-csv-lf",
+			"search-total-returned",
 			"login-lockout", // the app's failed-login lockout (REAL-APP.md section 6)
 			// End of as-deployed-redis defects.
 		},

@@ -90,7 +90,8 @@ func (h *Handlers) Serve(w http.ResponseWriter, r *http.Request, op api.Operatio
 		c.serverError(err)
 		return
 	}
-	idor := h.d.Has("idor-op") && op.Name == "volume-pekerjaan.save" && ok
+	idor := ok && (h.d.Has("idor-op") && op.Name == "volume-pekerjaan.save" ||
+		h.d.Has("idor-read-op") && op.Name == "rekap")
 	if !ok || owner != p.UserID && !idor {
 		if op.Name == "export.rekap-rab-csv" && h.d.Has("foreign-export-500") {
 			// The deployed export view catches the Http404 in its own
@@ -296,8 +297,9 @@ func (c *call) fail(err error) reply {
 			msg = "Data telah diubah oleh pengguna lain. Muat ulang halaman lalu simpan kembali."
 		}
 		return reply{status: http.StatusConflict, message: msg, code: CodeConflict,
-			data:   map[string]any{"conflict": true, "user_message": msg, "server_updated_at": ce.ServerUpdatedAt},
-			errors: []store.FieldError{{Path: "client_updated_at", Message: msg}}}
+			data: map[string]any{"conflict": true, "user_message": msg, "server_updated_at": ce.ServerUpdatedAt},
+			// The deployed app's path and message (REAL-APP.md 3.7).
+			errors: []store.FieldError{{Path: "updated_at", Message: "Data telah berubah sejak Anda membukanya"}}}
 	case errors.Is(err, store.ErrNotFound):
 		return c.notFound("Data tidak ditemukan")
 	}

@@ -492,7 +492,8 @@ func TestVolumes(t *testing.T) {
 		{"none saved", `{"items":[{"pekerjaan_id":1000,"quantity":"1"},{"quantity":"1"}]}`, 400, 0,
 			[]string{"items[1].pekerjaan_id", "items[0].pekerjaan_id"}, nil},
 		{"empty", `[]`, 400, 0, []string{"items"}, nil},
-		{"wrong shape", `{"rows":[]}`, 400, 0, []string{"items"}, nil},
+		{"wrong shape", `{"rows":[]}`, 400, -1, []string{"$"}, nil},
+		{"items not a list", `{"items":{"pekerjaan_id":1}}`, 400, -1, []string{"$"}, nil},
 		{"foreign pekerjaan", `[{"pekerjaan_id":5,"quantity":"1"}]`, 400, 0, []string{"[0].pekerjaan_id"}, nil},
 	}
 	for _, v := range api.Versions {
@@ -502,9 +503,22 @@ func TestVolumes(t *testing.T) {
 				w := e.do(req{op: "volume-pekerjaan.save", v: v, body: tt.body})
 				require.Equal(t, tt.status, w.Code, w.Body.String())
 				m := payload(t, v, w)
-				require.Equal(t, tt.saved, m["saved"])
-				require.Equal(t, float64(3), m["decimal_places"])
-				require.ElementsMatch(t, tt.paths, errorPaths(m))
+				paths := tt.paths
+				switch {
+				case tt.saved < 0:
+					// A body of the wrong shape: no saved, no decimal_places (REAL-APP.md 3.4).
+					require.NotContains(t, m, "saved")
+					require.NotContains(t, m, "decimal_places")
+				case tt.name == "empty" && v != api.V2:
+					// Nothing sent: the deployed app's 400 lists no error.
+					paths = []string{}
+					require.Equal(t, []any{}, m["errors"])
+					fallthrough
+				default:
+					require.Equal(t, tt.saved, m["saved"])
+					require.Equal(t, float64(3), m["decimal_places"])
+				}
+				require.ElementsMatch(t, paths, errorPaths(m))
 				if v != api.V2 && tt.status == 200 {
 					require.Equal(t, true, m["ok"], "the real app says ok as soon as one row saved")
 				}
@@ -577,7 +591,18 @@ func TestDetailMissingPekerjaan(t *testing.T) {
 		for _, pek := range []int64{5, 99999} {
 			w := e.do(req{op: op, v: api.V1, pek: pek, body: `{"rows":[]}`})
 			require.Equal(t, 404, w.Code)
-			require.Contains(t, w.Body.String(), "Not Found")
+			if op == "detail-ahsp.get" {
+				require.Contains(t, w.Body.String(), "Not Found")
+			} else {
+				// The deployed save answers JSON (REAL-APP.md 3.7), even before
+				// it reads a body it could not parse.
+				m := payload(t, api.V1, w)
+				require.Equal(t, []string{"pekerjaan"}, errorPaths(m))
+				require.Equal(t, "Tidak ditemukan", m["errors"].([]any)[0].(map[string]any)["message"])
+				require.Contains(t, m["user_message"], "Pekerjaan tidak ditemukan.")
+				w = e.do(req{op: op, v: api.V1, pek: pek, body: `{"rows":[`})
+				require.Equal(t, 404, w.Code, w.Body.String())
+			}
 			w = e.do(req{op: op, v: api.V2, pek: pek, body: `{"rows":[]}`})
 			require.Equal(t, 404, w.Code)
 			require.Equal(t, CodeNotFound, payload(t, api.V2, w)["_code"])
@@ -604,7 +629,7 @@ func TestDetailSave(t *testing.T) {
 			[]string{"rows[0].kode", "rows[0].koefisien"}, 0},
 		{"read-only ref", 1, func(string) string { return `{"rows":[` + row + `]}` }, 400, []string{"source_type"}, 0},
 		{"stale", 2, func(u string) string { return `{"rows":[` + row + `],"client_updated_at":"2020-01-01T00:00:00Z"}` }, 409,
-			[]string{"client_updated_at"}, 0},
+			[]string{"updated_at"}, 0},
 		{"bad time", 2, func(string) string { return `{"rows":[` + row + `],"client_updated_at":"kemarin"}` }, 400,
 			[]string{"client_updated_at"}, 0},
 		{"rows missing", 2, func(string) string { return `{}` }, 400, []string{"rows"}, 0},
@@ -642,7 +667,7 @@ func TestDetailSave(t *testing.T) {
 				require.Greater(t, after.Pekerjaan.UpdatedAt, before.Pekerjaan.UpdatedAt)
 				require.Len(t, after.Items, int(tt.saved))
 				if v != api.V2 {
-					require.Equal(t, true, m["success"])
+					require.Equal(t, tt.status == 200, m["success"], "207 says success: false")
 				}
 			})
 		}
@@ -712,7 +737,7 @@ func TestHarga(t *testing.T) {
 		paths  []string
 	}{
 		{"ok", `{"items":[{"id":` + ftoa(id) + `,"harga_satuan":"175.000,50"}],"markup_percent":"15","client_updated_at":"` + updated + `"}`, 200, nil},
-		{"stale", `{"items":[{"id":` + ftoa(id) + `,"harga_satuan":"1"}],"client_updated_at":"` + updated + `"}`, 409, []string{"client_updated_at"}},
+		{"stale", `{"items":[{"id":` + ftoa(id) + `,"harga_satuan":"1"}],"client_updated_at":"` + updated + `"}`, 409, []string{"updated_at"}},
 		{"partial", `{"items":[{"id":` + ftoa(id) + `,"harga_satuan":null},{"id":99999,"harga_satuan":"1"},{"id":` + ftoa(id) + `,"harga_satuan":"x"}]}`, 207,
 			[]string{"items[1].id", "items[2].harga_satuan"}},
 		{"nothing", `{"items":[{"id":99999,"harga_satuan":"1"}],"markup_percent":"-3"}`, 400, []string{"markup_percent", "items[0].id"}},
@@ -766,35 +791,61 @@ func TestRekapWorkedExample(t *testing.T) {
 	}
 }
 
+// The exports in the deployed layout (REAL-APP.md 3.12, 3.13), byte for
+// byte: the correct target and the as-deployed quirks each have a golden file.
 func TestCSVExports(t *testing.T) {
-	e := newEnv(t, nil)
-	for _, tc := range []struct{ op, golden string }{
-		{"export.rekap-rab-csv", "rekap-rab.golden.csv"},
-		{"export.rincian-rab-csv", "rincian-rab.golden.csv"},
+	for _, tc := range []struct {
+		op, golden, defect, ctype, file string
+		boms                            int
+		eol                             string
+		trailing, length                bool
+	}{
+		{"export.rekap-rab-csv", "rekap-rab.golden.csv", "", "text/csv; charset=utf-8-sig", `filename="REKAPITULASI_RENCANA_ANGGARAN_BIAYA_2`, 1, "\r\n", true, false},
+		{"export.rekap-rab-csv", "rekap-rab.bom-per-line.golden.csv", "rekap-csv-bom-per-line", "text/csv; charset=utf-8-sig", `filename="REKAPITULASI_RENCANA_ANGGARAN_BIAYA_2`, -1, "\r\n", true, false},
+		{"export.rincian-rab-csv", "rincian-rab.golden.csv", "", "text/csv; charset=utf-8", `filename="rincian_rab_1.csv"`, 1, "\r\n", true, true},
+		{"export.rincian-rab-csv", "rincian-rab.lf.golden.csv", "rincian-csv-lf", "text/csv; charset=utf-8", `filename="rincian_rab_1.csv"`, 0, "\n", false, true},
 	} {
+		d := defects.Set{}
+		if tc.defect != "" {
+			d[tc.defect] = true
+		}
+		e := newEnv(t, d)
 		for _, v := range api.Versions {
-			t.Run(tc.op+"/"+string(v), func(t *testing.T) {
+			t.Run(tc.golden+"/"+string(v), func(t *testing.T) {
 				w := e.do(req{op: tc.op, v: v})
 				require.Equal(t, 200, w.Code)
-				require.Equal(t, "text/csv; charset=utf-8", w.Header().Get("Content-Type"))
-				require.Contains(t, w.Header().Get("Content-Disposition"), "attachment")
+				require.Equal(t, tc.ctype, w.Header().Get("Content-Type"))
+				require.Contains(t, w.Header().Get("Content-Disposition"), "attachment; "+tc.file)
+				require.Equal(t, tc.length, w.Header().Get("Content-Length") != "", "Content-Length (the rekap is streamed)")
 				b := w.Body.Bytes()
-				require.True(t, bytes.HasPrefix(b, []byte(store.BOM)))
-				require.Equal(t, 1, bytes.Count(b, []byte(store.BOM)), "exactly one BOM")
-				lines := strings.Split(strings.TrimSuffix(string(b), "\r\n"), "\r\n")
-				cols := strings.Count(lines[0], ";")
-				for _, l := range lines {
-					require.Equal(t, cols, strings.Count(l, ";"), l)
+				if tc.boms < 0 { // one per line plus two more at the start: 40 in 38 lines on the app
+					require.Equal(t, bytes.Count(b, []byte("\n"))+2, bytes.Count(b, []byte(store.BOM)))
+					require.True(t, bytes.HasPrefix(b, []byte(store.BOM+store.BOM+store.BOM+"RENCANA")))
+				} else {
+					require.Equal(t, tc.boms, bytes.Count(b, []byte(store.BOM)))
+				}
+				require.Equal(t, tc.trailing, bytes.HasSuffix(b, []byte("\n")), "trailing newline")
+				if tc.eol == "\n" {
+					require.NotContains(t, string(b), "\r")
+				} else {
+					require.Equal(t, bytes.Count(b, []byte("\n")), bytes.Count(b, []byte("\r\n")), "CRLF only")
 				}
 				golden(t, tc.golden, b)
 			})
 		}
 	}
-	w := e.do(req{op: "export.rekap-rab-csv"})
-	s := w.Body.String()
-	require.Contains(t, s, ";12,500;135.125,00;1.689.062,50\r\n", "worked example in Indonesian format")
-	require.Contains(t, s, ";PPN 11%;")
-	require.Contains(t, s, ";DIBULATKAN (10.000);")
+	e := newEnv(t, nil)
+	s := e.do(req{op: "export.rekap-rab-csv"}).Body.String()
+	require.True(t, strings.HasPrefix(s, store.BOM+"RENCANA ANGGARAN BIAYA\r\nProyek;"), "title line first")
+	require.Contains(t, s, "\r\nUraian Pekerjaan;Kode AHSP;Satuan;Volume;Harga Satuan (Rp);Jumlah Harga (Rp)\r\n")
+	require.Contains(t, s, "\r\n    Pembersihan dan perataan lapangan;CUST-0001;m2;12,500;135.125;1.689.062\r\n", "worked example, half to even")
+	require.Contains(t, s, "\r\nREKAPITULASI RENCANA ANGGARAN BIAYA\r\n")
+	require.Contains(t, s, "\r\nNo;Uraian Klasifikasi;Jumlah Harga (Rp)\r\n    1;Pekerjaan Struktur Bawah;")
+	require.Equal(t, 2, strings.Count(s, "\r\nPPN 11.00%;"))
+	r := e.do(req{op: "export.rincian-rab-csv"}).Body.String()
+	require.True(t, strings.HasPrefix(r, store.BOM+"pekerjaan_kode;pekerjaan_uraian;kategori;kode;uraian;satuan;koefisien;volume;harga_satuan;subtotal\r\n"))
+	require.Contains(t, r, "\r\nCUST-0001;Pembersihan dan perataan lapangan;TK;L.01;Pekerja;OH;0.750000;12.500;150000.00;1406250.00\r\n")
+	require.Contains(t, r, "\r\n\r\nTOTAL LANGSUNG (D);")
 }
 
 func golden(t *testing.T, name string, got []byte) {

@@ -1,7 +1,10 @@
 package server
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 )
@@ -59,4 +62,66 @@ sqlite3.OperationalError: near "%s": syntax error
 // (metrics-miss-bulk drops the bulk category's).
 func (s *Server) countsHit(category string) bool {
 	return !(s.cfg.Defects.Has("metrics-miss-bulk") && category == "bulk")
+}
+
+// leakyBodyError is the leaky-body-errors defect: volume-pekerjaan.save
+// treats every row as an object and every pekerjaan_id as a number, so a
+// non-object row or a text id raises, and the handled 500 names the
+// exception (the list save's "Server error: AttributeError: …" style).
+// true means the response was written.
+func (s *Server) leakyBodyError(w http.ResponseWriter, r *http.Request, rt route) bool {
+	if rt.op.Name != "volume-pekerjaan.save" || r.Body == nil {
+		return false
+	}
+	b, err := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	if err != nil {
+		return false
+	}
+	var v any
+	if json.Unmarshal(b, &v) != nil {
+		return false
+	}
+	rows, _ := v.([]any)
+	if m, ok := v.(map[string]any); ok {
+		rows, _ = m["items"].([]any)
+		if rows == nil {
+			rows, _ = m["volumes"].([]any)
+		}
+	}
+	var msg string
+	for _, row := range rows {
+		m, ok := row.(map[string]any)
+		if !ok {
+			msg = fmt.Sprintf("AttributeError: '%s' object has no attribute 'get'", pyType(row))
+			break
+		}
+		if id, ok := m["pekerjaan_id"].(string); ok {
+			msg = fmt.Sprintf("ValueError: invalid literal for int() with base 10: '%s'", id)
+			break
+		}
+	}
+	if msg == "" {
+		return false
+	}
+	writeJSON(w, http.StatusInternalServerError, map[string]any{"ok": false,
+		"errors": []map[string]string{{"path": "$", "message": "Server error: " + msg}}})
+	return true
+}
+
+// pyType is the Python type name of a decoded JSON value.
+func pyType(v any) string {
+	switch v.(type) {
+	case string:
+		return "str"
+	case float64:
+		return "float"
+	case bool:
+		return "bool"
+	case []any:
+		return "list"
+	case nil:
+		return "NoneType"
+	}
+	return "dict"
 }

@@ -380,6 +380,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
 	if s.cfg.Defects.Has("leaky-errors") && s.leakyError(w, r, rt) {
 		return
 	}
+	if s.cfg.Defects.Has("leaky-body-errors") && s.leakyBodyError(w, r, rt) {
+		return
+	}
 	s.d.API(w, r, rt.op, rt.version, Params{UserID: uid, ProjectID: rt.project, PekerjaanID: rt.id})
 }
 

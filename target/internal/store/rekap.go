@@ -1,12 +1,10 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/shopspring/decimal"
 )
@@ -119,6 +117,9 @@ type HargaSaveResult struct {
 	Errors        []FieldError `json:"errors"`
 	MarkupPercent string       `json:"markup_percent"`
 	UpdatedAt     string       `json:"updated_at"`
+	// PricingSaved: the body's markup_percent was saved (the deployed
+	// app's pricing_saved).
+	PricingSaved bool `json:"pricing_saved"`
 }
 
 // HargaSave updates prices and the project markup. A client_updated_at
@@ -155,6 +156,7 @@ func (s *Store) HargaSave(ctx context.Context, pid int64, in HargaInput, pre []F
 				res.Errors = append(res.Errors, FieldError{"markup_percent", msg})
 			} else {
 				markup = m
+				res.PricingSaved = true
 				if _, err := tx.ExecContext(ctx, "UPDATE projects SET markup_percent = ? WHERE id = ?", m.String(), pid); err != nil {
 					return fmt.Errorf("save markup: %w", err)
 				}
@@ -328,82 +330,4 @@ func RoundTo(d decimal.Decimal, base int64) decimal.Decimal {
 	}
 	b := decimal.NewFromInt(base)
 	return d.Div(b).Round(0).Mul(b)
-}
-
-// BOM is the UTF-8 byte-order mark Excel needs to read the CSV as UTF-8.
-const BOM = "\ufeff"
-
-// csvField quotes a field for ';'-separated CSV when needed.
-func csvField(s string) string {
-	if strings.ContainsAny(s, ";\"\r\n") {
-		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-	}
-	return s
-}
-
-func csvLine(b *bytes.Buffer, fields ...string) {
-	for i, f := range fields {
-		if i > 0 {
-			b.WriteByte(';')
-		}
-		b.WriteString(csvField(f))
-	}
-	b.WriteString("\r\n")
-}
-
-// RekapCSV renders the RAB (rencana anggaran biaya) as ';'-separated CSV
-// in Indonesian number format with one leading BOM, the total, PPN and the
-// rounded grand total.
-func RekapCSV(rk Rekap) []byte {
-	var b bytes.Buffer
-	b.WriteString(BOM)
-	csvLine(&b, "No", "Klasifikasi", "Sub", "Kode", "Uraian Pekerjaan", "Satuan", "Volume", "Harga Satuan (Rp)", "Jumlah Harga (Rp)")
-	for i, r := range rk.Rows {
-		csvLine(&b, fmt.Sprint(i+1), r.Klasifikasi, r.Sub, r.Kode, r.Uraian, r.Satuan,
-			FormatID(r.Volume, QuantityPlaces), FormatID(r.G, HargaPlaces), FormatID(r.Total, HargaPlaces))
-	}
-	ppn := rk.Meta.PPNPercent.String()
-	csvLine(&b, "", "", "", "", "JUMLAH", "", "", "", FormatID(rk.Jumlah, HargaPlaces))
-	csvLine(&b, "", "", "", "", "PPN "+strings.ReplaceAll(ppn, ".", ",")+"%", "", "", "", FormatID(rk.PPN, HargaPlaces))
-	csvLine(&b, "", "", "", "", "TOTAL", "", "", "", FormatID(rk.Grand, HargaPlaces))
-	csvLine(&b, "", "", "", "", fmt.Sprintf("DIBULATKAN (%s)", FormatID(decimal.NewFromInt(rk.Meta.RoundingBase), 0)), "", "", "", FormatID(rk.Rounded, HargaPlaces))
-	return b.Bytes()
-}
-
-// RincianCSV renders every pekerjaan's rincian with prices and amounts.
-func (s *Store) RincianCSV(ctx context.Context, pid int64) ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteString(BOM)
-	csvLine(&b, "Kode Pekerjaan", "Uraian Pekerjaan", "Satuan Pekerjaan", "Kategori", "Kode", "Uraian", "Satuan", "Koefisien", "Harga Satuan (Rp)", "Jumlah (Rp)")
-	err := s.rtx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `
-			SELECT p.snapshot_kode, p.snapshot_uraian, p.snapshot_satuan, r.kategori, r.kode, r.uraian, r.satuan, r.koefisien, h.harga_satuan
-			FROM pekerjaan p
-			JOIN sub s ON s.id = p.sub_id
-			JOIN klasifikasi k ON k.id = s.klasifikasi_id
-			JOIN rincian r ON r.pekerjaan_id = p.id
-			LEFT JOIN harga_items h ON h.id = r.harga_item_id
-			WHERE p.project_id = ?
-			ORDER BY k.ordering_index, k.id, s.ordering_index, s.id, p.ordering_index, p.id, r.ordering, r.id`, pid)
-		if err != nil {
-			return fmt.Errorf("read rincian: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				pk, pu, ps, kat, kode, ur, sat, koef string
-				harga                                sql.NullString
-			)
-			if err := rows.Scan(&pk, &pu, &ps, &kat, &kode, &ur, &sat, &koef, &harga); err != nil {
-				return fmt.Errorf("read rincian: %w", err)
-			}
-			k, h := dec(koef), dec(harga.String)
-			csvLine(&b, pk, pu, ps, kat, kode, ur, sat, FormatID(k, KoefisienPlaces), FormatID(h, HargaPlaces), FormatID(k.Mul(h), HargaPlaces))
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
 }

@@ -6,6 +6,7 @@ package stacktest
 import (
 	"bytes"
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,29 @@ func InCI() bool { return testenv.InCI() }
 func Need(t testing.TB, what string, err error) {
 	t.Helper()
 	testenv.Need(t, what, err)
+}
+
+// targetBin resolves the reference target once per test binary:
+// $HARNESS_TARGET_BIN, else built from this module's source into the user
+// cache (shared with the other packages' tests).
+var targetBin = sync.OnceValues(func() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	bin, _, err := stack.ResolveTarget(ctx, "", nil)
+	return bin, err
+})
+
+// TargetBin is the reference target binary for a proof matrix named what
+// (e.g. "the security matrix"): skipped with -short, skipped locally and
+// failed under CI when the target cannot be built.
+func TargetBin(t testing.TB, what string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration: " + what + " starts real target stacks (skipped with -short)")
+	}
+	bin, err := targetBin()
+	Need(t, "a buildable reference target ("+what+" did not run)", err)
+	return bin
 }
 
 // Up brings a stack up for the test and takes it down when the test ends.
