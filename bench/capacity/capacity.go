@@ -17,6 +17,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/ahsp-harness/harness/scenarios"
+	"github.com/ahsp-harness/harness/scenarios/scan"
 	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/client"
 	"github.com/ahsp-harness/harness/target/stack/stackinfo"
@@ -74,6 +75,25 @@ type Options struct {
 	TargetURL string
 	// Label names the run (e.g. "4 workers, redis"); compare shows it.
 	Label string
+	// Discover (external only): before the first ramp, map the deployment's
+	// policy with the scan's discovery (bounded by DiscoverTimeout, default
+	// 3 min) and size the users by it over Policy's declared limits.
+	Discover        bool
+	DiscoverTimeout time.Duration
+}
+
+// Discovery is what the policy discovery before the ramp did.
+type Discovery struct {
+	Requests int     `json:"requests"`
+	Seconds  float64 `json:"duration_s"`
+	// Users logged in by discovery; Spent those left out of the ramp
+	// because discovery used up their quota of a limited operation.
+	Users []string `json:"users"`
+	Spent []string `json:"spent_users,omitempty"`
+	// Map is the discovered policy map, as a scan reports it.
+	Map   *scan.PolicyMap `json:"policy_map,omitempty"`
+	Error string          `json:"error,omitempty"`
+	Note  string          `json:"note,omitempty"`
 }
 
 // cpuReader is a Target that can say why its CPU is not measured (an
@@ -119,6 +139,8 @@ type Report struct {
 	TargetURL string `json:"target_url,omitempty"`
 	// Policy is the per-user limits the run knew of.
 	Policy Policy `json:"policy"`
+	// Discovery is the policy discovery run before the ramp, if any.
+	Discovery *Discovery `json:"discovery,omitempty"`
 	// CPUNote says why the target's CPU is not measured, when it is not.
 	CPUNote         string    `json:"cpu_note,omitempty"`
 	SLO             SLO       `json:"slo"`
@@ -132,6 +154,9 @@ type Report struct {
 	Results         []*Result `json:"results"`
 	// Tuning is the rate-limit tuning computed from the results (Tune).
 	Tuning *Tuning `json:"tuning,omitempty"`
+	// Alerts is the 429s per category to expect at capacity and the rules
+	// alerting on them (NewAlertTable).
+	Alerts *AlertTable `json:"alerts,omitempty"`
 }
 
 // Sweep searches every configuration with its own stack, one after another.
@@ -167,9 +192,7 @@ func Sweep(ctx context.Context, o Options) (*Report, error) {
 		if rep.Policy.Source == "" {
 			rep.Policy.Source = "unknown"
 		}
-		rep.LimitsNote = "the deployment ran as deployed, with its own limits (" + rep.Policy.Source + "); " +
-			"429 answers are counted apart from errors, and a step with more than " + fmt.Sprintf("%.1f", o.Search.SLO.MaxRateLimited) +
-			"% of them measured per-user limits, not capacity"
+		rep.setExternalNote(o)
 		rep.SharedCoresNote = fmt.Sprintf("the generator ran on this machine (%d cores); the deployment's machine is shared with it only if the deployment runs here too", runtime.NumCPU())
 	}
 	for _, c := range o.Configs {
@@ -183,8 +206,125 @@ func Sweep(ctx context.Context, o Options) (*Report, error) {
 			break
 		}
 	}
+	rep.reviseUsers(o)
 	rep.DurationS = time.Since(rep.Started).Seconds()
 	return rep, ctx.Err()
+}
+
+// reviseUsers takes the limits the ramp's 429 answers stated into the
+// policy and, when that changed it, judges each mix's users again.
+func (rep *Report) reviseUsers(o Options) {
+	if !o.External {
+		return
+	}
+	var obs []Observed
+	for _, r := range rep.Results {
+		obs = append(obs, r.Observed...)
+	}
+	p, changed := rep.Policy.WithObserved(obs)
+	if !changed {
+		return
+	}
+	rep.Policy = p
+	rep.setExternalNote(o)
+	for _, r := range rep.Results {
+		if r.Users == nil {
+			continue
+		}
+		sc, err := scenarios.Resolve(r.Mix)
+		if err != nil {
+			continue
+		}
+		u := CheckUsers(sc, p, r.Users.Given, r.Users.Distinct, o.Search.Max)
+		u.Note = "with the limits the 429 answers stated: " + u.Note
+		r.Users = &u
+	}
+}
+
+// setExternalNote says whose limits the deployment ran with.
+func (rep *Report) setExternalNote(o Options) {
+	rep.LimitsNote = "the deployment ran as deployed, with its own limits (known: " + rep.Policy.Source + "); " +
+		"429 answers are counted apart from errors, and a step with more than " + fmt.Sprintf("%.1f", o.Search.SLO.MaxRateLimited) +
+		"% of them measured per-user limits, not capacity"
+}
+
+// scanTarget lets the scan's discovery use a capacity Target: discovery
+// breaks nothing, so it needs no Control. creds are the accounts it may use.
+type scanTarget struct {
+	Target
+	creds []client.Credential
+}
+
+func (t scanTarget) Credentials() []client.Credential { return t.creds }
+
+// discoveryAccounts is how many accounts discovery gets when more are given:
+// it uses up their quota of every limited operation, so the rest are kept
+// for the ramp (with fewer, the scan reuses them for its other sessions).
+const discoveryAccounts = 2
+
+// discoveryCredentials are the credentials of the first discoveryAccounts
+// accounts, when at least one more account remains for the ramp.
+func discoveryCredentials(creds []client.Credential) []client.Credential {
+	if distinctUsers(creds) <= discoveryAccounts {
+		return creds
+	}
+	var out []client.Credential
+	seen := map[string]bool{}
+	for _, c := range creds {
+		if !seen[c.User] {
+			if len(seen) == discoveryAccounts {
+				break
+			}
+			seen[c.User] = true
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func (scanTarget) Control() (stackinfo.Control, error) {
+	return nil, fmt.Errorf("capacity's policy discovery controls nothing")
+}
+
+// discover maps the policy before the first ramp and makes it the
+// report's, over the declared limits in o.Policy.
+func (rep *Report) discover(ctx context.Context, o Options, s Target) {
+	d := &Discovery{}
+	rep.Discovery = d
+	timeout := o.DiscoverTimeout
+	if timeout <= 0 {
+		timeout = 3 * time.Minute
+	}
+	progress(o.Progress, "capacity: discovering the deployment's rate-limit policy (the scan's discovery, at most %s) ...\n", timeout)
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	m, err := scan.Discover(dctx, scanTarget{s, discoveryCredentials(s.Credentials())}, scan.Config{Limits: o.Policy.Limits})
+	if m != nil {
+		d.Requests, d.Seconds, d.Users, d.Map = m.Sent, m.Seconds, m.Users, m
+	}
+	if err == nil && dctx.Err() != nil {
+		err = dctx.Err()
+	}
+	if err != nil {
+		d.Error = err.Error()
+		progress(o.Progress, "capacity: policy discovery failed: %v; users are judged by %s limits\n", err, orUnknown(o.Policy.Source))
+		return
+	}
+	p, err := PolicyFromMap(fmt.Sprintf("discovered (scan discovery, %d requests in %.1f s)", m.Sent, m.Seconds), m, o.Policy.Limits, o.Policy.Source)
+	if err != nil {
+		d.Error = err.Error()
+		progress(o.Progress, "capacity: %v\n", err)
+		return
+	}
+	rep.Policy = p
+	rep.setExternalNote(o)
+	if len(o.Policy.Limits) == 0 {
+		m.Differences = nil // against the app's defaults, which nobody declared here
+	}
+	if len(m.Limited()) > 0 {
+		d.Spent = m.Users
+	}
+	progress(o.Progress, "capacity: policy discovered in %.1f s (%d requests): %d limited operation(s)\n", m.Seconds, m.Sent, len(m.Limited()))
 }
 
 func progress(w io.Writer, format string, args ...any) {
@@ -216,13 +356,20 @@ func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category
 	if rep.Mode == "" {
 		rep.Mode = info.Mode
 	}
+	if o.External && o.Discover && rep.Discovery == nil {
+		rep.discover(ctx, o, s)
+	}
 	// Against a deployment every account given drives load, so per-user
 	// limits spread; a started stack seeds enough for its mix.
-	policy, n := rep.Policy, base.Users
-	distinct := min(n, len(s.Credentials()))
+	creds := s.Credentials()
 	if o.External {
-		n = max(n, len(s.Credentials()))
-		distinct = distinctUsers(s.Credentials())
+		creds = rep.rampCredentials(creds)
+	}
+	policy, n := rep.Policy, base.Users
+	distinct := min(n, len(creds))
+	if o.External {
+		n = max(n, len(creds))
+		distinct = distinctUsers(creds)
 		if cr, ok := s.(cpuReader); ok && rep.CPUNote == "" {
 			if _, err := cr.ReadCPU(ctx); err != nil {
 				rep.CPUNote = "target CPU not measured: " + err.Error()
@@ -234,9 +381,9 @@ func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category
 	if users.TooFew || o.External {
 		progress(o.Progress, "capacity %s: %s\n", c, users.Note)
 	}
-	vus, err := scenarios.LoginUsers(ctx, s.BaseURL(), s.Credentials(), n, scenarios.LoginOptions{Discover: true, HargaItems: true, Version: base.Version})
+	vus, err := scenarios.LoginUsers(ctx, s.BaseURL(), creds, n, scenarios.LoginOptions{Discover: true, HargaItems: true, Version: base.Version})
 	if err != nil {
-		return fmt.Errorf("log users in: %w", err)
+		return loginError(err, n)
 	}
 	observed := map[string]*Observed{}
 	defer func() { r.Observed = sortedObserved(observed) }()
@@ -292,6 +439,37 @@ func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category
 	out, err := o.Search.Run(ctx, measure)
 	r.Outcome = out
 	return err
+}
+
+// rampCredentials leaves out the accounts discovery spent, when others
+// remain; otherwise it keeps them and says so.
+func (rep *Report) rampCredentials(creds []client.Credential) []client.Credential {
+	d := rep.Discovery
+	if d == nil || len(d.Spent) == 0 {
+		return creds
+	}
+	var out []client.Credential
+	for _, c := range creds {
+		if !contains(d.Spent, c.User) {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		d.Note = fmt.Sprintf("discovery sent %s against the limited operations (their quota may be spent for a window) and no other account was given: the first steps may see their 429s (give more accounts)", strings.Join(d.Spent, ", "))
+		return creds
+	}
+	d.Note = fmt.Sprintf("discovery sent %s against the limited operations (their quota may be spent for a window): the ramp uses the other %d account(s)", strings.Join(d.Spent, ", "), len(out))
+	return out
+}
+
+// loginError names the login limit when logging the users in ran into it:
+// every login of the harness comes from one address.
+func loginError(err error, n int) error {
+	if client.StatusOf(err) == http.StatusTooManyRequests {
+		return fmt.Errorf("log users in: the deployment's login limit answered 429 while logging in %d users from this one host (waited %s): "+
+			"raise the login limit for the test (per client IP), spread the users over several hosts (harness load --shard), or give fewer users: %w", n, scenarios.LoginWait, err)
+	}
+	return fmt.Errorf("log users in: %w", err)
 }
 
 // distinctUsers counts the accounts among creds.

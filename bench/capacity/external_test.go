@@ -95,11 +95,13 @@ func TestSweepExternal(t *testing.T) {
 
 // TestSweepExternalAsDeployed runs against the as-deployed profile (only
 // list-pekerjaan.save limited, 20 per 60 s, no Retry-After, Connection:
-// close) with two users and a mix of saves: the 429s are counted apart from
-// errors, the step is judged limited by users, the stated limit is read from
-// the 429 body, and the declared policy says the users are too few.
+// close) with no declared limits: the scan's discovery maps the policy before
+// the ramp (list save limited, from the 429 body; the other operations not),
+// the account it spent is left out of the ramp, the users are judged too few
+// by the discovered limit, the 429s are counted apart from errors, the step is
+// judged limited by users and the stated limit is read from the 429 body.
 func TestSweepExternalAsDeployed(t *testing.T) {
-	srv := stacktest.Serve(t, "--profile", "as-deployed", "--workers", "1", "--seed", "users=2,projects=1")
+	srv := stacktest.Serve(t, "--profile", "as-deployed", "--workers", "1", "--seed", "users=3,projects=1")
 	mix := filepath.Join(t.TempDir(), "saves.yaml")
 	require.NoError(t, os.WriteFile(mix, []byte(`name: saves
 kind: constant
@@ -114,32 +116,55 @@ mix:
   - op: volume-pekerjaan.list
     weight: 1
 `), 0o644))
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	creds := []client.Credential{
 		{User: "user1", Password: stack.DefaultSeedPassword, Projects: []int{1}},
 		{User: "user2", Password: stack.DefaultSeedPassword, Projects: []int{2}},
+		{User: "user3", Password: stack.DefaultSeedPassword, Projects: []int{3}},
 	}
+	var progress bytes.Buffer
 	rep, err := Sweep(ctx, Options{
 		Configs: []Config{{Cache: AsDeployed, Mix: mix}},
 		// The latency limit is loose on purpose: this test is about 429
 		// accounting, and a busy machine must not end the ramp on p99
 		// before the users' quota runs out (at the second step).
 		Search:       Search{Start: 40, Grow: 2, Max: 160, Resolution: 40, MaxBisect: 0, SLO: SLO{P99: 10 * time.Second, P99Ms: 10000, MaxErrorRate: 1, MaxRateLimited: 1}},
-		StepDuration: time.Second, MaxWorkers: 16,
+		StepDuration: time.Second, MaxWorkers: 16, Progress: &progress,
 		Up:       externalUp(stack.Spec{Mode: stack.ModeExternal, TargetURL: srv.URL, Credentials: creds}),
 		External: true, TargetURL: srv.URL,
-		Policy: Policy{Source: "declared (--limits write=20/60)", Limits: map[api.Category]api.Limit{api.Write: {Requests: 20, WindowSeconds: 60}}, Operations: []string{"list-pekerjaan.save"}},
+		Policy: Policy{Source: "unknown"}, Discover: true, DiscoverTimeout: 2 * time.Minute,
 	})
+	t.Log(progress.String())
 	require.NoError(t, err)
 	require.Contains(t, rep.CPUNote, "no cpu hook configured")
+	require.NotNil(t, rep.Discovery)
+	require.Empty(t, rep.Discovery.Error)
+	require.Contains(t, rep.Policy.Source, "discovered (scan discovery")
+	for _, e := range rep.Policy.PerOp {
+		if e.Operation == "list-pekerjaan.save" {
+			require.Equal(t, OpLimited, e.State)
+			require.Equal(t, api.Limit{Requests: 20, WindowSeconds: 60}, e.Limit)
+			require.Equal(t, FromDiscovered, e.From)
+			require.Contains(t, e.Detail, "429 body")
+			continue
+		}
+		require.NotEqual(t, OpLimited, e.State, "%s is not limited as deployed: %+v", e.Operation, e)
+	}
+	require.Equal(t, map[api.Category]api.Limit{api.Write: {Requests: 20, WindowSeconds: 60}}, rep.Policy.Limits)
+	require.Equal(t, []string{"list-pekerjaan.save"}, rep.Policy.Operations)
+	// Discovery exhausted the first users' list-save quota: they sit out.
+	require.Equal(t, []string{"user1", "user2"}, rep.Discovery.Spent)
+	require.Contains(t, rep.Discovery.Note, "the ramp uses the other 1 account(s)")
 	res := rep.Results[0]
 	require.Empty(t, res.Error)
-	// 2 users × 0.8 × 20/60 / (1/2) = 1.07/s of this mix; 160/s needs
+	// 1 user × 0.8 × 20/60 / (1/2) = 0.53/s of this mix; 160/s needs
 	// 160 × 1/2 / (0.8 × 20/60) = 300 users.
+	require.Equal(t, 1, res.Users.Distinct)
 	require.True(t, res.Users.TooFew)
-	require.InDelta(t, 1.0, res.Users.SupportedRate, 0.05)
+	require.InDelta(t, 0.5, res.Users.SupportedRate, 0.05)
 	require.Equal(t, 300, res.Users.Needed)
+	require.Contains(t, res.Users.Note, "give at least 300 users")
 	o := res.Outcome
 	require.True(t, o.LimitedByUsers, o.Reason)
 	require.Contains(t, o.Reason, "per-user limits answered, not capacity")
@@ -157,4 +182,11 @@ mix:
 	require.Len(t, res.Observed, 1)
 	require.Equal(t, "list-pekerjaan.save", res.Observed[0].Operation)
 	require.Equal(t, api.Limit{Requests: 20, WindowSeconds: 60}, res.Observed[0].Limit, "the 429 body states the limit")
+
+	var text bytes.Buffer
+	rep.WriteText(&text)
+	t.Log(text.String())
+	require.Regexp(t, `list-pekerjaan\.save +write +limited +20/60s +discovered`, text.String())
+	require.Regexp(t, `volume-pekerjaan\.list +read +unlimited +– +discovered`, text.String())
+	require.Contains(t, text.String(), "too few users")
 }

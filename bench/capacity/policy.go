@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ahsp-harness/harness/scenarios"
+	"github.com/ahsp-harness/harness/scenarios/scan"
 	"github.com/ahsp-harness/harness/target/api"
 )
 
@@ -23,13 +24,60 @@ type Policy struct {
 	// Operations the limits apply to; empty: every operation of a limited
 	// category.
 	Operations []string `json:"operations,omitempty"`
+	// PerOp is every operation's limit and where it came from (declared,
+	// discovered, 429 body); an entry here wins over Limits.
+	PerOp []OpLimit `json:"per_operation,omitempty"`
+}
+
+// Where a per-operation limit came from.
+const (
+	FromDeclared   = "declared"
+	FromDiscovered = "discovered"
+	From429Body    = "429 body"
+)
+
+// States of an OpLimit (the scan discovery's words).
+const (
+	OpLimited    = scan.OpLimited
+	OpUnlimited  = scan.OpUnlimited
+	OpUnmeasured = scan.OpUnmeasured
+)
+
+// OpLimit is one operation's per-user limit as the run knows it.
+type OpLimit struct {
+	Operation string       `json:"operation"`
+	Category  api.Category `json:"category"`
+	// State is limited, unlimited (discovery reached its budget without a
+	// 429) or unmeasured (nothing known: not treated as limited).
+	State string    `json:"state"`
+	Limit api.Limit `json:"limit"`
+	// From is declared, discovered or 429 body; Detail says how (which
+	// field of the 429, how many requests passed).
+	From   string `json:"from,omitempty"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // Known reports whether the policy has limits to compute with.
-func (p Policy) Known() bool { return len(p.Limits) > 0 }
+func (p Policy) Known() bool { return len(p.Limits) > 0 || len(p.PerOp) > 0 }
+
+// entry is op's per-operation entry, if any.
+func (p Policy) entry(name string) (OpLimit, bool) {
+	for _, e := range p.PerOp {
+		if e.Operation == name {
+			return e, true
+		}
+	}
+	return OpLimit{}, false
+}
 
 // limitOf is op's per-user limit, if the policy limits it.
 func (p Policy) limitOf(op api.Operation) (api.Limit, bool) {
+	if e, ok := p.entry(op.Name); ok {
+		if e.State == OpLimited && e.Limit.Requests > 0 && e.Limit.WindowSeconds > 0 {
+			return e.Limit, true
+		}
+		return api.Limit{}, false
+	}
 	l, ok := p.Limits[op.Category]
 	if !ok || l.Requests <= 0 || l.WindowSeconds <= 0 {
 		return api.Limit{}, false
@@ -101,7 +149,7 @@ func MixShares(sc *scenarios.Scenario) map[string]float64 {
 func CheckUsers(sc *scenarios.Scenario, p Policy, given, distinct, maxRate int) Users {
 	u := Users{Given: given, Distinct: distinct, SupportedRate: -1}
 	if !p.Known() {
-		u.Note = fmt.Sprintf("the deployment's limits are %s: give --limits to check that %d user(s) are enough; 429s are counted apart from errors and named per operation", orUnknown(p.Source), distinct)
+		u.Note = fmt.Sprintf("the deployment's limits are %s: give --limits or --policy (or let discovery run) to check that %d user(s) are enough; 429s are counted apart from errors and named per operation", orUnknown(p.Source), distinct)
 		return u
 	}
 	u.SupportedRate = 0
@@ -133,7 +181,7 @@ func CheckUsers(sc *scenarios.Scenario, p Policy, given, distinct, maxRate int) 
 	case u.SupportedRate < float64(maxRate):
 		u.TooFew = true
 		op, _ := api.Lookup(u.Binding)
-		l := p.Limits[op.Category]
+		l, _ := p.limitOf(op)
 		u.Note = fmt.Sprintf("too few users: %d distinct user(s) may send at most %.1f/s of %s before %s (%d per %d s per user, %s policy) answers 429; "+
 			"to measure up to %d/s give at least %d users (--user or --users-file)",
 			distinct, u.SupportedRate, sc.Name, u.Binding, l.Requests, l.WindowSeconds, p.Source, maxRate, u.Needed)

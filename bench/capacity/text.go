@@ -53,12 +53,29 @@ func (r *Report) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "  %s: %d answer(s) 429 from %s, %s\n", res.Config, ob.Count, ob.Operation, lim)
 		}
 	}
+	r.Policy.WriteText(w)
+	if d := r.Discovery; d != nil {
+		if d.Error != "" {
+			fmt.Fprintf(w, "  policy discovery failed: %s\n", d.Error)
+		}
+		if d.Note != "" {
+			fmt.Fprintf(w, "  policy discovery: %s\n", d.Note)
+		}
+		if d.Map != nil {
+			for _, diff := range d.Map.Differences {
+				fmt.Fprintf(w, "  policy discovery: difference: %s\n", diff)
+			}
+		}
+	}
 	fmt.Fprintf(w, "note: %s.\nnote: %s.\n", r.LimitsNote, r.SharedCoresNote)
 	if r.CPUNote != "" {
 		fmt.Fprintf(w, "note: %s.\n", r.CPUNote)
 	}
 	if r.Tuning != nil {
 		r.Tuning.WriteText(w)
+	}
+	if r.Alerts != nil {
+		r.Alerts.WriteText(w)
 	}
 }
 
@@ -90,3 +107,29 @@ func (s Step) CacheCPUText() string { return cpu(s.CacheCPU) }
 
 // MachineCPUText is the whole machine's busy CPU in cores, or "n/a".
 func (s Step) MachineCPUText() string { return cpu(s.MachineCPU) }
+
+// WriteText prints where each operation's limit came from, when the policy
+// is known per operation.
+func (p Policy) WriteText(w io.Writer) {
+	if len(p.PerOp) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "limits per operation (%s):\n", p.Source)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  operation\tcategory\tstate\tlimit\tfrom\thow\t")
+	for _, e := range p.PerOp {
+		lim := "–"
+		if e.State == OpLimited && e.Limit.Requests > 0 {
+			lim = fmt.Sprintf("%d/%ds", e.Limit.Requests, e.Limit.WindowSeconds)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t\n", e.Operation, e.Category, e.State, lim, orDash(e.From), truncateText(e.Detail, 110))
+	}
+	tw.Flush()
+}
+
+func truncateText(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/ahsp-harness/harness/reports"
 	"github.com/ahsp-harness/harness/run"
 	"github.com/ahsp-harness/harness/scenarios"
+	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/stack"
 )
 
@@ -34,6 +35,9 @@ type capacityOptions struct {
 	jsonOut    string
 	label      string
 	usage      string
+	policyFile string
+	noDiscover bool
+	discoverTO time.Duration
 
 	sweepChanged bool
 }
@@ -73,9 +77,13 @@ stack flags (--stack, --target-bin, --limiter, ...) apply to every stack.
 
 Against --stack external there is one configuration, the deployment as it
 is: the same step, bisect, knee and SLO logic per mix, with the load spread
-over every account given (--user, --users-file). Per-user limits (declared
-with --limits) say how many users a rate needs; the harness says when the
-users given are too few. 429s are counted apart from errors: a step with more
+over every account given (--user, --users-file). Per-user limits say how many
+users a rate needs; the harness says when the users given are too few. The
+limits come, per operation, from a saved policy map (--policy: a scan's
+--json or a run's summary.json), else from --limits, else from a bounded
+policy discovery before the ramp (the scan's; --no-discover skips it), and
+429 bodies seen during the ramp add what they state; the report's table says
+which source each limit came from. 429s are counted apart from errors: a step with more
 than 1% of them measured the limits, not capacity. Target CPU comes from the
 cpu hook (--hook cpu='...'). --label names the run; 'harness compare' lays
 several capacity runs side by side (worker counts or cache backends swept by
@@ -89,7 +97,8 @@ Generator and target share this machine's cores: the rates are lower bounds.`,
   harness capacity --stack local --sweep-workers 2 --sweep-caches redis --mixes read-mix
   harness capacity --stack docker --mixes read-mix --step 3s
   harness capacity --stack external --target-url http://127.0.0.1:8000 --users-file users.txt \
-      --limits write=20/60 --hook cpu='cat /sys/fs/cgroup/app/cpu.stat | ...' --label "4 workers, redis"`,
+      --limits write=20/60 --hook cpu='cat /sys/fs/cgroup/app/cpu.stat | ...' --label "4 workers, redis"
+  harness capacity --stack external --target-url http://127.0.0.1:8000 --users-file users.txt --policy scan.json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.sweepChanged = cmd.Flags().Changed("sweep-workers") || cmd.Flags().Changed("sweep-caches")
 			return app.capacity(cmd.Context(), o)
@@ -109,6 +118,9 @@ Generator and target share this machine's cores: the rates are lower bounds.`,
 	f.StringVar(&o.out, "out", "", "report folder (default: a fresh reports/out/<timestamp>/, linked as reports/out/latest)")
 	f.StringVar(&o.jsonOut, "json", "", "also write the capacity report as JSON to this file")
 	f.StringVar(&o.label, "label", "", "name of this run (shown by harness compare), e.g. \"4 workers, redis\"")
+	f.StringVar(&o.policyFile, "policy", "", "external: a saved scan report (harness scan --json) or run summary.json whose policy map gives per-operation limits")
+	f.BoolVar(&o.noDiscover, "no-discover", false, "external: without --limits or --policy, do not discover the policy before the ramp (users are then not checked)")
+	f.DurationVar(&o.discoverTO, "discover-timeout", 3*time.Minute, "external: bound on the policy discovery before the ramp")
 	f.StringVar(&o.usage, "usage", "", "usage profile for the rate-limit tuning: category=requests per user per minute (e.g. read=30,write=6), or a scenario (default: the first mix's scenario)")
 	return cmd
 }
@@ -149,6 +161,7 @@ func (a *App) capacity(ctx context.Context, o capacityOptions) error {
 	}
 	var configs []capacity.Config
 	var policy capacity.Policy
+	discover := false
 	up := run.CapacityStacks(spec)
 	if spec.Mode == stack.ModeExternal {
 		up = run.CapacityExternal(spec)
@@ -159,10 +172,25 @@ func (a *App) capacity(ctx context.Context, o capacityOptions) error {
 			configs = append(configs, capacity.Config{Cache: capacity.AsDeployed, Mix: m})
 		}
 		policy = capacity.Policy{Source: "unknown"}
+		var declared map[api.Category]api.Limit
 		if a.g.limits != "" {
-			policy = capacity.Policy{Source: "declared (--limits " + a.g.limits + ")", Limits: spec.Limits}
+			declared = spec.Limits
+			policy = capacity.DeclaredPolicy("declared (--limits "+a.g.limits+")", spec.Limits)
 		}
+		if o.policyFile != "" {
+			m, err := capacity.LoadPolicyMap(a.abs(o.policyFile))
+			if err != nil {
+				return usage("--policy: %v", err)
+			}
+			if policy, err = capacity.PolicyFromMap("policy map of "+o.policyFile, m, declared, policy.Source); err != nil {
+				return usage("--policy: %v (run harness scan --json FILE against the deployment first)", err)
+			}
+		}
+		discover = a.g.limits == "" && o.policyFile == "" && !o.noDiscover
 	} else {
+		if o.policyFile != "" || o.noDiscover {
+			return usage("--policy and --no-discover apply to --stack external: a stack the harness starts runs with a high-limit profile")
+		}
 		for _, c := range o.caches {
 			for _, w := range o.workers {
 				for _, m := range o.mixes {
@@ -182,6 +210,7 @@ func (a *App) capacity(ctx context.Context, o capacityOptions) error {
 		Configs: configs, Search: search, StepDuration: o.step, MaxWorkers: o.maxWorkers,
 		Up: up, Progress: a.progress(), Policy: policy, Label: o.label,
 		External: spec.Mode == stack.ModeExternal, TargetURL: spec.TargetURL,
+		Discover: discover, DiscoverTimeout: o.discoverTO,
 	})
 	if rep == nil {
 		return runErr
@@ -190,6 +219,14 @@ func (a *App) capacity(ctx context.Context, o capacityOptions) error {
 		rep.Tuning = t
 	} else {
 		fmt.Fprintf(a.progress(), "capacity: no rate-limit tuning: %v\n", err)
+	}
+	rules, rulesErr := capacity.AlertRules(rep, capacity.DefaultAlertMetrics)
+	if rulesErr == nil {
+		if tab, err := capacity.NewAlertTable(rep, rules, capacity.DefaultAlertMetrics); err == nil {
+			rep.Alerts = tab
+		} else {
+			fmt.Fprintf(a.progress(), "capacity: no alert table: %v\n", err)
+		}
 	}
 	rep.WriteText(a.Stdout)
 	dir, err := a.outDir(o.out)
@@ -208,7 +245,7 @@ func (a *App) capacity(ctx context.Context, o capacityOptions) error {
 	if err := writeJSON(filepath.Join(dir, "capacity.json"), rep); err != nil {
 		return err
 	}
-	if rules, err := capacity.AlertRules(rep, capacity.DefaultAlertMetrics); err == nil {
+	if err := rulesErr; err == nil {
 		var b bytes.Buffer
 		if err := capacity.WriteAlertRules(&b, rep, rules); err != nil {
 			return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -10,6 +11,8 @@ import (
 )
 
 func TestCapacityMergeShardUsage(t *testing.T) {
+	noMap, err := filepath.Abs("testdata/no-policy-map.json")
+	require.NoError(t, err)
 	tests := []struct {
 		name   string
 		args   []string
@@ -21,6 +24,9 @@ func TestCapacityMergeShardUsage(t *testing.T) {
 		{"step too short", []string{"capacity", "--step", "10ms"}, "want between 500ms and 1m"},
 		{"external sweep refused", []string{"capacity", "--stack", "external", "--target-url", "http://127.0.0.1:1", "--sweep-workers", "2"}, "an external deployment is measured as it is"},
 		{"bad usage", []string{"capacity", "--usage", "reads=3"}, "--usage: usage \"reads=3\""},
+		{"policy needs external", []string{"capacity", "--stack", "local", "--policy", "scan.json"}, "--policy and --no-discover apply to --stack external"},
+		{"policy file missing", []string{"capacity", "--stack", "external", "--target-url", "http://127.0.0.1:1", "--policy", "nope-scan.json"}, "--policy: open"},
+		{"policy file without a map", []string{"capacity", "--stack", "external", "--target-url", "http://127.0.0.1:1", "--policy", noMap}, "no policy map in it"},
 		{"tune without a report", []string{"tune", "nope.json"}, "nope.json"},
 		{"bad shard", []string{"load", "read-mix", "--shard", "2/2"}, "--shard: shard \"2/2\": want i/N with 0 <= i < N"},
 		{"shard too fine", []string{"load", "read-mix", "--shard", "63/64"}, "users 4 cannot be split 64 ways"},

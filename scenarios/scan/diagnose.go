@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ahsp-harness/harness/check"
@@ -35,8 +36,9 @@ type Diagnosis struct {
 // counter, explained by the counter experiments.
 var diagnosable = map[string]bool{MultiWorker: true, Race: true}
 
-// diagnose adds the root cause to a failed counter probe (once per
-// operation: the controls are shared by every probe that needs them).
+// diagnose adds the root cause to a failed counter probe: the control
+// experiments run once per operation (every probe that needs them shares
+// them), and each probe gets the single cause that explains ITS burst.
 func (s *scanner) diagnose(ctx context.Context, res *Result) {
 	// Only an overshoot is a counter's fault; a probe that measured nothing
 	// or could not set up has nothing to diagnose.
@@ -47,20 +49,27 @@ func (s *scanner) diagnose(ctx context.Context, res *Result) {
 	if !ok {
 		return
 	}
+	// Probes of one operation may fail at the same time: the controls run
+	// once, and the other waits for them.
 	s.mu.Lock()
-	d, done := s.diagnoses[op.Name]
-	s.mu.Unlock()
-	if !done {
-		d = s.counterDiagnosis(ctx, op)
-		s.mu.Lock()
-		if s.diagnoses == nil {
-			s.diagnoses = map[string]*Diagnosis{}
-		}
-		s.diagnoses[op.Name] = d
-		s.mu.Unlock()
+	if s.diagnoses == nil {
+		s.diagnoses = map[string]*diagnosisOnce{}
 	}
-	if d == nil {
+	once := s.diagnoses[op.Name]
+	if once == nil {
+		once = &diagnosisOnce{}
+		s.diagnoses[op.Name] = once
+	}
+	s.mu.Unlock()
+	once.Do(func() { once.c = s.counterControls(ctx, op) })
+	c := once.c
+	if c == nil {
 		return
+	}
+	d := c.failed
+	if d == nil {
+		d = classify(res.Probe, c.limit, c.seqOne, c.seqFresh, c.conc)
+		d.Controls = []Row{c.seqOne.row(), c.seqFresh.row(), c.conc.row()}
 	}
 	res.Diagnosis = d
 	if d.Cause == CauseNotLimited {
@@ -71,7 +80,40 @@ func (s *scanner) diagnose(ctx context.Context, res *Result) {
 			op.Name, d.Detail, res.Probe, res.Reason)
 		return
 	}
+	// The probe's own explanation is a hypothesis: when the controls name
+	// another cause, it is dropped so the FAIL names one cause.
+	if h, ok := hypotheses[res.Probe]; ok && d.Cause != h.cause && d.Cause != CauseUnconfirmed {
+		for _, clause := range h.clauses {
+			res.Reason = strings.Replace(res.Reason, clause, "", 1)
+		}
+	}
 	res.Reason += "; most likely cause: " + d.Cause + " (" + d.Detail + ")"
+}
+
+// hypothesis is the cause a probe's own reason states before the controls
+// ran, and the clauses (with their separators) that state it.
+type hypothesis struct {
+	cause   string
+	clauses []string
+}
+
+var hypotheses = map[string]hypothesis{
+	Race:        {CauseNonAtomic, []string{": " + raceClause}},
+	MultiWorker: {CausePerProcess, []string{"; " + perWorkerClause, "; " + oneAtATimeClause}},
+}
+
+// diagnosisOnce holds one operation's control experiments, run once.
+type diagnosisOnce struct {
+	sync.Once
+	c *controlRuns
+}
+
+// controlRuns are the three control experiments on one operation; failed
+// is the diagnosis when they could not run.
+type controlRuns struct {
+	limit                  int
+	seqOne, seqFresh, conc counterRun
+	failed                 *Diagnosis
 }
 
 // counterRun is one control experiment's outcome.
@@ -108,7 +150,7 @@ func (c counterRun) row() Row {
 // 429s is a counter per process (about acc/limit processes); no 429 at all on
 // fresh connections while one connection is limited is a key that includes
 // the connection.
-func (s *scanner) counterDiagnosis(ctx context.Context, op api.Operation) *Diagnosis {
+func (s *scanner) counterControls(ctx context.Context, op api.Operation) *controlRuns {
 	p := s.policyOf(op.Category)
 	if pol, ok := s.pm.Lookup(op.Name, api.Legacy); ok && pol.State == OpLimited {
 		p = pol.Policy(s.alg) // what the deployment does, as the probes judge it
@@ -145,7 +187,7 @@ func (s *scanner) counterDiagnosis(ctx context.Context, op api.Operation) *Diagn
 		return ctx.Err()
 	})
 	if err != nil {
-		return &Diagnosis{Cause: CauseUnconfirmed, Detail: "the control experiments could not run: " + err.Error()}
+		return &controlRuns{failed: &Diagnosis{Cause: CauseUnconfirmed, Detail: "the control experiments could not run: " + err.Error()}}
 	}
 	seqFresh, err := run("control: sequential, a fresh connection each", func(mk reqMaker, t *tally) error {
 		hc := httpClient(30*time.Second, true)
@@ -156,7 +198,7 @@ func (s *scanner) counterDiagnosis(ctx context.Context, op api.Operation) *Diagn
 		return ctx.Err()
 	})
 	if err != nil {
-		return &Diagnosis{Cause: CauseUnconfirmed, Detail: "the control experiments could not run: " + err.Error()}
+		return &controlRuns{failed: &Diagnosis{Cause: CauseUnconfirmed, Detail: "the control experiments could not run: " + err.Error()}}
 	}
 	conc, err := run("control: concurrent, fresh connections", func(mk reqMaker, t *tally) error {
 		reqs := make([]req, n)
@@ -166,17 +208,20 @@ func (s *scanner) counterDiagnosis(ctx context.Context, op api.Operation) *Diagn
 		return s.burst(ctx, reqs, s.conns, true, t)
 	})
 	if err != nil {
-		return &Diagnosis{Cause: CauseUnconfirmed, Detail: "the control experiments could not run: " + err.Error()}
+		return &controlRuns{failed: &Diagnosis{Cause: CauseUnconfirmed, Detail: "the control experiments could not run: " + err.Error()}}
 	}
-	d := classify(L, seqOne, seqFresh, conc)
-	d.Controls = []Row{seqOne.row(), seqFresh.row(), conc.row()}
-	return d
+	return &controlRuns{limit: L, seqOne: seqOne, seqFresh: seqFresh, conc: conc}
 }
 
 type reqMaker func() req
 
-// classify reads the three control experiments (pure, for tests).
-func classify(limit int, seqOne, seqFresh, conc counterRun) *Diagnosis {
+// classify reads the three control experiments for one failed probe and
+// names the single cause that explains that probe's burst (pure, for
+// tests): multi-worker sends one request at a time, so a non-atomic counter
+// cannot explain its overshoot; race sends concurrently, so a counter per
+// process explains it only when the concurrent control got no more through
+// than the sequential one on fresh connections.
+func classify(probe string, limit int, seqOne, seqFresh, conc counterRun) *Diagnosis {
 	margin := max(2, limit/10)
 	reached := func(c counterRun) int { return c.acc + c.lim }
 	if b := seqFresh.status[http.StatusFound] + conc.status[http.StatusFound]; b > 0 {
@@ -188,6 +233,21 @@ func classify(limit int, seqOne, seqFresh, conc counterRun) *Diagnosis {
 		return &Diagnosis{Cause: CauseUnconfirmed, Detail: fmt.Sprintf("the controls reached the operation too rarely to compare (%d, %d and %d answered by it; the rest were bounced or failed)",
 			reached(seqOne), reached(seqFresh), reached(conc))}
 	}
+	// Non-atomic: a worker let more than the limit through concurrently;
+	// without worker ids, clearly more were accepted concurrently than
+	// sequentially on fresh connections (which a counter per process
+	// already explains).
+	nonAtomic := conc.acc > seqFresh.acc+margin && conc.over()
+	if conc.workersIdentified && len(conc.accPerWorker) > 0 {
+		nonAtomic = false
+		for _, v := range conc.accPerWorker {
+			nonAtomic = nonAtomic || v > limit
+		}
+	}
+	concurrently := fmt.Sprintf("concurrently %d of %d were accepted (at most %d)", conc.acc, conc.sent, conc.max)
+	if conc.workersIdentified && len(conc.accPerWorker) > 0 {
+		concurrently += "; per worker " + formatCounts(conc.accPerWorker)
+	}
 	switch {
 	case seqOne.lim == 0 && seqFresh.lim == 0 && conc.lim == 0:
 		return &Diagnosis{Cause: CauseNotLimited, Detail: fmt.Sprintf("no control answered 429 (%d, %d and %d requests): the operation has no limit to bypass", seqOne.sent, seqFresh.sent, conc.sent)}
@@ -195,6 +255,9 @@ func classify(limit int, seqOne, seqFresh, conc counterRun) *Diagnosis {
 		return &Diagnosis{Cause: CauseDeclaredPolicy, Detail: fmt.Sprintf("even %d requests one after another on one connection got %d accepted, at most %d allowed", seqOne.sent, seqOne.acc, seqOne.max)}
 	case seqFresh.over() && seqFresh.lim == 0 && seqOne.lim > 0:
 		return &Diagnosis{Cause: CauseConnectionKey, Detail: fmt.Sprintf("one connection was limited after %d, but %d requests on fresh connections were all accepted: every new connection starts a new count", seqOne.acc, seqFresh.sent)}
+	case probe == Race && nonAtomic:
+		return &Diagnosis{Cause: CauseNonAtomic, Detail: fmt.Sprintf("sequentially %d and %d were accepted, %s: more than one request at a time let through, so concurrent requests read the same count before any wrote it back",
+			seqOne.acc, seqFresh.acc, concurrently)}
 	case seqFresh.over():
 		procs := int(math.Round(float64(seqFresh.acc) / float64(limit)))
 		detail := fmt.Sprintf("sequential requests on fresh connections got %d accepted (about %d× the limit %d, so about %d processes counting apart) while one connection stayed within %d",
@@ -204,22 +267,16 @@ func classify(limit int, seqOne, seqFresh, conc counterRun) *Diagnosis {
 		} else if !seqFresh.workersIdentified {
 			detail += "; workers not identifiable"
 		}
-		// Non-atomic on top: a worker that let more than the limit through on
-		// its own; without worker ids, clearly more accepted concurrently.
-		nonAtomic := conc.acc > seqFresh.acc+margin
-		if conc.workersIdentified && len(conc.accPerWorker) > 0 {
-			nonAtomic = false
-			for _, v := range conc.accPerWorker {
-				nonAtomic = nonAtomic || v > limit
-			}
-		}
-		if nonAtomic {
-			return &Diagnosis{Cause: CausePerProcess + " and " + CauseNonAtomic, Detail: detail + fmt.Sprintf("; concurrently %d were accepted (per worker %s): the counter is also not atomic", conc.acc, formatCounts(conc.accPerWorker))}
+		if probe == Race {
+			detail += "; " + concurrently + ", no more than one at a time: the concurrent burst spread over processes, not a race"
 		}
 		return &Diagnosis{Cause: CausePerProcess, Detail: detail}
+	case conc.over() && probe == Race:
+		return &Diagnosis{Cause: CauseNonAtomic, Detail: fmt.Sprintf("sequentially %d and %d were accepted (within %d), %s: concurrent requests read the same count before any wrote it back",
+			seqOne.acc, seqFresh.acc, seqFresh.max, concurrently)}
 	case conc.over():
-		return &Diagnosis{Cause: CauseNonAtomic, Detail: fmt.Sprintf("sequentially %d and %d were accepted (within %d), concurrently %d of %d (at most %d): concurrent requests read the same count before any wrote it back",
-			seqOne.acc, seqFresh.acc, seqFresh.max, conc.acc, conc.sent, conc.max)}
+		return &Diagnosis{Cause: CauseUnconfirmed, Detail: fmt.Sprintf("the sequential controls stayed within the limit (%d and %d accepted, at most %d); only the concurrent one went over (%s), which requests sent one at a time cannot trigger",
+			seqOne.acc, seqFresh.acc, seqFresh.max, concurrently)}
 	}
 	return &Diagnosis{Cause: CauseUnconfirmed, Detail: fmt.Sprintf("the controls stayed within the limit (sequential %d and %d, concurrent %d of at most %d): the overshoot may be intermittent", seqOne.acc, seqFresh.acc, conc.acc, conc.max)}
 }

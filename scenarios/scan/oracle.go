@@ -77,15 +77,18 @@ func MaxAcceptedAnyInterval(p Policy, d time.Duration) int {
 }
 
 // PoliteInterval is a send interval every correct algorithm accepts
-// forever on a fresh key: about half the limit per window, and always more
-// than docs/limiter.md's must-pass spacing w/(limit−1) with a 25% margin
-// (the sliding counter may deny a client at exactly the limit's rate).
+// forever on a fresh key: docs/limiter.md's must-pass spacing w/(limit−1)
+// with a 25% margin (the sliding counter may deny a client at exactly the
+// limit's rate), and at least 250ms more than it so a busy machine's late
+// send cannot close two sends below it. About 80% of the limit's rate: the
+// shortest stream that still outlasts a window (L+2 requests), because the
+// polite stream sets the scan's length with real 60 s windows.
 func PoliteInterval(p Policy) time.Duration {
 	w, l := p.window(), time.Duration(max(p.Limit.Requests, 1))
 	if l == 1 {
 		return 2 * w
 	}
-	return max(2*w/l, 5*w/(4*(l-1)))
+	return max(5*w/(4*(l-1)), w/(l-1)+250*time.Millisecond)
 }
 
 // FastLimits is a short-window --limits profile for scanning the reference

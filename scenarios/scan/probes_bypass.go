@@ -181,7 +181,7 @@ func judgeBypass(e Evidence, op api.Operation, what string, results []bypassResu
 		}
 	default:
 		res.Status = check.Pass
-		res.Reason = fmt.Sprintf("%s shared the spent quota of %s or were refused (%d variants × %d rounds)", what, op.Name, len(results), bypassRounds)
+		res.Reason = fmt.Sprintf("%s shared the spent quota of %s or were refused (%s × %d rounds)", what, op.Name, plural(len(results), "variant"), bypassRounds)
 	}
 	return res
 }

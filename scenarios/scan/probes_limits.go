@@ -147,10 +147,10 @@ func probeMultiWorker(ctx context.Context, s *scanner) Result {
 			e.Accepted, e.Sent, op.Name, e.ElapsedSeconds, e.ExpectedMax, over, formatCounts(e.AcceptedPerWorker))
 		switch {
 		case perWorkerWithin(e.AcceptedPerWorker, e.ExpectedMax) && len(e.AcceptedPerWorker) > 1:
-			res.Reason += "; every worker stayed within the limit on its own: each counts in its own memory (per-process cache), so N workers let N× the limit through"
+			res.Reason += "; " + perWorkerClause
 		case seen == 0:
-			res.Reason += fmt.Sprintf("; the requests went one at a time (none raced), each on a new connection, and %.1f× the limit passed: "+
-				"the processes that served them do not share the counter, each counts in its own memory (per-process cache)", float64(e.Accepted)/float64(max(p.Limit.Requests, 1)))
+			res.Reason += fmt.Sprintf("; the requests went one at a time (none raced), each on a new connection, and %.1f× the limit passed", float64(e.Accepted)/float64(max(p.Limit.Requests, 1))) +
+				"; " + oneAtATimeClause
 		}
 		return res
 	}
@@ -167,6 +167,14 @@ func probeMultiWorker(ctx context.Context, s *scanner) Result {
 	}
 	return res
 }
+
+// The probes' own explanations of an overshoot; diagnose drops them when
+// the controls name another cause.
+const (
+	raceClause       = "concurrent requests read the same count before any wrote it back (non-atomic read-modify-write)"
+	perWorkerClause  = "every worker stayed within the limit on its own: each counts in its own memory (per-process cache), so N workers let N× the limit through"
+	oneAtATimeClause = "the processes that served them do not share the counter, each counts in its own memory (per-process cache)"
+)
 
 func perWorkerWithin(m map[string]int, limit int) bool {
 	for _, v := range m {
@@ -205,9 +213,8 @@ func probeRace(ctx context.Context, s *scanner) Result {
 	res := Result{Evidence: e}
 	if over > 0 {
 		res.Status = check.Fail
-		res.Reason = fmt.Sprintf("accepted %d of %d concurrent requests on %s %s in %.2fs, at most %d allowed (%d over): "+
-			"concurrent requests read the same count before any wrote it back (non-atomic read-modify-write)",
-			e.Accepted, e.Sent, op.Name, where, e.ElapsedSeconds, e.ExpectedMax, over)
+		res.Reason = fmt.Sprintf("accepted %d of %d concurrent requests on %s %s in %.2fs, at most %d allowed (%d over): %s",
+			e.Accepted, e.Sent, op.Name, where, e.ElapsedSeconds, e.ExpectedMax, over, raceClause)
 		return res
 	}
 	if m := tooFewReached(e); m != "" {
@@ -247,9 +254,8 @@ type windowEdge struct {
 	result *Result // set when the part could not run
 }
 
-func (s *scanner) windowEdge(ctx context.Context, polite string) windowEdge {
-	pol, ok := s.pickOther(polite, api.Write, api.Bulk, api.Export, api.Read)
-	if !ok {
+func (s *scanner) windowEdge(ctx context.Context, polite string, pol OpPolicy) windowEdge {
+	if pol.Operation == "" {
 		r := skip("no second limited operation and %s's key is not per user: the window edge cannot be probed apart from the polite stream", polite)
 		return windowEdge{result: &r}
 	}
@@ -297,17 +303,19 @@ func (s *scanner) windowEdge(ctx context.Context, polite string) windowEdge {
 }
 
 func probeWindow(ctx context.Context, s *scanner) Result {
-	// Part 1: a polite client, half the limit per window, is never throttled.
-	pol, op, sk := s.pick(api.Export, api.Write, api.Bulk, api.Read)
+	// Part 1: a polite client, slower than the limit, is never throttled.
+	_, _, sk := s.pick(api.Export, api.Write, api.Bulk, api.Read)
 	if sk != nil {
 		return *sk
 	}
+	pol, edgePol := s.windowOps()
+	op := mustOp(pol.Operation)
 	vu, note, err := s.user(ctx, true)
 	if err != nil {
 		return setupFailed(err)
 	}
 	p := pol.Policy(s.alg)
-	every := PoliteInterval(p)
+	every := PoliteInterval(p).Round(time.Millisecond)
 	n := max(p.Limit.Requests+2, 3)
 	if every*time.Duration(n) > maxProbeWait {
 		return skip("the %s window is too long to probe (%d requests one every %s)", op.Category, n, every)
@@ -315,7 +323,7 @@ func probeWindow(ctx context.Context, s *scanner) Result {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	edgeDone := make(chan windowEdge, 1)
-	go func() { edgeDone <- s.windowEdge(ctx, op.Name) }()
+	go func() { edgeDone <- s.windowEdge(ctx, op.Name, edgePol) }()
 	hc := httpClient(30*time.Second, false)
 	defer hc.CloseIdleConnections()
 	polite := newTally(apiClass)
@@ -361,7 +369,7 @@ func probeWindow(ctx context.Context, s *scanner) Result {
 	switch {
 	case throttledAt > 0:
 		res.Status = check.Fail
-		res.Reason = fmt.Sprintf("a client sending half the limit (%s: one every %s) was throttled at request %d of %d: "+
+		res.Reason = fmt.Sprintf("a client slower than the limit (%s: one every %s) was throttled at request %d of %d: "+
 			"the window is pushed back on every allowed request (TTL refresh), so a steady client slower than the limit ends up throttled",
 			op.Name, every, throttledAt, n)
 		res.Evidence.Samples = append(res.Evidence.Samples, pe.Samples...)
@@ -550,10 +558,12 @@ func probeCoverage(_ context.Context, s *scanner) Result {
 }
 
 func probeHeaders(ctx context.Context, s *scanner) Result {
-	pol, op, sk := s.pick(api.Write, api.Export, api.Bulk, api.Read)
+	_, _, sk := s.pick(api.Write, api.Export, api.Bulk, api.Read)
 	if sk != nil {
 		return *sk
 	}
+	pol := s.headersOp()
+	op := mustOp(pol.Operation)
 	vu, note, err := s.user(ctx, true)
 	if err != nil {
 		return setupFailed(err)

@@ -55,9 +55,20 @@ func probeSessions(ctx context.Context, s *scanner) Result {
 	if note != "" {
 		e.Notes = append(e.Notes, note)
 	}
+	return sessionsVerdict(e, n, workers, bounced)
+}
+
+// sessionsVerdict judges the sessions probe's reads; bounced counts the
+// redirects to the login page per worker index ("unknown" without
+// X-Worker-Id).
+func sessionsVerdict(e Evidence, n, workers int, bounced map[string]int) Result {
+	identified := e.WorkersSeen > 0
 	seen := len(e.Rows)
-	if workers > 1 && seen < workers {
-		e.Notes = append(e.Notes, fmt.Sprintf("only %d of %d workers answered", seen, workers))
+	if identified && workers > 1 && seen < workers {
+		e.Notes = append(e.Notes, fmt.Sprintf("only %s of %d answered", plural(seen, "worker"), workers))
+	}
+	if !identified {
+		e.Notes = append(e.Notes, "workers not identifiable (no X-Worker-Id)")
 	}
 	for i := range e.Rows {
 		if b := bounced[strings.TrimPrefix(e.Rows[i].Name, "worker ")]; b > 0 {
@@ -70,9 +81,13 @@ func probeSessions(ctx context.Context, s *scanner) Result {
 		for _, b := range bounced {
 			total += b
 		}
+		by := "by " + plural(len(bounced), "worker") + " (" + formatCounts(bounced) + ")"
+		if !identified {
+			by = "(workers not identifiable)"
+		}
 		res.Status = check.Fail
-		res.Reason = fmt.Sprintf("%d of %d requests of a logged-in user were redirected to the login page by worker(s) %s: sessions live in one worker's memory",
-			total, n, formatCounts(bounced))
+		res.Reason = fmt.Sprintf("%d of %d requests of a logged-in user were redirected to the login page %s: sessions live in one worker's memory",
+			total, n, by)
 		return res
 	}
 	if e.Accepted == 0 {
@@ -80,8 +95,20 @@ func probeSessions(ctx context.Context, s *scanner) Result {
 		return res
 	}
 	res.Status = check.Pass
-	res.Reason = fmt.Sprintf("the session was honoured on every worker that answered (%d workers, %d requests on new connections)", seen, n)
+	who := "workers not identifiable"
+	if identified {
+		who = plural(seen, "worker")
+	}
+	res.Reason = fmt.Sprintf("the session was honoured on every worker that answered (%s, %d requests on new connections)", who, n)
 	return res
+}
+
+// plural is "1 worker", "2 workers".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // control returns the stack's control or the skip result that explains why

@@ -66,7 +66,7 @@ type probeDef struct {
 var catalog = []probeDef{
 	{MultiWorker, "one user's burst spread over many connections (and so workers): accepted ≤ the policy's maximum", probeMultiWorker},
 	{Race, "a concurrent burst pinned to one worker: catches non-atomic read-modify-write counters", probeRace},
-	{Window, "a polite client (half the limit) is never throttled; bursts around a window edge stay within the algorithm's allowance", probeWindow},
+	{Window, "a polite client (slower than the limit) is never throttled; bursts around a window edge stay within the algorithm's allowance", probeWindow},
 	{PathVariants, "spellings and versions of one operation share one limit", probePathVariants},
 	{Coverage, "every write, read and export operation answers 429 within 2×limit requests", probeCoverage},
 	{Headers, "a 429 carries an honest Retry-After (RateLimit headers advisory unless required)", probeHeaders},
@@ -222,8 +222,9 @@ type Report struct {
 // Failed reports whether any probe failed.
 func (r *Report) Failed() bool { return r.Status == check.Fail }
 
-// Run executes the configured probes one after another (they measure the
-// target, so they must not compete for it) and returns the report.
+// Run discovers the policy, then runs the configured probes, at the same
+// time where they hold disjoint buckets (schedule.go), and returns the
+// report with the probes in catalog order.
 func Run(ctx context.Context, t Target, cfg Config) (*Report, error) {
 	s, err := newScanner(t, cfg)
 	if err != nil {
@@ -255,28 +256,18 @@ func Run(ctx context.Context, t Target, cfg Config) (*Report, error) {
 			}
 		}
 	}
+	var jobs []job
 	for _, p := range catalog {
 		if !slices.Contains(s.probes, p.name) {
 			continue
 		}
-		if err := ctx.Err(); err != nil {
-			return rep, fmt.Errorf("scan interrupted before %s: %w", p.name, err)
-		}
-		s.printf("scan: %s ...", p.name)
-		var atts []Attempt
-		for attempt := 1; ; attempt++ {
-			t0 := time.Now()
-			r := safeRun(ctx, s, p)
-			atts = append(atts, Attempt{Status: r.Status, Reason: r.Reason, Evidence: r.Evidence, DurationSeconds: round3(time.Since(t0).Seconds())})
-			if r.Status != check.Fail || attempt > cfg.Retries || ctx.Err() != nil {
-				break
-			}
-			s.printf("scan: %s failed (%s); retrying on fresh users", p.name, r.Reason)
-		}
-		res := foldAttempts(p.name, atts)
-		s.diagnose(ctx, &res)
-		s.printf("scan: %s %s in %.1fs: %s", p.name, strings.ToUpper(string(res.Status)), res.DurationSeconds, res.Reason)
-		rep.Probes = append(rep.Probes, res)
+		jobs = append(jobs, job{name: p.name, claims: s.claims(p.name), long: windowBound(p.name), run: func(ctx context.Context) Result {
+			return s.runProbe(ctx, p)
+		}})
+	}
+	rep.Probes = runJobs(ctx, jobs, maxParallelProbes)
+	if err := ctx.Err(); err != nil {
+		return rep, fmt.Errorf("scan interrupted: %w", err)
 	}
 	rep.Status = check.Skip
 	if len(rep.Probes) > 0 {
@@ -288,6 +279,25 @@ func Run(ctx context.Context, t Target, cfg Config) (*Report, error) {
 	}
 	rep.Seconds = round3(time.Since(start).Seconds())
 	return rep, nil
+}
+
+// runProbe runs one probe with its retries and diagnosis.
+func (s *scanner) runProbe(ctx context.Context, p probeDef) Result {
+	s.printf("scan: %s ...", p.name)
+	var atts []Attempt
+	for attempt := 1; ; attempt++ {
+		t0 := time.Now()
+		r := safeRun(ctx, s, p)
+		atts = append(atts, Attempt{Status: r.Status, Reason: r.Reason, Evidence: r.Evidence, DurationSeconds: round3(time.Since(t0).Seconds())})
+		if r.Status != check.Fail || attempt > s.cfg.Retries || ctx.Err() != nil {
+			break
+		}
+		s.printf("scan: %s failed (%s); retrying on fresh users", p.name, r.Reason)
+	}
+	res := foldAttempts(p.name, atts)
+	s.diagnose(ctx, &res)
+	s.printf("scan: %s %s in %.1fs: %s", p.name, strings.ToUpper(string(res.Status)), res.DurationSeconds, res.Reason)
+	return res
 }
 
 func safeRun(ctx context.Context, s *scanner, p probeDef) (res Result) {
@@ -322,7 +332,7 @@ type scanner struct {
 	logins      atomic.Int64
 	bounces     atomic.Int64
 	// diagnoses caches the control experiments per operation.
-	diagnoses map[string]*Diagnosis
+	diagnoses map[string]*diagnosisOnce
 }
 
 func newScanner(t Target, cfg Config) (*scanner, error) {
