@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -155,6 +154,10 @@ func (a *App) capacity(ctx context.Context, o capacityOptions) error {
 	if len(o.mixes) == 0 {
 		return usage("--mixes: give at least one (built-ins: %s)", strings.Join(scenarios.Builtins(), ", "))
 	}
+	alertMetrics, err := a.cfg.alertMetrics()
+	if err != nil {
+		return err
+	}
 	usageProfile, err := resolveUsage(o.usage, o.mixes[0])
 	if err != nil {
 		return usage("--usage: %v", err)
@@ -237,15 +240,7 @@ func (a *App) capacity(ctx context.Context, o capacityOptions) error {
 	if err := writeJSON(filepath.Join(dir, "capacity.json"), rep); err != nil {
 		return err
 	}
-	if rules, err := capacity.AlertRules(rep, capacity.DefaultAlertMetrics); err == nil {
-		var b bytes.Buffer
-		if err := capacity.WriteAlertRules(&b, rep, rules); err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(dir, "alerts.yml"), b.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("write alert rules: %w", err)
-		}
-	} else {
+	if _, err := writeAlertRulesFile(filepath.Join(dir, "alerts.yml"), rep, alertMetrics); err != nil {
 		fmt.Fprintf(a.progress(), "capacity: no alert rules: %v\n", err)
 	}
 	files := "report.html, summary.json, capacity.json"

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -93,18 +92,15 @@ func (a *App) tune(path, usage, alerts, jsonOut string) error {
 	rep.Tuning = t
 	t.WriteText(a.Stdout)
 	if alerts != "" {
-		rules, err := capacity.AlertRules(rep, capacity.DefaultAlertMetrics)
+		m, err := a.cfg.alertMetrics()
 		if err != nil {
 			return err
 		}
-		var b bytes.Buffer
-		if err := capacity.WriteAlertRules(&b, rep, rules); err != nil {
+		n, err := writeAlertRulesFile(a.abs(alerts), rep, m)
+		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(a.abs(alerts), b.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("write alert rules: %w", err)
-		}
-		fmt.Fprintf(a.progress(), "harness: %d alert rules in %s\n", len(rules), alerts)
+		fmt.Fprintf(a.progress(), "harness: %d alert rules in %s\n", n, alerts)
 	}
 	return writeJSON(a.abs(jsonOut), t)
 }
