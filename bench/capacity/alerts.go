@@ -120,6 +120,9 @@ type Rule struct {
 	Summary  string
 	// Basis says how the threshold was derived from the measurement.
 	Basis string
+	// Category and Threshold (per second) are set on the 429 rules.
+	Category  api.Category
+	Threshold float64
 }
 
 // AlertRules derives alerting rules from a capacity report: the load
@@ -172,7 +175,8 @@ func AlertRules(rep *Report, m AlertMetrics) ([]Rule, error) {
 	})
 	if m.CategoryLabel == "" {
 		rules = append(rules, Rule{
-			Alert: "AHSPRateLimited", For: "5m", Severity: "warning",
+			Threshold: 0.01 * capRate,
+			Alert:     "AHSPRateLimited", For: "5m", Severity: "warning",
 			Expr:    fmt.Sprintf(`sum(rate(%s[5m])) > %s`, selector(m.RateLimited, m.RateLimitedMatch), num(0.01*capRate)),
 			Summary: "429 storm: users are being rejected (see docs/ops/incidents.md)",
 			Basis:   fmt.Sprintf("1%% of capacity: 0.01 × %s/s (the series carry no category label, so one rule covers every 429)", num(capRate)),
@@ -189,6 +193,7 @@ func AlertRules(rep *Report, m AlertMetrics) ([]Rule, error) {
 		share := shares[api.Category(c)]
 		thr := 0.01 * capRate * share
 		rules = append(rules, Rule{
+			Category: api.Category(c), Threshold: thr,
 			Alert: "AHSPRateLimited" + title(c), For: "5m", Severity: "warning",
 			Expr:    fmt.Sprintf(`sum(rate(%s[5m])) > %s`, selector(m.RateLimited, m.RateLimitedMatch, fmt.Sprintf("%s=%q", m.CategoryLabel, c)), num(thr)),
 			Summary: fmt.Sprintf("429 storm in category %s: users are being rejected (see docs/ops/incidents.md)", c),

@@ -81,19 +81,15 @@ func (c *loadedConfig) alertMetrics() (capacity.AlertMetrics, error) {
 	return m, nil
 }
 
-// writeAlertRulesFile writes the rule file for rep with the configured
-// metrics and returns how many rules it holds.
-func writeAlertRulesFile(path string, rep *capacity.Report, m capacity.AlertMetrics) (int, error) {
-	rules, err := capacity.AlertRules(rep, m)
-	if err != nil {
-		return 0, err
-	}
+// writeAlertRulesFile writes rules for rep, read from the metrics m, as a
+// Prometheus rule file.
+func writeAlertRulesFile(path string, rep *capacity.Report, rules []capacity.Rule, m capacity.AlertMetrics) error {
 	var b bytes.Buffer
 	if err := capacity.WriteAlertRules(&b, rep, rules, m); err != nil {
-		return 0, err
+		return err
 	}
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		return 0, fmt.Errorf("write alert rules: %w", err)
+		return fmt.Errorf("write alert rules: %w", err)
 	}
-	return len(rules), nil
+	return nil
 }

@@ -223,6 +223,14 @@ func (a *App) capacity(ctx context.Context, o capacityOptions) error {
 	} else {
 		fmt.Fprintf(a.progress(), "capacity: no rate-limit tuning: %v\n", err)
 	}
+	rules, rulesErr := capacity.AlertRules(rep, alertMetrics)
+	if rulesErr == nil {
+		if tab, err := capacity.NewAlertTable(rep, rules, alertMetrics); err == nil {
+			rep.Alerts = tab
+		} else {
+			fmt.Fprintf(a.progress(), "capacity: no alert table: %v\n", err)
+		}
+	}
 	rep.WriteText(a.Stdout)
 	dir, err := a.outDir(o.out)
 	if err != nil {
@@ -240,7 +248,11 @@ func (a *App) capacity(ctx context.Context, o capacityOptions) error {
 	if err := writeJSON(filepath.Join(dir, "capacity.json"), rep); err != nil {
 		return err
 	}
-	if _, err := writeAlertRulesFile(filepath.Join(dir, "alerts.yml"), rep, alertMetrics); err != nil {
+	if err := rulesErr; err == nil {
+		if err := writeAlertRulesFile(filepath.Join(dir, "alerts.yml"), rep, rules, alertMetrics); err != nil {
+			return err
+		}
+	} else {
 		fmt.Fprintf(a.progress(), "capacity: no alert rules: %v\n", err)
 	}
 	files := "report.html, summary.json, capacity.json"

@@ -91,16 +91,24 @@ func (a *App) tune(path, usage, alerts, jsonOut string) error {
 	}
 	rep.Tuning = t
 	t.WriteText(a.Stdout)
+	m, err := a.cfg.alertMetrics()
+	if err != nil {
+		return err
+	}
+	rules, err := capacity.AlertRules(rep, m)
+	if err != nil {
+		return err
+	}
+	if tab, err := capacity.NewAlertTable(rep, rules, m); err == nil {
+		tab.WriteText(a.Stdout)
+	} else {
+		fmt.Fprintf(a.progress(), "harness: no alert table: %v\n", err)
+	}
 	if alerts != "" {
-		m, err := a.cfg.alertMetrics()
-		if err != nil {
+		if err := writeAlertRulesFile(a.abs(alerts), rep, rules, m); err != nil {
 			return err
 		}
-		n, err := writeAlertRulesFile(a.abs(alerts), rep, m)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.progress(), "harness: %d alert rules in %s\n", n, alerts)
+		fmt.Fprintf(a.progress(), "harness: %d alert rules in %s\n", len(rules), alerts)
 	}
 	return writeJSON(a.abs(jsonOut), t)
 }
