@@ -154,6 +154,9 @@ type Report struct {
 	Results         []*Result `json:"results"`
 	// Tuning is the rate-limit tuning computed from the results (Tune).
 	Tuning *Tuning `json:"tuning,omitempty"`
+	// Alerts is the 429s per category to expect at capacity and the rules
+	// alerting on them (NewAlertTable).
+	Alerts *AlertTable `json:"alerts,omitempty"`
 }
 
 // Sweep searches every configuration with its own stack, one after another.
