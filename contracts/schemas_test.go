@@ -46,6 +46,24 @@ func TestValidateBody(t *testing.T) {
 		{"fail-closed 503", "v1", "rekap", 503, `{"success":false,"message":"Layanan pembatas permintaan sedang tidak tersedia.","code":"RATE_LIMIT_UNAVAILABLE","details":{"category":"read","failure_policy":"fail-closed","retry_after":5}}`, nil},
 		{"session 503", "v2", "rekap", 503, `{"success":false,"message":"Penyimpanan sesi tidak tersedia.","code":"SESSION_UNAVAILABLE"}`, nil},
 		{"503 unknown code", "v2", "rekap", 503, `{"success":false,"message":"x","code":"DOWN"}`, []string{"/code"}},
+		// REAL-APP.md sections 3-4, verbatim where it prints a body; the
+		// earlier layouts must fail.
+		{"harga save 200 as deployed", "v1", "harga-items.save", 200, `{"ok": true, "user_message": "\u2705 Berhasil menyimpan 1 perubahan harga dan profit/margin!", "updated": 1, "pricing_saved": true, "markup_percent": "15.00", "project_updated_at": "2026-12-02T00:32:06.053637+00:00", "errors": []}`, nil},
+		{"harga save 200 with updated_at", "v1", "harga-items.save", 200, `{"ok": true, "user_message": "x", "updated": 1, "markup_percent": "15.00", "updated_at": "2026-12-02T00:32:06.053637+00:00", "errors": []}`, []string{"/"}},
+		{"harga save 400 bad JSON", "v1", "harga-items.save", 400, `{"ok": false, "user_message": "x", "errors": [{"path": "$", "message": "Payload JSON tidak valid"}]}`, nil},
+		{"harga save 400 half the keys", "v1", "harga-items.save", 400, `{"ok": false, "user_message": "x", "updated": 0, "errors": [{"path": "markup_percent", "message": "x"}]}`, []string{"/"}},
+		{"detail save 200 as deployed", "v1", "detail-ahsp.save", 200, `{"ok": true, "success": true, "user_message": "[OK] Data berhasil disimpan! 2 baris komponen tersimpan.", "saved_raw_rows": 2, "saved_rows": 2, "saved_expanded_rows": 2, "errors": [], "pekerjaan": {"id": 2, "updated_at": "2026-12-02T00:32:05.890020+00:00"}}`, nil},
+		{"detail save 200 without raw and expanded", "v1", "detail-ahsp.save", 200, `{"ok": true, "success": true, "user_message": "x", "saved_rows": 2, "errors": [], "pekerjaan": {"id": 2, "updated_at": "2026-12-02T00:32:05.890020+00:00"}}`, []string{"/"}},
+		{"detail save 207 success true", "v1", "detail-ahsp.save", 207, `{"ok": false, "success": true, "user_message": "x", "saved_raw_rows": 1, "saved_rows": 1, "saved_expanded_rows": 1, "errors": [{"path": "rows[1].kategori", "message": "Kategori tidak valid"}], "pekerjaan": {"id": 2, "updated_at": "2026-12-02T00:32:05.890020+00:00"}}`, []string{"/success"}},
+		{"detail save 400 without user_message", "v1", "detail-ahsp.save", 400, `{"ok": false, "errors": [{"path": "$", "message": "Payload JSON tidak valid"}]}`, []string{"/"}},
+		{"detail save 409 as deployed", "v1", "detail-ahsp.save", 409, `{"ok": false, "conflict": true, "user_message": "x", "server_updated_at": "2026-12-02T00:32:05.890020+00:00", "errors": [{"path": "updated_at", "message": "Data telah berubah sejak Anda membukanya"}]}`, nil},
+		{"detail save 409 other path", "v1", "detail-ahsp.save", 409, `{"ok": false, "conflict": true, "user_message": "x", "server_updated_at": "2026-12-02T00:32:05.890020+00:00", "errors": [{"path": "client_updated_at", "message": "x"}]}`, []string{"/errors/0/path"}},
+		{"detail save 404 JSON", "v1", "detail-ahsp.save", 404, `{"ok": false, "user_message": "Pekerjaan tidak ditemukan.", "errors": [{"path": "pekerjaan", "message": "Tidak ditemukan"}]}`, nil},
+		{"volume save 400 bad JSON", "v1", "volume-pekerjaan.save", 400, `{"ok": false, "errors": [{"path": "$", "message": "Payload JSON tidak valid"}]}`, nil},
+		{"volume save 400 items []", "v1", "volume-pekerjaan.save", 400, `{"ok": false, "saved": 0, "errors": [], "decimal_places": 3}`, nil},
+		{"volume save 400 saved alone", "v1", "volume-pekerjaan.save", 400, `{"ok": false, "saved": 0, "errors": []}`, []string{"/"}},
+		{"search as deployed", "v1", "search-ahsp", 200, `{"ok": true, "results": [{"id": 2, "text": "A.4.1.1.4 \u2014 Membuat 1 m3 beton", "kode_ahsp": "A.4.1.1.4", "nama_ahsp": "Membuat 1 m3 beton", "satuan": null, "sumber": "AHSP SNI 2025"}], "total": 1}`, nil},
+		{"error with severity", "v1", "volume-pekerjaan.save", 200, `{"ok": true, "saved": 1, "errors": [{"path": "items[1].quantity", "message": "x", "severity": "warning"}], "decimal_places": 3}`, nil},
 		{"413", "v2", "detail-ahsp.save", 413, `{"success":false,"message":"Ukuran permintaan melebihi batas 1048576 byte.","code":"PAYLOAD_TOO_LARGE"}`, nil},
 	}
 	for _, tc := range cases {

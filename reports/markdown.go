@@ -76,6 +76,11 @@ func WriteMarkdown(w io.Writer, run *Run) error {
 		}
 	}
 
+	if run.Capacity != nil && run.Capacity.Alerts != nil {
+		b.WriteString("\n")
+		run.Capacity.Alerts.WriteMarkdown(&b)
+	}
+
 	fails := topFailures(run)
 	if len(fails) > 0 {
 		b.WriteString("\n### Not passed\n\n")

@@ -41,8 +41,10 @@ type Plan struct {
 	DisableKeepAlives bool
 }
 
-// Execute runs plan and calls on for every result, from one goroutine, as
-// results arrive. It returns when the attack ends or ctx is done.
+// Execute runs plan and calls on for every result as results arrive, one
+// call at a time (from the workers' goroutines, under a mutex: on must not
+// keep the workers waiting long). It returns when the attack ends or ctx is
+// done, after the last call.
 func Execute(ctx context.Context, plan Plan, on func(*vegeta.Result)) error {
 	if plan.MaxWorkers <= 0 || plan.MaxConnections <= 0 {
 		return fmt.Errorf("execute %s: max workers and max connections must be capped (got %d, %d)", plan.Name, plan.MaxWorkers, plan.MaxConnections)
@@ -78,26 +80,22 @@ func Execute(ctx context.Context, plan Plan, on func(*vegeta.Result)) error {
 	defer tr.Close()
 	// No Client.Timeout: the transport bounds each request itself, without
 	// the timer goroutine net/http starts per request for other transports.
-	hc := &http.Client{Transport: tr}
-	atk := vegeta.NewAttacker(
-		vegeta.Client(hc),
-		vegeta.Workers(uint64(workers)),
-		vegeta.MaxWorkers(uint64(plan.MaxWorkers)),
-		vegeta.MaxBody(maxBody),
-		vegeta.Redirects(vegeta.NoFollow), // a 302 to the login page is an answer, not a hop
-	)
+	a := &attack{
+		plan: plan, tr: tr, maxBody: maxBody, began: time.Now(), stopCh: make(chan struct{}), on: on,
+		hc: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse // a 302 to the login page is an answer, not a hop
+		}},
+	}
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
 		select {
 		case <-ctx.Done():
-			atk.Stop()
+			a.stop()
 		case <-done:
 		}
 	}()
-	for r := range atk.Attack(plan.Targeter, plan.Pacer, plan.Duration, plan.Name) {
-		on(r)
-	}
+	a.run(workers)
 	return ctx.Err()
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -288,6 +289,7 @@ func checkHostileBody(ctx context.Context, e *env, res *Result) {
 		}
 	}
 	res.notef("%d hostile bodies over %d operations, spread over %d users", sent, len(ops), len(users))
+	unmeasured = append(unmeasured, textPlainWrites(ctx, e, users[0], res)...)
 	// The projects still read: nothing the inputs did broke the store.
 	for _, u := range users {
 		if _, err := u.s.read(ctx, u.pid); err != nil {
@@ -295,4 +297,65 @@ func checkHostileBody(ctx context.Context, e *env, res *Result) {
 		}
 	}
 	res.finish(unmeasured)
+}
+
+// textPlainOps are the saves whose effective JSON is also sent as
+// text/plain: a cross-site form can send that content type without a CORS
+// preflight, so whether the app takes it is worth knowing.
+var textPlainOps = []string{"detail-ahsp.save", "harga-items.save"}
+
+// textPlainWrites sends an effective write of each textPlainOps operation as
+// text/plain and reads back whether it was stored. A refusal (4xx) passes; a
+// stored write is a finding under Config.JSONOnly and an advisory without
+// it; a 5xx is a finding either way.
+func textPlainWrites(ctx context.Context, e *env, u hostileUser, res *Result) (unmeasured []string) {
+	d, err := u.s.read(ctx, u.pid)
+	if err != nil {
+		return []string{"text/plain writes: " + err.Error()}
+	}
+	found := map[string]bool{}
+	for _, w := range writes(d, "text-plain") {
+		if !slices.Contains(textPlainOps, w.op.Name) {
+			continue
+		}
+		found[w.op.Name] = true
+		what := w.op.Name + ", JSON as text/plain"
+		before, err := u.s.state(ctx, u.pid, w)
+		if err != nil {
+			unmeasured = append(unmeasured, what+": "+err.Error())
+			continue
+		}
+		r, err := u.s.do(ctx, req{method: w.op.Method, path: opPath(w.op, u.pid, w.pek), body: w.body,
+			header: http.Header{"Content-Type": {"text/plain"}}})
+		if err != nil {
+			unmeasured = append(unmeasured, what+": "+err.Error())
+			continue
+		}
+		if !judgeHostile(res, what, r.Status, r.Body) {
+			unmeasured = append(unmeasured, what+": still 429 after waiting")
+			continue
+		}
+		after, err := u.s.state(ctx, u.pid, w)
+		if err != nil {
+			unmeasured = append(unmeasured, what+": "+err.Error())
+			continue
+		}
+		switch {
+		case after == before:
+			res.notef("%s: status %d, %s unchanged", what, r.Status, w.readOp.Name)
+		case e.cfg.JSONOnly:
+			res.findf("%s: status %d and stored (%s changed), but the declared policy takes JSON only as application/json", what, r.Status, w.readOp.Name)
+		default:
+			res.advisef("%s: status %d and stored (%s changed)", what, r.Status, w.readOp.Name)
+		}
+	}
+	if len(res.Advisories) > 0 {
+		res.notef("JSON sent as text/plain is stored: a cross-site form can send that content type without a CORS preflight, so only the CSRF check stops it; harness.yaml security.json_only: true makes it a finding")
+	}
+	for _, n := range textPlainOps {
+		if !found[n] {
+			unmeasured = append(unmeasured, n+" as text/plain: no effective write for it (a custom pekerjaan is needed for detail-ahsp.save)")
+		}
+	}
+	return unmeasured
 }

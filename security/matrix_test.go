@@ -23,10 +23,16 @@ func up(t *testing.T, defects ...string) *stack.Stack {
 
 func run(t *testing.T, s *stack.Stack, only ...string) map[string]security.Result {
 	t.Helper()
+	return runWith(t, s, security.Config{Only: only})
+}
+
+func runWith(t *testing.T, s *stack.Stack, cfg security.Config) map[string]security.Result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var log strings.Builder
-	rep, err := security.Run(ctx, s, security.Config{Writes: true, Only: only, Progress: &log})
+	cfg.Writes, cfg.Progress = true, &log
+	rep, err := security.Run(ctx, s, cfg)
 	require.NoError(t, err)
 	t.Log(log.String())
 	out := map[string]security.Result{}
@@ -45,6 +51,19 @@ func TestMatrix(t *testing.T) {
 		for _, n := range security.Names {
 			require.Equal(t, check.Pass, got[n].Status, "%s: %s %v %v", n, got[n].Reason, got[n].Findings, got[n].Evidence)
 		}
+		// The target, like the real app, stores JSON sent as text/plain:
+		// an advisory, not a finding, without a declared JSON-only policy.
+		adv := strings.Join(got[security.HostileBody].Advisories, "\n")
+		require.Contains(t, adv, "detail-ahsp.save, JSON as text/plain: status 200 and stored")
+		require.Contains(t, adv, "harga-items.save, JSON as text/plain: status 200 and stored")
+		require.Contains(t, got[security.HostileBody].Reason, "advisory: ")
+	})
+	// Declared JSON only: the same stored text/plain writes are findings.
+	t.Run("json-only policy", func(t *testing.T) {
+		got := runWith(t, up(t), security.Config{Only: []string{security.HostileBody}, JSONOnly: true})[security.HostileBody]
+		require.Equal(t, check.Fail, got.Status, got.Reason)
+		require.Contains(t, strings.Join(got.Findings, "\n"), "harga-items.save, JSON as text/plain: status 200 and stored")
+		require.Empty(t, got.Advisories)
 	})
 	for _, row := range []struct {
 		defect, check, finding string

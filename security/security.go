@@ -50,6 +50,13 @@ type Config struct {
 	// Limits are the declared rate limits, used to wait out a 429 that
 	// carries no Retry-After (nil: the app's defaults).
 	Limits map[api.Category]api.Limit
+	// JSONOnly is the declared policy that unsafe operations take JSON
+	// only as application/json: a JSON body sent as text/plain and stored
+	// is then a finding. Without it that is an advisory note, as the issue
+	// allows "a 200 that stores the text inert" and the real app parses
+	// request.body whatever its content type (harness.yaml
+	// security.json_only).
+	JSONOnly bool
 	// Only runs these checks (nil: all).
 	Only []string
 	// CheckTimeout bounds each check (0: 90s).
@@ -76,6 +83,9 @@ type Result struct {
 	Reason string `json:"reason,omitempty"`
 	// Findings are the defects found, one line each.
 	Findings []string `json:"findings,omitempty"`
+	// Advisories are what the declared policy does not forbid but an
+	// operator should know (a pass may carry them), one line each.
+	Advisories []string `json:"advisories,omitempty"`
 	// Evidence is what was sent and seen, one line each.
 	Evidence   []string `json:"evidence,omitempty"`
 	Requests   int      `json:"requests"`
@@ -182,6 +192,9 @@ func (r *Result) finish(unmeasured []string) {
 		return
 	}
 	r.Status = check.Pass
+	if len(r.Advisories) > 0 {
+		r.Reason = "advisory: " + join(r.Advisories)
+	}
 }
 
 func (r *Result) skip(reason string) { r.Status, r.Reason = check.Skip, reason }
@@ -190,6 +203,10 @@ func (r *Result) fail(err error) { r.Status, r.Reason = check.Error, err.Error()
 
 func (r *Result) findf(format string, a ...any) {
 	r.Findings = append(r.Findings, fmt.Sprintf(format, a...))
+}
+
+func (r *Result) advisef(format string, a ...any) {
+	r.Advisories = append(r.Advisories, fmt.Sprintf(format, a...))
 }
 
 func (r *Result) notef(format string, a ...any) {

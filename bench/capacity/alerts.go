@@ -38,6 +38,9 @@ type Rule struct {
 	Summary  string
 	// Basis says how the threshold was derived from the measurement.
 	Basis string
+	// Category and Threshold (per second) are set on the 429 rules.
+	Category  api.Category
+	Threshold float64
 }
 
 // AlertRules derives alerting rules from a capacity report: the load
@@ -94,6 +97,7 @@ func AlertRules(rep *Report, m AlertMetrics) ([]Rule, error) {
 		share := shares[api.Category(c)]
 		thr := 0.01 * capRate * share
 		rules = append(rules, Rule{
+			Category: api.Category(c), Threshold: thr,
 			Alert: "AHSPRateLimited" + title(c), For: "5m", Severity: "warning",
 			Expr:    fmt.Sprintf(`sum(rate(%s{category=%q}[5m])) > %s`, m.RateLimited, c, num(thr)),
 			Summary: fmt.Sprintf("429 storm in category %s: users are being rejected (see docs/ops/incidents.md)", c),

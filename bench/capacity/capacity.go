@@ -154,6 +154,9 @@ type Report struct {
 	Results         []*Result `json:"results"`
 	// Tuning is the rate-limit tuning computed from the results (Tune).
 	Tuning *Tuning `json:"tuning,omitempty"`
+	// Alerts is the 429s per category to expect at capacity and the rules
+	// alerting on them (NewAlertTable).
+	Alerts *AlertTable `json:"alerts,omitempty"`
 }
 
 // Sweep searches every configuration with its own stack, one after another.
@@ -246,8 +249,38 @@ func (rep *Report) setExternalNote(o Options) {
 }
 
 // scanTarget lets the scan's discovery use a capacity Target: discovery
-// breaks nothing, so it needs no Control.
-type scanTarget struct{ Target }
+// breaks nothing, so it needs no Control. creds are the accounts it may use.
+type scanTarget struct {
+	Target
+	creds []client.Credential
+}
+
+func (t scanTarget) Credentials() []client.Credential { return t.creds }
+
+// discoveryAccounts is how many accounts discovery gets when more are given:
+// it uses up their quota of every limited operation, so the rest are kept
+// for the ramp (with fewer, the scan reuses them for its other sessions).
+const discoveryAccounts = 2
+
+// discoveryCredentials are the credentials of the first discoveryAccounts
+// accounts, when at least one more account remains for the ramp.
+func discoveryCredentials(creds []client.Credential) []client.Credential {
+	if distinctUsers(creds) <= discoveryAccounts {
+		return creds
+	}
+	var out []client.Credential
+	seen := map[string]bool{}
+	for _, c := range creds {
+		if !seen[c.User] {
+			if len(seen) == discoveryAccounts {
+				break
+			}
+			seen[c.User] = true
+		}
+		out = append(out, c)
+	}
+	return out
+}
 
 func (scanTarget) Control() (stackinfo.Control, error) {
 	return nil, fmt.Errorf("capacity's policy discovery controls nothing")
@@ -265,7 +298,7 @@ func (rep *Report) discover(ctx context.Context, o Options, s Target) {
 	progress(o.Progress, "capacity: discovering the deployment's rate-limit policy (the scan's discovery, at most %s) ...\n", timeout)
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	m, err := scan.Discover(dctx, scanTarget{s}, scan.Config{Limits: o.Policy.Limits})
+	m, err := scan.Discover(dctx, scanTarget{s, discoveryCredentials(s.Credentials())}, scan.Config{Limits: o.Policy.Limits})
 	if m != nil {
 		d.Requests, d.Seconds, d.Users, d.Map = m.Sent, m.Seconds, m.Users, m
 	}

@@ -74,6 +74,9 @@ func (r *Report) WriteText(w io.Writer) {
 	if r.Tuning != nil {
 		r.Tuning.WriteText(w)
 	}
+	if r.Alerts != nil {
+		r.Alerts.WriteText(w)
+	}
 }
 
 func orDash(s string) string {

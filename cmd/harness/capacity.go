@@ -220,6 +220,14 @@ func (a *App) capacity(ctx context.Context, o capacityOptions) error {
 	} else {
 		fmt.Fprintf(a.progress(), "capacity: no rate-limit tuning: %v\n", err)
 	}
+	rules, rulesErr := capacity.AlertRules(rep, capacity.DefaultAlertMetrics)
+	if rulesErr == nil {
+		if tab, err := capacity.NewAlertTable(rep, rules, capacity.DefaultAlertMetrics); err == nil {
+			rep.Alerts = tab
+		} else {
+			fmt.Fprintf(a.progress(), "capacity: no alert table: %v\n", err)
+		}
+	}
 	rep.WriteText(a.Stdout)
 	dir, err := a.outDir(o.out)
 	if err != nil {
@@ -237,7 +245,7 @@ func (a *App) capacity(ctx context.Context, o capacityOptions) error {
 	if err := writeJSON(filepath.Join(dir, "capacity.json"), rep); err != nil {
 		return err
 	}
-	if rules, err := capacity.AlertRules(rep, capacity.DefaultAlertMetrics); err == nil {
+	if err := rulesErr; err == nil {
 		var b bytes.Buffer
 		if err := capacity.WriteAlertRules(&b, rep, rules); err != nil {
 			return err

@@ -28,6 +28,15 @@ type Config struct {
 	Scan      *ScanYAML       `yaml:"scan"`
 	E2E       *E2EYAML        `yaml:"e2e"`
 	Contracts ContractsConfig `yaml:"contracts"`
+	Security  *SecurityYAML   `yaml:"security"`
+}
+
+// SecurityYAML is the security section: what the deployment's declared
+// policy promises beyond what every check requires.
+type SecurityYAML struct {
+	// JSONOnly makes a JSON body sent as text/plain and stored a finding
+	// (default: advisory; the real app parses the body whatever its type).
+	JSONOnly *bool `yaml:"json_only"`
 }
 
 // ContractsConfig is the contracts section.
@@ -319,4 +328,9 @@ func (c *loadedConfig) e2ePages() e2e.Pages {
 		return e2e.Pages{}
 	}
 	return *c.E2E.Pages
+}
+
+// securityJSONOnly is security.json_only, else false (advisory).
+func (c *loadedConfig) securityJSONOnly() bool {
+	return c != nil && c.Security != nil && c.Security.JSONOnly != nil && *c.Security.JSONOnly
 }

@@ -163,6 +163,7 @@ func (a *App) plan(o runOptions) (run.Options, error) {
 	}
 	p.Scan.Retries = 1
 	p.Scan.RequireRateLimitHeaders = a.requireRateLimitHeaders(nil)
+	p.Security.JSONOnly = a.cfg.securityJSONOnly()
 	if o.quick {
 		p.Scan.Retries = 0
 	}

@@ -92,11 +92,16 @@ func (a *App) tune(path, usage, alerts, jsonOut string) error {
 	}
 	rep.Tuning = t
 	t.WriteText(a.Stdout)
+	rules, err := capacity.AlertRules(rep, capacity.DefaultAlertMetrics)
+	if err != nil {
+		return err
+	}
+	tab, err := capacity.NewAlertTable(rep, rules, capacity.DefaultAlertMetrics)
+	if err != nil {
+		return err
+	}
+	tab.WriteText(a.Stdout)
 	if alerts != "" {
-		rules, err := capacity.AlertRules(rep, capacity.DefaultAlertMetrics)
-		if err != nil {
-			return err
-		}
 		var b bytes.Buffer
 		if err := capacity.WriteAlertRules(&b, rep, rules); err != nil {
 			return err

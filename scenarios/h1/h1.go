@@ -79,6 +79,9 @@ type conn struct {
 	t        *Transport
 	idleFrom time.Time
 	reused   bool
+	keys     []string  // writeRequest's scratch
+	fixed    fixedBody // the current answer's Content-Length body
+	peek     peeker    // alive's
 }
 
 // aLongTimeAgo is a deadline that makes pending I/O fail at once.
@@ -493,7 +496,7 @@ func (c *conn) exchange(req *http.Request, b bound) (*http.Response, error) {
 		return nil, b.wrap(phase, err)
 	}
 	c.cw.n = 0
-	if err := req.Write(c.bw); err != nil {
+	if err := c.writeRequest(req); err != nil {
 		return fail(phaseWrite, c.writeErr(err))
 	}
 	if err := c.bw.Flush(); err != nil {
@@ -507,7 +510,7 @@ func (c *conn) exchange(req *http.Request, b bound) (*http.Response, error) {
 	var resp *http.Response
 	for interim := 0; ; interim++ {
 		c.lr.left = limit
-		r, err := http.ReadResponse(c.br, req)
+		r, err := c.readResponse(req, limit)
 		if c.lr.left <= 0 {
 			return fail(phaseHeaders, fmt.Errorf("h1: response headers exceeded %d bytes; aborted", limit))
 		}

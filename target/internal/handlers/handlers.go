@@ -297,8 +297,9 @@ func (c *call) fail(err error) reply {
 			msg = "Data telah diubah oleh pengguna lain. Muat ulang halaman lalu simpan kembali."
 		}
 		return reply{status: http.StatusConflict, message: msg, code: CodeConflict,
-			data:   map[string]any{"conflict": true, "user_message": msg, "server_updated_at": ce.ServerUpdatedAt},
-			errors: []store.FieldError{{Path: "client_updated_at", Message: msg}}}
+			data: map[string]any{"conflict": true, "user_message": msg, "server_updated_at": ce.ServerUpdatedAt},
+			// The deployed app's path and message (REAL-APP.md 3.7).
+			errors: []store.FieldError{{Path: "updated_at", Message: "Data telah berubah sejak Anda membukanya"}}}
 	case errors.Is(err, store.ErrNotFound):
 		return c.notFound("Data tidak ditemukan")
 	}

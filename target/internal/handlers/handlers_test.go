@@ -492,7 +492,8 @@ func TestVolumes(t *testing.T) {
 		{"none saved", `{"items":[{"pekerjaan_id":1000,"quantity":"1"},{"quantity":"1"}]}`, 400, 0,
 			[]string{"items[1].pekerjaan_id", "items[0].pekerjaan_id"}, nil},
 		{"empty", `[]`, 400, 0, []string{"items"}, nil},
-		{"wrong shape", `{"rows":[]}`, 400, 0, []string{"items"}, nil},
+		{"wrong shape", `{"rows":[]}`, 400, -1, []string{"$"}, nil},
+		{"items not a list", `{"items":{"pekerjaan_id":1}}`, 400, -1, []string{"$"}, nil},
 		{"foreign pekerjaan", `[{"pekerjaan_id":5,"quantity":"1"}]`, 400, 0, []string{"[0].pekerjaan_id"}, nil},
 	}
 	for _, v := range api.Versions {
@@ -502,9 +503,22 @@ func TestVolumes(t *testing.T) {
 				w := e.do(req{op: "volume-pekerjaan.save", v: v, body: tt.body})
 				require.Equal(t, tt.status, w.Code, w.Body.String())
 				m := payload(t, v, w)
-				require.Equal(t, tt.saved, m["saved"])
-				require.Equal(t, float64(3), m["decimal_places"])
-				require.ElementsMatch(t, tt.paths, errorPaths(m))
+				paths := tt.paths
+				switch {
+				case tt.saved < 0:
+					// A body of the wrong shape: no saved, no decimal_places (REAL-APP.md 3.4).
+					require.NotContains(t, m, "saved")
+					require.NotContains(t, m, "decimal_places")
+				case tt.name == "empty" && v != api.V2:
+					// Nothing sent: the deployed app's 400 lists no error.
+					paths = []string{}
+					require.Equal(t, []any{}, m["errors"])
+					fallthrough
+				default:
+					require.Equal(t, tt.saved, m["saved"])
+					require.Equal(t, float64(3), m["decimal_places"])
+				}
+				require.ElementsMatch(t, paths, errorPaths(m))
 				if v != api.V2 && tt.status == 200 {
 					require.Equal(t, true, m["ok"], "the real app says ok as soon as one row saved")
 				}
@@ -577,7 +591,18 @@ func TestDetailMissingPekerjaan(t *testing.T) {
 		for _, pek := range []int64{5, 99999} {
 			w := e.do(req{op: op, v: api.V1, pek: pek, body: `{"rows":[]}`})
 			require.Equal(t, 404, w.Code)
-			require.Contains(t, w.Body.String(), "Not Found")
+			if op == "detail-ahsp.get" {
+				require.Contains(t, w.Body.String(), "Not Found")
+			} else {
+				// The deployed save answers JSON (REAL-APP.md 3.7), even before
+				// it reads a body it could not parse.
+				m := payload(t, api.V1, w)
+				require.Equal(t, []string{"pekerjaan"}, errorPaths(m))
+				require.Equal(t, "Tidak ditemukan", m["errors"].([]any)[0].(map[string]any)["message"])
+				require.Contains(t, m["user_message"], "Pekerjaan tidak ditemukan.")
+				w = e.do(req{op: op, v: api.V1, pek: pek, body: `{"rows":[`})
+				require.Equal(t, 404, w.Code, w.Body.String())
+			}
 			w = e.do(req{op: op, v: api.V2, pek: pek, body: `{"rows":[]}`})
 			require.Equal(t, 404, w.Code)
 			require.Equal(t, CodeNotFound, payload(t, api.V2, w)["_code"])
@@ -604,7 +629,7 @@ func TestDetailSave(t *testing.T) {
 			[]string{"rows[0].kode", "rows[0].koefisien"}, 0},
 		{"read-only ref", 1, func(string) string { return `{"rows":[` + row + `]}` }, 400, []string{"source_type"}, 0},
 		{"stale", 2, func(u string) string { return `{"rows":[` + row + `],"client_updated_at":"2020-01-01T00:00:00Z"}` }, 409,
-			[]string{"client_updated_at"}, 0},
+			[]string{"updated_at"}, 0},
 		{"bad time", 2, func(string) string { return `{"rows":[` + row + `],"client_updated_at":"kemarin"}` }, 400,
 			[]string{"client_updated_at"}, 0},
 		{"rows missing", 2, func(string) string { return `{}` }, 400, []string{"rows"}, 0},
@@ -642,7 +667,7 @@ func TestDetailSave(t *testing.T) {
 				require.Greater(t, after.Pekerjaan.UpdatedAt, before.Pekerjaan.UpdatedAt)
 				require.Len(t, after.Items, int(tt.saved))
 				if v != api.V2 {
-					require.Equal(t, true, m["success"])
+					require.Equal(t, tt.status == 200, m["success"], "207 says success: false")
 				}
 			})
 		}
@@ -712,7 +737,7 @@ func TestHarga(t *testing.T) {
 		paths  []string
 	}{
 		{"ok", `{"items":[{"id":` + ftoa(id) + `,"harga_satuan":"175.000,50"}],"markup_percent":"15","client_updated_at":"` + updated + `"}`, 200, nil},
-		{"stale", `{"items":[{"id":` + ftoa(id) + `,"harga_satuan":"1"}],"client_updated_at":"` + updated + `"}`, 409, []string{"client_updated_at"}},
+		{"stale", `{"items":[{"id":` + ftoa(id) + `,"harga_satuan":"1"}],"client_updated_at":"` + updated + `"}`, 409, []string{"updated_at"}},
 		{"partial", `{"items":[{"id":` + ftoa(id) + `,"harga_satuan":null},{"id":99999,"harga_satuan":"1"},{"id":` + ftoa(id) + `,"harga_satuan":"x"}]}`, 207,
 			[]string{"items[1].id", "items[2].harga_satuan"}},
 		{"nothing", `{"items":[{"id":99999,"harga_satuan":"1"}],"markup_percent":"-3"}`, 400, []string{"markup_percent", "items[0].id"}},

@@ -57,6 +57,11 @@ func legacyShape(op string, status int, body map[string]any) {
 		if meta := mapOf(body["meta"]); meta != nil {
 			body["meta"] = map[string]any{"markup_percent": meta["markup_percent"], "project_updated_at": meta["updated_at"]}
 		}
+	case "harga-items.save":
+		if _, ok := body["updated_at"]; ok {
+			body["project_updated_at"] = body["updated_at"]
+			delete(body, "updated_at")
+		}
 	case "rekap":
 		delete(body, "totals")
 		if meta := mapOf(body["meta"]); meta != nil {

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -102,7 +103,7 @@ func dropNonPositiveIDs(v any) {
 // preflight is the upsert's 400 before anything is written; the real app
 // mixes both envelopes in this one answer.
 func preflight(errs []store.FieldError) reply {
-	msg := "Validasi gagal; tidak ada perubahan yang disimpan"
+	msg := fmt.Sprintf("%d kesalahan validasi ditemukan.", len(errs))
 	return reply{status: http.StatusBadRequest, message: msg, code: CodeValidation, errors: errs,
 		legacyExtra: map[string]any{"success": false, "message": msg}}
 }
@@ -124,10 +125,21 @@ func (c *call) tree() reply {
 func (c *call) saveVolumes() reply {
 	v, bad, ok := c.body()
 	if !ok {
-		bad.data = map[string]any{"saved": 0, "decimal_places": store.QuantityPlaces}
+		// The deployed app answers a body it cannot parse, or of the wrong
+		// shape, without "saved" and "decimal_places" (REAL-APP.md 3.4).
 		return bad
 	}
+	if !volumeShape(v) {
+		msg := "Harus array of objek atau {items:[...]}"
+		return reply{status: http.StatusBadRequest, message: msg, code: CodeValidation,
+			errors: []store.FieldError{{Path: "$", Message: msg}}}
+	}
 	rows, pre := decodeVolumes(v)
+	if len(rows) == 0 && len(pre) == 0 && c.v != api.V2 {
+		// {"items": []}: nothing saved and nothing wrong with a row.
+		return reply{status: http.StatusBadRequest, message: "Tidak ada data volume yang dikirim", code: CodeValidation,
+			data: map[string]any{"saved": 0, "decimal_places": store.QuantityPlaces}, errors: []store.FieldError{}}
+	}
 	if c.h.d.Has("lost-writes") && len(pre) == 0 && len(rows) > 0 {
 		// Acknowledged as saved, never stored.
 		return reply{status: http.StatusOK, ok: true, message: fmt.Sprintf("%d volume tersimpan", len(rows)),
@@ -144,6 +156,22 @@ func (c *call) saveVolumes() reply {
 	// The real app answers 200 as soon as one row saved, errors or not.
 	return reply{status: http.StatusOK, ok: true, message: fmt.Sprintf("%d volume tersimpan", res.Saved),
 		data: map[string]any{"saved": res.Saved, "decimal_places": store.QuantityPlaces}, errors: res.Errors}
+}
+
+// volumeShape: a list, or an object whose "items" (else "volumes") is a list.
+func volumeShape(v any) bool {
+	switch x := v.(type) {
+	case []any:
+		return true
+	case map[string]any:
+		for _, key := range []string{"items", "volumes"} {
+			if lv, ok := x[key]; ok {
+				_, isList := lv.([]any)
+				return isList
+			}
+		}
+	}
+	return false
 }
 
 func (c *call) listVolumes() reply {
@@ -184,32 +212,74 @@ func driftItems(items []store.DetailItem) []map[string]any {
 	return out
 }
 
+// Detail save checks in the deployed app's order (REAL-APP.md 3.7): the
+// pekerjaan (404 JSON), its source type (400), then the body.
 func (c *call) saveDetail() reply {
-	v, bad, ok := c.body()
-	if !ok {
-		return bad
-	}
-	in, pre := decodeDetail(v)
-	res, err := c.h.st.SaveDetail(c.r.Context(), c.p.ProjectID, c.p.PekerjaanID, in, pre)
-	if ve, isVE := asValidation(err); isVE {
-		return reply{status: http.StatusBadRequest, message: ve.Message, code: CodeValidation,
-			data: map[string]any{"user_message": ve.Message}, errors: ve.Errors}
+	d, err := c.h.st.Detail(c.r.Context(), c.p.ProjectID, c.p.PekerjaanID)
+	if errors.Is(err, store.ErrNotFound) {
+		// JSON in every version (the deployed detail GET answers HTML).
+		msg := "Pekerjaan tidak ditemukan. Muat ulang halaman lalu coba lagi."
+		return reply{status: http.StatusNotFound, message: msg, code: CodeNotFound,
+			data:   map[string]any{"user_message": msg},
+			errors: []store.FieldError{{Path: "pekerjaan", Message: "Tidak ditemukan"}}}
 	}
 	if err != nil {
 		return c.fail(err)
 	}
-	msg := fmt.Sprintf("Rincian tersimpan (%d baris)", res.SavedRows)
+	var res store.DetailSaveResult
+	if d.ReadOnly {
+		err = store.ReadOnlyRef()
+	} else {
+		v, bad, ok := c.body()
+		if !ok {
+			bad.data = map[string]any{"user_message": bad.message}
+			return bad
+		}
+		in, pre := decodeDetail(v)
+		res, err = c.h.st.SaveDetail(c.r.Context(), c.p.ProjectID, c.p.PekerjaanID, in, pre)
+	}
+	if ve, isVE := asValidation(err); isVE {
+		data := map[string]any{"user_message": ve.Message}
+		var extra map[string]any
+		if rowErrors(ve.Errors) {
+			// Every row refused: the save's own keys with the counts at 0.
+			data = detailSaved(ve.Message, 0, d.Pekerjaan.ID, d.Pekerjaan.UpdatedAt)
+			extra = map[string]any{"success": false}
+		}
+		return reply{status: http.StatusBadRequest, message: ve.Message, code: CodeValidation,
+			data: data, errors: ve.Errors, legacyExtra: extra}
+	}
+	if err != nil {
+		return c.fail(err)
+	}
+	msg := fmt.Sprintf("[OK] Data berhasil disimpan! %d baris komponen tersimpan.", res.SavedRows)
 	if len(res.Errors) > 0 {
 		msg = fmt.Sprintf("Sebagian rincian tersimpan (%d baris); %d masalah", res.SavedRows, len(res.Errors))
 	}
 	return reply{status: partialStatus(res.Errors), ok: len(res.Errors) == 0, message: msg,
-		data: map[string]any{
-			"user_message": msg, "saved_rows": res.SavedRows,
-			"pekerjaan": map[string]any{"id": res.ID, "updated_at": res.UpdatedAt},
-		},
+		data:        detailSaved(msg, res.SavedRows, res.ID, res.UpdatedAt),
 		errors:      res.Errors,
-		legacyExtra: map[string]any{"success": true},
+		legacyExtra: map[string]any{"success": len(res.Errors) == 0},
 	}
+}
+
+// detailSaved is detail save's payload. The reference has no bundles, so
+// the raw rows, the saved rows and their expansion are the same count.
+func detailSaved(msg string, n int, id int64, updatedAt string) map[string]any {
+	return map[string]any{
+		"user_message": msg, "saved_raw_rows": n, "saved_rows": n, "saved_expanded_rows": n,
+		"pekerjaan": map[string]any{"id": id, "updated_at": updatedAt},
+	}
+}
+
+// rowErrors: some error is about a row (rows[i]...), so the rows were read.
+func rowErrors(errs []store.FieldError) bool {
+	for _, e := range errs {
+		if strings.HasPrefix(e.Path, "rows[") {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *call) searchAHSP() reply {
@@ -219,6 +289,9 @@ func (c *call) searchAHSP() reply {
 	results, total, err := c.h.st.SearchAHSP(c.r.Context(), q.Get("q"), limit)
 	if err != nil {
 		return c.fail(err)
+	}
+	if c.h.d.Has("search-total-returned") {
+		total = len(results)
 	}
 	return reply{status: http.StatusOK, ok: true, data: map[string]any{"results": results, "total": total}}
 }
@@ -240,20 +313,44 @@ func (c *call) hargaList() reply {
 func (c *call) hargaSave() reply {
 	v, bad, ok := c.body()
 	if !ok {
+		bad.data = map[string]any{"user_message": bad.message}
 		return bad
 	}
 	in, pre := decodeHarga(v)
 	res, err := c.h.st.HargaSave(c.r.Context(), c.p.ProjectID, in, pre)
+	if ve, isVE := asValidation(err); isVE {
+		// Nothing saved: every key of the 200, as the deployed app answers
+		// (its message still speaks of a partial save).
+		_, meta, merr := c.h.st.HargaList(c.r.Context(), c.p.ProjectID)
+		if merr != nil {
+			return c.fail(merr)
+		}
+		msg := "\u26a0\ufe0f Data tersimpan sebagian. Periksa kembali isian yang ditandai."
+		return reply{status: http.StatusBadRequest, message: ve.Message, code: CodeValidation,
+			data:   hargaSaved(msg, 0, false, meta.MarkupPercent.StringFixed(2), meta.UpdatedAt),
+			errors: ve.Errors}
+	}
 	if err != nil {
 		return c.fail(err)
 	}
-	msg := fmt.Sprintf("Harga tersimpan (%d item)", res.Updated)
+	what := "perubahan harga"
+	if res.PricingSaved {
+		what += " dan profit/margin"
+	}
+	msg := fmt.Sprintf("\u2705 Berhasil menyimpan %d %s!", res.Updated, what)
 	if len(res.Errors) > 0 {
 		msg = fmt.Sprintf("Sebagian harga tersimpan (%d item); %d masalah", res.Updated, len(res.Errors))
 	}
 	return reply{status: partialStatus(res.Errors), ok: len(res.Errors) == 0, message: msg,
-		data:   map[string]any{"updated": res.Updated, "markup_percent": res.MarkupPercent, "updated_at": res.UpdatedAt, "user_message": msg},
+		data:   hargaSaved(msg, res.Updated, res.PricingSaved, res.MarkupPercent, res.UpdatedAt),
 		errors: res.Errors}
+}
+
+// hargaSaved is harga save's payload (legacy renames updated_at to
+// project_updated_at).
+func hargaSaved(msg string, updated int, pricing bool, markup, updatedAt string) map[string]any {
+	return map[string]any{"updated": updated, "pricing_saved": pricing, "markup_percent": markup,
+		"updated_at": updatedAt, "user_message": msg}
 }
 
 // RekapRowJSON is a rekap row as the API sends it: floats, converted from

@@ -229,6 +229,12 @@ type DetailSaveResult struct {
 	UpdatedAt string       `json:"-"`
 }
 
+// ReadOnlyRef is the refusal of a rincian save on a reference pekerjaan.
+func ReadOnlyRef() *ValidationError {
+	return invalid("Pekerjaan referensi bersifat read-only; ubah menjadi ref_modified atau custom untuk mengedit rincian",
+		FieldError{"source_type", "Pekerjaan referensi (ref) tidak dapat diubah rinciannya"})
+}
+
 // SaveDetail replaces a custom pekerjaan's rincian with the valid rows of in
 // (invalid ones are reported: a partial save). Reference pekerjaan are
 // read-only (*ValidationError); a client_updated_at older than the
@@ -246,8 +252,7 @@ func (s *Store) SaveDetail(ctx context.Context, pid, pekID int64, in DetailInput
 			return fmt.Errorf("read pekerjaan %d: %w", pekID, err)
 		}
 		if st == SourceRef {
-			return invalid("Pekerjaan referensi bersifat read-only; ubah menjadi ref_modified atau custom untuk mengedit rincian",
-				FieldError{"source_type", "Pekerjaan referensi (ref) tidak dapat diubah rinciannya"})
+			return ReadOnlyRef()
 		}
 		if in.ClientUpdatedAt != "" {
 			ct, err := ParseTime(in.ClientUpdatedAt)

@@ -117,6 +117,9 @@ type HargaSaveResult struct {
 	Errors        []FieldError `json:"errors"`
 	MarkupPercent string       `json:"markup_percent"`
 	UpdatedAt     string       `json:"updated_at"`
+	// PricingSaved: the body's markup_percent was saved (the deployed
+	// app's pricing_saved).
+	PricingSaved bool `json:"pricing_saved"`
 }
 
 // HargaSave updates prices and the project markup. A client_updated_at
@@ -153,6 +156,7 @@ func (s *Store) HargaSave(ctx context.Context, pid int64, in HargaInput, pre []F
 				res.Errors = append(res.Errors, FieldError{"markup_percent", msg})
 			} else {
 				markup = m
+				res.PricingSaved = true
 				if _, err := tx.ExecContext(ctx, "UPDATE projects SET markup_percent = ? WHERE id = ?", m.String(), pid); err != nil {
 					return fmt.Errorf("save markup: %w", err)
 				}

@@ -1,0 +1,328 @@
+package scenarios
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/ahsp-harness/harness/scenarios/h1"
+)
+
+// attack runs a plan the way vegeta's Attacker does (same Targeter, Pacer,
+// worker cap and Result fields) at a fraction of its CPU per request, which
+// on a machine the generator shares with the target is load the target gets:
+//
+//   - closed-model plans (ClosedPacer, BurstPacer) have no pacer goroutine:
+//     each worker claims its next hit itself, instead of one channel
+//     hand-off per request; paced plans keep vegeta's ticker and its
+//     grow-a-worker-when-all-are-busy rule;
+//   - results go to on from the worker, one at a time under a mutex, instead
+//     of a second hand-off to an aggregating goroutine;
+//   - plain-http requests go straight to h1.Transport.RoundTrip on a
+//     per-worker http.Request with parsed URLs cached, and bodies are read
+//     into a per-worker buffer and copied once at their size; nothing per
+//     request is cloned (vegeta clones the headers to stamp X-Vegeta-Seq
+//     and X-Vegeta-Attack, which nothing here reads and which wrk and k6 do
+//     not send).
+//
+// Anything else (https, credentials in the URL, an unusual method) takes
+// net/http's Client, as vegeta would.
+type attack struct {
+	plan    Plan
+	tr      *h1.Transport
+	hc      *http.Client // never follows redirects, like vegeta.Redirects(NoFollow)
+	maxBody int64        // < 0: keep every byte
+	began   time.Time
+	seq     atomic.Uint64
+	hits    atomic.Uint64 // claimed hits (closed model)
+	stopped atomic.Bool
+	stopCh  chan struct{}
+	once    sync.Once
+	mu      sync.Mutex
+	on      func(*vegeta.Result)
+}
+
+func (a *attack) stop() {
+	a.once.Do(func() {
+		a.stopped.Store(true)
+		close(a.stopCh)
+	})
+}
+
+// deliver hands r to on, one result at a time.
+func (a *attack) deliver(r *vegeta.Result) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.on(r)
+}
+
+// run sends the plan's hits with up to MaxWorkers workers and returns when
+// the last result was delivered.
+func (a *attack) run(workers int) {
+	var wg sync.WaitGroup
+	if a.plan.Duration > 0 {
+		t := time.AfterFunc(a.plan.Duration, a.stop)
+		defer t.Stop()
+	}
+	max := a.plan.MaxWorkers
+	switch p := a.plan.Pacer.(type) {
+	case ClosedPacer:
+		a.claimed(&wg, max, 0)
+	case BurstPacer:
+		a.claimed(&wg, int(min(uint64(max), p.N)), p.N)
+	default:
+		a.paced(&wg, workers, max)
+	}
+	wg.Wait()
+}
+
+// claimed starts n workers that each claim hits until limit (0: none) or
+// the attack stops.
+func (a *attack) claimed(wg *sync.WaitGroup, n int, limit uint64) {
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := a.newWorker()
+			for !a.stopped.Load() {
+				if limit > 0 && a.hits.Add(1) > limit {
+					return
+				}
+				a.deliver(w.hit())
+			}
+		}()
+	}
+}
+
+// paced is vegeta's Attack loop: a ticker asks the pacer when the next hit
+// is due and hands it to a free worker, starting one more (up to max) when
+// all are busy.
+func (a *attack) paced(wg *sync.WaitGroup, workers, max int) {
+	ticks := make(chan struct{})
+	start := func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := a.newWorker()
+			for range ticks {
+				a.deliver(w.hit())
+			}
+		}()
+	}
+	for range workers {
+		start()
+	}
+	defer close(ticks)
+	for count := uint64(0); ; {
+		elapsed := time.Since(a.began)
+		if a.plan.Duration > 0 && elapsed > a.plan.Duration {
+			return
+		}
+		wait, stop := a.plan.Pacer.Pace(elapsed, count)
+		if stop {
+			return
+		}
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-a.stopCh:
+				t.Stop()
+				return
+			}
+		}
+		if workers < max {
+			select {
+			case ticks <- struct{}{}:
+				count++
+				continue
+			case <-a.stopCh:
+				return
+			default:
+				workers++
+				start()
+			}
+		}
+		select {
+		case ticks <- struct{}{}:
+			count++
+		case <-a.stopCh:
+			return
+		}
+	}
+}
+
+// worker is one worker's reusable state.
+type worker struct {
+	a    *attack
+	tgt  vegeta.Target
+	req  http.Request
+	urls map[string]*url.URL
+	buf  []byte
+}
+
+// Bounds of a worker's caches: enough for a scenario's distinct URLs and a
+// typical JSON answer; beyond them it starts over.
+const (
+	maxCachedURLs  = 4096
+	maxKeptScratch = 64 << 10
+)
+
+// noHeader stands in for a target without headers (net/http refuses a nil
+// one); nothing writes to it.
+var noHeader = http.Header{}
+
+func (a *attack) newWorker() *worker {
+	return &worker{a: a, urls: map[string]*url.URL{}, buf: make([]byte, 0, 4096)}
+}
+
+// hit sends one request and returns its result, with vegeta's fields and
+// errors: the timestamp is taken before the targeter runs, the latency
+// after the body was read and closed, a status below 200 or from 400 up is
+// the error, BytesIn counts the body kept (at most MaxBody bytes).
+func (w *worker) hit() *vegeta.Result {
+	a := w.a
+	res := &vegeta.Result{Attack: a.plan.Name, Seq: a.seq.Add(1) - 1, Timestamp: time.Now()}
+	err := w.send(res)
+	res.Latency = time.Since(res.Timestamp)
+	if err != nil {
+		res.Error = err.Error()
+	}
+	return res
+}
+
+func (w *worker) send(res *vegeta.Result) error {
+	a := w.a
+	w.tgt = vegeta.Target{}
+	if err := a.plan.Targeter(&w.tgt); err != nil {
+		a.stop()
+		return err
+	}
+	res.Method, res.URL = w.tgt.Method, w.tgt.URL
+	req, viaClient, err := w.request()
+	if err != nil {
+		return err
+	}
+	var resp *http.Response
+	if viaClient {
+		resp, err = a.hc.Do(req)
+	} else if resp, err = a.tr.RoundTrip(req); err != nil {
+		err = &url.Error{Op: urlErrorOp(req.Method), URL: req.URL.String(), Err: err}
+	}
+	if err != nil {
+		return err
+	}
+	body, err := w.readBody(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	res.Body = body
+	res.BytesIn = uint64(len(body))
+	if req.ContentLength != -1 {
+		res.BytesOut = uint64(req.ContentLength)
+	}
+	if res.Code = uint16(resp.StatusCode); res.Code < 200 || res.Code >= 400 {
+		res.Error = resp.Status
+	}
+	res.Headers = resp.Header
+	return nil
+}
+
+// request builds the target's request: on the worker's reused Request for
+// h1, or a new one (http.NewRequest, as vegeta does) for net/http's Client.
+func (w *worker) request() (req *http.Request, viaClient bool, err error) {
+	t := &w.tgt
+	u := w.urls[t.URL]
+	if u == nil || !plainMethod(t.Method) {
+		if req, err = t.Request(); err != nil {
+			return nil, false, err
+		}
+		if req.URL.Scheme != "http" || req.URL.User != nil || !plainMethod(t.Method) {
+			return req, true, nil
+		}
+		if len(w.urls) >= maxCachedURLs {
+			clear(w.urls)
+		}
+		w.urls[t.URL] = req.URL
+		u = req.URL
+	}
+	h := t.Header
+	if h == nil {
+		h = noHeader
+	}
+	host := u.Host
+	if v := h["Host"]; len(v) > 0 && v[0] != "" {
+		host = v[0]
+	}
+	w.req = http.Request{Method: t.Method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: h, Host: host}
+	if len(t.Body) > 0 {
+		b := t.Body
+		w.req.Body = io.NopCloser(bytes.NewReader(b))
+		w.req.ContentLength = int64(len(b))
+		w.req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	}
+	return &w.req, false, nil
+}
+
+// plainMethod: the methods the load sends, whose validity need not be
+// checked again (http.NewRequest checks any other).
+func plainMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodHead, http.MethodOptions:
+		return true
+	}
+	return false
+}
+
+// urlErrorOp is net/http's Client wording of a method in its errors ("Get").
+func urlErrorOp(method string) string {
+	if method == "" {
+		return "Get"
+	}
+	return method[:1] + strings.ToLower(method[1:])
+}
+
+// readBody keeps the first maxBody bytes of r (all with maxBody < 0),
+// discards the rest, and returns the kept bytes in a slice of their own.
+func (w *worker) readBody(r io.Reader) ([]byte, error) {
+	buf, max := w.buf[:0], w.a.maxBody
+	for {
+		if max >= 0 && int64(len(buf)) >= max { // kept all we may: discard the rest
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				return nil, err
+			}
+			break
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		p := buf[len(buf):cap(buf)]
+		if max >= 0 && int64(len(p)) > max-int64(len(buf)) {
+			p = p[:max-int64(len(buf))]
+		}
+		n, err := r.Read(p)
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	out := make([]byte, len(buf))
+	copy(out, buf)
+	if cap(buf) <= maxKeptScratch {
+		w.buf = buf[:0]
+	} else {
+		w.buf = make([]byte, 0, 4096)
+	}
+	return out, nil
+}

@@ -1,0 +1,125 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ahsp-harness/harness/target/api"
+	"github.com/ahsp-harness/harness/target/internal/defects"
+)
+
+// The legacy answers whose layout REAL-APP.md sections 3-4 pin down, key by
+// key. e.do also validates each against the v1 schema, so a drift of the
+// target, or of the schema, fails here.
+func TestLegacyAnswersAsDeployed(t *testing.T) {
+	row := `{"kategori":"TK","kode":"L.01","uraian":"Pekerja","satuan":"OH","koefisien":"0,8"}`
+	badRow := `{"kategori":"XX","kode":"Z","uraian":"Z","koefisien":"1"}`
+	detailKeys := []string{"errors", "ok", "pekerjaan", "saved_expanded_rows", "saved_raw_rows", "saved_rows", "success", "user_message"}
+	hargaKeys := []string{"errors", "markup_percent", "ok", "pricing_saved", "project_updated_at", "updated", "user_message"}
+	tests := []struct {
+		name   string
+		op     string
+		pek    int64
+		body   string
+		status int
+		keys   []string
+		want   map[string]any // top-level values
+		paths  []string
+	}{
+		{"detail save 200", "detail-ahsp.save", 2, `{"rows":[` + row + `]}`, 200, detailKeys,
+			map[string]any{"ok": true, "success": true, "saved_raw_rows": 1.0, "saved_rows": 1.0, "saved_expanded_rows": 1.0,
+				"user_message": "[OK] Data berhasil disimpan! 1 baris komponen tersimpan."}, nil},
+		{"detail save 207", "detail-ahsp.save", 2, `{"rows":[` + row + `,` + badRow + `]}`, 207, detailKeys,
+			map[string]any{"ok": false, "success": false, "saved_raw_rows": 1.0, "saved_rows": 1.0, "saved_expanded_rows": 1.0},
+			[]string{"rows[1].kategori"}},
+		{"detail save 400 every row refused", "detail-ahsp.save", 2, `{"rows":[` + badRow + `]}`, 400, detailKeys,
+			map[string]any{"ok": false, "success": false, "saved_raw_rows": 0.0, "saved_rows": 0.0, "saved_expanded_rows": 0.0},
+			[]string{"rows[0].kategori"}},
+		{"detail save 400 reference pekerjaan", "detail-ahsp.save", 1, `{"rows":[` + row + `]}`, 400,
+			[]string{"errors", "ok", "user_message"}, map[string]any{"ok": false}, []string{"source_type"}},
+		{"detail save 400 reference before the body", "detail-ahsp.save", 1, `{"rows":[`, 400,
+			[]string{"errors", "ok", "user_message"}, map[string]any{"ok": false}, []string{"source_type"}},
+		{"detail save 400 bad JSON", "detail-ahsp.save", 2, `{"rows":[`, 400,
+			[]string{"errors", "ok", "user_message"}, map[string]any{"ok": false, "user_message": "Payload JSON tidak valid"}, []string{"$"}},
+		{"detail save 409", "detail-ahsp.save", 2, `{"rows":[` + row + `],"client_updated_at":"2020-01-01T00:00:00Z"}`, 409,
+			[]string{"conflict", "errors", "ok", "server_updated_at", "user_message"}, map[string]any{"ok": false, "conflict": true,
+				"errors": []any{map[string]any{"path": "updated_at", "message": "Data telah berubah sejak Anda membukanya"}}}, []string{"updated_at"}},
+		{"detail save 404 pekerjaan", "detail-ahsp.save", 99999, `{"rows":[]}`, 404,
+			[]string{"errors", "ok", "user_message"}, map[string]any{"ok": false,
+				"errors": []any{map[string]any{"path": "pekerjaan", "message": "Tidak ditemukan"}}}, []string{"pekerjaan"}},
+		{"harga save 200 with markup", "harga-items.save", 0, `{"items":[{"id":1,"harga_satuan":"1500"}],"markup_percent":"15"}`, 200, hargaKeys,
+			map[string]any{"ok": true, "updated": 1.0, "pricing_saved": true, "markup_percent": "15.00",
+				"user_message": "\u2705 Berhasil menyimpan 1 perubahan harga dan profit/margin!"}, nil},
+		{"harga save 200 without markup", "harga-items.save", 0, `{"items":[{"id":1,"harga_satuan":"1500"}]}`, 200, hargaKeys,
+			map[string]any{"ok": true, "updated": 1.0, "pricing_saved": false, "markup_percent": "10.00"}, nil},
+		{"harga save 207", "harga-items.save", 0, `{"items":[{"id":1,"harga_satuan":"1500"},{"id":99999,"harga_satuan":"1"}]}`, 207, hargaKeys,
+			map[string]any{"ok": false, "updated": 1.0, "pricing_saved": false}, []string{"items[1].id"}},
+		{"harga save 400 nothing saved", "harga-items.save", 0, `{"items":[{"id":99999,"harga_satuan":"1"}],"markup_percent":"-3"}`, 400, hargaKeys,
+			map[string]any{"ok": false, "updated": 0.0, "pricing_saved": false, "markup_percent": "10.00"}, []string{"markup_percent", "items[0].id"}},
+		{"harga save 400 bad JSON", "harga-items.save", 0, `[{`, 400, []string{"errors", "ok", "user_message"},
+			map[string]any{"ok": false}, []string{"$"}},
+		{"upsert preflight", "list-pekerjaan.upsert", 0, `{"klasifikasi":[{"id":"abc","name":"K"},{"name":"L","sub":"x"}]}`, 400,
+			[]string{"errors", "message", "ok", "success"}, map[string]any{"ok": false, "success": false, "message": "2 kesalahan validasi ditemukan."},
+			[]string{"klasifikasi[0].id", "klasifikasi[1].sub"}},
+		{"volume save 400 bad JSON", "volume-pekerjaan.save", 0, `{"items":[`, 400, []string{"errors", "ok"},
+			map[string]any{"ok": false}, []string{"$"}},
+		{"volume save 400 wrong shape", "volume-pekerjaan.save", 0, `{"rows":[]}`, 400, []string{"errors", "ok"},
+			map[string]any{"ok": false, "errors": []any{map[string]any{"path": "$", "message": "Harus array of objek atau {items:[...]}"}}}, []string{"$"}},
+		{"volume save 400 nothing sent", "volume-pekerjaan.save", 0, `{"items":[]}`, 400, []string{"decimal_places", "errors", "ok", "saved"},
+			map[string]any{"ok": false, "saved": 0.0, "decimal_places": 3.0, "errors": []any{}}, nil},
+	}
+	for _, v := range []api.Version{api.Legacy, api.V1} {
+		for _, tt := range tests {
+			t.Run(string(v)+"/"+tt.name, func(t *testing.T) {
+				e := newEnv(t, nil)
+				w := e.do(req{op: tt.op, v: v, pek: tt.pek, body: tt.body})
+				require.Equal(t, tt.status, w.Code, w.Body.String())
+				require.Equal(t, "application/json", w.Header().Get("Content-Type"))
+				var m map[string]any
+				require.NoError(t, json.Unmarshal(w.Body.Bytes(), &m))
+				require.Equal(t, tt.keys, slices.Sorted(maps.Keys(m)), w.Body.String())
+				for k, want := range tt.want {
+					require.Equal(t, want, m[k], k)
+				}
+				require.Equal(t, tt.paths, errorPaths(m))
+			})
+		}
+	}
+}
+
+// The harga save hands out the project's version as project_updated_at,
+// and a save sent with it is not a conflict.
+func TestHargaSaveProjectUpdatedAt(t *testing.T) {
+	e := newEnv(t, nil)
+	list := payload(t, api.Legacy, e.do(req{op: "harga-items.list"}))
+	v0 := list["meta"].(map[string]any)["project_updated_at"].(string)
+	w := e.do(req{op: "harga-items.save", body: `{"items":[{"id":1,"harga_satuan":"1"}],"client_updated_at":"` + v0 + `"}`})
+	require.Equal(t, 200, w.Code, w.Body.String())
+	v1 := payload(t, api.Legacy, w)["project_updated_at"].(string)
+	require.Greater(t, v1, v0)
+	w = e.do(req{op: "harga-items.save", body: `{"items":[{"id":1,"harga_satuan":"2"}],"client_updated_at":"` + v1 + `"}`})
+	require.Equal(t, 200, w.Code, w.Body.String())
+	_, meta, err := e.st.HargaList(context.Background(), 1)
+	require.NoError(t, err)
+	require.Equal(t, meta.UpdatedAt, payload(t, api.Legacy, w)["project_updated_at"])
+}
+
+// search-total-returned is the deployed search: total is the number of
+// results returned. The correct target counts every match.
+func TestSearchTotalReturned(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		e := newEnv(t, defects.Set{"search-total-returned": on})
+		m := payload(t, api.Legacy, e.do(req{op: "search-ahsp", query: "q=bata+merah&limit=2"}))
+		require.Len(t, m["results"], 2)
+		if on {
+			require.Equal(t, 2.0, m["total"])
+		} else {
+			require.Equal(t, 12.0, m["total"], "every match")
+		}
+	}
+}
