@@ -22,6 +22,7 @@ var Quirks = map[string]string{
 	"list-pekerjaan.upsert.empty-list-wipes":    "an upsert with klasifikasi [] deletes the whole tree",
 	"volume-pekerjaan.save.bad-input-accepted":  "volume save accepted input it should refuse",
 	"detail-ahsp.save.bad-input-accepted":       "detail save accepted input it should refuse",
+	"search-ahsp.total-counts-returned":         "search total counts the rows returned, not every match",
 	"list-pekerjaan.save.malformed-json-writes": "list save wrote rows for a malformed body",
 }
 

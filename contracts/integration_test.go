@@ -109,7 +109,7 @@ func TestIntegrationCorrectTargetPasses(t *testing.T) {
 	}
 	for _, v := range []string{"legacy", "v2"} {
 		for _, s := range []string{"save.tree", "upsert", "volume.save", "volume.list", "detail.save", "detail.save.conflict",
-			"detail.save.read-only", "search", "harga.save", "rekap", "export.rekap-rab", "export.rincian-rab",
+			"detail.save.read-only", "search", "search.total", "harga.save", "rekap", "export.rekap-rab", "export.rincian-rab",
 			"bad.save.empty-name", "bad.save.malformed-json", "bad.upsert.negative-id", "bad.upsert.empty-list", "bad.volume.quantity", "bad.detail.kategori",
 			"not-found.pekerjaan", "not-found.foreign-project", "not-found.foreign-export", "save.partial", "unauthenticated",
 			"unauthenticated.export", "rate-limited", "limiter-unavailable"} {
@@ -179,4 +179,17 @@ func TestIntegrationNoRetryAfterFails(t *testing.T) {
 		require.Len(t, f.Steps, 2, "legacy and v2 both showed it")
 	}
 	require.Equal(t, []string{"rate-limit.no-retry-after"}, ids)
+}
+
+// The deployed search counts the rows it returns: alone, that defect is
+// exactly the finding, in both families (the proof-matrix row of
+// search-total-returned; the correct target above shows none).
+func TestIntegrationSearchTotalReturnedFails(t *testing.T) {
+	rep := runSuite(t, "search-total-returned")
+	require.Equal(t, check.Fail, rep.Status)
+	require.Len(t, rep.Findings, 1)
+	f := rep.Findings[0]
+	require.Equal(t, "search-ahsp.total-counts-returned", f.ID)
+	require.ElementsMatch(t, []string{"legacy search.total", "v2 search.total"}, f.Steps)
+	require.Contains(t, f.Evidence, "limit=1 answered total 1 with 1 result; limit=5 had returned 5 results")
 }

@@ -49,6 +49,7 @@ var plan = []PlannedStep{
 	{"snapshot", "snapshot.harga", "harga-items.list", "GET", "", "own", ReadOnly, "prices and markup before"},
 	{"script", "tree.initial", "list-pekerjaan.tree", "GET", "", "own", ReadOnly, "tree contract"},
 	{"script", "search", "search-ahsp", "GET", "?q={term}&limit=5", "own", ReadOnly, "catalog search; picks a reference AHSP"},
+	{"script", "search.total", "search-ahsp", "GET", "?q={term}&limit=1", "own", ReadOnly, "total counts every match, not the rows returned"},
 	{"script", "save.tree", "list-pekerjaan.save", "POST", "", "own", Writing, "new klasifikasi > sub > custom + ref pekerjaan"},
 	{"script", "tree.after-save", "list-pekerjaan.tree", "GET", "", "own", ReadOnly, "the saved rows are listed"},
 	{"script", "upsert", "list-pekerjaan.upsert", "POST", "", "own", Writing, "the whole tree sent back plus one pekerjaan"},

@@ -552,6 +552,7 @@ func (r *runner) script(ctx context.Context) {
 	if res := list(p, "results"); len(res) > 0 {
 		r.refID = intOf(get(res[0], "id"))
 	}
+	r.searchTotal(ctx, len(list(p, "results")))
 	r.createTree(ctx)
 	r.call(ctx, callSpec{step: "tree.after-save", op: "list-pekerjaan.tree", want: 200})
 	r.upsert(ctx)
@@ -586,6 +587,25 @@ func (r *runner) script(ctx context.Context) {
 
 // last returns the most recent result of step (a skip placeholder when the
 // step left none, so callers can always write to it).
+// searchTotal asks the same search for one row: its total must still count
+// every match, so at least the rows the limit-5 search returned. The
+// deployed app counts the rows it returns (REAL-APP.md 3.8).
+func (r *runner) searchTotal(ctx context.Context, seen int) {
+	if seen < 2 {
+		r.results = append(r.results, Result{Version: string(r.version), Step: "search.total", Operation: "search-ahsp", Class: ReadOnly,
+			Verdict: check.Inconclusive, Reason: fmt.Sprintf("the search for %q returned %d results: total cannot be told apart from the rows returned", r.opts.SearchTerm, seen)})
+		return
+	}
+	_, p := r.call(ctx, callSpec{step: "search.total", op: "search-ahsp", query: "?q=" + url.QueryEscape(r.opts.SearchTerm) + "&limit=1", want: 200})
+	if p == nil {
+		return
+	}
+	if total, n := intOf(get(p, "total")), len(list(p, "results")); total < seen {
+		r.finding(r.last("search.total"), "search-ahsp.total-counts-returned",
+			fmt.Sprintf("limit=1 answered total %d with %d result; limit=5 had returned %d results", total, n, seen))
+	}
+}
+
 func (r *runner) last(step string) *Result {
 	for i := len(r.results) - 1; i >= 0; i-- {
 		if r.results[i].Step == step {

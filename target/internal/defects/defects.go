@@ -47,6 +47,7 @@ var Known = map[string]string{
 	"upsert-empty-wipes":      "an upsert with klasifikasi [] deletes the whole tree with 200 (as the real app does)",
 	"retry-after-full-window": "the 429 body's retry_after is always the full window and current_count always max_requests (as the real app does)",
 	"rincian-csv-lf":          "the rincian CSV export has no byte-order mark, LF line ends and no trailing newline (as the real app does)",
+	"search-total-returned":   "search-ahsp's total counts the results returned, not every match (as the real app does)",
 	// End of contracts block.
 
 	// Browser (e2e).
@@ -147,6 +148,7 @@ var Profiles = map[string]Profile{
 			"rekap-csv-bom-per-line", "foreign-export-500", "anonymous-export-401", "blank-name-accepted",
 			"upsert-unknown-id-wipes", "upsert-empty-wipes", "retry-after-full-window",
 			"rincian-csv-lf",
+			"search-total-returned",
 			// End of as-deployed defects.
 		},
 	},
@@ -163,6 +165,7 @@ var Profiles = map[string]Profile{
 			"rekap-csv-bom-per-line", "foreign-export-500", "anonymous-export-401", "blank-name-accepted",
 			"upsert-unknown-id-wipes", "upsert-empty-wipes", "retry-after-full-window",
 			"rincian-csv-lf",
+			"search-total-returned",
 			// End of as-deployed-redis defects.
 		},
 	},

@@ -290,6 +290,9 @@ func (c *call) searchAHSP() reply {
 	if err != nil {
 		return c.fail(err)
 	}
+	if c.h.d.Has("search-total-returned") {
+		total = len(results)
+	}
 	return reply{status: http.StatusOK, ok: true, data: map[string]any{"results": results, "total": total}}
 }
 

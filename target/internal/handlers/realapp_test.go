@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ahsp-harness/harness/target/api"
+	"github.com/ahsp-harness/harness/target/internal/defects"
 )
 
 // The legacy answers whose layout REAL-APP.md sections 3-4 pin down, key by
@@ -106,4 +107,19 @@ func TestHargaSaveProjectUpdatedAt(t *testing.T) {
 	_, meta, err := e.st.HargaList(context.Background(), 1)
 	require.NoError(t, err)
 	require.Equal(t, meta.UpdatedAt, payload(t, api.Legacy, w)["project_updated_at"])
+}
+
+// search-total-returned is the deployed search: total is the number of
+// results returned. The correct target counts every match.
+func TestSearchTotalReturned(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		e := newEnv(t, defects.Set{"search-total-returned": on})
+		m := payload(t, api.Legacy, e.do(req{op: "search-ahsp", query: "q=bata+merah&limit=2"}))
+		require.Len(t, m["results"], 2)
+		if on {
+			require.Equal(t, 2.0, m["total"])
+		} else {
+			require.Equal(t, 12.0, m["total"], "every match")
+		}
+	}
 }
