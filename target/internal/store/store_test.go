@@ -260,9 +260,9 @@ func TestSaveTreeRolledBackRowIsNeverReported(t *testing.T) {
 		BEGIN SELECT RAISE(ABORT, 'boom'); END`)
 	require.NoError(t, err)
 	in := TreeInput{Klasifikasi: []KlasifikasiInput{{Name: "K", TempID: "k", Sub: []SubInput{{Name: "S", TempID: "s", Pekerjaan: []PekerjaanInput{
-		{TempID: "a", SourceType: SourceCustom, SnapshotUraian: "Satu"},
-		{TempID: "b", SourceType: SourceCustom, SnapshotUraian: "BOOM"},
-		{TempID: "c", SourceType: SourceCustom, SnapshotUraian: "Tiga"},
+		{TempID: "a", SourceType: SourceCustom, SnapshotUraian: "Satu", OrderingIndex: 101},
+		{TempID: "b", SourceType: SourceCustom, SnapshotUraian: "BOOM", OrderingIndex: 102},
+		{TempID: "c", SourceType: SourceCustom, SnapshotUraian: "Tiga", OrderingIndex: 103},
 	}}}}}}
 	res, err := st.SaveTree(ctx, 1, in, nil)
 	require.NoError(t, err)
