@@ -34,10 +34,7 @@ func SecurityPhase() Phase {
 		Users: func(*Options) Need { return Need{Min: 2, Max: 3} },
 		Run: func(ctx context.Context, e *Env, r *reports.Run) error {
 			cfg := SecurityConfig(e.Info(), e.Options.Security)
-			cfg.Progress = e.Progress
-			if cfg.Limits == nil {
-				cfg.Limits = e.Options.Stack.Limits
-			}
+			e.fromRun(&cfg.Progress, &cfg.Limits)
 			rep, err := security.Run(ctx, e, cfg)
 			r.Security = rep
 			return err
@@ -54,10 +51,7 @@ func ObservabilityPhase() Phase {
 		Users: func(*Options) Need { return Need{Min: 1, Max: 1} },
 		Run: func(ctx context.Context, e *Env, r *reports.Run) error {
 			cfg := e.Options.Observability
-			cfg.Progress = e.Progress
-			if cfg.Limits == nil {
-				cfg.Limits = e.Options.Stack.Limits
-			}
+			e.fromRun(&cfg.Progress, &cfg.Limits)
 			rep, err := observability.Run(ctx, e, cfg)
 			r.Observability = rep
 			return err

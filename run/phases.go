@@ -15,6 +15,7 @@ import (
 	"github.com/ahsp-harness/harness/reports"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/scenarios/scan"
+	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/client"
 	"github.com/ahsp-harness/harness/target/stack"
 )
@@ -68,6 +69,15 @@ func (e *Env) Settle(ctx context.Context) {
 	}
 }
 
+// fromRun gives a section's config what every phase takes from the run:
+// the progress writer, and the stack's limits unless the config has its own.
+func (e *Env) fromRun(progress *io.Writer, limits *map[api.Category]api.Limit) {
+	*progress = e.Progress
+	if *limits == nil {
+		*limits = e.Options.Stack.Limits
+	}
+}
+
 // Phases are the standard phases in the order they run. The scan goes
 // first (it wants the target's counters fresh), the e2e last (after the
 // target settled from the cache restarts of the scan and the contracts).
@@ -83,10 +93,7 @@ func ScanPhase() Phase {
 		Users: func(*Options) Need { return Need{Min: 1, Max: Rest} },
 		Run: func(ctx context.Context, e *Env, r *reports.Run) error {
 			cfg := e.Options.Scan
-			cfg.Progress = e.Progress
-			if cfg.Limits == nil {
-				cfg.Limits = e.Options.Stack.Limits
-			}
+			e.fromRun(&cfg.Progress, &cfg.Limits)
 			if cfg.Algorithm == "" {
 				cfg.Algorithm = e.Options.Stack.Limiter
 			}

@@ -120,6 +120,8 @@ func (a *attack) paced(wg *sync.WaitGroup, workers, max int) {
 		start()
 	}
 	defer close(ticks)
+	pause := time.NewTimer(time.Hour)
+	defer pause.Stop()
 	for count := uint64(0); ; {
 		elapsed := time.Since(a.began)
 		if a.plan.Duration > 0 && elapsed > a.plan.Duration {
@@ -130,11 +132,10 @@ func (a *attack) paced(wg *sync.WaitGroup, workers, max int) {
 			return
 		}
 		if wait > 0 {
-			t := time.NewTimer(wait)
+			pause.Reset(wait)
 			select {
-			case <-t.C:
+			case <-pause.C:
 			case <-a.stopCh:
-				t.Stop()
 				return
 			}
 		}
@@ -171,7 +172,7 @@ type worker struct {
 // Bounds of a worker's caches: enough for a scenario's distinct URLs and a
 // typical JSON answer; beyond them it starts over.
 const (
-	maxCachedURLs  = 4096
+	maxCachedURLs  = 256
 	maxKeptScratch = 64 << 10
 )
 
@@ -240,19 +241,24 @@ func (w *worker) send(res *vegeta.Result) error {
 // h1, or a new one (http.NewRequest, as vegeta does) for net/http's Client.
 func (w *worker) request() (req *http.Request, viaClient bool, err error) {
 	t := &w.tgt
+	viaClient = !plainMethod(t.Method)
 	u := w.urls[t.URL]
-	if u == nil || !plainMethod(t.Method) {
-		if req, err = t.Request(); err != nil {
+	if u == nil && !viaClient {
+		// What http.NewRequest does to the URL.
+		if u, err = url.Parse(t.URL); err != nil {
 			return nil, false, err
 		}
-		if req.URL.Scheme != "http" || req.URL.User != nil || !plainMethod(t.Method) {
-			return req, true, nil
+		u.Host = removeEmptyPort(u.Host)
+		if viaClient = u.Scheme != "http" || u.User != nil; !viaClient {
+			if len(w.urls) >= maxCachedURLs {
+				clear(w.urls)
+			}
+			w.urls[t.URL] = u
 		}
-		if len(w.urls) >= maxCachedURLs {
-			clear(w.urls)
-		}
-		w.urls[t.URL] = req.URL
-		u = req.URL
+	}
+	if viaClient {
+		req, err = t.Request()
+		return req, true, err
 	}
 	h := t.Header
 	if h == nil {
@@ -280,6 +286,14 @@ func plainMethod(m string) bool {
 		return true
 	}
 	return false
+}
+
+// removeEmptyPort is net/http's: "host:" is "host".
+func removeEmptyPort(host string) string {
+	if strings.LastIndex(host, ":") > strings.LastIndex(host, "]") {
+		return strings.TrimSuffix(host, ":")
+	}
+	return host
 }
 
 // urlErrorOp is net/http's Client wording of a method in its errors ("Get").

@@ -26,58 +26,46 @@ func BenchmarkEngine(b *testing.B) {
 				_, _ = w.Write([]byte(`{"ok":true}`))
 			}))
 			defer srv.Close()
-			tgt := vegeta.Target{Method: "GET", URL: srv.URL + "/detail_project/api/project/1/rekap/"}
-			m := NewMetrics()
-			plan := Plan{
-				Name: "bench", Targeter: vegeta.NewStaticTargeter(tgt), Pacer: BurstPacer{N: uint64(b.N)},
-				Workers: workers, MaxWorkers: workers, MaxConnections: workers, Timeout: 10 * time.Second,
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			start := time.Now()
-			err := Execute(context.Background(), plan, m.Add)
-			el := time.Since(start)
-			b.StopTimer()
-			if err != nil {
-				b.Fatal(err)
-			}
-			if m.Count() != int64(b.N) || m.ErrorCount() != 0 {
-				b.Fatalf("got %d results, %d errors; want %d, 0", m.Count(), m.ErrorCount(), b.N)
-			}
-			b.ReportMetric(float64(b.N)/el.Seconds(), "req/s")
+			benchExecute(b, workers, vegeta.Target{Method: "GET", URL: srv.URL + "/detail_project/api/project/1/rekap/"})
 		})
 	}
 }
 
 // BenchmarkEngineCanned is BenchmarkEngine against a raw loopback server
 // that answers every request with the same bytes and allocates nothing per
-// request, so allocs/op and B/op are the engine's own: the hot path's
+// request, so allocs/op and B/op are the engine's own (8 allocs, about
+// 1 KB per request; 38 and 3.5 KB with vegeta's Attacker): the hot path's
 // regressions show here.
 func BenchmarkEngineCanned(b *testing.B) {
 	url := cannedServer(b, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Worker-Id: 1-1\r\nContent-Length: 11\r\n\r\n{\"ok\":true}")
 	for _, workers := range []int{1, 64} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
-			tgt := vegeta.Target{Method: "GET", URL: url + "detail_project/api/project/1/rekap/", Header: http.Header{"Cookie": {"sessionid=0123456789abcdef"}}}
-			m := NewMetrics()
-			plan := Plan{
-				Name: "bench", Targeter: vegeta.NewStaticTargeter(tgt), Pacer: BurstPacer{N: uint64(b.N)},
-				Workers: workers, MaxWorkers: workers, MaxConnections: workers, Timeout: 10 * time.Second,
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			start := time.Now()
-			err := Execute(context.Background(), plan, m.Add)
-			el := time.Since(start)
-			b.StopTimer()
-			if err != nil {
-				b.Fatal(err)
-			}
-			if m.Count() != int64(b.N) || m.ErrorCount() != 0 {
-				b.Fatalf("got %d results, %d errors; want %d, 0", m.Count(), m.ErrorCount(), b.N)
-			}
-			b.ReportMetric(float64(b.N)/el.Seconds(), "req/s")
+			benchExecute(b, workers, vegeta.Target{Method: "GET", URL: url + "detail_project/api/project/1/rekap/", Header: http.Header{"Cookie": {"sessionid=0123456789abcdef"}}})
 		})
 	}
+}
+
+// benchExecute sends b.N copies of tgt through Execute with workers
+// connections, aggregating every result, and reports req/s.
+func benchExecute(b *testing.B, workers int, tgt vegeta.Target) {
+	m := NewMetrics()
+	plan := Plan{
+		Name: "bench", Targeter: vegeta.NewStaticTargeter(tgt), Pacer: BurstPacer{N: uint64(b.N)},
+		Workers: workers, MaxWorkers: workers, MaxConnections: workers, Timeout: 10 * time.Second,
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	err := Execute(context.Background(), plan, m.Add)
+	el := time.Since(start)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if m.Count() != int64(b.N) || m.ErrorCount() != 0 {
+		b.Fatalf("got %d results, %d errors; want %d, 0", m.Count(), m.ErrorCount(), b.N)
+	}
+	b.ReportMetric(float64(b.N)/el.Seconds(), "req/s")
 }
 
 // cannedServer answers every request (a head without a body) on a

@@ -383,24 +383,29 @@ func probeMethodVariants(ctx context.Context, s *scanner) Result {
 // effect the harness knows how to read.
 type writeCheck struct {
 	readBack string
-	// body writes marker n of the run (nonce) for vu; it returns the body
-	// and what the read-back shows when the write took effect.
-	body  func(vu *scenarios.VU, nonce int64, n int) ([]byte, string)
+	// body writes marker n of the run (prefix and nonce unique to it) for
+	// vu; it returns the body and what the read-back shows when the write
+	// took effect.
+	body  func(vu *scenarios.VU, prefix string, nonce int64, n int) ([]byte, string)
 	found func(o outcome, vu *scenarios.VU, marker string) bool
+	// prune: the accepted writes are rows named prefix..., removed again
+	// afterwards (scenarios.PruneTree); a volume write just overwrites.
+	prune bool
 }
 
 var writeChecks = map[string]writeCheck{
 	"list-pekerjaan.save": {
 		readBack: "list-pekerjaan.tree",
-		body: func(_ *scenarios.VU, nonce int64, n int) ([]byte, string) {
-			marker := fmt.Sprintf("harness-limited-write-%d-%d", nonce, n)
+		body: func(_ *scenarios.VU, prefix string, nonce int64, n int) ([]byte, string) {
+			marker := fmt.Sprintf("%s%d.", prefix, n) // the dot: "-1." is no prefix of "-10."
 			return fmt.Appendf(nil, `{"klasifikasi":[{"name":%q,"ordering_index":%d}]}`, marker, 700000000+int(nonce%1000000)*10+n), marker
 		},
 		found: func(o outcome, _ *scenarios.VU, marker string) bool { return strings.Contains(string(o.body), marker) },
+		prune: true,
 	},
 	"volume-pekerjaan.save": {
 		readBack: "volume-pekerjaan.list",
-		body: func(vu *scenarios.VU, nonce int64, n int) ([]byte, string) {
+		body: func(vu *scenarios.VU, _ string, nonce int64, n int) ([]byte, string) {
 			v := fmt.Sprintf("%d.%03d", 100000+nonce%900000, n)
 			return fmt.Appendf(nil, `{"items":[{"pekerjaan_id":%d,"quantity":"%s"}]}`, vu.Pekerjaan[0], v), v
 		},
@@ -439,7 +444,6 @@ func probeLimitedWrite(ctx context.Context, s *scanner) Result {
 	if sk != nil {
 		return *sk
 	}
-	back := mustOp(wc.readBack)
 	vu, note, err := s.user(ctx, true)
 	if err != nil {
 		return setupFailed(err)
@@ -447,16 +451,35 @@ func probeLimitedWrite(ctx context.Context, s *scanner) Result {
 	if len(vu.Pekerjaan) == 0 {
 		return inconclusive("user %s has no pekerjaan to write", vu.User)
 	}
+	nonce := rand.Int64N(1_000_000_000)
+	prefix := fmt.Sprintf("%slimited-write-%d-", scenarios.LoadMarker, nonce)
 	a := s.agent(vu)
+	res := limitedWrite(ctx, s, a, op, wc, note, prefix, nonce)
+	if !wc.prune || a.vu.Client == nil {
+		return res
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	n, err := scenarios.PruneTree(pctx, a.vu.Client, a.vu.Project, prefix)
+	switch {
+	case err != nil:
+		res.Evidence.Notes = append(res.Evidence.Notes, fmt.Sprintf("the probe's accepted writes (klasifikasi named %q...) could not be removed: %v", prefix, err))
+	case n > 0:
+		res.Evidence.Notes = append(res.Evidence.Notes, fmt.Sprintf("the probe's %d accepted writes removed again from project %d (upsert, read back)", n, a.vu.Project))
+	}
+	return res
+}
+
+func limitedWrite(ctx context.Context, s *scanner, a *agent, op api.Operation, wc writeCheck, note, prefix string, nonce int64) Result {
+	back := mustOp(wc.readBack)
 	t := newTally(apiClass)
 	hc := httpClient(10*time.Second, true)
 	defer hc.CloseIdleConnections()
-	nonce := rand.Int64N(1_000_000_000)
 	write := func(i int, label string) (outcome, string) {
 		var marker string
 		o, _ := a.send(ctx, hc, func(vu *scenarios.VU) req {
 			r := opReq(vu, op, api.Legacy, label)
-			r.body, marker = wc.body(vu, nonce, i)
+			r.body, marker = wc.body(vu, prefix, nonce, i)
 			return r
 		})
 		o.label = label

@@ -49,6 +49,7 @@ var Known = map[string]string{
 	"retry-after-full-window": "the 429 body's retry_after is always the full window and current_count always max_requests (as the real app does)",
 	"rincian-csv-lf":          "the rincian CSV export has no byte-order mark, LF line ends and no trailing newline (as the real app does)",
 	"search-total-returned":   "search-ahsp's total counts the results returned, not every match (as the real app does)",
+	"save-keeps-empty-groups": "list-pekerjaan save answers 207 and commits its klasifikasi and sub rows although every pekerjaan it sent failed (as the real app does)",
 	// End of contracts block.
 
 	// Browser (e2e).
@@ -150,6 +151,7 @@ var Profiles = map[string]Profile{
 			"upsert-unknown-id-wipes", "upsert-empty-wipes", "retry-after-full-window",
 			"rincian-csv-lf",
 			"search-total-returned",
+			"save-keeps-empty-groups",
 			"login-lockout", // the app's failed-login lockout (REAL-APP.md section 6)
 			// End of as-deployed defects.
 		},
@@ -168,6 +170,7 @@ var Profiles = map[string]Profile{
 			"upsert-unknown-id-wipes", "upsert-empty-wipes", "retry-after-full-window",
 			"rincian-csv-lf",
 			"search-total-returned",
+			"save-keeps-empty-groups",
 			"login-lockout", // the app's failed-login lockout (REAL-APP.md section 6)
 			// End of as-deployed-redis defects.
 		},

@@ -1,0 +1,160 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/ahsp-harness/harness/scenarios/h1"
+)
+
+// vegetaResult sends tgt once through vegeta's own Attacker, configured as
+// Execute configured it before it had its own attack loop: the reference
+// the engine's results must keep matching.
+func vegetaResult(t *testing.T, tgt vegeta.Target, maxBody int64) *vegeta.Result {
+	t.Helper()
+	tr := &h1.Transport{MaxConnsPerHost: 1, Timeout: 5 * time.Second}
+	defer tr.Close()
+	atk := vegeta.NewAttacker(vegeta.Client(&http.Client{Transport: tr}), vegeta.Workers(1), vegeta.MaxWorkers(1),
+		vegeta.MaxBody(maxBody), vegeta.Redirects(vegeta.NoFollow))
+	var out []*vegeta.Result
+	for r := range atk.Attack(vegeta.NewStaticTargeter(tgt), BurstPacer{N: 1}, 5*time.Second, "cmp") {
+		out = append(out, r)
+	}
+	require.Len(t, out, 1)
+	return out[0]
+}
+
+func engineResults(t *testing.T, tg vegeta.Targeter, n uint64, maxBody int64) []*vegeta.Result {
+	t.Helper()
+	var out []*vegeta.Result
+	plan := Plan{Name: "cmp", Targeter: tg, Pacer: BurstPacer{N: n}, Workers: 1, MaxWorkers: 1, MaxConnections: 1,
+		Timeout: 5 * time.Second, MaxBody: maxBody}
+	require.NoError(t, Execute(context.Background(), plan, func(r *vegeta.Result) { out = append(out, r) }))
+	return out
+}
+
+// TestAttackMatchesVegeta: every field of a result (status, error wording,
+// kept body and its size, bytes out, answer headers) is what vegeta's
+// Attacker gives for the same request; only the timing differs.
+func TestAttackMatchesVegeta(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Seen-Host", r.Host)
+		w.Header().Set("X-Seen-Auth", r.Header.Get("Authorization"))
+		w.Header().Set("X-Seen-Vegeta", r.Header.Get("X-Vegeta-Seq"))
+		switch r.URL.Path {
+		case "/missing":
+			http.NotFound(w, r)
+		case "/login-bounce":
+			http.Redirect(w, r, "/accounts/login/?next=/x", http.StatusFound)
+		case "/big":
+			_, _ = io.WriteString(w, strings.Repeat("x", 10000))
+		case "/echo":
+			b, _ := io.ReadAll(r.Body)
+			_, _ = fmt.Fprintf(w, "%s %q", r.Method, b)
+		default:
+			_, _ = io.WriteString(w, `{"ok":true}`)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	refused := "http://" + ln.Addr().String() + "/"
+	require.NoError(t, ln.Close())
+	withUser := strings.Replace(srv.URL, "http://", "http://user:pw@", 1)
+	for _, tc := range []struct {
+		name    string
+		tgt     vegeta.Target
+		maxBody int64
+	}{
+		{"get", vegeta.Target{Method: "GET", URL: srv.URL + "/"}, 1 << 20},
+		{"post with body", vegeta.Target{Method: "POST", URL: srv.URL + "/echo", Body: []byte(`{"a":1}`), Header: http.Header{"Content-Type": {"application/json"}}}, 1 << 20},
+		{"delete", vegeta.Target{Method: "DELETE", URL: srv.URL + "/echo"}, 1 << 20},
+		{"404 is the error", vegeta.Target{Method: "GET", URL: srv.URL + "/missing"}, 1 << 20},
+		{"redirect not followed", vegeta.Target{Method: "GET", URL: srv.URL + "/login-bounce"}, 1 << 20},
+		{"body kept up to MaxBody", vegeta.Target{Method: "GET", URL: srv.URL + "/big"}, 100},
+		{"every byte kept", vegeta.Target{Method: "GET", URL: srv.URL + "/big"}, -1},
+		{"host header", vegeta.Target{Method: "GET", URL: srv.URL + "/", Header: http.Header{"Host": {"app.example.test"}}}, 1 << 20},
+		{"credentials in the URL (net/http's basic auth)", vegeta.Target{Method: "GET", URL: withUser + "/"}, 1 << 20},
+		{"unusual method", vegeta.Target{Method: "PROPFIND", URL: srv.URL + "/echo"}, 1 << 20},
+		{"connection refused", vegeta.Target{Method: "GET", URL: refused}, 1 << 20},
+		{"bad URL", vegeta.Target{Method: "GET", URL: "http://[::1"}, 1 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := vegetaResult(t, tc.tgt, tc.maxBody)
+			got := engineResults(t, vegeta.NewStaticTargeter(tc.tgt), 1, tc.maxBody)
+			require.Len(t, got, 1)
+			g := got[0]
+			require.Equal(t, want.Attack, g.Attack)
+			require.Equal(t, want.Method, g.Method)
+			require.Equal(t, want.URL, g.URL)
+			require.Equal(t, want.Code, g.Code)
+			require.Equal(t, want.Error, g.Error)
+			require.Equal(t, string(want.Body), string(g.Body))
+			require.Equal(t, want.BytesIn, g.BytesIn)
+			require.Equal(t, want.BytesOut, g.BytesOut)
+			for _, h := range []http.Header{want.Headers, g.Headers} {
+				h.Del("Date")
+				h.Del("X-Seen-Vegeta") // vegeta stamps X-Vegeta-Seq, the engine does not
+			}
+			require.Equal(t, want.Headers, g.Headers)
+			require.Positive(t, g.Latency)
+			require.False(t, g.Timestamp.IsZero())
+		})
+	}
+}
+
+// TestAttackTargeterErrorStops: a targeter error is a result carrying it,
+// and no hit follows (vegeta stops the attack the same way).
+func TestAttackTargeterErrorStops(t *testing.T) {
+	var served atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { served.Add(1) }))
+	t.Cleanup(srv.Close)
+	var n atomic.Int64
+	tg := func(tgt *vegeta.Target) error {
+		if n.Add(1) > 3 {
+			return vegeta.ErrNoTargets
+		}
+		tgt.Method, tgt.URL = "GET", srv.URL+"/"
+		return nil
+	}
+	got := engineResults(t, tg, 100, 0)
+	require.Len(t, got, 4)
+	require.Equal(t, vegeta.ErrNoTargets.Error(), got[3].Error)
+	require.Zero(t, got[3].Code)
+	require.EqualValues(t, 3, served.Load())
+}
+
+// TestAttackPacedGrowsWorkers: a paced plan whose requests are slow starts
+// more workers (up to MaxWorkers) so the schedule holds, as vegeta does.
+func TestAttackPacedGrowsWorkers(t *testing.T) {
+	var inFlight, peak atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		n := inFlight.Add(1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		time.Sleep(100 * time.Millisecond)
+		inFlight.Add(-1)
+	}))
+	t.Cleanup(srv.Close)
+	var got int
+	plan := Plan{
+		Name: "paced", Targeter: vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: srv.URL + "/"}),
+		Pacer:   CountPacer{Pacer: vegeta.Rate{Freq: 100, Per: time.Second}, N: 40},
+		Workers: 1, MaxWorkers: 8, MaxConnections: 8, Timeout: 5 * time.Second, Duration: 10 * time.Second,
+	}
+	require.NoError(t, Execute(context.Background(), plan, func(*vegeta.Result) { got++ }))
+	require.Equal(t, 40, got)
+	require.Greater(t, peak.Load(), int64(1), "more workers were started")
+	require.LessOrEqual(t, peak.Load(), int64(8), "never more than MaxWorkers")
+}
