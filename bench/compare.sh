@@ -36,6 +36,7 @@ for _ in $(seq 50); do [[ -s $tmp/addr ]] && break; sleep 0.1; done
 url=$(head -n1 "$tmp/addr")
 [[ $url == http://127.0.0.1:* ]] || { echo "compare: trivial server did not start" >&2; exit 1; }
 echo "compare: endpoint $url, $CONNS connections, $DURATION each" >&2
+load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 
 rows=()   # name|requests|seconds|cpu_s|maxrss_kb|note
 notes=()
@@ -108,6 +109,7 @@ for r in "${rows[@]}"; do
 done
 for n in "${notes[@]}"; do echo "note: $n"; done
 echo "note: generator and server share this machine's $(nproc) cores; CPU is the generator's own (user+system); compare ratios from one run."
+echo "note: load average (1, 5, 15 min) before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown) (other work on the machine takes cores from every tool)"
 
 if [[ ${BENCH_MILLION:-} == 1 ]]; then
 	echo "compare: one million requests through the engine (constant-memory metrics)" >&2
