@@ -373,6 +373,11 @@ func probeWindow(ctx context.Context, s *scanner) Result {
 			"the window is pushed back on every allowed request (TTL refresh), so a steady client slower than the limit ends up throttled",
 			op.Name, every, throttledAt, n)
 		res.Evidence.Samples = append(res.Evidence.Samples, pe.Samples...)
+	case ag.relogins > 0:
+		// A new session may live in another worker, whose own counter
+		// starts afresh: the stream was not counted as one client's.
+		res.Status, res.Reason = check.Inconclusive, fmt.Sprintf("polite stream: not throttled, but its session was bounced to the login page and renewed %d time(s) (sessions per worker: see sessions), so a per-worker counter may have started afresh; %d of %d accepted",
+			ag.relogins, pe.Accepted, n)
 	case pe.Accepted < n:
 		res.Status, res.Reason = check.Inconclusive, fmt.Sprintf("polite stream: only %d of %d requests reached the operation (statuses %v)%s", pe.Accepted, n, pe.Status, bounceNote(pe))
 	case ed.over > 0:

@@ -33,15 +33,16 @@ type job struct {
 	run    func(ctx context.Context) Result
 }
 
+// conflicts reports whether two jobs may not run at once: they hold a
+// bucket in common, or one holds everything (even against a job that
+// holds nothing: it runs alone).
 func conflicts(a, b []string) bool {
+	if slices.Contains(a, claimAll) || slices.Contains(b, claimAll) {
+		return true
+	}
 	for _, x := range a {
-		if x == claimAll {
+		if slices.Contains(b, x) {
 			return true
-		}
-		for _, y := range b {
-			if y == claimAll || x == y {
-				return true
-			}
 		}
 	}
 	return false
@@ -188,6 +189,22 @@ func (s *scanner) claims(probe string) []string {
 		return b(picked(api.Write))
 	}
 	return b(picked(api.Write, api.Bulk, api.Export, api.Read))
+}
+
+// attemptsSideBySide says whether probe's attempts may run at once: the
+// window probe (a retry would cost its whole length again), when every
+// operation it sends to counts per user, so fresh users never share a key.
+func (s *scanner) attemptsSideBySide(probe string) bool {
+	if probe != Window {
+		return false
+	}
+	polite, edge := s.windowOps()
+	for _, p := range []OpPolicy{polite, edge} {
+		if p.Operation != "" && p.PerUser != "yes" {
+			return false
+		}
+	}
+	return polite.Operation != ""
 }
 
 // windowBound says which probes wait for or spend whole windows.

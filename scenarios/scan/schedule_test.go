@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ahsp-harness/harness/check"
+	"github.com/ahsp-harness/harness/target/api"
 )
 
 // TestRunJobsOverlapsDisjointAndSerializesConflicts runs the scheduler in a
@@ -124,5 +125,57 @@ func TestClaimsFollowSharedBuckets(t *testing.T) {
 	require.Equal(t, "bucket:rekap", m.bucket("rekap"))
 	require.True(t, conflicts([]string{m.bucket("harga-items.save")}, []string{m.bucket("list-pekerjaan.save")}))
 	require.False(t, conflicts([]string{m.bucket("rekap")}, []string{m.bucket("list-pekerjaan.save")}))
-	require.True(t, conflicts([]string{claimAll}, nil) || conflicts([]string{claimAll}, []string{"x"}))
+	require.True(t, conflicts([]string{claimAll}, []string{"bucket:rekap"}))
+	require.True(t, conflicts([]string{"bucket:rekap"}, []string{claimAll}))
+	require.True(t, conflicts(nil, []string{claimAll}), "a probe holding everything runs alone, even beside one that holds nothing")
+}
+
+func TestWindowAttemptsSideBySideOnlyWithPerUserKeys(t *testing.T) {
+	mk := func(perUser string) *scanner {
+		return &scanner{pm: &PolicyMap{Ops: []OpPolicy{
+			{Operation: "list-pekerjaan.save", Version: "legacy", Category: "write", State: OpLimited, Limit: 20, WindowSeconds: 60, PerUser: perUser},
+		}}}
+	}
+	require.True(t, mk("yes").attemptsSideBySide(Window), "fresh users have their own keys")
+	require.False(t, mk("no").attemptsSideBySide(Window), "one key for all users: attempts would share it")
+	require.False(t, mk("").attemptsSideBySide(Window), "not known to be per user")
+	require.False(t, mk("yes").attemptsSideBySide(Race), "only the window-length probe")
+	require.False(t, (&scanner{}).attemptsSideBySide(Window), "no policy map")
+}
+
+// TestClaimsSpreadWindowBoundProbes: where every operation is limited, the
+// window and headers probes take buckets the counter probes do not use, so
+// they run beside them; where one is limited, all of them queue on it.
+func TestClaimsSpreadWindowBoundProbes(t *testing.T) {
+	all := &PolicyMap{}
+	for _, op := range api.Operations {
+		all.Ops = append(all.Ops, OpPolicy{Operation: op.Name, Version: api.Legacy, Category: op.Category, State: OpLimited, Limit: 20, WindowSeconds: 60, PerUser: "yes"})
+	}
+	s := &scanner{pm: all}
+	window, headers, counter := s.claims(Window), s.claims(Headers), s.claims(MultiWorker)
+	require.Len(t, window, 2, "polite stream and edge bursts on two buckets")
+	require.False(t, conflicts(window, headers), "%v %v", window, headers)
+	require.False(t, conflicts(window, counter), "%v %v", window, counter)
+	require.False(t, conflicts(headers, counter), "%v %v", headers, counter)
+	require.Equal(t, counter, s.claims(Race))
+	require.Equal(t, []string{claimAll}, s.claims(XFFSpoof))
+	require.Empty(t, s.claims(Coverage))
+
+	one := &PolicyMap{}
+	for _, op := range api.Operations {
+		st := OpUnlimited
+		if op.Name == "list-pekerjaan.save" {
+			st = OpLimited
+		}
+		one.Ops = append(one.Ops, OpPolicy{Operation: op.Name, Version: api.Legacy, Category: op.Category, State: st, Limit: 20, WindowSeconds: 60, PerUser: "yes"})
+	}
+	s = &scanner{pm: one}
+	require.Equal(t, []string{"bucket:list-pekerjaan.save"}, s.claims(Window))
+	require.True(t, conflicts(s.claims(Window), s.claims(Headers)))
+	require.True(t, conflicts(s.claims(Window), s.claims(MultiWorker)))
+
+	// --op pins every probe to one operation: one bucket, one at a time.
+	s = &scanner{pm: all, cfg: Config{Op: "rekap"}}
+	require.Equal(t, []string{"bucket:rekap"}, s.claims(Window))
+	require.True(t, conflicts(s.claims(Headers), s.claims(Race)))
 }
