@@ -59,6 +59,7 @@ func asDeployed(t *testing.T, profile string) {
 		"export.rekap-rab-csv.foreign-project-500",
 		"export.rincian-rab-csv.lf-no-bom",
 		"list-pekerjaan.save.blank-name-accepted",
+		"list-pekerjaan.save.keeps-empty-groups",
 		"list-pekerjaan.upsert.empty-list-wipes",
 		"list-pekerjaan.upsert.negative-id-wipes",
 		"rate-limit.no-retry-after",

@@ -18,6 +18,7 @@ var Quirks = map[string]string{
 	"export.rincian-rab-csv.lf-no-bom":          "rincian CSV: no byte-order mark, bare LF line ends (unlike the rekap CSV)",
 	"export.anonymous-401":                      "anonymous CSV exports answer 401 JSON while other anonymous API calls redirect to login",
 	"list-pekerjaan.save.blank-name-accepted":   "list save accepts a blank klasifikasi name",
+	"list-pekerjaan.save.keeps-empty-groups":    "list save answers 207 and commits klasifikasi and sub rows although no pekerjaan was saved",
 	"list-pekerjaan.upsert.negative-id-wipes":   "an upsert row with id -5 is accepted and every row the body omits is deleted",
 	"list-pekerjaan.upsert.empty-list-wipes":    "an upsert with klasifikasi [] deletes the whole tree",
 	"volume-pekerjaan.save.bad-input-accepted":  "volume save accepted input it should refuse",

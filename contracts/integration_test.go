@@ -111,7 +111,7 @@ func TestIntegrationCorrectTargetPasses(t *testing.T) {
 		for _, s := range []string{"save.tree", "upsert", "volume.save", "volume.list", "detail.save", "detail.save.conflict",
 			"detail.save.read-only", "search", "search.total", "harga.save", "rekap", "export.rekap-rab", "export.rincian-rab",
 			"bad.save.empty-name", "bad.save.malformed-json", "bad.upsert.negative-id", "bad.upsert.empty-list", "bad.volume.quantity", "bad.detail.kategori",
-			"not-found.pekerjaan", "not-found.foreign-project", "not-found.foreign-export", "save.partial", "unauthenticated",
+			"not-found.pekerjaan", "not-found.foreign-project", "not-found.foreign-export", "save.partial", "save.groups-only", "unauthenticated",
 			"unauthenticated.export", "rate-limited", "limiter-unavailable"} {
 			require.True(t, steps[v+" "+s], "%s %s ran and passed", v, s)
 		}

@@ -85,6 +85,7 @@ var plan = []PlannedStep{
 	{"same-project", "same-project.search-ahsp", "search-ahsp", "GET", "?q={term}&limit=5", "own", ReadOnly, "one project through two families"},
 	{"same-project", "same-project.detail-ahsp.get", "detail-ahsp.get", "GET", "", "own", ReadOnly, "one project through two families"},
 	{"partial", "save.partial", "list-pekerjaan.save", "POST", "", "own", Writing, "one valid and one unknown source_type: 207"},
+	{"partial", "save.groups-only", "list-pekerjaan.save", "POST", "", "own", Writing, "klasifikasi > sub whose only pekerjaan fails: 400, nothing written"},
 	{"rate-limit", "rate-limited", "list-pekerjaan.save", "POST", "", "own", Writing, "malformed JSON until 429 (at most max calls; the deployment counts before parsing)"},
 	{"rate-limit", "rate-limited.again", "list-pekerjaan.save", "POST", "", "own", Writing, "one more 429 a second later: does retry_after count down"},
 	{"fail-closed", "limiter-unavailable", "list-pekerjaan.tree", "GET", "", "own", ReadOnly, "cache stopped: the fail-closed 503 (own stack only)"},

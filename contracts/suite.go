@@ -320,6 +320,13 @@ type runner struct {
 
 	refID, customID, refPekID int
 	customUpdatedAt           string
+	// nextK, nextP are ordering_index values the project does not use yet
+	// (klasifikasi; pekerjaan project-wide): the deployed save appends and
+	// refuses a taken one (REAL-APP.md 3.1), the upsert lets a new pekerjaan
+	// take over the one at its ordering_index.
+	nextK, nextP int
+	// savedK is the klasifikasi save.tree created.
+	savedK int
 
 	// scratch: the project is declared disposable, writing steps may run.
 	scratch bool
@@ -546,7 +553,8 @@ func (r *runner) skip(step, op, reason string) {
 // script is the scripted sequence; every step has the same name in both
 // versions so the responses can be paired.
 func (r *runner) script(ctx context.Context) {
-	r.call(ctx, callSpec{step: "tree.initial", op: "list-pekerjaan.tree", want: 200})
+	_, initial := r.call(ctx, callSpec{step: "tree.initial", op: "list-pekerjaan.tree", want: 200})
+	r.nextK, r.nextP = freeOrdering(initial)
 	_, p := r.call(ctx, callSpec{step: "search", op: "search-ahsp", query: "?q=" + url.QueryEscape(r.opts.SearchTerm) + "&limit=5", want: 200,
 		extra: func(p map[string]any) []Violation { return wantNonEmpty(p, "results") }})
 	if res := list(p, "results"); len(res) > 0 {
@@ -615,15 +623,48 @@ func (r *runner) last(step string) *Result {
 	return &Result{}
 }
 
+// freeOrdering is one past the highest klasifikasi and pekerjaan
+// ordering_index of a tree payload (1, 1 for an empty or unread tree).
+func freeOrdering(tree map[string]any) (klas, pek int) {
+	klas, pek = 1, 1
+	for _, k := range list(tree, "klasifikasi") {
+		klas = max(klas, intOf(get(k, "ordering_index"))+1)
+		for _, s := range list(k, "sub") {
+			for _, p := range list(s, "pekerjaan") {
+				pek = max(pek, intOf(get(p, "ordering_index"))+1)
+			}
+		}
+	}
+	return klas, pek
+}
+
+// ordK and ordP hand out free ordering indexes (see nextK); 0 means the
+// tree was not read, so a fixed high one is used.
+func (r *runner) ordK() int {
+	if r.nextK == 0 {
+		r.nextK = 900
+	}
+	r.nextK++
+	return r.nextK - 1
+}
+
+func (r *runner) ordP() int {
+	if r.nextP == 0 {
+		r.nextP = 900
+	}
+	r.nextP++
+	return r.nextP - 1
+}
+
 func (r *runner) createTree(ctx context.Context) {
 	pek := []map[string]any{
-		{"source_type": "custom", "snapshot_uraian": "Pekerjaan kontrak uji", "snapshot_satuan": "m3", "ordering_index": 1, "temp_id": "p-custom"},
+		{"source_type": "custom", "snapshot_uraian": "Pekerjaan kontrak uji", "snapshot_satuan": "m3", "ordering_index": r.ordP(), "temp_id": "p-custom"},
 	}
 	if r.refID != 0 {
-		pek = append(pek, map[string]any{"source_type": "ref", "ref_id": r.refID, "ordering_index": 2, "temp_id": "p-ref"})
+		pek = append(pek, map[string]any{"source_type": "ref", "ref_id": r.refID, "ordering_index": r.ordP(), "temp_id": "p-ref"})
 	}
 	body := map[string]any{"klasifikasi": []map[string]any{{
-		"name": "Klasifikasi kontrak", "ordering_index": 90, "temp_id": "k-1",
+		"name": "Klasifikasi kontrak", "ordering_index": r.ordK(), "temp_id": "k-1",
 		"sub": []map[string]any{{"name": "Sub kontrak", "ordering_index": 1, "temp_id": "s-1", "pekerjaan": pek}},
 	}}}
 	r.checkRequest("list-pekerjaan.save", body)
@@ -631,17 +672,25 @@ func (r *runner) createTree(ctx context.Context) {
 	ids := get(get(p, "id_map"), "pekerjaan")
 	r.customID = intOf(get(ids, "p-custom"))
 	r.refPekID = intOf(get(ids, "p-ref"))
+	r.savedK = intOf(get(get(get(p, "id_map"), "klasifikasi"), "k-1"))
 }
 
-// upsert sends back the whole current tree with one new custom pekerjaan.
+// upsert sends back the klasifikasi save.tree created with one new custom
+// pekerjaan. The upsert replaces the tree, so every other row goes: the
+// project then holds only the script's rows, and the two families' runs
+// (on different projects) can be compared from here on (the snapshot's
+// rows come back with the restore).
 func (r *runner) upsert(ctx context.Context) {
 	ex, ok := r.calls["tree.after-save"]
-	if !ok || ex.status != 200 {
+	if !ok || ex.status != 200 || r.savedK == 0 {
 		r.skip("upsert", "list-pekerjaan.upsert", "no tree to send back")
 		return
 	}
 	var klas []any
 	for _, k := range list(r.payload(ex.body), "klasifikasi") {
+		if intOf(get(k, "id")) != r.savedK {
+			continue
+		}
 		var subs []any
 		for _, s := range list(k, "sub") {
 			var peks []any
@@ -655,7 +704,7 @@ func (r *runner) upsert(ctx context.Context) {
 			}
 			if intOf(get(s, "id")) != 0 && get(s, "name") == "Sub kontrak" {
 				peks = append(peks, map[string]any{"source_type": "custom", "snapshot_uraian": "Pekerjaan tambahan uji", "snapshot_satuan": "m2",
-					"ordering_index": len(peks) + 1, "temp_id": "p-upsert"})
+					"ordering_index": r.ordP(), "temp_id": "p-upsert"})
 			}
 			subs = append(subs, map[string]any{"id": get(s, "id"), "name": get(s, "name"), "ordering_index": get(s, "ordering_index"), "pekerjaan": peks})
 		}
@@ -741,7 +790,7 @@ func (r *runner) badInputs(ctx context.Context) {
 	bads = append(bads,
 		bad{"bad.save.malformed-json", "list-pekerjaan.save", "malformed JSON", "$", "list-pekerjaan.save.malformed-json-writes", 0, []byte(`{"klasifikasi": [`)},
 		bad{"bad.save.empty-name", "list-pekerjaan.save", `klasifikasi name " "`, "klasifikasi[0].name", "list-pekerjaan.save.blank-name-accepted", 0,
-			map[string]any{"klasifikasi": []map[string]any{{"name": " ", "ordering_index": 1}}}},
+			map[string]any{"klasifikasi": []map[string]any{{"name": " ", "ordering_index": r.ordK()}}}},
 		bad{"bad.upsert.negative-id", "list-pekerjaan.upsert", "klasifikasi id -5", "klasifikasi[0].id", "list-pekerjaan.upsert.negative-id-wipes", 0,
 			map[string]any{"klasifikasi": []map[string]any{{"id": -5, "name": "X", "ordering_index": 1}}}},
 		bad{"bad.upsert.empty-list", "list-pekerjaan.upsert", "klasifikasi []", "klasifikasi", "list-pekerjaan.upsert.empty-list-wipes", 0,
@@ -807,17 +856,38 @@ func (r *runner) countRows(ctx context.Context) (int, bool) {
 	return len(k) + len(sb) + len(p), true
 }
 
-// partialSave replaces the tree with one valid and one invalid pekerjaan:
-// 207 with the invalid row located. It replaces the whole tree, so it runs
-// after everything that reads the script's rows.
+// partialSave adds one valid and one invalid pekerjaan: 207 with the
+// invalid row located. Then a save whose only pekerjaan fails must write
+// nothing (400); committing its klasifikasi and sub anyway with 207 is the
+// deployed app's quirk (REAL-APP.md section 8, item 11). Both add rows, so
+// they run after everything that reads the script's rows.
 func (r *runner) partialSave(ctx context.Context) {
-	body := map[string]any{"klasifikasi": []map[string]any{{"name": "Klasifikasi parsial", "ordering_index": 1, "temp_id": "k-p",
+	body := map[string]any{"klasifikasi": []map[string]any{{"name": "Klasifikasi parsial", "ordering_index": r.ordK(), "temp_id": "k-p",
 		"sub": []map[string]any{{"name": "Sub parsial", "ordering_index": 1, "temp_id": "s-p", "pekerjaan": []map[string]any{
-			{"source_type": "custom", "snapshot_uraian": "Baris sah", "snapshot_satuan": "m2", "ordering_index": 1, "temp_id": "p-ok"},
-			{"source_type": "bogus", "ordering_index": 2, "temp_id": "p-bad"},
+			{"source_type": "custom", "snapshot_uraian": "Baris sah", "snapshot_satuan": "m2", "ordering_index": r.ordP(), "temp_id": "p-ok"},
+			{"source_type": "bogus", "ordering_index": r.ordP(), "temp_id": "p-bad"},
 		}}}}}}
 	r.call(ctx, callSpec{step: "save.partial", op: "list-pekerjaan.save", body: body, want: 207,
 		extra: wantErrorPath("klasifikasi[0].sub[0].pekerjaan[1].source_type")})
+
+	body = map[string]any{"klasifikasi": []map[string]any{{"name": "Klasifikasi tanpa pekerjaan", "ordering_index": r.ordK(), "temp_id": "k-g",
+		"sub": []map[string]any{{"name": "Sub tanpa pekerjaan", "ordering_index": 1, "temp_id": "s-g", "pekerjaan": []map[string]any{
+			{"source_type": "bogus", "ordering_index": r.ordP(), "temp_id": "p-g"},
+		}}}}}}
+	before, okBefore := 0, false
+	if r.scratch {
+		before, okBefore = r.countRows(ctx)
+	}
+	ex, _ := r.call(ctx, callSpec{step: "save.groups-only", op: "list-pekerjaan.save", body: body, want: 400,
+		extra: wantErrorPath("klasifikasi[0].sub[0].pekerjaan[0].source_type")})
+	if ex.status < 200 || ex.status > 299 {
+		return
+	}
+	ev := fmt.Sprintf("a save whose only pekerjaan failed answered %d", ex.status)
+	if after, okAfter := r.countRows(ctx); okBefore && okAfter {
+		ev += fmt.Sprintf(" and committed %d klasifikasi+sub rows (%d -> %d)", after-before, before, after)
+	}
+	r.finding(r.last("save.groups-only"), "list-pekerjaan.save.keeps-empty-groups", ev)
 }
 
 // unauthenticated: an anonymous API call is redirected to the login page
@@ -1115,9 +1185,9 @@ func diffJSON(a, b []byte) []Difference {
 }
 
 // crossSkip are steps whose responses depend on the project's seed data
-// (seeded trees and price lists differ between projects; after save.tree
-// the trees match) or on the other user.
-var crossSkip = map[string]bool{"tree.initial": true, "harga.list": true, "not-found.foreign-project": true, "rate-limited": true}
+// (seeded trees and price lists differ between projects; the save appends
+// to them, and after the upsert the trees match) or on the other user.
+var crossSkip = map[string]bool{"tree.initial": true, "tree.after-save": true, "harga.list": true, "not-found.foreign-project": true, "rate-limited": true}
 
 // projectData: the step's answer depends on the project's own rows.
 func projectData(step string) bool {

@@ -136,18 +136,10 @@ func Run(ctx context.Context, t Target, cfg Config) (*Report, error) {
 	o := &observer{t: t, cfg: cfg, rep: rep}
 	add := func(r Result, start time.Time) {
 		r.done()
-		r.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+		took := time.Since(start)
+		r.DurationMS = float64(took.Microseconds()) / 1000
 		rep.Checks = append(rep.Checks, r)
-		if cfg.Progress != nil {
-			line := fmt.Sprintf("observability: %-22s %s in %.1fs", r.Name, r.Status, r.DurationMS/1000)
-			if r.Reason != "" {
-				line += " (" + r.Reason + ")"
-			}
-			for _, f := range r.Findings {
-				line += "\n  - " + f
-			}
-			fmt.Fprintln(cfg.Progress, line)
-		}
+		check.Progress(cfg.Progress, "observability", 22, r.Name, r.Status, took, r.Reason, r.Findings)
 	}
 	start := time.Now()
 	mres, lres := o.limitHits(ctx)
@@ -155,11 +147,7 @@ func Run(ctx context.Context, t Target, cfg Config) (*Report, error) {
 	add(lres, start)
 	start = time.Now()
 	add(o.cacheErrors(ctx), start)
-	sts := make([]check.Status, len(rep.Checks))
-	for i, c := range rep.Checks {
-		sts[i] = c.Status
-	}
-	rep.Status = check.Summarize(sts...)
+	rep.Status = check.SummarizeBy(rep.Checks, func(r Result) check.Status { return r.Status })
 	rep.DurationS = time.Since(rep.Started).Seconds()
 	return rep, nil
 }

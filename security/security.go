@@ -154,24 +154,12 @@ func Run(ctx context.Context, t Target, cfg Config) (*Report, error) {
 				res.Status = check.Fail
 			}
 		}
-		res.DurationMS = float64(time.Since(start).Microseconds()) / 1000
-		if cfg.Progress != nil {
-			line := fmt.Sprintf("security: %-20s %s in %.1fs", n, res.Status, res.DurationMS/1000)
-			if res.Reason != "" {
-				line += " (" + res.Reason + ")"
-			}
-			for _, f := range res.Findings {
-				line += "\n  - " + f
-			}
-			fmt.Fprintln(cfg.Progress, line)
-		}
+		took := time.Since(start)
+		res.DurationMS = float64(took.Microseconds()) / 1000
+		check.Progress(cfg.Progress, "security", 20, n, res.Status, took, res.Reason, res.Findings)
 		rep.Checks = append(rep.Checks, res)
 	}
-	sts := make([]check.Status, len(rep.Checks))
-	for i, c := range rep.Checks {
-		sts[i] = c.Status
-	}
-	rep.Status = check.Summarize(sts...)
+	rep.Status = check.SummarizeBy(rep.Checks, func(r Result) check.Status { return r.Status })
 	rep.DurationS = time.Since(rep.Started).Seconds()
 	return rep, nil
 }

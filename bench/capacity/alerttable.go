@@ -61,6 +61,9 @@ var alertTableFormulas = []string{
 // rules (AlertRules). The limits are the deployment's declared or observed
 // ones when the report knows them, else the app's defaults.
 func NewAlertTable(rep *Report, rules []Rule, m AlertMetrics) (*AlertTable, error) {
+	if m.CategoryLabel == "" {
+		return nil, fmt.Errorf("alert table: the 429 series carry no category label (alerts.metrics rate_limited_total), so there is one 429 rule and no per-category expectation")
+	}
 	t := rep.Tuning
 	if t == nil {
 		return nil, fmt.Errorf("alert table: the capacity report has no tuning (no usage profile), so no expected 429s")

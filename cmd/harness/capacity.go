@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -155,6 +154,10 @@ func (a *App) capacity(ctx context.Context, o capacityOptions) error {
 	if len(o.mixes) == 0 {
 		return usage("--mixes: give at least one (built-ins: %s)", strings.Join(scenarios.Builtins(), ", "))
 	}
+	alertMetrics, err := a.cfg.alertMetrics()
+	if err != nil {
+		return err
+	}
 	usageProfile, err := resolveUsage(o.usage, o.mixes[0])
 	if err != nil {
 		return usage("--usage: %v", err)
@@ -220,9 +223,9 @@ func (a *App) capacity(ctx context.Context, o capacityOptions) error {
 	} else {
 		fmt.Fprintf(a.progress(), "capacity: no rate-limit tuning: %v\n", err)
 	}
-	rules, rulesErr := capacity.AlertRules(rep, capacity.DefaultAlertMetrics)
+	rules, rulesErr := capacity.AlertRules(rep, alertMetrics)
 	if rulesErr == nil {
-		if tab, err := capacity.NewAlertTable(rep, rules, capacity.DefaultAlertMetrics); err == nil {
+		if tab, err := capacity.NewAlertTable(rep, rules, alertMetrics); err == nil {
 			rep.Alerts = tab
 		} else {
 			fmt.Fprintf(a.progress(), "capacity: no alert table: %v\n", err)
@@ -246,12 +249,8 @@ func (a *App) capacity(ctx context.Context, o capacityOptions) error {
 		return err
 	}
 	if err := rulesErr; err == nil {
-		var b bytes.Buffer
-		if err := capacity.WriteAlertRules(&b, rep, rules); err != nil {
+		if err := writeAlertRulesFile(filepath.Join(dir, "alerts.yml"), rep, rules, alertMetrics); err != nil {
 			return err
-		}
-		if err := os.WriteFile(filepath.Join(dir, "alerts.yml"), b.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("write alert rules: %w", err)
 		}
 	} else {
 		fmt.Fprintf(a.progress(), "capacity: no alert rules: %v\n", err)

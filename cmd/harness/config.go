@@ -29,6 +29,7 @@ type Config struct {
 	E2E       *E2EYAML        `yaml:"e2e"`
 	Contracts ContractsConfig `yaml:"contracts"`
 	Security  *SecurityYAML   `yaml:"security"`
+	Alerts    *AlertsYAML     `yaml:"alerts"`
 }
 
 // SecurityYAML is the security section: what the deployment's declared

@@ -68,7 +68,7 @@ func TestConfigErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, yaml, want string
 	}{
-		{"unknown top key", "stack:\n  workers: 2\nstak: {}\n", `harness.yaml:3: top level: unknown key "stak"; allowed keys: contracts, e2e, gate, scan, security, stack`},
+		{"unknown top key", "stack:\n  workers: 2\nstak: {}\n", `harness.yaml:3: top level: unknown key "stak"; allowed keys: alerts, contracts, e2e, gate, scan, security, stack`},
 		{"unknown stack key", "stack:\n  workers: 2\n  worker: 3\n",
 			`harness.yaml:3: stack: unknown key "worker"; allowed keys: cache, defects, failure_policy, hook_timeout, hooks, limiter, limits, local_redis, mode, path_prefix, port, profile, redis_timeout, seed_projects, seed_users, session_store, start_timeout, target_bin, target_url, users, users_file, workers`},
 		{"wrong type", "stack:\n  workers: many\n", `harness.yaml:2: stack.workers: "many" is not a valid whole number`},

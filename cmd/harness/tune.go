@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -92,22 +91,22 @@ func (a *App) tune(path, usage, alerts, jsonOut string) error {
 	}
 	rep.Tuning = t
 	t.WriteText(a.Stdout)
-	rules, err := capacity.AlertRules(rep, capacity.DefaultAlertMetrics)
+	m, err := a.cfg.alertMetrics()
 	if err != nil {
 		return err
 	}
-	tab, err := capacity.NewAlertTable(rep, rules, capacity.DefaultAlertMetrics)
+	rules, err := capacity.AlertRules(rep, m)
 	if err != nil {
 		return err
 	}
-	tab.WriteText(a.Stdout)
+	if tab, err := capacity.NewAlertTable(rep, rules, m); err == nil {
+		tab.WriteText(a.Stdout)
+	} else {
+		fmt.Fprintf(a.progress(), "harness: no alert table: %v\n", err)
+	}
 	if alerts != "" {
-		var b bytes.Buffer
-		if err := capacity.WriteAlertRules(&b, rep, rules); err != nil {
+		if err := writeAlertRulesFile(a.abs(alerts), rep, rules, m); err != nil {
 			return err
-		}
-		if err := os.WriteFile(a.abs(alerts), b.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("write alert rules: %w", err)
 		}
 		fmt.Fprintf(a.progress(), "harness: %d alert rules in %s\n", len(rules), alerts)
 	}

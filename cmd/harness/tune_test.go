@@ -69,3 +69,44 @@ func TestTuneFromSavedReport(t *testing.T) {
 	require.Equal(t, exitcode.Usage, code)
 	require.Contains(t, errs, "not a number")
 }
+
+// TestTuneAlertMetricsFromConfig: harness.yaml alerts.metrics renames the
+// series the rules read (a Django deployment with django-prometheus), and a
+// bad name is a usage error that names file:line.
+func TestTuneAlertMetricsFromConfig(t *testing.T) {
+	c := newCLI(t)
+	p := writeCapacity(t, c.dir, "ref", 300)
+	c.write("harness.yaml", `alerts:
+  metrics:
+    requests_total:
+      name: django_http_responses_total_by_status_view_method_total
+      match: {job: ahsp}
+    rate_limited_total:
+      name: django_http_responses_total_by_status_view_method_total
+      match: {job: ahsp, status: "429"}
+      category_label: ""
+    request_duration:
+      name: django_http_requests_latency_seconds_by_view_method
+    cache_errors:
+      name: django_cache_get_fail_total
+`)
+	code, _, errs := c.run(context.Background(), "tune", p, "--usage", "read=60,write=12", "--alerts", "alerts.yml")
+	require.Equal(t, exitcode.OK, code, errs)
+	b, err := os.ReadFile(filepath.Join(c.dir, "alerts.yml"))
+	require.NoError(t, err)
+	rules := string(b)
+	require.Contains(t, rules, `expr: "sum(rate(django_http_responses_total_by_status_view_method_total{job=\"ahsp\",status=\"429\"}[5m])) > 3"`)
+	require.Contains(t, rules, `histogram_quantile(0.99, sum by (le) (rate(django_http_requests_latency_seconds_by_view_method_bucket[5m])))`)
+	require.Contains(t, rules, `sum(rate(django_cache_get_fail_total[5m])) > 0`)
+	require.NotContains(t, rules, "ahsp_", "no reference target name is left")
+
+	c.write("harness.yaml", "alerts:\n  metrics:\n    request_duration:\n      name: django_latency_bucket\n")
+	code, _, errs = c.run(context.Background(), "tune", p, "--usage", "read=60", "--alerts", "alerts.yml")
+	require.Equal(t, exitcode.Usage, code)
+	require.Contains(t, errs, "harness.yaml:2: alerts.metrics: request_duration: give the histogram's base name without _bucket")
+
+	c.write("harness.yaml", "alerts:\n  metrics:\n    requests_total:\n      category_label: x\n")
+	code, _, errs = c.run(context.Background(), "tune", p, "--usage", "read=60", "--alerts", "alerts.yml")
+	require.Equal(t, exitcode.Usage, code)
+	require.Contains(t, errs, `unknown key "category_label"`)
+}

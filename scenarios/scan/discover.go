@@ -93,9 +93,13 @@ type PolicyMap struct {
 	// Differences between the declared and the discovered policy, one line
 	// each; coverage reports them.
 	Differences []string `json:"differences,omitempty"`
-	Users       []string `json:"users"`
-	Sent        int      `json:"sent"`
-	Seconds     float64  `json:"duration_s"`
+	// Buckets are the groups of limited operations that count in one
+	// bucket; Sharing says how the pairs were checked.
+	Buckets [][]string `json:"buckets,omitempty"`
+	Sharing string     `json:"sharing,omitempty"`
+	Users   []string   `json:"users"`
+	Sent    int        `json:"sent"`
+	Seconds float64    `json:"duration_s"`
 }
 
 // Lookup returns operation name's entry in family v.
@@ -309,14 +313,25 @@ func (s *scanner) discoverOp(ctx context.Context, vu, other *scenarios.VU, op ap
 	return p
 }
 
-// discoverSharing exhausts the first limited legacy operation with a fresh
-// user, then sends each other limited one once: a 429 there means the two
-// count in one bucket.
+// sharingBudget bounds the requests of the bucket check (all rounds).
+const sharingBudget = 20000
+
+// discoverSharing finds which limited legacy operations count in one
+// bucket, for every pair, with one fresh user: round by round it exhausts
+// an operation not yet known to share an exhausted one's bucket (until its
+// first 429), then sends every later limited operation once; a 429 there
+// means the two share a bucket (sharing is symmetric, so each pair is
+// checked once). A later operation is not asked when this user's own
+// requests to it could already have used its limit up (its 429 would prove
+// nothing); such pairs are reported as unchecked.
 func (s *scanner) discoverSharing(ctx context.Context, m *PolicyMap) error {
 	lim := m.Limited()
 	if len(lim) < 2 {
 		return nil
 	}
+	// Smallest limits first: an operation takes one request per earlier
+	// round, so those with little room are exhausted before it runs out.
+	slices.SortStableFunc(lim, func(a, b OpPolicy) int { return a.Limit - b.Limit })
 	vu, err := s.session(ctx, "discovery")
 	if err != nil {
 		return fmt.Errorf("discovery: %w", err)
@@ -324,38 +339,131 @@ func (s *scanner) discoverSharing(ctx context.Context, m *PolicyMap) error {
 	m.Users = append(m.Users, vu.User)
 	hc := httpClient(30*time.Second, false)
 	defer hc.CloseIdleConnections()
-	x := lim[0]
-	op := mustOp(x.Operation)
-	exhausted := false
 	a := s.agent(vu)
-	for i := 0; i < 4*x.Limit*s.workerHint()+discoveryBounces && ctx.Err() == nil; i++ {
-		o, b := a.do(ctx, hc, op, api.Legacy, "")
+	send := func(op string) outcome {
+		o, b := a.do(ctx, hc, mustOp(op), api.Legacy, "")
 		m.Sent += 1 + b
-		if o.status == http.StatusTooManyRequests {
-			exhausted = true
-			break
-		}
+		return o
 	}
-	if !exhausted {
-		return nil
-	}
-	for _, y := range lim[1:] {
-		o, b := a.do(ctx, hc, mustOp(y.Operation), api.Legacy, "")
-		m.Sent += 1 + b
-		if o.status != http.StatusTooManyRequests {
-			continue
-		}
+	res := checkSharing(lim, s.workerHint(), func() bool { return ctx.Err() == nil }, send)
+	for _, pair := range res.shared {
 		for i := range m.Ops {
-			switch {
-			case m.Ops[i].Version != api.Legacy:
-			case m.Ops[i].Operation == x.Operation:
-				m.Ops[i].SharesWith = append(m.Ops[i].SharesWith, y.Operation)
-			case m.Ops[i].Operation == y.Operation:
-				m.Ops[i].SharesWith = append(m.Ops[i].SharesWith, x.Operation)
+			p := &m.Ops[i]
+			if p.Version != api.Legacy {
+				continue
+			}
+			if p.Operation == pair[0] {
+				p.SharesWith = append(p.SharesWith, pair[1])
+			}
+			if p.Operation == pair[1] {
+				p.SharesWith = append(p.SharesWith, pair[0])
 			}
 		}
 	}
+	m.Buckets = res.buckets(lim)
+	m.Sharing = res.summary(len(lim))
 	return nil
+}
+
+// sharing is the outcome of the bucket check.
+type sharing struct {
+	shared    [][2]string
+	checked   int
+	unchecked []string
+	sent      int
+}
+
+// checkSharing runs the rounds (pure but for send, for tests).
+func checkSharing(lim []OpPolicy, workers int, alive func() bool, send func(op string) outcome) sharing {
+	var r sharing
+	sentTo := map[string]int{}
+	exhausted := map[string]bool{} // ops in a bucket this user has exhausted
+	inBucket := func(x string) bool { return exhausted[x] }
+	for i, x := range lim {
+		if inBucket(x.Operation) || !alive() {
+			continue
+		}
+		got := false
+		for n := 0; n < 4*max(x.Limit, 1)*workers+discoveryBounces && r.sent < sharingBudget && alive(); n++ {
+			o := send(x.Operation)
+			r.sent++
+			sentTo[x.Operation]++
+			if o.status == http.StatusTooManyRequests {
+				got = true
+				break
+			}
+		}
+		if !got {
+			for _, y := range lim[i+1:] {
+				r.unchecked = append(r.unchecked, x.Operation+"~"+y.Operation)
+			}
+			continue
+		}
+		exhausted[x.Operation] = true
+		for _, y := range lim[i+1:] {
+			if inBucket(y.Operation) {
+				continue // already in an exhausted bucket: a 429 would not say which
+			}
+			if sentTo[y.Operation]+1 >= max(y.Limit, 1) || r.sent >= sharingBudget || !alive() {
+				r.unchecked = append(r.unchecked, x.Operation+"~"+y.Operation)
+				continue
+			}
+			o := send(y.Operation)
+			r.sent++
+			sentTo[y.Operation]++
+			r.checked++
+			if o.status == http.StatusTooManyRequests {
+				r.shared = append(r.shared, [2]string{x.Operation, y.Operation})
+				exhausted[y.Operation] = true
+			}
+		}
+	}
+	return r
+}
+
+// buckets groups the limited operations that share one (groups of 2+).
+func (r sharing) buckets(lim []OpPolicy) [][]string {
+	var out [][]string
+	for _, pair := range r.shared {
+		placed := false
+		for i := range out {
+			if slices.Contains(out[i], pair[0]) {
+				if !slices.Contains(out[i], pair[1]) {
+					out[i] = append(out[i], pair[1])
+				}
+				placed = true
+			}
+		}
+		if !placed {
+			out = append(out, []string{pair[0], pair[1]})
+		}
+	}
+	order := func(n string) int { return slices.IndexFunc(lim, func(p OpPolicy) bool { return p.Operation == n }) }
+	for _, g := range out {
+		slices.SortFunc(g, func(a, b string) int { return order(a) - order(b) })
+	}
+	return out
+}
+
+func (r sharing) summary(nLimited int) string {
+	pairs := nLimited * (nLimited - 1) / 2
+	var b []string
+	for _, pair := range r.shared {
+		b = append(b, pair[0]+" = "+pair[1])
+	}
+	out := "every limited operation counts in its own bucket"
+	if len(b) > 0 {
+		out = "shared buckets: " + strings.Join(b, ", ")
+	}
+	out += fmt.Sprintf(" (%d pairs of %d limited operations: %d asked, %d implied by a shared bucket, %d unchecked; %d requests)",
+		pairs, nLimited, r.checked, max(pairs-r.checked-len(r.unchecked), 0), len(r.unchecked), r.sent)
+	if len(r.unchecked) > 0 {
+		out += "; unchecked: " + strings.Join(r.unchecked[:min(len(r.unchecked), 6)], ", ")
+		if len(r.unchecked) > 6 {
+			out += ", …"
+		}
+	}
+	return out
 }
 
 // differences lists where the discovered policy departs from the declared.
@@ -504,6 +612,9 @@ func (m *PolicyMap) WriteText(w io.Writer) {
 		}
 		fmt.Fprintf(w, "%-30s %-9s %-11s %-11s %-8d %-8s %s\n", p.Name(), fmt.Sprintf("%d/%d", p.Declared.Requests, p.Declared.WindowSeconds),
 			p.State, disc, p.Reached, cmp.Or(p.PerUser, "-"), truncate(note, 150))
+	}
+	if m.Sharing != "" {
+		fmt.Fprintf(w, "buckets: %s\n", m.Sharing)
 	}
 	for _, d := range m.Differences {
 		fmt.Fprintf(w, "difference: %s\n", d)

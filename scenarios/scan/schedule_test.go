@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ahsp-harness/harness/check"
+	"github.com/ahsp-harness/harness/target/api"
 )
 
 // TestRunJobsOverlapsDisjointAndSerializesConflicts runs the scheduler in a
@@ -25,9 +26,17 @@ func TestRunJobsOverlapsDisjointAndSerializesConflicts(t *testing.T) {
 		for _, n := range []string{"window", "headers", "race", "race2", "cache-down", "xff"} {
 			started[n] = make(chan struct{})
 		}
+		startedAt := map[string]time.Duration{}
+		t0 := time.Now()
 		work := func(name string, waitFor string, d time.Duration) func(context.Context) Result {
 			return func(ctx context.Context) Result {
+				if name == "window" || name == "headers" {
+					// Logging in takes a while; the others wait for it.
+					time.Sleep(5 * time.Second)
+					setupDone(ctx)
+				}
 				mu.Lock()
+				startedAt[name] = time.Since(t0)
 				for other := range running {
 					overlaps = append(overlaps, [2]string{other, name})
 				}
@@ -57,7 +66,6 @@ func TestRunJobsOverlapsDisjointAndSerializesConflicts(t *testing.T) {
 			{name: "cache-down", claims: []string{claimAll}, run: work("cache-down", "", time.Second)},
 			{name: "xff", claims: []string{claimAll}, run: work("xff", "", time.Second)},
 		}
-		t0 := time.Now()
 		res := runJobs(t.Context(), jobs, 4)
 		elapsed := time.Since(t0)
 
@@ -81,9 +89,33 @@ func TestRunJobsOverlapsDisjointAndSerializesConflicts(t *testing.T) {
 			require.NotContains(t, o, "cache-down", "a probe holding everything runs alone: %v", overlaps)
 			require.NotContains(t, o, "xff", "a probe holding everything runs alone: %v", overlaps)
 		}
-		// window (90 s) beside headers (60 s) and the races, then the two
-		// exclusive ones: 92 s of fake time, not the 154 s of a sequence.
-		require.Equal(t, 92*time.Second, elapsed)
+		// The window-bound probes log in first (5 s each, one after the
+		// other), then the rest start; window runs 90 s once headers has
+		// started (t=10 s) beside it and the races, then the two exclusive
+		// ones take 1 s each.
+		require.Equal(t, 5*time.Second, startedAt["window"])
+		require.Equal(t, 10*time.Second, startedAt["headers"], "started after window's setup")
+		require.Equal(t, 10*time.Second, startedAt["race"], "started after headers' setup")
+		require.Equal(t, 102*time.Second, elapsed, "not the 164 s of a sequence")
+	})
+}
+
+func TestRunJobsSetupWaitIsBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var otherStarted time.Duration
+		t0 := time.Now()
+		jobs := []job{
+			{name: "window", claims: []string{"bucket:a"}, long: true, run: func(context.Context) Result {
+				time.Sleep(10 * time.Minute) // never signals its setup
+				return Result{}
+			}},
+			{name: "race", claims: []string{"bucket:b"}, run: func(context.Context) Result {
+				otherStarted = time.Since(t0)
+				return Result{}
+			}},
+		}
+		runJobs(t.Context(), jobs, 4)
+		require.Equal(t, setupWait, otherStarted)
 	})
 }
 
@@ -124,5 +156,57 @@ func TestClaimsFollowSharedBuckets(t *testing.T) {
 	require.Equal(t, "bucket:rekap", m.bucket("rekap"))
 	require.True(t, conflicts([]string{m.bucket("harga-items.save")}, []string{m.bucket("list-pekerjaan.save")}))
 	require.False(t, conflicts([]string{m.bucket("rekap")}, []string{m.bucket("list-pekerjaan.save")}))
-	require.True(t, conflicts([]string{claimAll}, nil) || conflicts([]string{claimAll}, []string{"x"}))
+	require.True(t, conflicts([]string{claimAll}, []string{"bucket:rekap"}))
+	require.True(t, conflicts([]string{"bucket:rekap"}, []string{claimAll}))
+	require.True(t, conflicts(nil, []string{claimAll}), "a probe holding everything runs alone, even beside one that holds nothing")
+}
+
+func TestWindowAttemptsSideBySideOnlyWithPerUserKeys(t *testing.T) {
+	mk := func(perUser string) *scanner {
+		return &scanner{pm: &PolicyMap{Ops: []OpPolicy{
+			{Operation: "list-pekerjaan.save", Version: "legacy", Category: "write", State: OpLimited, Limit: 20, WindowSeconds: 60, PerUser: perUser},
+		}}}
+	}
+	require.True(t, mk("yes").attemptsSideBySide(Window), "fresh users have their own keys")
+	require.False(t, mk("no").attemptsSideBySide(Window), "one key for all users: attempts would share it")
+	require.False(t, mk("").attemptsSideBySide(Window), "not known to be per user")
+	require.False(t, mk("yes").attemptsSideBySide(Race), "only the window-length probe")
+	require.False(t, (&scanner{}).attemptsSideBySide(Window), "no policy map")
+}
+
+// TestClaimsSpreadWindowBoundProbes: where every operation is limited, the
+// window and headers probes take buckets the counter probes do not use, so
+// they run beside them; where one is limited, all of them queue on it.
+func TestClaimsSpreadWindowBoundProbes(t *testing.T) {
+	all := &PolicyMap{}
+	for _, op := range api.Operations {
+		all.Ops = append(all.Ops, OpPolicy{Operation: op.Name, Version: api.Legacy, Category: op.Category, State: OpLimited, Limit: 20, WindowSeconds: 60, PerUser: "yes"})
+	}
+	s := &scanner{pm: all}
+	window, headers, counter := s.claims(Window), s.claims(Headers), s.claims(MultiWorker)
+	require.Len(t, window, 2, "polite stream and edge bursts on two buckets")
+	require.False(t, conflicts(window, headers), "%v %v", window, headers)
+	require.False(t, conflicts(window, counter), "%v %v", window, counter)
+	require.False(t, conflicts(headers, counter), "%v %v", headers, counter)
+	require.Equal(t, counter, s.claims(Race))
+	require.Equal(t, []string{claimAll}, s.claims(XFFSpoof))
+	require.Empty(t, s.claims(Coverage))
+
+	one := &PolicyMap{}
+	for _, op := range api.Operations {
+		st := OpUnlimited
+		if op.Name == "list-pekerjaan.save" {
+			st = OpLimited
+		}
+		one.Ops = append(one.Ops, OpPolicy{Operation: op.Name, Version: api.Legacy, Category: op.Category, State: st, Limit: 20, WindowSeconds: 60, PerUser: "yes"})
+	}
+	s = &scanner{pm: one}
+	require.Equal(t, []string{"bucket:list-pekerjaan.save"}, s.claims(Window))
+	require.True(t, conflicts(s.claims(Window), s.claims(Headers)))
+	require.True(t, conflicts(s.claims(Window), s.claims(MultiWorker)))
+
+	// --op pins every probe to one operation: one bucket, one at a time.
+	s = &scanner{pm: all, cfg: Config{Op: "rekap"}}
+	require.Equal(t, []string{"bucket:rekap"}, s.claims(Window))
+	require.True(t, conflicts(s.claims(Headers), s.claims(Race)))
 }

@@ -48,6 +48,7 @@ var Known = map[string]string{
 	"retry-after-full-window": "the 429 body's retry_after is always the full window and current_count always max_requests (as the real app does)",
 	"rincian-csv-lf":          "the rincian CSV export has no byte-order mark, LF line ends and no trailing newline (as the real app does)",
 	"search-total-returned":   "search-ahsp's total counts the results returned, not every match (as the real app does)",
+	"save-keeps-empty-groups": "list-pekerjaan save answers 207 and commits its klasifikasi and sub rows although every pekerjaan it sent failed (as the real app does)",
 	// End of contracts block.
 
 	// Browser (e2e).
@@ -149,6 +150,7 @@ var Profiles = map[string]Profile{
 			"upsert-unknown-id-wipes", "upsert-empty-wipes", "retry-after-full-window",
 			"rincian-csv-lf",
 			"search-total-returned",
+			"save-keeps-empty-groups",
 			// End of as-deployed defects.
 		},
 	},
@@ -166,6 +168,7 @@ var Profiles = map[string]Profile{
 			"upsert-unknown-id-wipes", "upsert-empty-wipes", "retry-after-full-window",
 			"rincian-csv-lf",
 			"search-total-returned",
+			"save-keeps-empty-groups",
 			// End of as-deployed-redis defects.
 		},
 	},

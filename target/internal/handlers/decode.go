@@ -185,6 +185,7 @@ func decodeTree(v any) (store.TreeInput, []store.FieldError) {
 		k.TempID, _ = w.str(km, "temp_id", kp)
 		k.Name, _ = w.str(km, "name", kp)
 		k.OrderingIndex, _ = w.ordering(km, kp)
+		k.NoOrdering = km["ordering_index"] == nil
 		subs, _ := w.list(km, "sub", kp)
 		k.Invalid = len(w.errs) > n0
 		for si, sv := range subs {
@@ -222,6 +223,7 @@ func decodeTree(v any) (store.TreeInput, []store.FieldError) {
 				p.SnapshotUraian, _ = w.str(pm, "snapshot_uraian", pp)
 				p.SnapshotSatuan, _ = w.str(pm, "snapshot_satuan", pp)
 				p.OrderingIndex, _ = w.ordering(pm, pp)
+				p.NoOrdering = pm["ordering_index"] == nil
 				p.Invalid = len(w.errs) > n2
 				s.Pekerjaan = append(s.Pekerjaan, p)
 			}

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -312,62 +313,110 @@ func TestTreeGet(t *testing.T) {
 	}
 }
 
-const treeBody = `{"klasifikasi":[{"name":"Pekerjaan Persiapan","ordering_index":1,"temp_id":"k1","sub":[
+// treeBody adds a klasifikasi > sub > 3 pekerjaan at ordering indexes the
+// seeded project does not use (a save is append-only; taken ones fail).
+const treeBody = `{"klasifikasi":[{"name":"Pekerjaan Persiapan","ordering_index":5,"temp_id":"k1","sub":[
  {"name":"Persiapan Lahan","ordering_index":1,"temp_id":"s1","pekerjaan":[
-   {"source_type":"ref","ref_id":1,"ordering_index":1,"temp_id":"p1"},
-   {"source_type":"custom","snapshot_uraian":"Mobilisasi alat","snapshot_satuan":"ls","ordering_index":2,"temp_id":"p2"},
-   {"source_type":"ref_modified","ref_id":3,"snapshot_uraian":"Galian khusus","ordering_index":3,"temp_id":"p3"}]}]}]}`
+   {"source_type":"ref","ref_id":1,"ordering_index":11,"temp_id":"p1"},
+   {"source_type":"custom","snapshot_uraian":"Mobilisasi alat","snapshot_satuan":"ls","ordering_index":12,"temp_id":"p2"},
+   {"source_type":"ref_modified","ref_id":3,"snapshot_uraian":"Galian khusus","ordering_index":13,"temp_id":"p3"}]}]}]}`
 
+// The save is append-only (REAL-APP.md 3.1): the seeded tree stays, the
+// body's rows are added, an ordering_index the project has fails its row,
+// and pekerjaan that all failed leave nothing behind (but 207 with the
+// groups committed under save-keeps-empty-groups, as deployed).
 func TestSaveTree(t *testing.T) {
+	pekTaken := strings.NewReplacer(`"ordering_index":11,`, `"ordering_index":1,`, `"ordering_index":12,`, `"ordering_index":2,`, `"ordering_index":13,`, `"ordering_index":3,`).Replace(treeBody)
+	unique := func(what string) string {
+		return "Gagal membuat " + what + ": UNIQUE constraint failed: detail_project_" + what + ".project_id, detail_project_" + what + ".ordering_index"
+	}
 	tests := []struct {
 		name      string
+		defect    string
 		body      string
 		status    int
 		errPaths  []string
 		pekerjaan []string // temp ids expected in id_map.pekerjaan
+		groups    int      // klasifikasi+sub rows added
+		message   string   // the first error's message, when set
 	}{
-		{"ok", treeBody, 200, nil, []string{"p1", "p2", "p3"}},
-		{"partial bad ref", strings.Replace(treeBody, `"ref_id":3`, `"ref_id":999999`, 1), 207,
-			[]string{"klasifikasi[0].sub[0].pekerjaan[2].ref_id"}, []string{"p1", "p2"}},
-		{"partial bad types", strings.Replace(treeBody, `"ordering_index":2,`, `"ordering_index":"dua",`, 1), 207,
-			[]string{"klasifikasi[0].sub[0].pekerjaan[1].ordering_index"}, []string{"p1", "p3"}},
-		{"partial bad source", strings.Replace(treeBody, `"source_type":"custom"`, `"source_type":"magic"`, 1), 207,
-			[]string{"klasifikasi[0].sub[0].pekerjaan[1].source_type"}, []string{"p1", "p3"}},
-		{"nothing valid", `{"klasifikasi":[{"name":""},{"name":"  "}]}`, 400,
-			[]string{"klasifikasi[0].name", "klasifikasi[1].name"}, nil},
-		{"not a list", `{"klasifikasi":{}}`, 400, []string{"klasifikasi"}, nil},
-		{"missing key", `{}`, 400, []string{"klasifikasi"}, nil},
-		{"empty tree clears", `{"klasifikasi":[]}`, 200, nil, []string{}},
+		{"ok", "", treeBody, 200, nil, []string{"p1", "p2", "p3"}, 2, ""},
+		{"partial bad ref", "", strings.Replace(treeBody, `"ref_id":3`, `"ref_id":999999`, 1), 207,
+			[]string{"klasifikasi[0].sub[0].pekerjaan[2].ref_id"}, []string{"p1", "p2"}, 2, ""},
+		{"partial bad types", "", strings.Replace(treeBody, `"ordering_index":12,`, `"ordering_index":"dua",`, 1), 207,
+			[]string{"klasifikasi[0].sub[0].pekerjaan[1].ordering_index"}, []string{"p1", "p3"}, 2, ""},
+		{"partial bad source", "", strings.Replace(treeBody, `"source_type":"custom"`, `"source_type":"magic"`, 1), 207,
+			[]string{"klasifikasi[0].sub[0].pekerjaan[1].source_type"}, []string{"p1", "p3"}, 2, ""},
+		{"nothing valid", "", `{"klasifikasi":[{"name":""},{"name":"  "}]}`, 400,
+			[]string{"klasifikasi[0].name", "klasifikasi[1].name"}, nil, 0, ""},
+		{"not a list", "", `{"klasifikasi":{}}`, 400, []string{"klasifikasi"}, nil, 0, ""},
+		{"missing key", "", `{}`, 400, []string{"klasifikasi"}, nil, 0, ""},
+		{"empty list adds nothing", "", `{"klasifikasi":[]}`, 200, nil, []string{}, 0, ""},
+		{"klasifikasi ordering taken", "", strings.Replace(treeBody, `"ordering_index":5,`, `"ordering_index":1,`, 1), 400,
+			[]string{"klasifikasi[0]"}, nil, 0, unique("klasifikasi")},
+		{"default ordering is the list position", "", `{"klasifikasi":[{"name":"A"},{"name":"B"},{"name":"C"}]}`, 207,
+			[]string{"klasifikasi[1]"}, []string{}, 2, unique("klasifikasi")}, // 0 and 2 are free, 1 is seeded
+		{"every pekerjaan ordering taken", "", pekTaken, 400,
+			[]string{"klasifikasi[0].sub[0].pekerjaan[0]", "klasifikasi[0].sub[0].pekerjaan[1]", "klasifikasi[0].sub[0].pekerjaan[2]"}, nil, 0, unique("pekerjaan")},
+		{"every pekerjaan failed, groups kept", "save-keeps-empty-groups", pekTaken, 207,
+			[]string{"klasifikasi[0].sub[0].pekerjaan[0]", "klasifikasi[0].sub[0].pekerjaan[1]", "klasifikasi[0].sub[0].pekerjaan[2]"}, []string{}, 2, unique("pekerjaan")},
 	}
 	for _, v := range api.Versions {
 		for _, tt := range tests {
 			t.Run(string(v)+"/"+tt.name, func(t *testing.T) {
-				e := newEnv(t, nil)
+				d := defects.Set{}
+				if tt.defect != "" {
+					d[tt.defect] = true
+				}
+				e := newEnv(t, d)
 				before, err := e.st.Tree(context.Background(), 1, "")
 				require.NoError(t, err)
 				w := e.do(req{op: "list-pekerjaan.save", v: v, body: tt.body})
 				require.Equal(t, tt.status, w.Code, w.Body.String())
 				m := payload(t, v, w)
 				require.Equal(t, tt.errPaths, errorPaths(m))
+				if tt.message != "" {
+					require.Equal(t, tt.message, m["errors"].([]any)[0].(map[string]any)["message"])
+				}
 				after, err := e.st.Tree(context.Background(), 1, "")
 				require.NoError(t, err)
 				if tt.status == 400 {
 					require.Equal(t, before, after, "a rejected save changes nothing")
 					return
 				}
-				idm := m["id_map"].(map[string]any)["pekerjaan"].(map[string]any)
-				require.Len(t, idm, len(tt.pekerjaan))
-				saved := map[float64]bool{}
-				for _, k := range after.Klasifikasi {
+				// Append-only: every row of before is still there, unchanged.
+				for _, k := range before.Klasifikasi {
+					require.Contains(t, after.Klasifikasi, k, "nothing is deleted or changed")
+				}
+				old, added := map[int64]bool{}, map[int64]bool{}
+				groups := 0
+				for _, k := range before.Klasifikasi {
 					for _, s := range k.Sub {
 						for _, p := range s.Pekerjaan {
-							saved[float64(p.ID)] = true
+							old[p.ID] = true
 						}
 					}
 				}
-				require.Len(t, saved, len(tt.pekerjaan), "tree holds exactly the reported rows")
+				for _, k := range after.Klasifikasi {
+					if !slices.ContainsFunc(before.Klasifikasi, func(b store.TreeKlasifikasi) bool { return b.ID == k.ID }) {
+						groups += 1 + len(k.Sub)
+					} else {
+						require.Contains(t, before.Klasifikasi, k, "an existing klasifikasi is left as it was")
+					}
+					for _, s := range k.Sub {
+						for _, p := range s.Pekerjaan {
+							if !old[p.ID] {
+								added[p.ID] = true
+							}
+						}
+					}
+				}
+				require.Equal(t, tt.groups, groups)
+				idm := m["id_map"].(map[string]any)["pekerjaan"].(map[string]any)
+				require.Len(t, idm, len(tt.pekerjaan))
+				require.Len(t, added, len(tt.pekerjaan), "the tree gained exactly the reported rows")
 				for _, temp := range tt.pekerjaan {
-					require.True(t, saved[idm[temp].(float64)], "id_map.%s points at a committed row", temp)
+					require.True(t, added[int64(idm[temp].(float64))], "id_map.%s points at a committed row", temp)
 				}
 				if v != api.V2 && tt.status == 207 {
 					require.NotContains(t, m, "summary", "the deployed 207 has no summary")
@@ -377,6 +426,11 @@ func TestSaveTree(t *testing.T) {
 			})
 		}
 	}
+	// A resent body is refused: its ordering indexes are taken now.
+	e := newEnv(t, nil)
+	require.Equal(t, 200, e.do(req{op: "list-pekerjaan.save", body: treeBody}).Code)
+	w := e.do(req{op: "list-pekerjaan.save", body: treeBody})
+	require.Equal(t, 400, w.Code, w.Body.String())
 }
 
 func TestSaveTreeClonesReferenceAndNumbersCustom(t *testing.T) {
@@ -385,7 +439,7 @@ func TestSaveTreeClonesReferenceAndNumbersCustom(t *testing.T) {
 	require.Equal(t, 200, w.Code, w.Body.String())
 	tr, err := e.st.Tree(context.Background(), 1, "")
 	require.NoError(t, err)
-	ps := tr.Klasifikasi[0].Sub[0].Pekerjaan
+	ps := tr.Klasifikasi[len(tr.Klasifikasi)-1].Sub[0].Pekerjaan // appended after the seeded klasifikasi
 	require.Equal(t, "2.2.1.1", ps[0].SnapshotKode)
 	require.Equal(t, "Galian tanah biasa sedalam 1 m", ps[0].SnapshotUraian)
 	require.Equal(t, "CUST-0003", ps[1].SnapshotKode, "seed used CUST-0001 and 0002")
@@ -630,8 +684,10 @@ func TestDetailSave(t *testing.T) {
 		{"read-only ref", 1, func(string) string { return `{"rows":[` + row + `]}` }, 400, []string{"source_type"}, 0},
 		{"stale", 2, func(u string) string { return `{"rows":[` + row + `],"client_updated_at":"2020-01-01T00:00:00Z"}` }, 409,
 			[]string{"updated_at"}, 0},
-		{"bad time", 2, func(string) string { return `{"rows":[` + row + `],"client_updated_at":"kemarin"}` }, 400,
-			[]string{"client_updated_at"}, 0},
+		// An unparsable client_updated_at is ignored, as deployed (REAL-APP.md 3.7).
+		{"bad time ignored", 2, func(string) string { return `{"rows":[` + row + `],"client_updated_at":"kemarin"}` }, 200, nil, 1},
+		{"time not a string", 2, func(string) string { return `{"rows":[` + row + `],"client_updated_at":5}` }, 207,
+			[]string{"client_updated_at"}, 1},
 		{"rows missing", 2, func(string) string { return `{}` }, 400, []string{"rows"}, 0},
 		{"clear all", 2, func(string) string { return `{"rows":[]}` }, 200, nil, 0},
 	}
@@ -703,7 +759,7 @@ func TestSearchAHSP(t *testing.T) {
 				require.GreaterOrEqual(t, m["total"].(float64), float64(tt.n))
 				if tt.n > 0 {
 					r := res[0].(map[string]any)
-					require.Equal(t, r["kode_ahsp"].(string)+" — "+r["nama_ahsp"].(string), r["text"])
+					require.Equal(t, store.SearchText(r["kode_ahsp"].(string), r["nama_ahsp"].(string)), r["text"])
 					for _, k := range []string{"id", "satuan", "sumber"} {
 						require.Contains(t, r, k)
 					}

@@ -29,6 +29,7 @@ func (c *call) saveTree() reply {
 	}
 	in, pre := decodeTree(v)
 	in.AllowBlankNames = c.h.d.Has("blank-name-accepted")
+	in.KeepEmptyGroups = c.h.d.Has("save-keeps-empty-groups")
 	res, err := c.h.st.SaveTree(c.r.Context(), c.p.ProjectID, in, pre)
 	if err != nil {
 		return c.fail(err)

@@ -160,13 +160,15 @@ func (s *Store) seedProject(ctx context.Context, tx *sql.Tx, owner, pid int64, p
 				rincian: [][3]string{{"TK", "L.01", "0.1"}, {"TK", "L.03", "0.1"}, {"BHN", "M.10", "0.012"}, {"BHN", "M.11", "0.02"}, {"LAIN", "X.01", "0.05"}}},
 		}},
 	}
+	pord := 0 // pekerjaan ordering_index is unique project-wide, as in the app
 	for si, sb := range subs {
 		var sid int64
 		if err := tx.QueryRowContext(ctx, "INSERT INTO sub(klasifikasi_id, project_id, name, ordering_index) VALUES(?,?,?,?) RETURNING id",
 			kid, pid, sb.name, si+1).Scan(&sid); err != nil {
 			return fmt.Errorf("insert sub: %w", err)
 		}
-		for pi, sp := range sb.peks {
+		for _, sp := range sb.peks {
+			pord++
 			row := sp.row
 			if row.refID != nil {
 				ref, ok, err := lookupRef(ctx, tx, *row.refID)
@@ -178,7 +180,7 @@ func (s *Store) seedProject(ctx context.Context, tx *sql.Tx, owner, pid int64, p
 				}
 				row.kode, row.uraian, row.satuan = ref.kode, ref.nama, ref.satuan
 			}
-			id, err := s.insertPekerjaan(ctx, tx, pid, sid, row, pi+1, stamp, prices)
+			id, err := s.insertPekerjaan(ctx, tx, pid, sid, row, pord, stamp, prices)
 			if err != nil {
 				return err
 			}

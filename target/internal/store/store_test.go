@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -260,9 +261,9 @@ func TestSaveTreeRolledBackRowIsNeverReported(t *testing.T) {
 		BEGIN SELECT RAISE(ABORT, 'boom'); END`)
 	require.NoError(t, err)
 	in := TreeInput{Klasifikasi: []KlasifikasiInput{{Name: "K", TempID: "k", Sub: []SubInput{{Name: "S", TempID: "s", Pekerjaan: []PekerjaanInput{
-		{TempID: "a", SourceType: SourceCustom, SnapshotUraian: "Satu"},
-		{TempID: "b", SourceType: SourceCustom, SnapshotUraian: "BOOM"},
-		{TempID: "c", SourceType: SourceCustom, SnapshotUraian: "Tiga"},
+		{TempID: "a", SourceType: SourceCustom, SnapshotUraian: "Satu", OrderingIndex: 101},
+		{TempID: "b", SourceType: SourceCustom, SnapshotUraian: "BOOM", OrderingIndex: 102},
+		{TempID: "c", SourceType: SourceCustom, SnapshotUraian: "Tiga", OrderingIndex: 103},
 	}}}}}}
 	res, err := st.SaveTree(ctx, 1, in, nil)
 	require.NoError(t, err)
@@ -374,4 +375,10 @@ func TestCatalogUpgradeInPlace(t *testing.T) {
 	tr, err := st.Tree(ctx, 1, "")
 	require.NoError(t, err)
 	require.Equal(t, int64(8), *tr.Klasifikasi[0].Sub[0].Pekerjaan[0].RefID)
+}
+
+func TestSearchTextCutsTheNameAt80Characters(t *testing.T) {
+	long := strings.Repeat("é", 79) + "xyz"
+	require.Equal(t, "A.1 — "+strings.Repeat("é", 79)+"x", SearchText("A.1", long))
+	require.Equal(t, "A.1 — Galian", SearchText("A.1", "Galian"))
 }

@@ -22,6 +22,10 @@ type TreeInput struct {
 	// AllowBlankNames stores a blank klasifikasi or sub name as "" (the
 	// blank-name-accepted defect: the deployed app's save does).
 	AllowBlankNames bool
+	// KeepEmptyGroups commits a save's klasifikasi and sub rows although
+	// every pekerjaan it sent failed (the save-keeps-empty-groups defect:
+	// the deployed app answers 207).
+	KeepEmptyGroups bool
 }
 
 // KlasifikasiInput is one top-level group.
@@ -30,6 +34,7 @@ type KlasifikasiInput struct {
 	TempID        string
 	Name          string
 	OrderingIndex int
+	NoOrdering    bool // ordering_index absent: the save takes the list position
 	Sub           []SubInput
 	Invalid       bool
 }
@@ -54,6 +59,7 @@ type PekerjaanInput struct {
 	SnapshotUraian string
 	SnapshotSatuan string
 	OrderingIndex  int
+	NoOrdering     bool
 	Invalid        bool
 }
 
@@ -313,17 +319,39 @@ func (s *Store) insertPekerjaan(ctx context.Context, tx *sql.Tx, pid, subID int6
 	return id, nil
 }
 
-// SaveTree replaces the project's whole klasifikasi > sub > pekerjaan tree
-// with in. Invalid rows (and their children) are skipped and reported; the
-// rest is saved (a partial save). When nothing could be saved and there were
-// errors, nothing changes and a *ValidationError is returned. pre are errors
-// the decoder already found (their rows carry Invalid).
+// uniqueFailed is the deployed app's row error when a save's
+// ordering_index is taken: ordering_index is unique per project for
+// klasifikasi and for pekerjaan (REAL-APP.md 3.1), and the row's INSERT
+// fails with the database's message.
+func uniqueFailed(what, table string) string {
+	return fmt.Sprintf("Gagal membuat %s: UNIQUE constraint failed: detail_project_%s.project_id, detail_project_%s.ordering_index", what, table, table)
+}
+
+// orderingTaken reports whether the project already has a row of table
+// (klasifikasi or pekerjaan) at ordering.
+func orderingTaken(ctx context.Context, tx *sql.Tx, table string, pid int64, ordering int) (bool, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+table+" WHERE project_id = ? AND ordering_index = ?", pid, ordering).Scan(&n); err != nil {
+		return false, fmt.Errorf("check %s ordering: %w", table, err)
+	}
+	return n > 0, nil
+}
+
+// SaveTree adds in to the project's klasifikasi > sub > pekerjaan tree: it
+// is append-only, as the deployed app's save is (REAL-APP.md 3.1): rows are
+// created, nothing is updated or deleted (the upsert is what deletes). A
+// missing ordering_index is the row's list position; an ordering_index the
+// project already has (klasifikasi, or pekerjaan project-wide) fails that
+// row. Invalid rows (and their children) are skipped and reported; the rest
+// is saved (a partial save). When nothing could be saved and there were
+// errors, nothing changes and a *ValidationError is returned; so too, unless
+// in.KeepEmptyGroups, when pekerjaan were sent and none was saved (the
+// groups alone are not the save the client asked for). pre are errors the
+// decoder already found (their rows carry Invalid).
 func (s *Store) SaveTree(ctx context.Context, pid int64, in TreeInput, pre []FieldError) (SaveTreeResult, error) {
 	res := SaveTreeResult{IDMap: newIDMap(), Errors: append([]FieldError{}, pre...)}
+	sentPekerjaan := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM klasifikasi WHERE project_id = ?", pid); err != nil {
-			return fmt.Errorf("clear tree: %w", err)
-		}
 		stamp := s.nextStamp("")
 		for ki, k := range in.Klasifikasi {
 			kp := idx("klasifikasi", ki)
@@ -338,8 +366,18 @@ func (s *Store) SaveTree(ctx context.Context, pid int64, in TreeInput, pre []Fie
 				res.Errors = append(res.Errors, errs...)
 				continue
 			}
+			kord := k.OrderingIndex
+			if k.NoOrdering {
+				kord = ki
+			}
+			if taken, err := orderingTaken(ctx, tx, "klasifikasi", pid, kord); err != nil {
+				return err
+			} else if taken {
+				res.Errors = append(res.Errors, FieldError{kp, uniqueFailed("klasifikasi", "klasifikasi")})
+				continue
+			}
 			var kid int64
-			if err := tx.QueryRowContext(ctx, "INSERT INTO klasifikasi(project_id, name, ordering_index) VALUES(?,?,?) RETURNING id", pid, name, k.OrderingIndex).Scan(&kid); err != nil {
+			if err := tx.QueryRowContext(ctx, "INSERT INTO klasifikasi(project_id, name, ordering_index) VALUES(?,?,?) RETURNING id", pid, name, kord).Scan(&kid); err != nil {
 				return fmt.Errorf("insert klasifikasi: %w", err)
 			}
 			res.IDMap.Klasifikasi[mapKey(k.TempID, kp)] = kid
@@ -364,6 +402,7 @@ func (s *Store) SaveTree(ctx context.Context, pid int64, in TreeInput, pre []Fie
 				res.IDMap.Sub[mapKey(sb.TempID, sp)] = sid
 				res.Summary.Sub++
 				for pi, p := range sb.Pekerjaan {
+					sentPekerjaan = true
 					pp := idx(field(sp, "pekerjaan"), pi)
 					if p.Invalid {
 						continue
@@ -376,10 +415,20 @@ func (s *Store) SaveTree(ctx context.Context, pid int64, in TreeInput, pre []Fie
 						res.Errors = append(res.Errors, errs...)
 						continue
 					}
+					pord := p.OrderingIndex
+					if p.NoOrdering {
+						pord = pi
+					}
+					if taken, err := orderingTaken(ctx, tx, "pekerjaan", pid, pord); err != nil {
+						return err
+					} else if taken {
+						res.Errors = append(res.Errors, FieldError{pp, uniqueFailed("pekerjaan", "pekerjaan")})
+						continue
+					}
 					var id int64
 					err = savepoint(ctx, tx, func() error {
 						var err error
-						id, err = s.insertPekerjaan(ctx, tx, pid, sid, row, p.OrderingIndex, stamp, nil)
+						id, err = s.insertPekerjaan(ctx, tx, pid, sid, row, pord, stamp, nil)
 						return err
 					})
 					var rf *rowFailed
@@ -398,6 +447,9 @@ func (s *Store) SaveTree(ctx context.Context, pid int64, in TreeInput, pre []Fie
 		saved := res.Summary.Klasifikasi + res.Summary.Sub + res.Summary.Pekerjaan
 		if saved == 0 && len(res.Errors) > 0 {
 			return invalid("Tidak ada data yang tersimpan", res.Errors...)
+		}
+		if sentPekerjaan && res.Summary.Pekerjaan == 0 && len(res.Errors) > 0 && !in.KeepEmptyGroups {
+			return invalid("Tidak ada pekerjaan yang tersimpan; tidak ada yang disimpan", res.Errors...)
 		}
 		return nil
 	})
