@@ -684,8 +684,10 @@ func TestDetailSave(t *testing.T) {
 		{"read-only ref", 1, func(string) string { return `{"rows":[` + row + `]}` }, 400, []string{"source_type"}, 0},
 		{"stale", 2, func(u string) string { return `{"rows":[` + row + `],"client_updated_at":"2020-01-01T00:00:00Z"}` }, 409,
 			[]string{"updated_at"}, 0},
-		{"bad time", 2, func(string) string { return `{"rows":[` + row + `],"client_updated_at":"kemarin"}` }, 400,
-			[]string{"client_updated_at"}, 0},
+		// An unparsable client_updated_at is ignored, as deployed (REAL-APP.md 3.7).
+		{"bad time ignored", 2, func(string) string { return `{"rows":[` + row + `],"client_updated_at":"kemarin"}` }, 200, nil, 1},
+		{"time not a string", 2, func(string) string { return `{"rows":[` + row + `],"client_updated_at":5}` }, 207,
+			[]string{"client_updated_at"}, 1},
 		{"rows missing", 2, func(string) string { return `{}` }, 400, []string{"rows"}, 0},
 		{"clear all", 2, func(string) string { return `{"rows":[]}` }, 200, nil, 0},
 	}
@@ -757,7 +759,7 @@ func TestSearchAHSP(t *testing.T) {
 				require.GreaterOrEqual(t, m["total"].(float64), float64(tt.n))
 				if tt.n > 0 {
 					r := res[0].(map[string]any)
-					require.Equal(t, r["kode_ahsp"].(string)+" — "+r["nama_ahsp"].(string), r["text"])
+					require.Equal(t, store.SearchText(r["kode_ahsp"].(string), r["nama_ahsp"].(string)), r["text"])
 					for _, k := range []string{"id", "satuan", "sumber"} {
 						require.Contains(t, r, k)
 					}

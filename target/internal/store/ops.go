@@ -254,11 +254,9 @@ func (s *Store) SaveDetail(ctx context.Context, pid, pekID int64, in DetailInput
 		if st == SourceRef {
 			return ReadOnlyRef()
 		}
-		if in.ClientUpdatedAt != "" {
-			ct, err := ParseTime(in.ClientUpdatedAt)
-			if err != nil {
-				return invalid("Data tidak valid", append(res.Errors, FieldError{"client_updated_at", "Format waktu tidak dikenal; gunakan nilai updated_at dari server"})...)
-			}
+		// An unparsable client_updated_at is ignored, as the deployed app does
+		// (REAL-APP.md 3.7): no lock for that save.
+		if ct, err := ParseTime(in.ClientUpdatedAt); in.ClientUpdatedAt != "" && err == nil {
 			stime, err := ParseTime(updated)
 			if err == nil && ct.Before(stime) {
 				return &ConflictError{ServerUpdatedAt: updated}
@@ -279,12 +277,12 @@ func (s *Store) SaveDetail(ctx context.Context, pid, pekID int64, in DetailInput
 			r.Kode, r.Uraian, r.Satuan = strings.TrimSpace(r.Kode), strings.TrimSpace(r.Uraian), strings.TrimSpace(r.Satuan)
 			var errs []FieldError
 			if !validKategori(r.Kategori) {
-				errs = append(errs, FieldError{field(p, "kategori"), "Harus salah satu dari TK, BHN, ALT, LAIN"})
+				errs = append(errs, FieldError{field(p, "kategori"), "Kategori tidak valid"})
 			}
 			if r.Kode == "" {
 				errs = append(errs, FieldError{field(p, "kode"), "Kode wajib diisi"})
-			} else if j, dup := seen[r.Kategori+"|"+r.Kode]; dup {
-				errs = append(errs, FieldError{field(p, "kode"), fmt.Sprintf("Kode %q sudah dipakai di rows[%d]", r.Kode, j)})
+			} else if _, dup := seen[r.Kategori+"|"+r.Kode]; dup {
+				errs = append(errs, FieldError{field(p, "kode"), "Kode duplikat dalam pekerjaan ini"})
 			}
 			if r.Uraian == "" {
 				errs = append(errs, FieldError{field(p, "uraian"), "Uraian wajib diisi"})
@@ -348,6 +346,15 @@ type SearchResult struct {
 	Sumber   string `json:"sumber"`
 }
 
+// SearchText is a result's label: kode, " — ", the first 80 characters of
+// the name (the deployed app's nama[:80], REAL-APP.md 3.8).
+func SearchText(kode, nama string) string {
+	if r := []rune(nama); len(r) > 80 {
+		nama = string(r[:80])
+	}
+	return kode + " — " + nama
+}
+
 // Search limits.
 const (
 	SearchDefaultLimit = 20
@@ -401,7 +408,7 @@ func (s *Store) SearchAHSP(ctx context.Context, q string, limit int) ([]SearchRe
 		if err := rows.Scan(&r.ID, &r.KodeAHSP, &r.NamaAHSP, &r.Satuan, &r.Sumber); err != nil {
 			return nil, 0, fmt.Errorf("search catalog: %w", err)
 		}
-		r.Text = r.KodeAHSP + " — " + r.NamaAHSP
+		r.Text = SearchText(r.KodeAHSP, r.NamaAHSP)
 		out = append(out, r)
 	}
 	return out, total, rows.Err()

@@ -132,11 +132,8 @@ func (s *Store) HargaSave(ctx context.Context, pid int64, in HargaInput, pre []F
 		if err != nil {
 			return err
 		}
-		if in.ClientUpdatedAt != "" {
-			ct, err := ParseTime(in.ClientUpdatedAt)
-			if err != nil {
-				return invalid("Data tidak valid", append(res.Errors, FieldError{"client_updated_at", "Format waktu tidak dikenal; gunakan nilai updated_at dari server"})...)
-			}
+		// An unparsable client_updated_at is ignored (REAL-APP.md 3.7, 3.10).
+		if ct, err := ParseTime(in.ClientUpdatedAt); in.ClientUpdatedAt != "" && err == nil {
 			if st, err := ParseTime(meta.UpdatedAt); err == nil && ct.Before(st) {
 				return &ConflictError{ServerUpdatedAt: meta.UpdatedAt}
 			}
@@ -168,7 +165,7 @@ func (s *Store) HargaSave(ctx context.Context, pid int64, in HargaInput, pre []F
 				continue
 			}
 			if !owned[it.ID] {
-				res.Errors = append(res.Errors, FieldError{field(it.Path, "id"), fmt.Sprintf("Item harga %d tidak ditemukan di proyek ini", it.ID)})
+				res.Errors = append(res.Errors, FieldError{field(it.Path, "id"), "Item ini tidak digunakan di Detail AHSP proyek"})
 				continue
 			}
 			var price *string

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -374,4 +375,10 @@ func TestCatalogUpgradeInPlace(t *testing.T) {
 	tr, err := st.Tree(ctx, 1, "")
 	require.NoError(t, err)
 	require.Equal(t, int64(8), *tr.Klasifikasi[0].Sub[0].Pekerjaan[0].RefID)
+}
+
+func TestSearchTextCutsTheNameAt80Characters(t *testing.T) {
+	long := strings.Repeat("é", 79) + "xyz"
+	require.Equal(t, "A.1 — "+strings.Repeat("é", 79)+"x", SearchText("A.1", long))
+	require.Equal(t, "A.1 — Galian", SearchText("A.1", "Galian"))
 }
