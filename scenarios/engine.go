@@ -298,7 +298,49 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	}
 	res.AchievedRate = res.Metrics.SendRate
 	res.judgeSchedule()
+	if note := pruneLoadRows(ctx, sc, vus); note != "" {
+		res.Note = strings.TrimPrefix(res.Note+"; "+note, "; ")
+	}
 	return res, nil
+}
+
+// pruneLoadRows takes the rows the run's list saves appended out of each
+// project again (the app's save never deletes) and says what it did. Only
+// rows named LoadMarker are removed: a mix entry with its own body names
+// its own rows, and they stay (the note says so).
+func pruneLoadRows(ctx context.Context, sc *Scenario, vus []*VU) string {
+	saves, own := false, false
+	for _, e := range sc.Mix {
+		if e.Op == "list-pekerjaan.save" {
+			saves = true
+			own = own || e.Body != "" && !strings.Contains(e.Body, LoadMarker)
+		}
+	}
+	if !saves {
+		return ""
+	}
+	// An interrupted run still cleans up, within its own bound.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	var notes []string
+	done := map[int]bool{}
+	for _, vu := range vus {
+		if done[vu.Project] || vu.Client == nil || vu.Project == 0 {
+			continue
+		}
+		done[vu.Project] = true
+		n, err := PruneTree(pctx, vu.Client, vu.Project, LoadMarker)
+		switch {
+		case err != nil:
+			notes = append(notes, fmt.Sprintf("list-pekerjaan.save appends and the rows named %q could not be removed: %v", LoadMarker, err))
+		case n > 0:
+			notes = append(notes, fmt.Sprintf("list-pekerjaan.save appends: %d klasifikasi named %q removed from project %d after the run (upsert, read back)", n, LoadMarker, vu.Project))
+		}
+	}
+	if own {
+		notes = append(notes, fmt.Sprintf("list-pekerjaan.save with the scenario's own body: the rows it appended stay (name them %q... to have them removed after the run)", LoadMarker))
+	}
+	return strings.Join(notes, "; ")
 }
 
 // judgeSchedule says in words whether the generator kept the schedule.
@@ -349,7 +391,10 @@ type Vars struct {
 // DefaultBodies are the body templates used when a mix entry gives none.
 // They produce valid writes against a seeded project.
 var DefaultBodies = map[string]string{
-	"list-pekerjaan.save":   `{"klasifikasi":[{"name":"Load K{{.Seq}}","ordering_index":{{.Seq}},"temp_id":"k{{.Seq}}","sub":[{"name":"Load S{{.Seq}}","ordering_index":1,"temp_id":"s{{.Seq}}","pekerjaan":[{"source_type":"custom","snapshot_uraian":"Pekerjaan beban {{.Seq}}","snapshot_satuan":"m2","ordering_index":1,"temp_id":"p{{.Seq}}"}]}]}]}`,
+	// The save appends (REAL-APP.md 3.1): rows named LoadMarker, at ordering
+	// indexes 900000000+Seq (unique per project for klasifikasi and
+	// pekerjaan), removed again by Run with PruneTree after the run.
+	"list-pekerjaan.save":   `{"klasifikasi":[{"name":"` + LoadMarker + `K{{.Seq}}","ordering_index":9{{printf "%08d" .Seq}},"temp_id":"k{{.Seq}}","sub":[{"name":"` + LoadMarker + `S{{.Seq}}","ordering_index":1,"temp_id":"s{{.Seq}}","pekerjaan":[{"source_type":"custom","snapshot_uraian":"Pekerjaan beban {{.Seq}}","snapshot_satuan":"m2","ordering_index":9{{printf "%08d" .Seq}},"temp_id":"p{{.Seq}}"}]}]}]}`,
 	"volume-pekerjaan.save": `{"items":[{"pekerjaan_id":{{.Pekerjaan}},"quantity":"{{.Seq}}.5"}]}`,
 	"detail-ahsp.save":      `{"rows":[{"kategori":"TK","kode":"L.01","uraian":"Pekerja {{.Seq}}","satuan":"OH","koefisien":"0.750000"},{"kategori":"BHN","kode":"B.{{.Seq}}","uraian":"Semen","satuan":"kg","koefisien":"1.250000"}]}`,
 	"harga-items.save":      `{"items":[{"id":{{.HargaItem}},"harga_satuan":"150000"}],"markup_percent":"15"}`,

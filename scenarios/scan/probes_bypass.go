@@ -316,19 +316,42 @@ func probeMethodVariants(ctx context.Context, s *scanner) Result {
 	return judgeBypass(e, op, "method variants", results)
 }
 
+// probeLimitedWrite runs the probe, then takes its klasifikasi out of the
+// project again: the list save only appends (REAL-APP.md 3.1), so every
+// accepted write (at most 1 + bypassRounds) would stay. The upsert that
+// removes them is said in the evidence, as is a removal that failed.
 func probeLimitedWrite(ctx context.Context, s *scanner) Result {
-	op := mustOp(bypassOp)
-	tree := mustOp("list-pekerjaan.tree")
+	nonce := rand.Int64N(1_000_000_000)
+	prefix := fmt.Sprintf("%slimited-write-%d-", scenarios.LoadMarker, nonce)
 	vu, note, err := s.user(ctx, true)
 	if err != nil {
 		return setupFailed(err)
 	}
+	res := limitedWrite(ctx, s, vu, note, prefix)
+	if vu.Client == nil {
+		return res
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	n, err := scenarios.PruneTree(pctx, vu.Client, vu.Project, prefix)
+	switch {
+	case err != nil:
+		res.Evidence.Notes = append(res.Evidence.Notes, fmt.Sprintf("the probe's accepted writes (klasifikasi named %q...) could not be removed: %v", prefix, err))
+	case n > 0:
+		res.Evidence.Notes = append(res.Evidence.Notes, fmt.Sprintf("the probe's %d accepted writes removed again from project %d (upsert, read back)", n, vu.Project))
+	}
+	return res
+}
+
+func limitedWrite(ctx context.Context, s *scanner, vu *scenarios.VU, note, prefix string) Result {
+	op := mustOp(bypassOp)
+	tree := mustOp("list-pekerjaan.tree")
 	t := newTally(apiClass)
 	hc := httpClient(10*time.Second, true)
 	defer hc.CloseIdleConnections()
 	nonce := rand.Int64N(1_000_000_000)
 	write := func(i int, label string) (req, string) {
-		marker := fmt.Sprintf("harness-limited-write-%d-%d", nonce, i)
+		marker := fmt.Sprintf("%s%d.", prefix, i) // the dot: "-1." is no prefix of "-10."
 		r := opReq(vu, op, api.Legacy, label)
 		r.body = fmt.Appendf(nil, `{"klasifikasi":[{"name":%q,"ordering_index":%d}]}`, marker, 700000000+int(nonce%1000000)*10+i)
 		return r, marker
