@@ -64,6 +64,8 @@ func TestValidateBody(t *testing.T) {
 		{"volume save 400 saved alone", "v1", "volume-pekerjaan.save", 400, `{"ok": false, "saved": 0, "errors": []}`, []string{"/"}},
 		{"search as deployed", "v1", "search-ahsp", 200, `{"ok": true, "results": [{"id": 2, "text": "A.4.1.1.4 \u2014 Membuat 1 m3 beton", "kode_ahsp": "A.4.1.1.4", "nama_ahsp": "Membuat 1 m3 beton", "satuan": null, "sumber": "AHSP SNI 2025"}], "total": 1}`, nil},
 		{"error with severity", "v1", "volume-pekerjaan.save", 200, `{"ok": true, "saved": 1, "errors": [{"path": "items[1].quantity", "message": "x", "severity": "warning"}], "decimal_places": 3}`, nil},
+		{"list save 400 with an empty id_map", "v1", "list-pekerjaan.save", 400, `{"ok": false, "errors": [{"path": "klasifikasi[0]", "message": "Gagal membuat klasifikasi: UNIQUE constraint failed"}], "id_map": {"klasifikasi": {}, "sub": {}, "pekerjaan": {}}}`, nil},
+		{"detail get reference fallback", "v1", "detail-ahsp.get", 200, `{"ok": true, "pekerjaan": {"id": 1, "kode": "A.2.2.1", "uraian": "Galian", "satuan": "m3", "source_type": "ref", "detail_ready": true, "budgeted_cost": 0.0, "updated_at": null}, "items": [{"id": null, "kategori": "TK", "kode": "L.01", "uraian": "Pekerja", "satuan": "OH", "koefisien": "0.750000", "ref_ahsp_id": null}], "meta": {"kategori_opts": [{"code": "TK", "label": "Tenaga Kerja"}], "read_only": true}}`, nil},
 		{"413", "v2", "detail-ahsp.save", 413, `{"success":false,"message":"Ukuran permintaan melebihi batas 1048576 byte.","code":"PAYLOAD_TOO_LARGE"}`, nil},
 	}
 	for _, tc := range cases {

@@ -38,8 +38,9 @@ func newScanCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "scan",
 		Short: "Probe the rate limiter for bypasses (multi-worker, race, window, path variants, ...)",
-		Long: `scan brings the target up (or uses --stack external) and runs the bypass
-probes one after another. Each probe sends a planned burst or sequence and an
+		Long: `scan brings the target up (or uses --stack external), discovers its policy and
+runs the bypass probes, at the same time where they spend disjoint rate-limit
+buckets (the window-bound ones first). Each probe sends a planned burst or sequence and an
 oracle that knows the declared policy (--limits, --limiter, --failure-policy)
 computes the most a correct limiter may accept, so a fixed window's edge effect
 is not called a bug and real overshoot is. Each probe prints PASS, FAIL or SKIP

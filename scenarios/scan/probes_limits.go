@@ -267,13 +267,22 @@ type windowEdge struct {
 	result *Result // set when the part could not run
 }
 
-func (s *scanner) windowEdge(ctx context.Context, polite string, pol OpPolicy) windowEdge {
+// windowEdgeUser logs the edge bursts' user in (before the polite stream
+// starts, so both logins come before the other probes' when logins are
+// throttled).
+func (s *scanner) windowEdgeUser(ctx context.Context, pol OpPolicy) (*scenarios.VU, string, error) {
+	if pol.Operation == "" {
+		return nil, "", nil
+	}
+	return s.user(ctx, true)
+}
+
+func (s *scanner) windowEdge(ctx context.Context, polite string, pol OpPolicy, vu *scenarios.VU, note string, err error) windowEdge {
 	if pol.Operation == "" {
 		r := skip("no second limited operation and %s's key is not per user: the window edge cannot be probed apart from the polite stream", polite)
 		return windowEdge{result: &r}
 	}
 	op := mustOp(pol.Operation)
-	vu, note, err := s.user(ctx, true)
 	if err != nil {
 		r := setupFailed(err)
 		return windowEdge{result: &r}
@@ -327,6 +336,8 @@ func probeWindow(ctx context.Context, s *scanner) Result {
 	if err != nil {
 		return setupFailed(err)
 	}
+	edgeVU, edgeNote, edgeErr := s.windowEdgeUser(ctx, edgePol)
+	setupDone(ctx)
 	p := pol.Policy(s.alg)
 	every := PoliteInterval(p).Round(time.Millisecond)
 	n := max(p.Limit.Requests+2, 3)
@@ -336,7 +347,7 @@ func probeWindow(ctx context.Context, s *scanner) Result {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	edgeDone := make(chan windowEdge, 1)
-	go func() { edgeDone <- s.windowEdge(ctx, op.Name, edgePol) }()
+	go func() { edgeDone <- s.windowEdge(ctx, op.Name, edgePol, edgeVU, edgeNote, edgeErr) }()
 	hc := httpClient(30*time.Second, false)
 	defer hc.CloseIdleConnections()
 	polite := newTally(apiClass)
@@ -583,6 +594,7 @@ func probeHeaders(ctx context.Context, s *scanner) Result {
 	pol := s.headersOp()
 	op := mustOp(pol.Operation)
 	vu, note, err := s.user(ctx, true)
+	setupDone(ctx)
 	if err != nil {
 		return setupFailed(err)
 	}

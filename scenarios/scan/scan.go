@@ -304,13 +304,23 @@ func (s *scanner) runProbe(ctx context.Context, p probeDef) Result {
 		s.printf("scan: %s runs its %d attempts side by side on disjoint users (keys are per user)", p.name, n)
 		atts = make([]Attempt, n)
 		var wg sync.WaitGroup
+		setups := make([]*setupSignal, n)
 		for i := range atts {
+			setups[i] = newSetupSignal()
 			wg.Go(func() {
+				defer setups[i].done()
 				t0 := time.Now()
-				r := safeRun(ctx, s, p)
+				r := safeRun(context.WithValue(ctx, setupKey{}, setups[i]), s, p)
 				atts[i] = Attempt{Status: r.Status, Reason: r.Reason, Evidence: r.Evidence, DurationSeconds: round3(time.Since(t0).Seconds())}
 			})
 		}
+		// The probe has its users when every attempt has them.
+		go func() {
+			for _, g := range setups {
+				<-g.ch
+			}
+			setupDone(ctx)
+		}()
 		wg.Wait()
 		res := foldAttempts(p.name, atts)
 		res.DurationSeconds = 0

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/ahsp-harness/harness/target/api"
 )
@@ -69,15 +70,45 @@ func launchOrder(jobs []job) []int {
 	return order
 }
 
+// setupWait bounds how long the scheduler holds other probes back while a
+// window-bound probe logs its users in.
+const setupWait = 2 * time.Minute
+
+// setupKey carries a job's setup signal in its context.
+type setupKey struct{}
+
+// setupSignal is closed once when a job's users are logged in.
+type setupSignal struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func newSetupSignal() *setupSignal { return &setupSignal{ch: make(chan struct{})} }
+
+func (g *setupSignal) done() { g.once.Do(func() { close(g.ch) }) }
+
+// setupDone tells the scheduler that the calling probe has its users (its
+// logins are done): where logins are throttled per client address, the
+// window-bound probes log in before any other probe, so none of them waits
+// out the login limit and lengthens the scan by a window.
+func setupDone(ctx context.Context) {
+	if g, ok := ctx.Value(setupKey{}).(*setupSignal); ok {
+		g.done()
+	}
+}
+
 // runJobs runs jobs concurrently where their claims are disjoint, at most
 // parallel at once. A job never overtakes an earlier job (in launch order)
 // it conflicts with, so conflicting probes keep their relative order.
 // Results come back in the jobs' own order, whatever order they finished in.
+// After starting a window-bound job it waits (at most setupWait) until that
+// job has its users (setupDone) or has ended before starting another.
 func runJobs(ctx context.Context, jobs []job, parallel int) []Result {
 	out := make([]Result, len(jobs))
 	pending := launchOrder(jobs)
 	running := map[int]bool{}
 	done := make(chan int)
+	var finished []int // ended while the scheduler waited for a setup
 	var wg sync.WaitGroup
 	for len(pending) > 0 || len(running) > 0 {
 		for k := 0; k < len(pending) && len(running) < max(parallel, 1); {
@@ -95,12 +126,38 @@ func runJobs(ctx context.Context, jobs []job, parallel int) []Result {
 			}
 			pending = slices.Delete(pending, k, k+1)
 			running[i] = true
+			setup := newSetupSignal()
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				out[i] = jobs[i].run(ctx)
+				out[i] = jobs[i].run(context.WithValue(ctx, setupKey{}, setup))
+				setup.done()
 				done <- i
 			}()
+			if jobs[i].long {
+				timer := time.NewTimer(setupWait)
+			wait:
+				for {
+					select {
+					case <-setup.ch:
+						break wait
+					case <-timer.C:
+						break wait
+					case <-ctx.Done():
+						break wait
+					case f := <-done:
+						finished = append(finished, f)
+					}
+				}
+				timer.Stop()
+			}
+		}
+		if len(finished) > 0 {
+			for _, f := range finished {
+				delete(running, f)
+			}
+			finished = finished[:0]
+			continue
 		}
 		if len(running) == 0 {
 			break // cannot happen: the first pending job always starts

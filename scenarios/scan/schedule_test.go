@@ -26,9 +26,17 @@ func TestRunJobsOverlapsDisjointAndSerializesConflicts(t *testing.T) {
 		for _, n := range []string{"window", "headers", "race", "race2", "cache-down", "xff"} {
 			started[n] = make(chan struct{})
 		}
+		startedAt := map[string]time.Duration{}
+		t0 := time.Now()
 		work := func(name string, waitFor string, d time.Duration) func(context.Context) Result {
 			return func(ctx context.Context) Result {
+				if name == "window" || name == "headers" {
+					// Logging in takes a while; the others wait for it.
+					time.Sleep(5 * time.Second)
+					setupDone(ctx)
+				}
 				mu.Lock()
+				startedAt[name] = time.Since(t0)
 				for other := range running {
 					overlaps = append(overlaps, [2]string{other, name})
 				}
@@ -58,7 +66,6 @@ func TestRunJobsOverlapsDisjointAndSerializesConflicts(t *testing.T) {
 			{name: "cache-down", claims: []string{claimAll}, run: work("cache-down", "", time.Second)},
 			{name: "xff", claims: []string{claimAll}, run: work("xff", "", time.Second)},
 		}
-		t0 := time.Now()
 		res := runJobs(t.Context(), jobs, 4)
 		elapsed := time.Since(t0)
 
@@ -82,9 +89,33 @@ func TestRunJobsOverlapsDisjointAndSerializesConflicts(t *testing.T) {
 			require.NotContains(t, o, "cache-down", "a probe holding everything runs alone: %v", overlaps)
 			require.NotContains(t, o, "xff", "a probe holding everything runs alone: %v", overlaps)
 		}
-		// window (90 s) beside headers (60 s) and the races, then the two
-		// exclusive ones: 92 s of fake time, not the 154 s of a sequence.
-		require.Equal(t, 92*time.Second, elapsed)
+		// The window-bound probes log in first (5 s each, one after the
+		// other), then the rest start; window runs 90 s once headers has
+		// started (t=10 s) beside it and the races, then the two exclusive
+		// ones take 1 s each.
+		require.Equal(t, 5*time.Second, startedAt["window"])
+		require.Equal(t, 10*time.Second, startedAt["headers"], "started after window's setup")
+		require.Equal(t, 10*time.Second, startedAt["race"], "started after headers' setup")
+		require.Equal(t, 102*time.Second, elapsed, "not the 164 s of a sequence")
+	})
+}
+
+func TestRunJobsSetupWaitIsBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var otherStarted time.Duration
+		t0 := time.Now()
+		jobs := []job{
+			{name: "window", claims: []string{"bucket:a"}, long: true, run: func(context.Context) Result {
+				time.Sleep(10 * time.Minute) // never signals its setup
+				return Result{}
+			}},
+			{name: "race", claims: []string{"bucket:b"}, run: func(context.Context) Result {
+				otherStarted = time.Since(t0)
+				return Result{}
+			}},
+		}
+		runJobs(t.Context(), jobs, 4)
+		require.Equal(t, setupWait, otherStarted)
 	})
 }
 
