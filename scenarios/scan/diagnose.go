@@ -220,7 +220,9 @@ func (s *scanner) counterControls(ctx context.Context, op api.Operation) *contro
 		// own agent (an agent is not shared) over the user's sessions: the
 		// most concurrency every worker can see when a session reaches only
 		// its own worker and bounces are resent.
-		for g := range n {
+		// Twice the sequential count: a non-atomic counter shows only when
+		// requests meet inside one worker, and each worker sees a share.
+		for g := range 2 * n {
 			a := s.agent(&ags[g%len(ags)].vu)
 			wg.Add(1)
 			go func() {
