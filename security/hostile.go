@@ -353,8 +353,14 @@ func textPlainWrites(ctx context.Context, e *env, u hostileUser, res *Result) (u
 		res.notef("JSON sent as text/plain is stored: a cross-site form can send that content type without a CORS preflight, so only the CSRF check stops it; harness.yaml security.json_only: true makes it a finding")
 	}
 	for _, n := range textPlainOps {
-		if !found[n] {
-			unmeasured = append(unmeasured, n+" as text/plain: no effective write for it (a custom pekerjaan is needed for detail-ahsp.save)")
+		if found[n] {
+			continue
+		}
+		why := n + " as text/plain: not sent, no effective write for it (detail-ahsp.save needs a custom pekerjaan)"
+		if e.cfg.JSONOnly {
+			unmeasured = append(unmeasured, why) // the declared policy asks for it
+		} else {
+			res.notef("%s", why)
 		}
 	}
 	return unmeasured

@@ -466,8 +466,8 @@ func (rep *Report) rampCredentials(creds []client.Credential) []client.Credentia
 // every login of the harness comes from one address.
 func loginError(err error, n int) error {
 	if client.StatusOf(err) == http.StatusTooManyRequests {
-		return fmt.Errorf("log users in: the deployment's login limit answered 429 while logging in %d users from this one host (waited %s): "+
-			"raise the login limit for the test (per client IP), spread the users over several hosts (harness load --shard), or give fewer users: %w", n, scenarios.LoginWait, err)
+		return fmt.Errorf("log users in: the deployment's login limit answered 429 while %d virtual users logged in from this one host (each logs in once; waited up to %s): "+
+			"raise the deployment's login limit for the test (it counts per client IP, and every login of the harness comes from this address), or give a mix with fewer users: %w", n, scenarios.LoginWait, err)
 	}
 	return fmt.Errorf("log users in: %w", err)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/client"
 	"github.com/ahsp-harness/harness/target/stack"
@@ -189,4 +190,27 @@ mix:
 	require.Regexp(t, `list-pekerjaan\.save +write +limited +20/60s +discovered`, text.String())
 	require.Regexp(t, `volume-pekerjaan\.list +read +unlimited +– +discovered`, text.String())
 	require.Contains(t, text.String(), "too few users")
+}
+
+// TestSweepExternalLoginLimit: a deployment whose login limit (per client
+// IP) is lower than the logins the ramp needs: the configuration could not
+// run, and the error names the login limit and what to do.
+func TestSweepExternalLoginLimit(t *testing.T) {
+	srv := stacktest.Serve(t, "--workers", "1", "--seed", "users=4,projects=1",
+		"--limits", "bulk=5/300,write=20/60,read=100/60,export=10/60,login=2/60")
+	defer func(w time.Duration) { scenarios.LoginWait = w }(scenarios.LoginWait)
+	scenarios.LoginWait = 2 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rep, err := Sweep(ctx, Options{
+		Configs: []Config{{Cache: AsDeployed, Mix: "read-mix"}},
+		Search:  Search{Start: 5, Grow: 2, Max: 10, Resolution: 5, SLO: DefaultSLO()}, StepDuration: time.Second,
+		Up:       externalUp(stack.Spec{Mode: stack.ModeExternal, TargetURL: srv.URL, Credentials: seededUsers(4)}),
+		External: true, TargetURL: srv.URL, Policy: Policy{Source: "unknown"},
+	})
+	require.NoError(t, err)
+	res := rep.Results[0]
+	require.Nil(t, res.Outcome)
+	require.Contains(t, res.Error, "the deployment's login limit answered 429 while")
+	require.Contains(t, res.Error, "raise the deployment's login limit for the test")
 }
