@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
 # bench/compare.sh (make bench-compare): the harness's load engine against
 # wrk, the vegeta CLI and k6 on the same trivial loopback endpoint with the
-# same connection count, one after another in one run. Prints requests/s,
+# same connection count, one after another, in rounds. Prints requests/s,
 # generator CPU per request and peak memory per tool, and the harness's rate
 # as a ratio to each. Generator and server share this machine's cores.
 #
-# Env: CONNS (64), DURATION (5s), GO (go), K6=skip, K6_VERSION, BENCH_MILLION=1 also sends one
-# million requests through the engine and reports its peak memory.
+# Env: CONNS (64), DURATION (5s), ROUNDS (3: every tool once per round,
+# ratios per round and their median), GO (go), K6=skip, K6_VERSION,
+# BENCH_MILLION=1 also sends one million requests through the engine and
+# reports its peak memory.
 set -euo pipefail
 
 CONNS=${CONNS:-64}
 DURATION=${DURATION:-5s}
+ROUNDS=${ROUNDS:-3}
 GO=${GO:-go}
 VEGETA_VERSION=v12.13.0
 K6_VERSION=${K6_VERSION:-v1.8.1}
 cd "$(dirname "$0")/.."
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "compare: ROUNDS=$ROUNDS: want a whole number of rounds, 1 or more" >&2; exit 2; }
 
 tmp=$(mktemp -d)
 server_pid=
@@ -36,8 +40,9 @@ for _ in $(seq 50); do [[ -s $tmp/addr ]] && break; sleep 0.1; done
 url=$(head -n1 "$tmp/addr")
 [[ $url == http://127.0.0.1:* ]] || { echo "compare: trivial server did not start" >&2; exit 1; }
 echo "compare: endpoint $url, $CONNS connections, $DURATION each" >&2
+load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 
-rows=()   # name|requests|seconds|cpu_s|maxrss_kb|note
+rows=()   # round|name|requests|seconds|cpu_s|maxrss_kb
 notes=()
 
 # timed NAME CMD...: runs CMD under GNU time; sets T_CPU (s) and T_RSS (KB).
@@ -48,38 +53,31 @@ timed() {
 	T_RSS=$m
 }
 
-# wrk
-if command -v wrk >/dev/null; then
-	timed wrk -t2 -c"$CONNS" -d"$DURATION" "$url" >"$tmp/wrk.out"
-	n=$(awk '/requests in/ {print $1}' "$tmp/wrk.out")
-	el=$(awk '/requests in/ {gsub(/s,?/,"",$4); print $4}' "$tmp/wrk.out")
-	rows+=("wrk (2 threads)|$n|$el|$T_CPU|$T_RSS")
-else
-	notes+=("wrk: not installed (apt-get install wrk); skipped")
-fi
+# Set up each tool once; a tool that cannot run is a note, not a failure.
+have_wrk=
+if command -v wrk >/dev/null; then have_wrk=1; else notes+=("wrk: not installed (apt-get install wrk); skipped"); fi
 
-# vegeta CLI, the same version as the engine's library
+have_vegeta=
 if GOBIN="$tmp/gobin" $GO install "github.com/tsenart/vegeta/v12@$VEGETA_VERSION" 2>"$tmp/vegeta-install.log"; then
+	have_vegeta=1
 	echo "GET $url" >"$tmp/targets"
-	timed "$tmp/gobin/vegeta" attack -targets="$tmp/targets" -rate=0 -workers="$CONNS" -max-workers="$CONNS" \
-		-connections="$CONNS" -max-connections="$CONNS" -duration="$DURATION" -output="$tmp/vegeta.bin"
-	"$tmp/gobin/vegeta" report -type=json "$tmp/vegeta.bin" >"$tmp/vegeta.json"
-	read -r n el < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["requests"], (r["duration"]+r["wait"])/1e9)' "$tmp/vegeta.json")
-	rows+=("vegeta CLI $VEGETA_VERSION|$n|$el|$T_CPU|$T_RSS")
 else
 	notes+=("vegeta CLI: go install failed ($(tail -n1 "$tmp/vegeta-install.log")); skipped")
 fi
 
 # k6: the one on PATH, else built once with go install into a cache dir
 # (about 3 minutes the first time); K6=skip leaves it out.
-k6bin=$(command -v k6 || true)
-if [[ -z $k6bin && ${K6:-} != skip ]]; then
-	k6dir=${XDG_CACHE_HOME:-$HOME/.cache}/ahsp-harness/k6-$K6_VERSION
-	if [[ ! -x $k6dir/k6 ]]; then
-		echo "compare: building k6 $K6_VERSION with go install (once, into $k6dir; K6=skip to leave it out)" >&2
-		GOBIN="$k6dir" $GO install "go.k6.io/k6@$K6_VERSION" 2>"$tmp/k6-install.log" || true
+k6bin=
+if [[ ${K6:-} != skip ]]; then
+	k6bin=$(command -v k6 || true)
+	if [[ -z $k6bin ]]; then
+		k6dir=${XDG_CACHE_HOME:-$HOME/.cache}/ahsp-harness/k6-$K6_VERSION
+		if [[ ! -x $k6dir/k6 ]]; then
+			echo "compare: building k6 $K6_VERSION with go install (once, into $k6dir; K6=skip to leave it out)" >&2
+			GOBIN="$k6dir" $GO install "go.k6.io/k6@$K6_VERSION" 2>"$tmp/k6-install.log" || true
+		fi
+		[[ -x $k6dir/k6 ]] && k6bin=$k6dir/k6
 	fi
-	[[ -x $k6dir/k6 ]] && k6bin=$k6dir/k6
 fi
 if [[ -n $k6bin ]]; then
 	cat >"$tmp/k6.js" <<JS
@@ -87,27 +85,64 @@ import http from 'k6/http';
 export const options = { vus: $CONNS, duration: '$DURATION', discardResponseBodies: true };
 export default function () { http.get('$url'); }
 JS
-	timed "$k6bin" run --quiet --summary-export "$tmp/k6.json" "$tmp/k6.js" >/dev/null
-	read -r n el < <(python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["metrics"]["http_reqs"]; print(m["count"], m["count"]/m["rate"])' "$tmp/k6.json")
-	rows+=("k6 $($k6bin version 2>/dev/null | awk '{print $2; exit}') ($CONNS VUs)|$n|$el|$T_CPU|$T_RSS")
+	k6name="k6 $($k6bin version 2>/dev/null | awk '{print $2; exit}') ($CONNS VUs)"
 else
 	notes+=("k6: not on PATH and not built (${K6:-go install failed: $(tail -n1 "$tmp/k6-install.log" 2>/dev/null)}); skipped")
 fi
 
-# the harness engine
-timed "$tmp/engine" -url "$url" -connections "$CONNS" -duration "$DURATION" >"$tmp/engine.json"
-read -r n el < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["requests"], r["seconds"])' "$tmp/engine.json")
-rows+=("harness engine|$n|$el|$T_CPU|$T_RSS")
-harness_rate=$(awk -v n="$n" -v e="$el" 'BEGIN{printf "%.1f", n/e}')
-
-printf '\n| generator | requests | requests/s | generator CPU µs/request | peak RSS MB | harness rate ÷ this |\n|---|---:|---:|---:|---:|---:|\n'
-for r in "${rows[@]}"; do
-	IFS='|' read -r name n el cpu rss <<<"$r"
-	awk -v name="$name" -v n="$n" -v el="$el" -v cpu="$cpu" -v rss="$rss" -v h="$harness_rate" 'BEGIN{
-		rate = n/el; printf "| %s | %d | %.0f | %.1f | %.0f | %.2f |\n", name, n, rate, cpu/n*1e6, rss/1024, h/rate }'
+# Each round runs every tool once, one after another; rounds repeat that,
+# so load from other work on a shared machine falls on every tool alike
+# and the median of the per-round ratios is the figure to quote.
+for round in $(seq "$ROUNDS"); do
+	echo "compare: round $round of $ROUNDS (load average $(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo unknown))" >&2
+	if [[ -n $have_wrk ]]; then
+		timed wrk -t2 -c"$CONNS" -d"$DURATION" "$url" >"$tmp/wrk.out"
+		n=$(awk '/requests in/ {print $1}' "$tmp/wrk.out")
+		el=$(awk '/requests in/ {gsub(/s,?/,"",$4); print $4}' "$tmp/wrk.out")
+		rows+=("$round|wrk (2 threads)|$n|$el|$T_CPU|$T_RSS")
+	fi
+	if [[ -n $have_vegeta ]]; then
+		timed "$tmp/gobin/vegeta" attack -targets="$tmp/targets" -rate=0 -workers="$CONNS" -max-workers="$CONNS" \
+			-connections="$CONNS" -max-connections="$CONNS" -duration="$DURATION" -output="$tmp/vegeta.bin"
+		"$tmp/gobin/vegeta" report -type=json "$tmp/vegeta.bin" >"$tmp/vegeta.json"
+		read -r n el < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["requests"], (r["duration"]+r["wait"])/1e9)' "$tmp/vegeta.json")
+		rows+=("$round|vegeta CLI $VEGETA_VERSION|$n|$el|$T_CPU|$T_RSS")
+	fi
+	if [[ -n $k6bin ]]; then
+		timed "$k6bin" run --quiet --summary-export "$tmp/k6.json" "$tmp/k6.js" >/dev/null
+		read -r n el < <(python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["metrics"]["http_reqs"]; print(m["count"], m["count"]/m["rate"])' "$tmp/k6.json")
+		rows+=("$round|$k6name|$n|$el|$T_CPU|$T_RSS")
+	fi
+	# the harness engine
+	timed "$tmp/engine" -url "$url" -connections "$CONNS" -duration "$DURATION" >"$tmp/engine.json"
+	read -r n el < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["requests"], r["seconds"])' "$tmp/engine.json")
+	rows+=("$round|harness engine|$n|$el|$T_CPU|$T_RSS")
 done
+
+printf '%s\n' "${rows[@]}" >"$tmp/rows"
+python3 - "$tmp/rows" <<'PY'
+import statistics, sys
+rows = [l.rstrip("\n").split("|") for l in open(sys.argv[1]) if l.strip()]
+harness = {r[0]: float(r[2]) / float(r[3]) for r in rows if r[1] == "harness engine"}
+print("\n| generator | round | requests | requests/s | generator CPU µs/request | peak RSS MB | harness rate ÷ this |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+ratios, cpu = {}, {}
+for rnd, name, n, el, c, rss in rows:
+    rate = float(n) / float(el)
+    ratio = harness[rnd] / rate
+    ratios.setdefault(name, []).append(ratio)
+    cpu.setdefault(name, []).append(float(c) / float(n) * 1e6)
+    print("| %s | %s | %d | %.0f | %.1f | %.0f | %.2f |" % (name, rnd, int(n), rate, float(c) / float(n) * 1e6, float(rss) / 1024, ratio))
+if len(harness) > 1:
+    print("\n| generator | rounds | median CPU µs/request | harness rate ÷ this, median (min–max) |")
+    print("|---|---:|---:|---:|")
+    for name in ratios:
+        r = ratios[name]
+        print("| %s | %d | %.1f | %.2f (%.2f–%.2f) |" % (name, len(r), statistics.median(cpu[name]), statistics.median(r), min(r), max(r)))
+PY
 for n in "${notes[@]}"; do echo "note: $n"; done
-echo "note: generator and server share this machine's $(nproc) cores; CPU is the generator's own (user+system); compare ratios from one run."
+echo "note: generator and server share this machine's $(nproc) cores; CPU is the generator's own (user+system); compare ratios within a round."
+echo "note: load average (1, 5, 15 min) before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown) (other work on the machine takes cores from every tool)"
 
 if [[ ${BENCH_MILLION:-} == 1 ]]; then
 	echo "compare: one million requests through the engine (constant-memory metrics)" >&2

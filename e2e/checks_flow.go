@@ -69,17 +69,28 @@ func (c *C) project(i int) int {
 	return c.Cfg.Project
 }
 
-// waitDOM waits (bounded by the step deadline) until the flow selector key
-// is visible. When the page reported no trouble, the deployment's DOM just
-// differs: the check cannot measure (the selector is configurable).
-func (c *C) waitDOM(key string) error {
-	sel := c.sel(key)
+// needDOM waits (each bounded by the step deadline) until the page's app
+// root (e2e.pages.roots) and the flow selectors keys (e2e.pages.selectors)
+// are in the DOM. One that never appears, on a page that reported no
+// trouble, means this deployment's DOM differs from the defaults: the check
+// is inconclusive and names the setting, instead of failing.
+func (c *C) needDOM(pageName string, keys ...string) error {
+	type want struct{ sel, setting string }
+	var ws []want
+	if root := c.Cfg.Pages.Roots[pageName]; root != "" {
+		ws = append(ws, want{root, "e2e.pages.roots." + pageName})
+	}
+	for _, k := range keys {
+		ws = append(ws, want{c.sel(k), "e2e.pages.selectors." + k})
+	}
 	cur := c.Cursor()
-	if err := c.Do(chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
-		if t := c.trouble(cur); t != "" {
-			return fmt.Errorf("wait for %s: %w (the page showed: %s)", sel, err, t)
+	for _, w := range ws {
+		if err := c.Do(chromedp.WaitReady(chromedp.CSS(w.sel))); err != nil {
+			if t := c.trouble(cur); t != "" {
+				return fmt.Errorf("wait for %s on page %s: %w (the page showed: %s)", w.sel, pageName, err, t)
+			}
+			return fmt.Errorf("%w: selector %s not found on page %s (%s); set %s for this deployment", errCannotMeasure, w.sel, pageName, c.Cfg.Pages.Routes[pageName], w.setting)
 		}
-		return fmt.Errorf("%w: %s (e2e.pages.selectors.%s) never appeared: set the selector for this deployment", errCannotMeasure, sel, key)
 	}
 	return nil
 }
@@ -177,7 +188,7 @@ func (c *C) prepareVolume(pid, row int) (id int64, want string, err error) {
 	if err := c.openProjectPage(pageVolume, pid, ""); err != nil {
 		return 0, "", err
 	}
-	if err := c.waitDOM("volume_inputs"); err != nil {
+	if err := c.needDOM(pageVolume, "volume_inputs", "volume_save"); err != nil {
 		return 0, "", err
 	}
 	ids, err := Eval[[]int64](c.Page, fmt.Sprintf(`Array.from(document.querySelectorAll(%s)).map(function (i) { return Number(i.dataset.pekerjaanId); })`, js(c.sel("volume_inputs"))))
@@ -260,7 +271,7 @@ func flowListSave(c *C) error {
 	if err := c.openProjectPage(pageList, pid, ""); err != nil {
 		return err
 	}
-	if err := c.waitDOM("tree_node"); err != nil {
+	if err := c.needDOM(pageList, "tree_node", "klasifikasi", "add_klasifikasi", "tree_save"); err != nil {
 		return err
 	}
 	name := fmt.Sprintf("e2e klasifikasi %06d", rand.IntN(1000000))
@@ -348,7 +359,7 @@ func flowDetailSave(c *C) error {
 	if err := c.openProjectPage(pageTemplate, pid, fmt.Sprintf("?pekerjaan=%d", id)); err != nil {
 		return err
 	}
-	if err := c.waitDOM("detail_save"); err != nil {
+	if err := c.needDOM(pageTemplate, "detail_save"); err != nil {
 		return err
 	}
 	if err := c.Do(chromedp.WaitEnabled(chromedp.CSS(c.sel("detail_save")))); err != nil {

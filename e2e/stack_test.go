@@ -179,3 +179,38 @@ func TestAsDeployedFindings(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowsInconclusiveOnOtherDOM: a deployment whose DOM differs from the
+// configured selectors (here: the settings point at elements the pages do
+// not have) leaves the flows inconclusive, naming the selector, the page
+// and the setting to change; nothing fails.
+func TestFlowsInconclusiveOnOtherDOM(t *testing.T) {
+	needChromium(t)
+	s := upTarget(t)
+	cfg := suiteConfig(t, s)
+	cfg.Pages = Pages{
+		Selectors: map[string]string{"volume_save": "#harness-no-such-save", "tree_save": "#harness-no-such-tree-save"},
+		Roots:     map[string]string{pageTemplate: "#harness-no-such-app"},
+	}
+	var flows []Check
+	want := map[string][2]string{
+		"flow.volume-save":         {"selector #harness-no-such-save not found on page volume-pekerjaan", "set e2e.pages.selectors.volume_save"},
+		"flow.list-pekerjaan-save": {"selector #harness-no-such-tree-save not found on page list-pekerjaan", "set e2e.pages.selectors.tree_save"},
+		"flow.detail-ahsp-save":    {"selector #harness-no-such-app not found on page template-ahsp", "set e2e.pages.roots.template-ahsp"},
+	}
+	for _, c := range FlowChecks() {
+		if _, ok := want[c.Name]; ok {
+			flows = append(flows, c)
+		}
+	}
+	require.Len(t, flows, len(want))
+	rep, err := Run(context.Background(), cfg, flows)
+	require.NoError(t, err)
+	logReport(t, rep)
+	require.Len(t, rep.Results, len(want))
+	for _, r := range rep.Results {
+		require.Equal(t, check.Inconclusive, r.Status, "%s: %s", r.Name, r.Reason)
+		require.Contains(t, r.Reason, want[r.Name][0], r.Name)
+		require.Contains(t, r.Reason, want[r.Name][1], r.Name)
+	}
+}

@@ -347,11 +347,21 @@ func (t *Transport) get(host string, b bound) (*conn, error) {
 	}
 }
 
-// usable marks c reused when it may carry a request: not idle for too long
-// and not closed by the server while idle (net/http's background read
-// notices that; here one non-blocking peek does).
+// peekAfter is how long a connection must have been idle before its reuse
+// peeks at the socket. A connection handed on sooner (a saturated load
+// reuses them microseconds after their answer) is taken as net/http takes
+// it: its background reader cannot have seen a hang-up that recent either,
+// and a request that then meets one is resent under the same rule. The
+// peek is a system call, a tenth of such a request's CPU.
+const peekAfter = time.Millisecond
+
+// usable marks c reused when it may carry a request: not idle for too long,
+// no unsolicited bytes buffered, and (idle for peekAfter or more) not
+// closed by the server while idle (net/http's background read notices that;
+// here one non-blocking peek does).
 func (c *conn) usable() bool {
-	if time.Since(c.idleFrom) > c.t.idleTimeout() || !c.alive() {
+	idle := time.Since(c.idleFrom)
+	if idle > c.t.idleTimeout() || c.br.Buffered() > 0 || idle >= peekAfter && !c.alive() {
 		return false
 	}
 	c.reused = true

@@ -426,10 +426,18 @@ func TestSaveTree(t *testing.T) {
 			})
 		}
 	}
-	// A resent body is refused: its ordering indexes are taken now.
+	// Rows without temp_id are keyed as deployed: k0, s0_0, p0_0_0.
 	e := newEnv(t, nil)
+	w := e.do(req{op: "list-pekerjaan.save", body: `{"klasifikasi":[{"name":"A","ordering_index":70,"sub":[{"name":"S","pekerjaan":[{"source_type":"custom","snapshot_uraian":"U","ordering_index":70}]}]}]}`})
+	require.Equal(t, 200, w.Code, w.Body.String())
+	idm := payload(t, api.Legacy, w)["id_map"].(map[string]any)
+	require.Contains(t, idm["klasifikasi"], "k0")
+	require.Contains(t, idm["sub"], "s0_0")
+	require.Contains(t, idm["pekerjaan"], "p0_0_0")
+	// A resent body is refused: its ordering indexes are taken now.
+	e = newEnv(t, nil)
 	require.Equal(t, 200, e.do(req{op: "list-pekerjaan.save", body: treeBody}).Code)
-	w := e.do(req{op: "list-pekerjaan.save", body: treeBody})
+	w = e.do(req{op: "list-pekerjaan.save", body: treeBody})
 	require.Equal(t, 400, w.Code, w.Body.String())
 }
 

@@ -380,7 +380,7 @@ func (s *Store) SaveTree(ctx context.Context, pid int64, in TreeInput, pre []Fie
 			if err := tx.QueryRowContext(ctx, "INSERT INTO klasifikasi(project_id, name, ordering_index) VALUES(?,?,?) RETURNING id", pid, name, kord).Scan(&kid); err != nil {
 				return fmt.Errorf("insert klasifikasi: %w", err)
 			}
-			res.IDMap.Klasifikasi[mapKey(k.TempID, kp)] = kid
+			res.IDMap.Klasifikasi[mapKey(k.TempID, fmt.Sprintf("k%d", ki))] = kid
 			res.Summary.Klasifikasi++
 			for si, sb := range k.Sub {
 				sp := idx(field(kp, "sub"), si)
@@ -399,7 +399,7 @@ func (s *Store) SaveTree(ctx context.Context, pid int64, in TreeInput, pre []Fie
 				if err := tx.QueryRowContext(ctx, "INSERT INTO sub(klasifikasi_id, project_id, name, ordering_index) VALUES(?,?,?,?) RETURNING id", kid, pid, name, sb.OrderingIndex).Scan(&sid); err != nil {
 					return fmt.Errorf("insert sub: %w", err)
 				}
-				res.IDMap.Sub[mapKey(sb.TempID, sp)] = sid
+				res.IDMap.Sub[mapKey(sb.TempID, fmt.Sprintf("s%d_%d", ki, si))] = sid
 				res.Summary.Sub++
 				for pi, p := range sb.Pekerjaan {
 					sentPekerjaan = true
@@ -439,7 +439,8 @@ func (s *Store) SaveTree(ctx context.Context, pid int64, in TreeInput, pre []Fie
 					if err != nil {
 						return err
 					}
-					res.IDMap.Pekerjaan[mapKey(p.TempID, pp)] = id
+					// temp_id defaults as deployed: k0, s0_0, p0_0_0 (REAL-APP.md 3.1).
+					res.IDMap.Pekerjaan[mapKey(p.TempID, fmt.Sprintf("p%d_%d_%d", ki, si, pi))] = id
 					res.Summary.Pekerjaan++
 				}
 			}
