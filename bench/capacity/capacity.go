@@ -128,7 +128,29 @@ type Result struct {
 	Users *Users `json:"users,omitempty"`
 	// Observed are limits stated by the 429 answers seen, per operation.
 	Observed []Observed `json:"observed_limits,omitempty"`
+	// Notes say what the numbers mean beyond the SLO verdict (e.g. logged-in
+	// requests bounced to the login page).
+	Notes []string `json:"notes,omitempty"`
 }
+
+// bounceNote explains a result whose errors were redirects to the login
+// page although every virtual user was logged in.
+func bounceNote(o *Outcome) string {
+	var n int64
+	if o != nil {
+		for _, st := range o.Steps {
+			n += st.ErrorKinds[bounceKind]
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d logged-in request(s) were redirected to the login page: the deployment's workers do not share sessions (harness scan --probe sessions), "+
+		"so its users are bounced under load and the rate measures that, not capacity (docs/ops/incidents.md, sessions bouncing)", n)
+}
+
+// bounceKind is the engine's error kind of a redirect to the login page.
+const bounceKind = "redirect to login"
 
 // Report is the capacity section of a run, as plain data.
 type Report struct {
@@ -438,6 +460,9 @@ func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category
 	}
 	out, err := o.Search.Run(ctx, measure)
 	r.Outcome = out
+	if n := bounceNote(out); n != "" {
+		r.Notes = append(r.Notes, n)
+	}
 	return err
 }
 

@@ -166,3 +166,17 @@ func TestPolicyText(t *testing.T) {
 	require.Regexp(t, `volume-pekerjaan\.save +write +unlimited +– +discovered +no 429 within 801 requests`, out)
 	require.Regexp(t, `export\.rincian-rab-csv +export +unmeasured +– +– +unmeasured: only 3 of 90`, out)
 }
+
+// TestBounceNote: logged-in requests redirected to the login page say the
+// sessions are not shared, in the report's text; none, no note.
+func TestBounceNote(t *testing.T) {
+	require.Empty(t, bounceNote(nil))
+	require.Empty(t, bounceNote(&Outcome{Steps: []Step{{ErrorKinds: map[string]int64{"http 500": 3}}}}))
+	o := &Outcome{Steps: []Step{{ErrorKinds: map[string]int64{"redirect to login": 3}}, {ErrorKinds: map[string]int64{"redirect to login": 2, "timeout": 1}}}}
+	note := bounceNote(o)
+	require.Contains(t, note, "5 logged-in request(s) were redirected to the login page")
+	rep := &Report{Mode: "external", Results: []*Result{{Config: Config{Mix: "read-mix", Cache: AsDeployed}, Outcome: o, Notes: []string{note}}}}
+	var b bytes.Buffer
+	rep.WriteText(&b)
+	require.Contains(t, b.String(), "read-mix as deployed: 5 logged-in request(s) were redirected to the login page: the deployment's workers do not share sessions")
+}

@@ -42,6 +42,9 @@ func (r *Report) WriteText(w io.Writer) {
 		} else if res.Error != "" {
 			fmt.Fprintf(w, "  %s: %s\n", res.Config, res.Error)
 		}
+		for _, n := range res.Notes {
+			fmt.Fprintf(w, "  %s: %s\n", res.Config, n)
+		}
 		if res.Users != nil && (res.Users.TooFew || r.Mode == "external") {
 			fmt.Fprintf(w, "  %s: users: %s\n", res.Config, res.Users.Note)
 		}
