@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -39,6 +40,11 @@ type LoginOptions struct {
 	HargaItems bool
 	// Version is the URL family used for discovery.
 	Version api.Version
+	// Wait bounds how long a login waits out login throttling (a 429 or a
+	// lockout page; 0: LoginWait); OnThrottle, when set, is told of each
+	// throttled attempt before the wait.
+	Wait       time.Duration
+	OnThrottle func(user string, attempt int, err error)
 }
 
 // LoginUsers logs n virtual users in, round-robin over creds (a credential is
@@ -83,7 +89,7 @@ func loginOne(ctx context.Context, baseURL string, cred client.Credential, i, ro
 	if err != nil {
 		return nil, err
 	}
-	if err := Login(ctx, c, cred); err != nil {
+	if err := LoginWith(ctx, c, cred, o); err != nil {
 		return nil, fmt.Errorf("log in virtual user %d as %q: %w", i+1, cred.User, err)
 	}
 	vu := &VU{Index: i, User: cred.User, Client: c, Header: c.Headers()}
@@ -96,15 +102,23 @@ func loginOne(ctx context.Context, baseURL string, cred client.Credential, i, ro
 	if vu.Project == 0 {
 		return nil, fmt.Errorf("user %q has no project id: give the credential's projects (e.g. --project)", cred.User)
 	}
-	if err := discoverTree(ctx, vu, o.Version); err != nil {
+	if err := Discover(ctx, vu, o); err != nil {
 		return nil, err
 	}
-	if o.HargaItems {
-		if err := discoverHarga(ctx, vu, o.Version); err != nil {
-			return nil, err
-		}
-	}
 	return vu, nil
+}
+
+// Discover fills vu's ids from its project (the tree, and harga items when
+// o.HargaItems) with its existing session: a user logged in without
+// discovery gets its ids without a second login.
+func Discover(ctx context.Context, vu *VU, o LoginOptions) error {
+	if err := discoverTree(ctx, vu, o.Version); err != nil {
+		return err
+	}
+	if o.HargaItems {
+		return discoverHarga(ctx, vu, o.Version)
+	}
+	return nil
 }
 
 type treeDoc struct {
@@ -199,9 +213,19 @@ var LoginWait = 90 * time.Second
 // from one address) or 503 (a fail-closed limiter whose cache is briefly
 // unavailable).
 func Login(ctx context.Context, c *client.Client, cred client.Credential) error {
-	return client.Retry(ctx, client.Backoff{Wait: 500 * time.Millisecond, Max: 8 * time.Second, Within: LoginWait,
-		Retry: client.OnStatus(http.StatusTooManyRequests, http.StatusServiceUnavailable)},
-		func(ctx context.Context) error { return c.Login(ctx, cred.User, cred.Password) })
+	return LoginWith(ctx, c, cred, LoginOptions{})
+}
+
+// LoginWith is Login with o's wait bound and throttle callback. A lockout
+// page (200, the form again with a lockout error) is throttling too: the
+// client reports it as a 429 (client.ErrLoginThrottled).
+func LoginWith(ctx context.Context, c *client.Client, cred client.Credential, o LoginOptions) error {
+	b := client.Backoff{Wait: 500 * time.Millisecond, Max: 8 * time.Second, Within: cmp.Or(o.Wait, LoginWait),
+		Retry: client.OnStatus(http.StatusTooManyRequests, http.StatusServiceUnavailable)}
+	if o.OnThrottle != nil {
+		b.OnRetry = func(attempt int, err error) { o.OnThrottle(cred.User, attempt, err) }
+	}
+	return client.Retry(ctx, b, func(ctx context.Context) error { return c.Login(ctx, cred.User, cred.Password) })
 }
 
 // SessionBounces bounds how often a setup read is sent again when it was

@@ -12,7 +12,7 @@ import (
 // is a finding; a variant refused or limited passes only when it was
 // measured (bounces to the login page measure nothing).
 func TestJudgeBypass(t *testing.T) {
-	op := mustOp(bypassOp)
+	op := mustOp("list-pekerjaan.save")
 	limitedCtl := func(b bypassResult) bypassResult {
 		b.controlSent, b.controlLim, b.controlStatuses = 3, 3, map[int]int{429: 3}
 		return b

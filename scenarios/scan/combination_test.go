@@ -10,6 +10,7 @@ import (
 
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/scenarios/scan"
+	"github.com/ahsp-harness/harness/target/stack"
 )
 
 // TestCombinationAsDeployed is the combination proof: on the profiles of
@@ -59,6 +60,48 @@ func TestCombinationAsDeployed(t *testing.T) {
 				delete(failed, probe)
 			}
 			require.Empty(t, failed, "nothing else may fail")
+			requireNoSessionVerdicts(t, rep)
 		})
+	}
+}
+
+// sessionWords are what a verdict caused by the harness's own session
+// handling says (bounces to the login page not resent).
+var sessionWords = []string{"login page", "bounced", "302", "redirect"}
+
+// requireNoSessionVerdicts: the probes that exhaust a quota and compare, and
+// the counter diagnosis's controls, judge or say a reason true of the
+// deployment, never one of the harness's session handling (issue 12).
+func requireNoSessionVerdicts(t *testing.T, rep *scan.Report) {
+	t.Helper()
+	for _, p := range rep.Probes {
+		switch p.Probe {
+		case scan.IdentityRotation, scan.IdentityHeaders, scan.LimitedWrite, scan.MethodVariants, scan.CacheDown, scan.CacheSlow, scan.WorkerKill:
+			require.Contains(t, []check.Status{check.Pass, check.Skip, check.Inconclusive}, p.Status, "%s: %s", p.Probe, p.Reason)
+			if p.Status != check.Pass {
+				for _, w := range sessionWords {
+					require.NotContains(t, p.Reason, w, "%s is %s because of sessions: %s", p.Probe, p.Status, p.Reason)
+				}
+			}
+		case scan.MultiWorker, scan.Race:
+			if p.Status == check.Fail {
+				require.NotNil(t, p.Diagnosis, p.Probe)
+				require.NotEqual(t, scan.CauseUnconfirmed, p.Diagnosis.Cause, "%s's controls: %s", p.Probe, p.Diagnosis.Detail)
+			}
+		}
+	}
+}
+
+// TestCacheProbesPerWorkerSessions: the cache probes judge a Redis-limited
+// deployment whose sessions live in each worker's memory (bounces resent by
+// the session agent), without worker ids or keep-alive: a correct
+// fail-closed limiter passes both.
+func TestCacheProbesPerWorkerSessions(t *testing.T) {
+	bin := needTarget(t)
+	s := up(t, bin, 4, stack.CacheRedis, "local-sessions", "no-worker-header", "connection-close")
+	rep := runProbes(t, s, scan.CacheDown, scan.CacheSlow)
+	require.Positive(t, rep.Bounces, "sessions per worker must bounce")
+	for _, p := range rep.Probes {
+		require.Equal(t, check.Pass, p.Status, "%s: %s", p.Probe, p.Reason)
 	}
 }

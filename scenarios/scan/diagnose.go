@@ -149,7 +149,10 @@ func (c counterRun) row() Row {
 // concurrent-over is a non-atomic counter; fresh-connections-over with
 // 429s is a counter per process (about acc/limit processes); no 429 at all on
 // fresh connections while one connection is limited is a key that includes
-// the connection.
+// the connection. Every request goes through a session agent (a bounce to
+// the login page is resent, not counted); where sessions live in one
+// worker's memory the fresh-connection controls rotate over several
+// sessions of the user (sessionsFor) so they can reach every worker.
 func (s *scanner) counterControls(ctx context.Context, op api.Operation) *controlRuns {
 	p := s.policyOf(op.Category)
 	if pol, ok := s.pm.Lookup(op.Name, api.Legacy); ok && pol.State == OpLimited {
@@ -159,53 +162,81 @@ func (s *scanner) counterControls(ctx context.Context, op api.Operation) *contro
 		return nil
 	}
 	L := p.Limit.Requests
-	// Enough to fill the counters of up to 8 processes, scaled by how many
-	// requests it takes to reach the operation once (login bounces).
-	rf := s.reachFactor()
-	n := 8 * L * rf
-	run := func(name string, send func(mk reqMaker, t *tally) error) (counterRun, error) {
+	// Enough to fill the counters of up to 8 processes.
+	n := 8 * L
+	run := func(name string, sessions int, send func(ags []*agent, t *tally) error) (counterRun, error) {
 		// Discovery (a tree read) only when the path needs a pekerjaan id.
 		vu, _, err := s.user(ctx, strings.Contains(op.Path, "{"))
 		if err != nil {
 			return counterRun{}, err
 		}
+		var ags []*agent
+		for _, h := range s.sessionsFor(ctx, vu, sessions) {
+			v := *vu
+			v.Header = h
+			ags = append(ags, s.agent(&v))
+		}
 		t := newTally(apiClass)
-		mk := func() req { return opReq(vu, op, api.Legacy, name) }
-		if err := send(mk, t); err != nil {
+		if err := send(ags, t); err != nil {
 			return counterRun{}, err
 		}
 		e := t.evidence()
 		return counterRun{name: name, sent: e.Sent, acc: e.Accepted, lim: e.Limited, max: MaxAccepted(p, t.elapsed()),
 			closed: t.connClose > 0, status: e.Status, accPerWorker: e.AcceptedPerWorker, workersIdentified: e.WorkersSeen > 0}, nil
 	}
-	seqOne, err := run("control: sequential, one connection", func(mk reqMaker, t *tally) error {
+	// Sessions that live in one worker each land where their login did:
+	// 4 per worker leave a worker out with about 4×(3/4)^16 = 4% on 4
+	// workers, so both fresh-connection controls reach the same workers.
+	spread := 4 * s.workerHint()
+	seqOne, err := run("control: sequential, one connection", 1, func(ags []*agent, t *tally) error {
 		hc := httpClient(30*time.Second, false)
 		defer hc.CloseIdleConnections()
-		for range 2 * L * rf {
-			t.add(s.send(ctx, hc, mk()))
+		for range 2 * L {
+			o, _ := ags[0].do(ctx, hc, op, api.Legacy, "")
+			t.add(o)
 		}
 		return ctx.Err()
 	})
 	if err != nil {
 		return &controlRuns{failed: &Diagnosis{Cause: CauseUnconfirmed, Detail: "the control experiments could not run: " + err.Error()}}
 	}
-	seqFresh, err := run("control: sequential, a fresh connection each", func(mk reqMaker, t *tally) error {
+	seqFresh, err := run("control: sequential, a fresh connection each", spread, func(ags []*agent, t *tally) error {
 		hc := httpClient(30*time.Second, true)
 		defer hc.CloseIdleConnections()
-		for range n {
-			t.add(s.send(ctx, hc, mk()))
+		for i := range n {
+			o, _ := ags[i%len(ags)].do(ctx, hc, op, api.Legacy, "")
+			t.add(o)
 		}
 		return ctx.Err()
 	})
 	if err != nil {
 		return &controlRuns{failed: &Diagnosis{Cause: CauseUnconfirmed, Detail: "the control experiments could not run: " + err.Error()}}
 	}
-	conc, err := run("control: concurrent, fresh connections", func(mk reqMaker, t *tally) error {
-		reqs := make([]req, n)
-		for i := range reqs {
-			reqs[i] = mk()
+	conc, err := run("control: concurrent, fresh connections", spread, func(ags []*agent, t *tally) error {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		// One request per goroutine, all released together, each with its
+		// own agent (an agent is not shared) over the user's sessions: the
+		// most concurrency every worker can see when a session reaches only
+		// its own worker and bounces are resent.
+		for g := range n {
+			a := s.agent(&ags[g%len(ags)].vu)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				hc := httpClient(30*time.Second, true)
+				defer hc.CloseIdleConnections()
+				<-start
+				o, _ := a.do(ctx, hc, op, api.Legacy, "")
+				mu.Lock()
+				t.add(o)
+				mu.Unlock()
+			}()
 		}
-		return s.burst(ctx, reqs, s.conns, true, t)
+		close(start)
+		wg.Wait()
+		return ctx.Err()
 	})
 	if err != nil {
 		return &controlRuns{failed: &Diagnosis{Cause: CauseUnconfirmed, Detail: "the control experiments could not run: " + err.Error()}}

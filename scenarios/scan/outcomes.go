@@ -19,14 +19,17 @@ func inconclusive(format string, a ...any) Result {
 }
 
 // faultOp is the operation the cache probes judge the failure policy on: a
-// limited write (the only kind of call that consults the limiter's cache on
-// the real app; an unlimited read answers 200 with the cache down and proves
-// nothing). list-pekerjaan.save is limited by the real app and the correct
-// reference target alike.
-const faultOp = "list-pekerjaan.save"
+// limited operation from the policy map, a write first (--op pins one).
+// Only a limited call consults the limiter's cache (an unlimited read
+// answers 200 with the cache down and proves nothing); without one the
+// probe is skipped with pick's reason.
+func (s *scanner) faultOp() (api.Operation, *Result) {
+	_, op, sk := s.pick(api.Write, api.Bulk, api.Export, api.Read)
+	return op, sk
+}
 
-// faultReq is one call of faultOp with the unparseable probe body, so it
-// never changes data.
-func faultReq(vu *scenarios.VU, label string) req {
-	return opReq(vu, mustOp(faultOp), api.Legacy, label)
+// faultReq is one call of op with the unparseable probe body, so it never
+// changes data.
+func faultReq(op api.Operation) func(vu *scenarios.VU) req {
+	return func(vu *scenarios.VU) req { return opReq(vu, op, api.Legacy, "") }
 }

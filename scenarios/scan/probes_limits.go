@@ -83,24 +83,37 @@ func bounceNote(e Evidence) string {
 // sessionsFor returns n session headers of one user: its shared session,
 // plus, where sessions live in one worker's memory (discovery saw bounces),
 // up to n-1 extra logins so that requests can be served by several workers.
+// Extra sessions are kept per user and handed out again (the login budget).
 func (s *scanner) sessionsFor(ctx context.Context, vu *scenarios.VU, n int) []http.Header {
 	out := []http.Header{vu.Header}
 	if s.bounces.Load() == 0 {
 		return out
 	}
+	s.mu.Lock()
+	if s.spread == nil {
+		s.spread = map[string][]http.Header{}
+	}
+	have := s.spread[vu.User]
+	s.mu.Unlock()
+	out = append(out, have[:min(len(have), n-1)]...)
+	cred, ok := s.cred(vu.User)
+	if !ok {
+		return out
+	}
 	hc := httpClient(5*time.Second, true)
 	defer hc.CloseIdleConnections()
-	for range n - 1 {
+	for len(out) < n && s.spreads.Add(1) <= s.reloginBudget() {
 		// A few unauthenticated requests first, a random number: where
 		// workers take connections in turn, the logins would otherwise
 		// land on the same workers every time.
 		for range rand.IntN(n) {
 			s.send(ctx, hc, req{method: http.MethodGet, path: api.HealthLivePath})
 		}
-		a := s.agent(vu)
-		a.relogin(ctx)
-		if a.vu.Client != vu.Client {
+		if a := s.agent(vu); a.login(ctx, cred) {
 			out = append(out, a.vu.Header)
+			s.mu.Lock()
+			s.spread[vu.User] = append(s.spread[vu.User], a.vu.Header)
+			s.mu.Unlock()
 		}
 	}
 	return out

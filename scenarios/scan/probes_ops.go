@@ -160,14 +160,16 @@ func (s *scanner) policyAnswer(o outcome) string {
 	return ""
 }
 
-// degradedPhase sends k requests while the cache is broken and checks the
-// policy on each.
-func (s *scanner) degradedPhase(ctx context.Context, vu *scenarios.VU, label string, k int, t *tally) []string {
+// degradedPhase sends k requests of op while the cache is broken and checks
+// the policy on each (bounces to the login page resent by the agent: where
+// sessions live in a worker's memory they say nothing about the cache).
+func (s *scanner) degradedPhase(ctx context.Context, a *agent, op api.Operation, label string, k int, t *tally) []string {
 	hc := httpClient(30*time.Second, false)
 	defer hc.CloseIdleConnections()
 	var problems []string
 	for range k {
-		o := s.send(ctx, hc, faultReq(vu, label))
+		o, _ := a.send(ctx, hc, faultReq(op))
+		o.label = label
 		t.add(o)
 		if pr := s.policyAnswer(o); pr != "" {
 			problems = append(problems, pr)
@@ -178,12 +180,13 @@ func (s *scanner) degradedPhase(ctx context.Context, vu *scenarios.VU, label str
 }
 
 // recovery polls until an API call is served and health is 200.
-func (s *scanner) recovery(ctx context.Context, vu *scenarios.VU, within time.Duration, t *tally) (time.Duration, error) {
+func (s *scanner) recovery(ctx context.Context, a *agent, op api.Operation, within time.Duration, t *tally) (time.Duration, error) {
 	hc := httpClient(5*time.Second, false)
 	defer hc.CloseIdleConnections()
 	start := time.Now()
 	for time.Since(start) < within {
-		o := s.send(ctx, hc, faultReq(vu, "recovery"))
+		o, _ := a.send(ctx, hc, faultReq(op))
+		o.label = "recovery"
 		h := s.send(ctx, hc, req{method: http.MethodGet, path: api.HealthPath})
 		// A 429 is a working limiter too: the quota may be spent by now.
 		if c := apiClass(o.status); (c == accepted || c == limited) && h.status == http.StatusOK {
@@ -202,12 +205,17 @@ func probeCacheDown(ctx context.Context, s *scanner) Result {
 	if sk != nil {
 		return *sk
 	}
+	op, sk := s.faultOp()
+	if sk != nil {
+		return *sk
+	}
 	vu, note, err := s.user(ctx, true)
 	if err != nil {
 		return setupFailed(err)
 	}
+	a := s.agent(vu)
 	t := newTally(apiClass)
-	if pr := s.degradedBaseline(ctx, vu, t); pr != "" {
+	if pr := s.degradedBaseline(ctx, a, op, t); pr != "" {
 		return errorf("before the outage: %s", pr)
 	}
 	if err := ctl.StopCache(ctx); err != nil {
@@ -219,7 +227,7 @@ func probeCacheDown(ctx context.Context, s *scanner) Result {
 			_ = ctl.StartCache(context.WithoutCancel(ctx))
 		}
 	}()
-	problems := s.degradedPhase(ctx, vu, "cache stopped", 5, t)
+	problems := s.degradedPhase(ctx, a, op, "cache stopped", 5, t)
 	hc := httpClient(10*time.Second, false)
 	health := s.send(ctx, hc, req{method: http.MethodGet, path: api.HealthPath, label: "health while the cache is stopped"})
 	t.add(health)
@@ -231,12 +239,12 @@ func probeCacheDown(ctx context.Context, s *scanner) Result {
 		return errorf("start the cache again: %v", err)
 	}
 	restarted = true
-	took, rerr := s.recovery(ctx, vu, 15*time.Second, t)
+	took, rerr := s.recovery(ctx, a, op, 15*time.Second, t)
 	if rerr != nil {
 		problems = append(problems, rerr.Error())
 	}
 	e := t.evidence()
-	e.User, e.Operation, e.Policy = vu.User, faultOp, s.policy
+	e.User, e.Operation, e.Policy = vu.User, op.Name, s.policy
 	e.Samples = append(e.Samples, sampleOf("health while down", health))
 	if note != "" {
 		e.Notes = append(e.Notes, note)
@@ -255,13 +263,23 @@ func probeCacheDown(ctx context.Context, s *scanner) Result {
 }
 
 // degradedBaseline checks the API works before a cache is broken.
-func (s *scanner) degradedBaseline(ctx context.Context, vu *scenarios.VU, t *tally) string {
+func (s *scanner) degradedBaseline(ctx context.Context, a *agent, op api.Operation, t *tally) string {
 	hc := httpClient(10*time.Second, false)
 	defer hc.CloseIdleConnections()
-	o := s.sendRetry(ctx, hc, faultReq(vu, "baseline"), 3)
+	var o outcome
+	// A 503 may be a busy fail-closed limiter: a few tries, each past bounces.
+	for try := 0; try < 3; try++ {
+		if o, _ = a.send(ctx, hc, faultReq(op)); o.status != http.StatusServiceUnavailable {
+			break
+		}
+		if sleepUntil(ctx, time.Now().Add(300*time.Millisecond)) != nil {
+			break
+		}
+	}
+	o.label = "baseline"
 	t.add(o)
 	if apiClass(o.status) != accepted {
-		return fmt.Sprintf("%s answered %d %s", faultOp, o.status, o.err)
+		return fmt.Sprintf("%s answered %d %s", op.Name, o.status, o.err)
 	}
 	return ""
 }
@@ -271,12 +289,17 @@ func probeCacheSlow(ctx context.Context, s *scanner) Result {
 	if sk != nil {
 		return *sk
 	}
+	op, sk := s.faultOp()
+	if sk != nil {
+		return *sk
+	}
 	vu, note, err := s.user(ctx, true)
 	if err != nil {
 		return setupFailed(err)
 	}
+	a := s.agent(vu)
 	t := newTally(apiClass)
-	if pr := s.degradedBaseline(ctx, vu, t); pr != "" {
+	if pr := s.degradedBaseline(ctx, a, op, t); pr != "" {
 		return errorf("before the slowdown: %s", pr)
 	}
 	delay := max(4*s.timeout, 200*time.Millisecond)
@@ -293,17 +316,17 @@ func probeCacheSlow(ctx context.Context, s *scanner) Result {
 			_ = remove(context.WithoutCancel(ctx))
 		}
 	}()
-	problems := s.degradedPhase(ctx, vu, fmt.Sprintf("cache delayed by %s", delay), 5, t)
+	problems := s.degradedPhase(ctx, a, op, fmt.Sprintf("cache delayed by %s", delay), 5, t)
 	if err := remove(ctx); err != nil {
 		return errorf("remove cache latency: %v", err)
 	}
 	removed = true
-	took, rerr := s.recovery(ctx, vu, 15*time.Second, t)
+	took, rerr := s.recovery(ctx, a, op, 15*time.Second, t)
 	if rerr != nil {
 		problems = append(problems, rerr.Error())
 	}
 	e := t.evidence()
-	e.User, e.Operation, e.Policy = vu.User, faultOp, s.policy
+	e.User, e.Operation, e.Policy = vu.User, op.Name, s.policy
 	if note != "" {
 		e.Notes = append(e.Notes, note)
 	}
@@ -376,12 +399,15 @@ func probeWorkerKill(ctx context.Context, s *scanner) Result {
 			defer wg.Done()
 			hc := httpClient(10*time.Second, false)
 			defer hc.CloseIdleConnections()
-			h := vu.Header.Clone()
-			h.Set("Content-Type", "application/json")
+			ag := s.agent(vu) // a write bounced to the login page never ran: resent
 			for q := 1; time.Since(start) < load && q < 1000; q++ {
 				v := value(q)
 				body := fmt.Sprintf(`{"items":[{"pekerjaan_id":%d,"quantity":"%s"}]}`, a.pk, v)
-				o := s.send(ctx, hc, req{label: "writes", method: op.Method, path: op.URLPath(api.Legacy, a.pid, 0), header: h, body: []byte(body)})
+				o, _ := ag.send(ctx, hc, func(vu *scenarios.VU) req {
+					h := vu.Header.Clone()
+					h.Set("Content-Type", "application/json")
+					return req{label: "writes", method: op.Method, path: op.URLPath(api.Legacy, a.pid, 0), header: h, body: []byte(body)}
+				})
 				mu.Lock()
 				t.add(o)
 				if killAt > 0 && o.start.Sub(start) > killAt {

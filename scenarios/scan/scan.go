@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -213,10 +214,15 @@ type Report struct {
 	PolicyMap *PolicyMap `json:"policy_map,omitempty"`
 	// Logins counts the scan's logins (one per user); Bounces the requests
 	// redirected to the login page although their session was valid.
-	Logins  int       `json:"logins"`
-	Bounces int       `json:"bounces"`
-	Started time.Time `json:"started"`
-	Seconds float64   `json:"duration_s"`
+	Logins  int `json:"logins"`
+	Bounces int `json:"bounces"`
+	// LoginsPlanned is the logins the scan said up front it needs (sessions
+	// per worker add up to a bound more); LoginsThrottled the login attempts
+	// refused for their rate (429 or a lockout page) and waited out.
+	LoginsPlanned   int       `json:"logins_planned,omitempty"`
+	LoginsThrottled int       `json:"logins_throttled,omitempty"`
+	Started         time.Time `json:"started"`
+	Seconds         float64   `json:"duration_s"`
 }
 
 // Failed reports whether any probe failed.
@@ -233,10 +239,13 @@ func Run(ctx context.Context, t Target, cfg Config) (*Report, error) {
 	rep := &Report{Target: t.Info(), Algorithm: s.alg, FailurePolicy: s.policy, Limits: s.limits, Started: time.Now().UTC(), Status: check.Skip}
 	start := time.Now()
 	defer func() {
-		rep.Logins, rep.Bounces = int(s.logins.Load()), int(s.bounces.Load())
+		rep.Logins, rep.Bounces, rep.LoginsThrottled = int(s.logins.Load()), int(s.bounces.Load()), int(s.throttled.Load())
 	}()
+	if !s.needsMap() {
+		s.printf("scan: %s", s.planLogins(rep))
+	}
 	if s.needsMap() {
-		s.printf("scan: logs in each user once: about %d logins (%d for discovery, 1 per probe), spread over %d credentials", 4+len(s.probes), 4, len(s.creds))
+		s.printf("scan: %s", s.planLogins(rep))
 		s.printf("scan: discovering the policy of %d operations ...", len(api.Operations))
 		pm, err := s.discover(ctx)
 		switch {
@@ -249,6 +258,9 @@ func Run(ctx context.Context, t Target, cfg Config) (*Report, error) {
 		default:
 			rep.PolicyMap, s.pm = pm, pm
 			s.printf("scan: discovery done in %.1fs (%d requests): %d limited operation(s), %d difference(s) from the declared policy", pm.Seconds, pm.Sent, len(pm.Limited()), len(pm.Differences))
+			if b := s.bounces.Load(); b > 0 {
+				s.printf("scan: %d discovery requests bounced to the login page (sessions live in one worker each): up to %d more logins to reach the workers", b, 2*s.reloginBudget())
+			}
 		}
 		if s.cfg.Op != "" {
 			if _, ok := api.Lookup(s.cfg.Op); !ok {
@@ -365,6 +377,10 @@ type scanner struct {
 	sessions    map[string]*scenarios.VU // by user name
 	logins      atomic.Int64
 	bounces     atomic.Int64
+	relogins    atomic.Int64             // logins replacing a bounced session (sessions per worker)
+	spreads     atomic.Int64             // extra sessions of one user to reach several workers
+	spread      map[string][]http.Header // those sessions, by user (under mu)
+	throttled   atomic.Int64             // login attempts refused for their rate, waited out
 	// diagnoses caches the control experiments per operation.
 	diagnoses map[string]*diagnosisOnce
 }
@@ -428,7 +444,7 @@ func (s *scanner) policyOf(cat api.Category) Policy {
 func (s *scanner) needsMap() bool {
 	for _, p := range s.probes {
 		switch p {
-		case WorkerKill, Sessions, XFFSpoof, CacheDown, CacheSlow:
+		case WorkerKill, Sessions, XFFSpoof:
 		default:
 			return true
 		}
@@ -541,7 +557,11 @@ func (r *Report) WriteText(w io.Writer) {
 		}
 	}
 	if r.Logins > 0 || r.Bounces > 0 {
-		fmt.Fprintf(w, "\nsessions: %d logins, %d requests bounced to the login page\n", r.Logins, r.Bounces)
+		fmt.Fprintf(w, "\nsessions: %d logins (%d planned), %d requests bounced to the login page", r.Logins, r.LoginsPlanned, r.Bounces)
+		if r.LoginsThrottled > 0 {
+			fmt.Fprintf(w, ", %d login attempts throttled and waited out", r.LoginsThrottled)
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "\nscan %s in %.1fs\n", strings.ToUpper(string(r.Status)), r.Seconds)
 }
@@ -561,4 +581,40 @@ func truncate(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
+}
+
+// probeUsers is how many users of the pool each probe takes (s.user);
+// identity-rotation also logs its user in once more (a new session).
+var probeUsers = map[string]int{
+	MultiWorker: 1, Race: 1, Window: 2, PathVariants: 2, Headers: 1, Sessions: 1,
+	CacheDown: 1, CacheSlow: 1, WorkerKill: 4,
+	IdentityRotation: 1, IdentityHeaders: 1, LimitedWrite: 1, MethodVariants: 1,
+}
+
+// planLogins says up front how many logins the scan needs: each credential
+// is logged in once and its session shared by every probe that gets it, so
+// the users asked for beyond the pool cost nothing. It records the number
+// in rep.LoginsPlanned.
+func (s *scanner) planLogins(rep *Report) string {
+	users := 0
+	if s.needsMap() {
+		users += 3 + len(api.Versions) - 1 // discovery: two users, bucket sharing, one per other URL family
+	}
+	diag := false
+	for _, p := range s.probes {
+		users += probeUsers[p]
+		diag = diag || diagnosable[p]
+	}
+	if diag {
+		users += 3 // the counter diagnosis's controls
+	}
+	logins := min(users, len(s.creds))
+	extra := ""
+	if slices.Contains(s.probes, IdentityRotation) {
+		logins++
+		extra = ", 1 more for identity-rotation's new session"
+	}
+	rep.LoginsPlanned = logins
+	return fmt.Sprintf("needs at most %d logins: %d users asked for, over %d credentials each logged in once (sessions shared by every probe)%s; "+
+		"login throttling (429 or a lockout page) is waited out, up to %s per login", logins, users, len(s.creds), extra, scanLoginWait)
 }

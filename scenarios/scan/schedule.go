@@ -236,14 +236,16 @@ func (s *scanner) claims(probe string) []string {
 	case Sessions:
 		return b("volume-pekerjaan.list")
 	case LimitedWrite:
-		return b(bypassOp)
+		op, _, sk := s.pickWrite()
+		if sk != nil {
+			return nil
+		}
+		return b(op.Name)
 	case Window:
 		polite, edge := s.windowOps()
 		return b(polite.Operation, edge.Operation)
 	case Headers:
 		return b(s.headersOp().Operation)
-	case IdentityRotation, IdentityHeaders, MethodVariants:
-		return b(picked(api.Write))
 	}
 	return b(picked(api.Write, api.Bulk, api.Export, api.Read))
 }

@@ -354,7 +354,7 @@ func (s *scanner) pinnedBurst(ctx context.Context, n, want, maxConns int, mk fun
 	return best, len(pinned), nil
 }
 
-// user logs a fresh credential in (waiting out the login limit) and
+// user logs a fresh credential in (waiting out login throttling) and
 // discovers its project's ids.
 // A credential is logged in once per scan and its session shared by every
 // phase that gets it again (deployments throttle logins per client IP).
@@ -366,15 +366,50 @@ func (s *scanner) user(ctx context.Context, discover bool) (*scenarios.VU, strin
 	if vu != nil && (!discover || len(vu.Pekerjaan) > 0) {
 		return vu, note, nil
 	}
-	s.logins.Add(1)
-	vus, err := scenarios.LoginUsers(ctx, s.base, []client.Credential{cred}, 1, scenarios.LoginOptions{Discover: discover, Version: api.Legacy})
+	if vu != nil && vu.Project != 0 {
+		// Logged in without the ids: discover them on the same session.
+		v := *vu
+		if err := scenarios.Discover(ctx, &v, s.loginOptions(true)); err == nil {
+			s.mu.Lock()
+			s.sessions[cred.User] = &v
+			s.mu.Unlock()
+			return &v, note, nil
+		}
+	}
+	vu, err := s.loginAs(ctx, cred, discover)
 	if err != nil {
 		return nil, note, err
 	}
 	s.mu.Lock()
-	s.sessions[cred.User] = vus[0]
+	s.sessions[cred.User] = vu
 	s.mu.Unlock()
-	return vus[0], note, nil
+	return vu, note, nil
+}
+
+// scanLoginWait bounds how long one login waits out login throttling: the
+// app's failed-login lockout lasts 300 s, a per-IP limit a minute.
+const scanLoginWait = 330 * time.Second
+
+// loginOptions are the scan's login options: throttling (a 429 or a lockout
+// page) is waited out within scanLoginWait and said on the progress output.
+func (s *scanner) loginOptions(discover bool) scenarios.LoginOptions {
+	return scenarios.LoginOptions{Discover: discover, Version: api.Legacy, Wait: scanLoginWait,
+		OnThrottle: func(user string, attempt int, err error) {
+			s.throttled.Add(1)
+			if attempt == 1 || attempt%10 == 0 {
+				s.printf("scan: login of %s throttled (try %d: %v); waiting it out, up to %s", user, attempt, err, scanLoginWait)
+			}
+		}}
+}
+
+// loginAs logs cred in (a new session each time), counted as a login.
+func (s *scanner) loginAs(ctx context.Context, cred client.Credential, discover bool) (*scenarios.VU, error) {
+	s.logins.Add(1)
+	vus, err := scenarios.LoginUsers(ctx, s.base, []client.Credential{cred}, 1, s.loginOptions(discover))
+	if err != nil {
+		return nil, err
+	}
+	return vus[0], nil
 }
 
 // opReq builds a request for op as user vu in version v; writes get the
@@ -406,17 +441,24 @@ func mustOp(name string) api.Operation {
 
 // agent is one goroutine's hold on a user's session. Where sessions live in
 // one worker's memory, requests landing elsewhere bounce to the login page;
-// after a run of bounces the agent logs in again (the new session lives on
-// whichever worker takes the login, often the one taking most connections)
-// and resends, within bounds. Bounces are counted as sessions evidence.
+// the agent resends (the next connection may reach the session's worker),
+// and after a run of bounces logs in again (the new session lives on
+// whichever worker takes the login) and resends, within bounds: per agent
+// and per scan. Bounces are counted as sessions evidence.
 type agent struct {
 	s        *scanner
 	vu       scenarios.VU // a copy: Header is this agent's own
 	relogins int
+	bounced  int // requests of this agent that bounced
 }
 
 // maxRelogins bounds an agent's extra logins.
 const maxRelogins = 3
+
+// reloginBudget bounds the scan's logins that replace a bounced session,
+// and, apart, the extra sessions sessionsFor logs in (sessions per worker):
+// a few per worker a burst must reach, each.
+func (s *scanner) reloginBudget() int64 { return int64(16 * s.workerHint()) }
 
 func (s *scanner) agent(vu *scenarios.VU) *agent {
 	return &agent{s: s, vu: *vu}
@@ -430,34 +472,69 @@ func (a *agent) req(op api.Operation, v api.Version, label string) req {
 // do sends op and resends while it bounces (bounded); it returns the last
 // answer and how many bounced.
 func (a *agent) do(ctx context.Context, hc *http.Client, op api.Operation, v api.Version, label string) (outcome, int) {
-	o := a.s.send(ctx, hc, a.req(op, v, label))
+	return a.send(ctx, hc, func(vu *scenarios.VU) req { return opReq(vu, op, v, label) })
+}
+
+// send is do for any request built from the agent's session (a variant
+// with other headers or another method): mk is called again for every
+// resend, so a new login's session is used.
+func (a *agent) send(ctx context.Context, hc *http.Client, mk func(vu *scenarios.VU) req) (outcome, int) {
+	o := a.s.send(ctx, hc, mk(&a.vu))
+	// Workers taking connections in turn bounce at most workers-1 in a row
+	// while the session is alive on one of them; other requests in flight
+	// break the turns, so only a long run (6 per worker: about e^-6 when
+	// workers are taken at random) means the session is gone.
+	run := 6 * a.s.workerHint()
 	n := 0
-	for bounced(o) && n < scenarios.SessionBounces && ctx.Err() == nil {
+	for bounced(o) && n < 2*run && ctx.Err() == nil {
 		n++
 		a.s.bounces.Add(1)
-		// Workers taking connections in turn bounce at most workers-1 in a
-		// row while the session is alive on one of them.
-		if n%(2*a.s.workerHint()) == 0 && a.relogins < maxRelogins {
+		if n%run == 0 {
 			a.relogin(ctx)
 		}
-		o = a.s.send(ctx, hc, a.req(op, v, label))
+		o = a.s.send(ctx, hc, mk(&a.vu))
 	}
+	a.bounced += n
 	return o, n
 }
 
-// relogin replaces the agent's session with a new login of the same user.
-func (a *agent) relogin(ctx context.Context) {
+// relogin replaces the agent's session with a new login of the same user,
+// within the agent's and the scan's relogin bounds.
+func (a *agent) relogin(ctx context.Context) bool {
 	cred, ok := a.s.cred(a.vu.User)
-	if !ok {
-		return
+	if !ok || a.relogins >= maxRelogins || a.s.relogins.Add(1) > a.s.reloginBudget() {
+		return false
 	}
+	if !a.login(ctx, cred) {
+		return false
+	}
+	a.share()
+	return true
+}
+
+// login replaces the agent's session with a new login of cred.
+func (a *agent) login(ctx context.Context, cred client.Credential) bool {
 	c, err := client.New(a.s.base)
 	if err != nil {
-		return
+		return false
 	}
 	a.relogins++
 	a.s.logins.Add(1)
-	if scenarios.Login(ctx, c, cred) == nil {
-		a.vu.Header, a.vu.Client = c.Headers(), c
+	if scenarios.LoginWith(ctx, c, cred, a.s.loginOptions(false)) != nil {
+		return false
+	}
+	a.vu.Header, a.vu.Client = c.Headers(), c
+	return true
+}
+
+// share makes the agent's current session the user's shared one (a session
+// that bounced everywhere, e.g. on a killed worker, is not handed out again).
+func (a *agent) share() {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	if old := a.s.sessions[a.vu.User]; old != nil && old.Client != a.vu.Client {
+		v := *old
+		v.Header, v.Client = a.vu.Header, a.vu.Client
+		a.s.sessions[a.vu.User] = &v
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -122,6 +123,18 @@ func (c *Client) Login(ctx context.Context, user, password string) error {
 	resp, err = c.send(ctx, http.MethodPost, loginURL, h, strings.NewReader(form.Encode()))
 	if err != nil {
 		return fmt.Errorf("post login: %w", err)
+	}
+	if resp.Status == http.StatusTooManyRequests {
+		ra, _ := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After")))
+		return &StatusError{Status: resp.Status, Err: ErrLoginThrottled, RetryAfter: time.Duration(max(ra, 0)) * time.Second,
+			Msg: fmt.Sprintf("%v for user %q: status 429 (Retry-After %q)", ErrLoginThrottled, user, resp.Header.Get("Retry-After"))}
+	}
+	if resp.Status == http.StatusOK {
+		// A lockout page: counted as a 429 so every login retry waits it out.
+		if msg, ok := LoginThrottled(resp.Body); ok {
+			return &StatusError{Status: http.StatusTooManyRequests, Err: ErrLoginThrottled,
+				Msg: fmt.Sprintf("%v for user %q: status 200, the login form again with %q (a lockout, not the wrong-credentials message)", ErrLoginThrottled, user, msg)}
+		}
 	}
 	if resp.Status != http.StatusFound && resp.Status != http.StatusSeeOther || c.SessionID() == "" {
 		return &StatusError{Status: resp.Status, Err: ErrLoginFailed,

@@ -15,6 +15,9 @@ type StatusError struct {
 	Status int
 	Msg    string
 	Err    error
+	// RetryAfter is what the answer's Retry-After asked for (0: none);
+	// Retry pauses at least that long before the next call.
+	RetryAfter time.Duration
 }
 
 func (e *StatusError) Error() string { return e.Msg }
@@ -86,7 +89,15 @@ func Retry(ctx context.Context, b Backoff, fn func(ctx context.Context) error) e
 		if b.OnRetry != nil {
 			b.OnRetry(attempt, err)
 		}
-		t := time.NewTimer(wait)
+		pause := wait
+		var se *StatusError
+		if errors.As(err, &se) && se.RetryAfter > pause {
+			pause = se.RetryAfter
+			if !deadline.IsZero() && time.Now().Add(pause).After(deadline) {
+				return err
+			}
+		}
+		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
 			t.Stop()

@@ -69,3 +69,29 @@ func TestRetryStopsOnCancel(t *testing.T) {
 	require.ErrorIs(t, err, busy)
 	require.Equal(t, 503, StatusOf(err))
 }
+
+// TestRetryHonoursRetryAfter: a StatusError's RetryAfter lengthens the pause
+// (a login limit that says how long), and one that would end after Within
+// ends the retries at once instead of polling.
+func TestRetryHonoursRetryAfter(t *testing.T) {
+	ra := func(d time.Duration) error { return &StatusError{Status: 429, Msg: "status 429", RetryAfter: d} }
+	calls := 0
+	start := time.Now()
+	err := Retry(context.Background(), Backoff{Wait: time.Millisecond, Within: 5 * time.Second}, func(context.Context) error {
+		if calls++; calls == 1 {
+			return ra(60 * time.Millisecond)
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, 2, calls)
+	require.GreaterOrEqual(t, time.Since(start), 60*time.Millisecond, "paused for Retry-After, not Wait")
+
+	calls = 0
+	err = Retry(context.Background(), Backoff{Wait: time.Millisecond, Within: time.Second}, func(context.Context) error {
+		calls++
+		return ra(time.Minute)
+	})
+	require.Equal(t, 1, calls, "a Retry-After beyond Within is not waited")
+	require.Equal(t, 429, StatusOf(err))
+}

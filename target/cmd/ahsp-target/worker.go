@@ -133,10 +133,12 @@ func buildHandler(ctx context.Context, c config, set defects.Set, index int, log
 		Sessions: sessions,
 		Cache:    cache,
 		Limit:    server.FromLimiter(lim),
-		API:      api,
-		Page:     pageFunc(ui, st),
-		Login:    loginFunc(ui),
-		Static:   ui.StaticHandler(),
+		// The failed-login count of login-lockout lives in the cache.
+		LoginFailures: loginFailures(rdb),
+		API:           api,
+		Page:          pageFunc(ui, st),
+		Login:         loginFunc(ui),
+		Static:        ui.StaticHandler(),
 	})
 	if err != nil {
 		closeAll()
@@ -191,4 +193,13 @@ func loginFunc(ui *web.Web) server.LoginFunc {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write(buf.Bytes())
 	}
+}
+
+// loginFailures is where login-lockout counts: Redis when the cache is
+// Redis, else this worker's memory (nil).
+func loginFailures(rdb *redis.Client) server.Sessions {
+	if rdb == nil {
+		return nil
+	}
+	return server.NewRedisSessions(rdb)
 }

@@ -34,6 +34,7 @@ var Known = map[string]string{
 	"no-api-versions":  "/detail_project/api/v1/... and /detail_project/api/v2/... answer 404 and no answer carries deprecation headers (only the legacy family, as deployed)",
 	"no-login-limit":   "login attempts are not rate limited per client IP (the app itself has no login limit)",
 	"no-worker-header": "responses carry no X-Worker-Id header, so a client cannot tell the workers apart",
+	"login-lockout":    "after 5 failed logins for a username within 300 s its login answers 200 with \"Terlalu banyak percobaan masuk yang gagal. Coba lagi nanti.\" (per worker with locmem, shared with Redis; as the real app does)",
 	// End of deployment-traits block.
 
 	// Contracts and the deployed app's quirks.
@@ -151,6 +152,7 @@ var Profiles = map[string]Profile{
 			"rincian-csv-lf",
 			"search-total-returned",
 			"save-keeps-empty-groups",
+			"login-lockout", // the app's failed-login lockout (REAL-APP.md section 6)
 			// End of as-deployed defects.
 		},
 	},
@@ -169,6 +171,7 @@ var Profiles = map[string]Profile{
 			"rincian-csv-lf",
 			"search-total-returned",
 			"save-keeps-empty-groups",
+			"login-lockout", // the app's failed-login lockout (REAL-APP.md section 6)
 			// End of as-deployed-redis defects.
 		},
 	},

@@ -159,12 +159,18 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 	if next == "/" {
 		next = api.DashboardPath // the deployed app's LOGIN_REDIRECT_URL
 	}
+	if s.lockedOut(r.Context(), login) {
+		tok := s.ensureCSRF(w, r)
+		s.d.Login(w, LoginParams{CSRFToken: tok, Next: next, Login: login, Error: LoginLockoutMessage})
+		return
+	}
 	uid, ok, err := s.d.Store.Authenticate(r.Context(), login, r.PostForm.Get("password"))
 	if err != nil {
 		s.serverError(w, r, fmt.Errorf("authenticate: %w", err), nil)
 		return
 	}
 	if !ok {
+		s.loginFailed(r.Context(), login)
 		tok := s.ensureCSRF(w, r)
 		s.d.Login(w, LoginParams{CSRFToken: tok, Next: next, Login: login,
 			Error: "Nama pengguna/email dan kata sandi yang Anda masukkan tidak cocok."})
@@ -210,6 +216,42 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, api.LoginPath, http.StatusFound)
+}
+
+// The login-lockout defect (the deployed app's failed-login lockout,
+// REAL-APP.md section 6): after LoginLockoutFailures failed logins for one
+// username within LoginLockoutWindow, every login of that username answers
+// 200 with LoginLockoutMessage, right password or not. The count lives in the
+// cache: per worker with locmem, shared with Redis.
+const (
+	LoginLockoutFailures = 5
+	LoginLockoutWindow   = 300 * time.Second
+	LoginLockoutMessage  = "Terlalu banyak percobaan masuk yang gagal. Coba lagi nanti."
+)
+
+func loginFailuresKey(login string) string { return "login-failures:" + strings.ToLower(login) }
+
+// lockedOut reports whether login is locked out. A cache error counts as not
+// locked (the lockout is a convenience, never the reason a login fails).
+func (s *Server) lockedOut(ctx context.Context, login string) bool {
+	if !s.cfg.Defects.Has("login-lockout") {
+		return false
+	}
+	n, ok, err := s.d.LoginFailures.Get(ctx, loginFailuresKey(login))
+	return err == nil && ok && n >= LoginLockoutFailures
+}
+
+// loginFailed counts a failed login of login (read, then write: not atomic,
+// as a cache-based counter in the app is not).
+func (s *Server) loginFailed(ctx context.Context, login string) {
+	if !s.cfg.Defects.Has("login-lockout") {
+		return
+	}
+	n, _, err := s.d.LoginFailures.Get(ctx, loginFailuresKey(login))
+	if err != nil {
+		return
+	}
+	_ = s.d.LoginFailures.Set(ctx, loginFailuresKey(login), n+1, LoginLockoutWindow)
 }
 
 // MemorySessions keeps sessions in this process only: the locmem cache, and

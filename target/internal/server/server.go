@@ -151,10 +151,13 @@ type Deps struct {
 	Sessions Sessions
 	Cache    Pinger
 	Limit    LimitFunc
-	API      APIFunc
-	Page     PageFunc
-	Login    LoginFunc
-	Static   http.Handler
+	// LoginFailures counts failed logins per username for the login-lockout
+	// defect, in the cache (nil: this process's memory).
+	LoginFailures Sessions
+	API           APIFunc
+	Page          PageFunc
+	Login         LoginFunc
+	Static        http.Handler
 }
 
 // Server is one worker's http.Handler.
@@ -200,6 +203,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	cfg.Limits = limits
 	if d.Store == nil || d.Sessions == nil || d.Limit == nil || d.API == nil || d.Page == nil || d.Login == nil || d.Static == nil {
 		return nil, errors.New("server deps: store, sessions, limit, api, page, login and static are all required")
+	}
+	if d.LoginFailures == nil {
+		d.LoginFailures = NewMemorySessions()
 	}
 	s := &Server{
 		cfg:      cfg,

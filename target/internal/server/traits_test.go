@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ahsp-harness/harness/target/api"
+	"github.com/ahsp-harness/harness/target/client"
 )
 
 // TestDeploymentTraits: each trait changes exactly what it names, and the
@@ -86,4 +88,48 @@ func TestDeploymentTraits(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestLoginLockout is login-lockout's proof row: after 5 failed logins of
+// one username the correct target still lets the right password in; with the
+// defect the form comes back (200) with the lockout message, which the
+// harness's client reads as throttling (not as a wrong password), while
+// another username is unaffected.
+func TestLoginLockout(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		t.Run(fmt.Sprintf("defect=%v", on), func(t *testing.T) {
+			defs := []string{"no-login-limit"}
+			if on {
+				defs = append(defs, "login-lockout")
+			}
+			a := newApp(t, appOpts{defects: defs})
+			c := anon(t, a.ts.URL)
+			do(t, c, "GET", api.LoginPath, nil, "")
+			for i := range LoginLockoutFailures {
+				resp := do(t, c, "POST", api.LoginPath, http.Header{"Content-Type": {"application/x-www-form-urlencoded"}},
+					url.Values{"login": {"user1"}, "password": {"wrong"}, "csrfmiddlewaretoken": {c.CSRFToken()}}.Encode())
+				require.Equal(t, http.StatusOK, resp.Status, "failure %d", i+1)
+				msg, throttled := client.LoginThrottled(resp.Body)
+				require.False(t, throttled, "failure %d is a wrong password: %q", i+1, msg)
+			}
+			u, err := client.New(a.ts.URL)
+			require.NoError(t, err)
+			err = u.Login(context.Background(), "user1", testPassword)
+			if !on {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, client.ErrLoginThrottled)
+			require.Contains(t, err.Error(), LoginLockoutMessage)
+			require.NoError(t, loginErr(a.ts.URL, "user2"), "another username is not locked")
+		})
+	}
+}
+
+func loginErr(base, user string) error {
+	c, err := client.New(base)
+	if err != nil {
+		return err
+	}
+	return c.Login(context.Background(), user, testPassword)
 }
