@@ -252,9 +252,11 @@ func (s *scanner) claims(probe string) []string {
 
 // attemptsSideBySide says whether probe's attempts may run at once: the
 // window probe (a retry would cost its whole length again), when every
-// operation it sends to counts per user, so fresh users never share a key.
+// operation it sends to counts per user, so fresh users never share a key,
+// and no login limit is declared (where logins are throttled per address,
+// the extra attempts' logins can cost a login window of their own).
 func (s *scanner) attemptsSideBySide(probe string) bool {
-	if probe != Window {
+	if probe != Window || s.limits[LoginCategory].Requests > 0 {
 		return false
 	}
 	polite, edge := s.windowOps()

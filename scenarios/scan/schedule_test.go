@@ -172,6 +172,9 @@ func TestWindowAttemptsSideBySideOnlyWithPerUserKeys(t *testing.T) {
 	require.False(t, mk("").attemptsSideBySide(Window), "not known to be per user")
 	require.False(t, mk("yes").attemptsSideBySide(Race), "only the window-length probe")
 	require.False(t, (&scanner{}).attemptsSideBySide(Window), "no policy map")
+	limited := mk("yes")
+	limited.limits = map[api.Category]api.Limit{LoginCategory: DefaultLoginLimit}
+	require.False(t, limited.attemptsSideBySide(Window), "logins are throttled: the extra attempts' logins could cost a window")
 }
 
 // TestClaimsSpreadWindowBoundProbes: where every operation is limited, the
