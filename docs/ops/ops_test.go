@@ -164,9 +164,18 @@ func TestCommands(t *testing.T) {
 			t.Logf("%s\n--- output ---\n%s", b.code, tail(buf.String(), 40))
 			require.NoError(t, ctx.Err(), "the block ran past its 2-minute bound")
 			require.True(t, slices.Contains(b.exits, code), "exit %d, allowed %v", code, b.exits)
+			// A probe that could not run or measure exits 0, yet the page
+			// claims its verdict: that is drift too.
+			if m := notMeasured.FindString(buf.String()); m != "" {
+				t.Errorf("a probe gave no verdict: %q; the page's claim was not checked", m)
+			}
 		})
 	}
 }
+
+// notMeasured is a scan progress line of a probe that errored or was
+// inconclusive.
+var notMeasured = regexp.MustCompile(`(?m)^scan: \S+ (ERROR|INCONCLUSIVE) in .*$`)
 
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")

@@ -382,6 +382,10 @@ func TestSaveTree(t *testing.T) {
 				require.NoError(t, err)
 				if tt.status == 400 {
 					require.Equal(t, before, after, "a rejected save changes nothing")
+					// Rows tried, none created: the empty id_map, as deployed;
+					// a body without a list of rows has none.
+					_, hasIDMap := m["id_map"]
+					require.Equal(t, strings.Contains(tt.body, `"klasifikasi":[{`), hasIDMap, "id_map in %v", m)
 					return
 				}
 				// Append-only: every row of before is still there, unchanged.

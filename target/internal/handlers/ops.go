@@ -31,6 +31,13 @@ func (c *call) saveTree() reply {
 	in.AllowBlankNames = c.h.d.Has("blank-name-accepted")
 	in.KeepEmptyGroups = c.h.d.Has("save-keeps-empty-groups")
 	res, err := c.h.st.SaveTree(c.r.Context(), c.p.ProjectID, in, pre)
+	if _, isVE := asValidation(err); isVE && len(in.Klasifikasi) > 0 {
+		// Rows were tried and none created: the deployed 400 adds the empty
+		// id_map (REAL-APP.md 3.1); a body without a list of rows has none.
+		r := c.fail(err)
+		r.data = map[string]any{"id_map": map[string]any{"klasifikasi": map[string]int64{}, "sub": map[string]int64{}, "pekerjaan": map[string]int64{}}}
+		return r
+	}
 	if err != nil {
 		return c.fail(err)
 	}
