@@ -175,8 +175,8 @@ func AlertRules(rep *Report, m AlertMetrics) ([]Rule, error) {
 	})
 	if m.CategoryLabel == "" {
 		rules = append(rules, Rule{
-			Threshold: 0.01 * capRate,
-			Alert:     "AHSPRateLimited", For: "5m", Severity: "warning",
+			Category: AllCategories, Threshold: 0.01 * capRate,
+			Alert: "AHSPRateLimited", For: "5m", Severity: "warning",
 			Expr:    fmt.Sprintf(`sum(rate(%s[5m])) > %s`, selector(m.RateLimited, m.RateLimitedMatch), num(0.01*capRate)),
 			Summary: "429 storm: users are being rejected (see docs/ops/incidents.md)",
 			Basis:   fmt.Sprintf("1%% of capacity: 0.01 × %s/s (the series carry no category label, so one rule covers every 429)", num(capRate)),

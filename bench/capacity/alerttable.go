@@ -50,20 +50,21 @@ type AlertRow struct {
 	FiresAtCapacity bool `json:"fires_at_capacity"`
 }
 
+// AllCategories is the Category of the one 429 rule written when the
+// series carry no category label: its row sums every category.
+const AllCategories api.Category = "all"
+
 // alertTableFormulas say how each column is computed.
 var alertTableFormulas = []string{
 	"expected hits/min = N_sat × E[(X − L)+] × 60 / W, X ~ Poisson(λ_c = u_c × W / 60): the requests over the limit in a window, per user, times the users at capacity",
 	"expected 429 % = expected hits/min ÷ (N_sat × u_c)",
-	"threshold = the alerts.yml rule: 1 % of the category's share of C, in hits per minute (the rule's expression is per second)",
+	"threshold = the alerts.yml rule: 1 % of the category's share of C (of C for the one rule of series without a category label), in hits per minute (the rule's expression is per second)",
 }
 
 // NewAlertTable builds the table from a tuned capacity report and its alert
 // rules (AlertRules). The limits are the deployment's declared or observed
 // ones when the report knows them, else the app's defaults.
 func NewAlertTable(rep *Report, rules []Rule, m AlertMetrics) (*AlertTable, error) {
-	if m.CategoryLabel == "" {
-		return nil, fmt.Errorf("alert table: the 429 series carry no category label (alerts.metrics rate_limited_total), so there is one 429 rule and no per-category expectation")
-	}
 	t := rep.Tuning
 	if t == nil {
 		return nil, fmt.Errorf("alert table: the capacity report has no tuning (no usage profile), so no expected 429s")
@@ -91,17 +92,35 @@ func NewAlertTable(rep *Report, rules []Rule, m AlertMetrics) (*AlertTable, erro
 		c := rule.Category
 		row := AlertRow{Category: c, LimitFrom: from, SeenInRun: seen[c], ThresholdPerMin: rule.Threshold * 60,
 			Alert: rule.Alert, For: rule.For, Expr: rule.Expr}
-		u := t.Usage.PerMinute[c]
-		row.RequestsPerMin = float64(t.SaturationUsers) * u
-		if l, ok := limits[c]; ok && l.Requests > 0 && l.WindowSeconds > 0 {
-			row.Limit = l
-			lambda := u * float64(l.WindowSeconds) / 60
-			row.ExpectedHitsPerMin = float64(t.SaturationUsers) * excess(lambda, l.Requests) * 60 / float64(l.WindowSeconds)
-			if row.RequestsPerMin > 0 {
-				row.ExpectedPct = 100 * row.ExpectedHitsPerMin / row.RequestsPerMin
+		cats := []api.Category{c}
+		if c == AllCategories {
+			cats = usageCategories(t.Usage)
+			row.LimitFrom = from + ", summed over the categories (the series carry no category label)"
+			row.SeenInRun = 0
+			for _, n := range seen {
+				row.SeenInRun += n
 			}
-		} else {
+		}
+		limited := false
+		for _, cc := range cats {
+			u := t.Usage.PerMinute[cc]
+			row.RequestsPerMin += float64(t.SaturationUsers) * u
+			l, ok := limits[cc]
+			if !ok || l.Requests <= 0 || l.WindowSeconds <= 0 {
+				continue
+			}
+			limited = true
+			if c != AllCategories {
+				row.Limit = l
+			}
+			lambda := u * float64(l.WindowSeconds) / 60
+			row.ExpectedHitsPerMin += float64(t.SaturationUsers) * excess(lambda, l.Requests) * 60 / float64(l.WindowSeconds)
+		}
+		if !limited {
 			row.LimitFrom = from + ": not limited"
+		}
+		if row.RequestsPerMin > 0 {
+			row.ExpectedPct = 100 * row.ExpectedHitsPerMin / row.RequestsPerMin
 		}
 		row.FiresAtCapacity = row.ExpectedHitsPerMin > row.ThresholdPerMin
 		if row.FiresAtCapacity {
@@ -134,8 +153,11 @@ func rate(v float64) string {
 	return num(float64(int64(v*1000+0.5)) / 1000)
 }
 
-func limitText(l api.Limit) string {
-	if l.Requests <= 0 {
+func limitText(c api.Category, l api.Limit) string {
+	switch {
+	case c == AllCategories:
+		return "per category"
+	case l.Requests <= 0:
 		return "none"
 	}
 	return fmt.Sprintf("%d/%d s", l.Requests, l.WindowSeconds)
@@ -147,7 +169,7 @@ func (t *AlertTable) WriteText(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  category\tlimit\trequests/min\texpected hits/min\texpected 429 %\tseen in run\tthreshold hits/min\talert\tfor\texpr\t")
 	for _, r := range t.Rows {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t\n", r.Category, limitText(r.Limit), rate(r.RequestsPerMin), rate(r.ExpectedHitsPerMin),
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t\n", r.Category, limitText(r.Category, r.Limit), rate(r.RequestsPerMin), rate(r.ExpectedHitsPerMin),
 			rate(r.ExpectedPct), r.SeenInRun, rate(r.ThresholdPerMin), r.Alert, r.For, r.Expr)
 	}
 	tw.Flush()
@@ -161,7 +183,7 @@ func (t *AlertTable) WriteMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "### Capacity alert table\n\n429s per category at C = %s/s (%d active users, usage %s), counter `%s`:\n\n", num(t.Capacity), t.Users, t.Usage, t.Metric)
 	fmt.Fprint(w, "| Category | Limit | Requests/min | Expected hits/min | Expected 429 % | Seen in run | Threshold hits/min | Alert | For | Expr |\n|---|---|--:|--:|--:|--:|--:|---|---|---|\n")
 	for _, r := range t.Rows {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %d | %s | %s | %s | `%s` |\n", r.Category, limitText(r.Limit), rate(r.RequestsPerMin), rate(r.ExpectedHitsPerMin),
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %d | %s | %s | %s | `%s` |\n", r.Category, limitText(r.Category, r.Limit), rate(r.RequestsPerMin), rate(r.ExpectedHitsPerMin),
 			rate(r.ExpectedPct), r.SeenInRun, rate(r.ThresholdPerMin), r.Alert, r.For, strings.ReplaceAll(r.Expr, "|", `\|`))
 	}
 	fmt.Fprintln(w)
@@ -174,4 +196,4 @@ func (t *AlertTable) WriteMarkdown(w io.Writer) {
 func (AlertRow) Rate(v float64) string { return rate(v) }
 
 // LimitText is the limit as "L/W s", or "none".
-func (r AlertRow) LimitText() string { return limitText(r.Limit) }
+func (r AlertRow) LimitText() string { return limitText(r.Category, r.Limit) }

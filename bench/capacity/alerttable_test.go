@@ -91,6 +91,24 @@ func TestAlertTable(t *testing.T) {
 	require.Equal(t, "declared (--limits write=100/60)", tab.Rows[1].LimitFrom)
 	require.Zero(t, tab.Rows[0].Limit.Requests, "read is not limited by that policy")
 
+	// Series without a category label: one rule, one row summing both.
+	rep.Policy = Policy{}
+	m := DefaultAlertMetrics
+	m.CategoryLabel = ""
+	one, err := AlertRules(rep, m)
+	require.NoError(t, err)
+	tab, err = NewAlertTable(rep, one, m)
+	require.NoError(t, err)
+	require.Len(t, tab.Rows, 1)
+	all := tab.Rows[0]
+	require.Equal(t, AllCategories, all.Category)
+	require.Equal(t, "per category", all.LimitText())
+	require.InDelta(t, 400*excess(15, 20)+400*excess(45, 100), all.ExpectedHitsPerMin, 1e-9)
+	require.InDelta(t, 400*60, all.RequestsPerMin, 1e-9)
+	require.InDelta(t, 240, all.ThresholdPerMin, 1e-9, "1 % of 400/s, per minute")
+	require.EqualValues(t, 7, all.SeenInRun)
+	require.False(t, all.FiresAtCapacity)
+
 	_, err = NewAlertTable(&Report{}, rules, DefaultAlertMetrics)
 	require.ErrorContains(t, err, "no tuning")
 }
