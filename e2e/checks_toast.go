@@ -60,10 +60,14 @@ func (c *C) toastCall(call string) (Event, error) { return c.toastCallAs(call, c
 // toastCallAs is toastCall naming the call as shown in errors.
 func (c *C) toastCallAs(shown, call string) (Event, error) {
 	cur := c.Cursor()
-	if err := c.Exec(call); err != nil {
+	tag, err := Eval[int](c.Page, fmt.Sprintf("window.__e2e.call(function () { %s; })", call))
+	if err != nil {
 		return Event{}, err
 	}
-	ev, err := c.Wait(cur, appearWait, "a toast", func(e Event) bool { return e.Kind == "toast-added" })
+	// A toast library that appends later leaves tag 0: then any new toast is it.
+	ev, err := c.Wait(cur, appearWait, "a toast", func(e Event) bool {
+		return e.Kind == "toast-added" && (tag == 0 || e.Call == tag)
+	})
 	if err != nil {
 		return Event{}, fmt.Errorf("%s showed no toast: %w", short(shown), err)
 	}

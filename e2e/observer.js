@@ -7,6 +7,8 @@
   var FADE_REF_MS = 300; // documented .dp-toast-hide duration
   var seq = 0;
   var ids = new WeakMap();
+  var calls = new WeakMap(); // toast element -> the harness call that appended it
+  var callSeq = 0;
   var rec = { events: [] };
   window.__e2e = rec;
   function now() { return performance.timeOrigin + performance.now(); }
@@ -34,7 +36,8 @@
       title: isToast ? txt(el, '.dp-toast-title') : txt(el, 'h5'),
       text: isToast ? txt(el, '.dp-toast-message') : txt(el, '.dp-loading-message'),
       html: kind.indexOf('-added') > 0 ? (el.innerHTML || '').slice(0, 500) : '',
-      buttons: Array.prototype.map.call(el.querySelectorAll('button'), function (b) { return txt(b); })
+      buttons: Array.prototype.map.call(el.querySelectorAll('button'), function (b) { return txt(b); }),
+      call: calls.get(el) || 0
     };
   }
   function isToast(n) { return n.nodeType === 1 && n.classList.contains('dp-toast'); }
@@ -84,4 +87,18 @@
   mo.observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ['class'], attributeOldValue: true });
   // Marks let a check put its own steps on the same clock as the DOM events.
   rec.mark = function (name) { emit({ kind: 'mark', text: String(name) }); };
+  // call runs fn and tags the toasts it appended synchronously, so a check
+  // waits for its own toast, not one the page raised meanwhile (a session
+  // bounce). Mutation records are delivered after fn, so the tag is known
+  // when the toast is described. 0: fn appended none synchronously.
+  rec.call = function (fn) {
+    var before = new Set(document.querySelectorAll('.dp-toast'));
+    var tag = ++callSeq, n = 0;
+    try { fn(); } finally {
+      document.querySelectorAll('.dp-toast').forEach(function (e) {
+        if (!before.has(e)) { calls.set(e, tag); n++; }
+      });
+    }
+    return n > 0 ? tag : 0;
+  };
 })();

@@ -78,6 +78,8 @@ type Event struct {
 	Text    string   `json:"text,omitempty"`
 	HTML    string   `json:"html,omitempty"`
 	Buttons []string `json:"buttons,omitempty"`
+	// Call tags a toast appended synchronously by one harness call (0: none).
+	Call int `json:"call,omitempty"`
 	// Count is the number of visible toasts, for toast-count records.
 	Count int `json:"count,omitempty"`
 }
