@@ -21,6 +21,7 @@ func TestCombinationAsDeployed(t *testing.T) {
 	tests := []struct {
 		profile  string
 		findings map[string]string // probe -> what its reason must say
+		causes   map[string]string // probe -> the one root cause its FAIL names
 	}{
 		{"as-deployed", map[string]string{
 			scan.Coverage:    "12 of 13 operations have no limit although one is declared",
@@ -29,13 +30,19 @@ func TestCombinationAsDeployed(t *testing.T) {
 			scan.Window:      "TTL refresh",
 			scan.Headers:     "no Retry-After header",
 			scan.Sessions:    "redirected to the login page",
+		}, map[string]string{
+			// Both defects are on: each FAIL names the one its own burst shows
+			// (one request at a time cannot race; concurrency over processes
+			// went further than one at a time).
+			scan.MultiWorker: scan.CausePerProcess,
+			scan.Race:        scan.CauseNonAtomic,
 		}},
 		{"as-deployed-redis", map[string]string{
 			scan.Coverage: "12 of 13 operations have no limit although one is declared",
 			scan.Race:     "non-atomic read-modify-write",
 			scan.Window:   "TTL refresh",
 			scan.Headers:  "no Retry-After header",
-		}},
+		}, map[string]string{scan.Race: scan.CauseNonAtomic}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.profile, func(t *testing.T) {
@@ -61,6 +68,13 @@ func TestCombinationAsDeployed(t *testing.T) {
 			}
 			require.Empty(t, failed, "nothing else may fail")
 			requireNoSessionVerdicts(t, rep)
+			for _, p := range rep.Probes {
+				if want, ok := tc.causes[p.Probe]; ok {
+					require.NotNil(t, p.Diagnosis, p.Probe)
+					require.Equal(t, want, p.Diagnosis.Cause, "%s names the wrong cause: %s", p.Probe, p.Reason)
+					require.Equal(t, 1, strings.Count(p.Reason, "most likely cause: "), p.Reason)
+				}
+			}
 		})
 	}
 }
