@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/cmd/harness/exitcode"
 	"github.com/ahsp-harness/harness/contracts"
 	"github.com/ahsp-harness/harness/target/stack"
@@ -213,10 +212,7 @@ func (a *App) contractsResult(rep *contracts.Report, o contractsOptions) error {
 			return fmt.Errorf("write contracts json: %w", err)
 		}
 	}
-	if rep.Status == check.Fail {
-		return exitcode.Errorf(exitcode.GateFailed, "contracts failed")
-	}
-	return nil
+	return verdictExit("contracts", rep.Status, "")
 }
 
 func (a *App) contractsExport(dir string) error {

@@ -148,3 +148,27 @@ func notAHSPServer(t *testing.T) *httptest.Server {
 	t.Cleanup(srv.Close)
 	return srv
 }
+
+// TestVerdictExit: a command that runs one section alone exits 0 only when
+// something ran and nothing failed, errored or could not measure.
+func TestVerdictExit(t *testing.T) {
+	for _, tc := range []struct {
+		st   check.Status
+		code int
+		want string
+	}{
+		{check.Pass, exitcode.OK, ""},
+		{check.Fail, exitcode.GateFailed, "scan fail: fail: race"},
+		{check.Error, exitcode.GateFailed, "scan error: fail: race"},
+		{check.Inconclusive, exitcode.GateFailed, "scan inconclusive: fail: race"},
+		{check.Skip, exitcode.GateFailed, "scan checked nothing"},
+	} {
+		t.Run(string(tc.st), func(t *testing.T) {
+			err := verdictExit("scan", tc.st, "fail: race")
+			require.Equal(t, tc.code, exitcode.Of(err))
+			if tc.want != "" {
+				require.ErrorContains(t, err, tc.want)
+			}
+		})
+	}
+}

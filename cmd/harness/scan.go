@@ -120,20 +120,40 @@ func (a *App) scan(ctx context.Context, o scanOptions) error {
 	if err != nil {
 		return err
 	}
-	if rep.Failed() {
-		return exitcode.Errorf(exitcode.GateFailed, "scan failed: %s", failedNames(rep))
-	}
-	return nil
+	return verdictExit("scan", rep.Status, probeNames(rep))
 }
 
-func failedNames(rep *scan.Report) string {
+// verdictExit is the exit of a command that runs one section alone: it passes
+// only when something ran and nothing failed, errored or could not measure,
+// the rule the gate applies to a required section.
+func verdictExit(section string, st check.Status, detail string) error {
+	switch st {
+	case check.Pass:
+		return nil
+	case check.Skip:
+		return exitcode.Errorf(exitcode.GateFailed, "%s checked nothing: every check was skipped (reasons above)", section)
+	}
+	if detail != "" {
+		detail = ": " + detail
+	}
+	return exitcode.Errorf(exitcode.GateFailed, "%s %s%s", section, st, detail)
+}
+
+// probeNames lists the probes that keep the scan from passing, by outcome.
+func probeNames(rep *scan.Report) string {
 	var out []string
-	for _, p := range rep.Probes {
-		if p.Status == check.Fail {
-			out = append(out, p.Probe)
+	for _, st := range []check.Status{check.Fail, check.Error, check.Inconclusive} {
+		var names []string
+		for _, p := range rep.Probes {
+			if p.Status == st {
+				names = append(names, p.Probe)
+			}
+		}
+		if len(names) > 0 {
+			out = append(out, string(st)+": "+strings.Join(names, ", "))
 		}
 	}
-	return strings.Join(out, ", ")
+	return strings.Join(out, "; ")
 }
 
 func writeJSON(path string, v any) error {

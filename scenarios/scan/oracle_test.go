@@ -219,3 +219,27 @@ func (i infoLimits) Info() stack.Info {
 	in.Limits = "write=10/2"
 	return in
 }
+
+// TestTooFewReached: a burst judges only when more requests reached the
+// operation than the policy allows, and only on a quota that was not spent
+// before it started (0 accepted is no evidence of a correct limiter).
+func TestTooFewReached(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		e    Evidence
+		want string // "" = enough to judge
+	}{
+		{"enough reached", Evidence{Sent: 60, Accepted: 20, Limited: 40, ExpectedMax: 20}, ""},
+		{"bounced", Evidence{Sent: 40, Accepted: 2, Status: map[int]int{200: 2, 302: 38}, ExpectedMax: 20}, "only 2 of 40"},
+		{"quota spent before", Evidence{Sent: 120, Limited: 120, ExpectedMax: 40}, "already spent"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tooFewReached(tc.e)
+			if tc.want == "" {
+				require.Empty(t, got)
+				return
+			}
+			require.Contains(t, got, tc.want)
+		})
+	}
+}

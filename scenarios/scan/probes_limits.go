@@ -58,6 +58,13 @@ func unmeasured(e Evidence) string {
 // returns why not, or "".
 func tooFewReached(e Evidence) string {
 	reached := e.Accepted + e.Limited
+	if e.Accepted == 0 && e.Limited > 0 && e.ExpectedMax > 0 {
+		// A fresh quota accepts something first: this one was spent before
+		// the burst (an earlier scan or run with the same account), so no
+		// overshoot could show.
+		return fmt.Sprintf("none of the %d requests that reached the operation was accepted (%d answered 429): the account's quota was already spent when the probe started (an earlier scan or run?); wait one window or use other accounts",
+			reached, e.Limited)
+	}
 	if reached > e.ExpectedMax {
 		return ""
 	}

@@ -35,6 +35,7 @@ var Known = map[string]string{
 	"no-login-limit":   "login attempts are not rate limited per client IP (the app itself has no login limit)",
 	"no-worker-header": "responses carry no X-Worker-Id header, so a client cannot tell the workers apart",
 	"login-lockout":    "after 5 failed logins for a username within 300 s its login answers 200 with \"Terlalu banyak percobaan masuk yang gagal. Coba lagi nanti.\" (per worker with locmem, shared with Redis; as the real app does)",
+	"no-ratelimit-headers": "answers carry no RateLimit, RateLimit-Policy or X-RateLimit-* headers (the limit is only in the 429 body, as deployed)",
 	// End of deployment-traits block.
 
 	// Contracts and the deployed app's quirks.
@@ -143,7 +144,7 @@ var Profiles = map[string]Profile{
 		Workers: 4, Cache: "locmem", SessionStore: "db",
 		Defects: []string{
 			"legacy-scope", "no-retry-after", "naive-limiter", "local-sessions",
-			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit",
+			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit", "no-ratelimit-headers",
 			"toast-legacy-raw", "unused-ui-scripts", // the deployed frontend (REAL-APP.md section 5)
 			"no-csp", "no-metrics",
 			// The deployed app's quirks a contract sees (contracts block).
@@ -162,7 +163,7 @@ var Profiles = map[string]Profile{
 		Workers: 4, Cache: "redis", SessionStore: "db",
 		Defects: []string{
 			"legacy-scope", "no-retry-after", "naive-limiter",
-			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit",
+			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit", "no-ratelimit-headers",
 			"toast-legacy-raw", "unused-ui-scripts", // the deployed frontend (REAL-APP.md section 5)
 			"no-csp", "no-metrics",
 			// The deployed app's quirks a contract sees (contracts block).

@@ -124,6 +124,9 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, key, category str
 		return false
 	}
 	h := w.Header()
+	if s.cfg.Defects.Has("no-ratelimit-headers") {
+		h = http.Header{} // the deployed decorator states the limit in the 429 body only
+	}
 	reset := ceilSeconds(dec.Reset)
 	h.Set("X-RateLimit-Limit", strconv.Itoa(l.Requests))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(dec.Remaining, 0)))
@@ -141,7 +144,7 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, key, category str
 	}
 	h.Set("RateLimit", fmt.Sprintf("limit=%d, remaining=0, reset=%d", l.Requests, retry))
 	if !s.cfg.Defects.Has("no-retry-after") {
-		h.Set("Retry-After", strconv.Itoa(retry))
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
 	}
 	h.Set("Cache-Control", "no-store")
 	if s.countsHit(category) {

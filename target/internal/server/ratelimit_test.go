@@ -201,6 +201,19 @@ func TestRetryAfterAndXFFDefects(t *testing.T) {
 		decode429(t, resp)
 		require.Empty(t, resp.Header.Get("Retry-After"))
 	})
+	t.Run("no-ratelimit-headers", func(t *testing.T) {
+		a := newApp(t, appOpts{defects: []string{"no-ratelimit-headers"}, limits: limits})
+		c := a.login(t, 1)
+		ok := call(t, c, opByName(t, "rekap"), api.Legacy, project(1))
+		resp := call(t, c, opByName(t, "rekap"), api.Legacy, project(1))
+		body := decode429(t, resp)
+		for _, h := range []string{"RateLimit", "RateLimit-Policy", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} {
+			require.Empty(t, ok.Header.Get(h), h)
+			require.Empty(t, resp.Header.Get(h), h)
+		}
+		require.NotEmpty(t, resp.Header.Get("Retry-After"), "the trait removes the RateLimit fields, not Retry-After")
+		require.NotNil(t, body)
+	})
 	for _, tc := range []struct {
 		name    string
 		defects []string
