@@ -30,11 +30,11 @@ var Known = map[string]string{
 	// End of rate-limiting block.
 
 	// Deployment traits (no check fails on them alone; the harness must cope).
-	"connection-close": "every response carries Connection: close and workers take new connections in turn, as gunicorn's sync workers do",
-	"no-api-versions":  "/detail_project/api/v1/... and /detail_project/api/v2/... answer 404 and no answer carries deprecation headers (only the legacy family, as deployed)",
-	"no-login-limit":   "login attempts are not rate limited per client IP (the app itself has no login limit)",
-	"no-worker-header": "responses carry no X-Worker-Id header, so a client cannot tell the workers apart",
-	"login-lockout":    "after 5 failed logins for a username within 300 s its login answers 200 with \"Terlalu banyak percobaan masuk yang gagal. Coba lagi nanti.\" (per worker with locmem, shared with Redis; as the real app does)",
+	"connection-close":     "every response carries Connection: close and workers take new connections in turn, as gunicorn's sync workers do",
+	"no-api-versions":      "/detail_project/api/v1/... and /detail_project/api/v2/... answer 404 and no answer carries deprecation headers (only the legacy family, as deployed)",
+	"no-login-limit":       "login attempts are not rate limited per client IP (the app itself has no login limit)",
+	"no-worker-header":     "responses carry no X-Worker-Id header, so a client cannot tell the workers apart",
+	"login-lockout":        "after 5 failed logins for a username within 300 s its login answers 200 with \"Terlalu banyak percobaan masuk yang gagal. Coba lagi nanti.\" (per worker with locmem, shared with Redis; as the real app does)",
 	"no-ratelimit-headers": "answers carry no RateLimit, RateLimit-Policy or X-RateLimit-* headers (the limit is only in the 429 body, as deployed)",
 	// End of deployment-traits block.
 
