@@ -25,6 +25,10 @@ var Quirks = map[string]string{
 	"detail-ahsp.save.bad-input-accepted":       "detail save accepted input it should refuse",
 	"search-ahsp.total-counts-returned":         "search total counts the rows returned, not every match",
 	"list-pekerjaan.save.malformed-json-writes": "list save wrote rows for a malformed body",
+	// Quirks 14, 15 and 26 (REAL-APP.md section 8).
+	"list-pekerjaan.upsert.ordering-takeover":        "a new upsert pekerjaan at an existing one's ordering_index takes it over: the new row vanishes and the volume is deleted",
+	"list-pekerjaan.upsert.failed-row-temp-ordering": "a pekerjaan whose upsert row failed (207) is left at a temporary ordering_index (1000000+n)",
+	"health.session-skips-checks":                    "/health/ with a session cookie answers the simple form without checking the database or cache",
 }
 
 // Finding is one quirk seen at run time.

@@ -112,10 +112,11 @@ func TestIntegrationCorrectTargetPasses(t *testing.T) {
 			"detail.save.read-only", "search", "search.total", "harga.save", "rekap", "export.rekap-rab", "export.rincian-rab",
 			"bad.save.empty-name", "bad.save.malformed-json", "bad.upsert.negative-id", "bad.upsert.empty-list", "bad.volume.quantity", "bad.detail.kategori",
 			"not-found.pekerjaan", "not-found.foreign-project", "not-found.foreign-export", "save.partial", "save.groups-only", "unauthenticated",
-			"unauthenticated.export", "rate-limited", "limiter-unavailable"} {
+			"unauthenticated.export", "rate-limited", "limiter-unavailable", "upsert.takeover", "upsert.failed-row"} {
 			require.True(t, steps[v+" "+s], "%s %s ran and passed", v, s)
 		}
 	}
+	require.True(t, steps["legacy health.session"], "logged-in /health/ checks the cache too")
 	require.True(t, steps["legacy same-project.detail-ahsp.get"])
 	require.True(t, steps["v1 same-project.list-pekerjaan.tree"], "v1 read beside legacy")
 	require.Empty(t, rep.Findings, "the correct target shows none of the deployed app's quirks")
@@ -192,4 +193,53 @@ func TestIntegrationSearchTotalReturnedFails(t *testing.T) {
 	require.Equal(t, "search-ahsp.total-counts-returned", f.ID)
 	require.ElementsMatch(t, []string{"legacy search.total", "v2 search.total"}, f.Steps)
 	require.Contains(t, f.Evidence, "limit=1 answered total 1 with 1 result; limit=5 had returned 5 results")
+}
+
+// Proof-matrix rows of the upsert and health quirks (REAL-APP.md section 8
+// items 14, 15, 26): each defect alone is exactly its finding, with the
+// evidence the operators read; the correct target above shows none.
+func TestIntegrationUpsertAndHealthQuirks(t *testing.T) {
+	for _, tc := range []struct {
+		defect, id string
+		steps      []string
+		evidence   string
+	}{
+		{"upsert-ordering-takeover", "list-pekerjaan.upsert.ordering-takeover", []string{"legacy upsert.takeover", "v2 upsert.takeover"},
+			`^input new pekerjaan at ordering_index \d+ \(pekerjaan \d+'s, also in the body\) accepted with 200; 0 rows created, want 1 \(\d+ -> \d+ klasifikasi\+sub\+pekerjaan: the new row vanished into pekerjaan \d+\); pekerjaan \d+'s volume 7.000 deleted \(listed none\)$`},
+		{"upsert-failed-row-temp-ordering", "list-pekerjaan.upsert.failed-row-temp-ordering", []string{"legacy upsert.failed-row", "v2 upsert.failed-row"},
+			`^input pekerjaan \d+ switched from \w+ to \w+ without ref_id answered 207; the failed row was left at ordering_index 10000\d\d \(was \d+\)$`},
+		{"health-session-simple", "health.session-skips-checks", []string{"legacy health.session"},
+			`^GET /health/ with a session cookie answered 200 .*"mode\\":\\"simple\\".* without checking the database or cache \(anonymous /health/ checks both\): a health probe that sends a session cookie reports ok while the cache is down`},
+	} {
+		t.Run(tc.defect, func(t *testing.T) {
+			// A group that shows its quirk restores the project at once: one
+			// more upsert than the correct target's bulk budget (5/300 s)
+			// holds, so the budget is raised; the limiter is not under test.
+			s := stacktest.Up(t, stack.Spec{Mode: stack.ModeLocal, Workers: 2, Cache: stack.CacheRedis, Defects: []string{tc.defect},
+				Limits: map[api.Category]api.Limit{api.Bulk: {Requests: 50, WindowSeconds: 300}}, Seed: stack.Seed{Users: 4, Projects: 1}})
+			ctl, err := s.Control()
+			require.NoError(t, err)
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			rep, err := Run(ctx, s, Options{Cache: ctl})
+			require.NoError(t, err)
+			var buf bytes.Buffer
+			Render(&buf, rep)
+			t.Log("\n" + buf.String())
+			require.Equal(t, check.Fail, rep.Status)
+			require.Len(t, rep.Findings, 1, "%+v", rep.Findings)
+			f := rep.Findings[0]
+			require.Equal(t, tc.id, f.ID)
+			require.ElementsMatch(t, tc.steps, f.Steps)
+			require.Regexp(t, tc.evidence, f.Evidence)
+			for _, r := range rep.Results {
+				if r.Finding == "" {
+					require.Contains(t, []check.Status{check.Pass}, r.Verdict, "%s %s: %v %s", r.Version, r.Step, r.Violations, r.Reason)
+				}
+			}
+			for _, x := range rep.Restores {
+				require.Equal(t, check.Pass, x.Status, "%s %v", x.Reason, x.Differences)
+			}
+		})
+	}
 }

@@ -77,6 +77,12 @@ var plan = []PlannedStep{
 	{"bad.save", "bad.save.empty-name", "list-pekerjaan.save", "POST", "", "own", Writing, "blank klasifikasi name: 400, nothing written"},
 	{"bad.upsert.negative-id", "bad.upsert.negative-id", "list-pekerjaan.upsert", "POST", "", "own", Writing, "klasifikasi id -5: 400, nothing written"},
 	{"bad.upsert.empty-list", "bad.upsert.empty-list", "list-pekerjaan.upsert", "POST", "", "own", Writing, "klasifikasi []: 400, nothing deleted"},
+	{"upsert.takeover", "upsert.takeover.volume", "volume-pekerjaan.save", "POST", "", "own", Writing, "volume 7 on the pekerjaan the next upsert aims at"},
+	{"upsert.takeover", "upsert.takeover", "list-pekerjaan.upsert", "POST", "", "own", Writing, "the tree sent back plus a new pekerjaan at an existing one's ordering_index: one more row, the volume kept"},
+	{"upsert.takeover", "upsert.volumes", "volume-pekerjaan.list", "GET", "", "own", ReadOnly, "the volume after the upsert"},
+	{"upsert.failed-row", "upsert.failed-row", "list-pekerjaan.upsert", "POST", "", "own", Writing, "the tree sent back with one pekerjaan switched to ref without ref_id: 207, the row keeps its ordering_index"},
+	{"upsert", "upsert.read-back", "list-pekerjaan.tree", "GET", "", "own", ReadOnly, "the tree before and after each upsert group"},
+	{"health", "health.session", "health", "GET", "", "own", ReadOnly, "/health/ anonymous and with the session: both check the database and cache"},
 	{"bad", "bad.count", "list-pekerjaan.tree", "GET", "", "own", ReadOnly, "rows before and after each bad input"},
 	{"same-project", "same-project.list-pekerjaan.tree", "list-pekerjaan.tree", "GET", "", "own", ReadOnly, "one project through two families"},
 	{"same-project", "same-project.volume-pekerjaan.list", "volume-pekerjaan.list", "GET", "", "own", ReadOnly, "one project through two families"},
@@ -135,6 +141,9 @@ func RenderPlan(w io.Writer, steps []PlannedStep, searchTerm string) {
 }
 
 func planPath(p PlannedStep, searchTerm string) string {
+	if p.Operation == "health" {
+		return api.HealthPath // not an API operation: no family prefix
+	}
 	op, _ := api.Lookup(p.Operation)
 	v := api.Legacy
 	switch p.Step {

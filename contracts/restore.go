@@ -307,7 +307,7 @@ func diffSnapshots(a, b *snapshot, recreated bool) (diffs, lost []string, leftov
 	side := func(s *snapshot) map[string]string {
 		m := map[string]string{}
 		flat("tree", s.tree, m, false)
-		flat("volumes", s.volumes, m, false)
+		flat("volumes", inTreeOrder(s), m, false)
 		flat("harga.meta", get(s.harga, "meta"), m, false)
 		for i, d := range s.details {
 			flat(fmt.Sprintf("detail[%d]", i), d, m, true)
@@ -399,4 +399,29 @@ func (r *runner) sendServed(ctx context.Context, step string, pekID int, body an
 		case <-t.C:
 		}
 	}
+}
+
+// inTreeOrder is the snapshot's volume list with its items in tree order:
+// a deployment may list them by id, and a restore that recreated rows (or
+// an upsert that matched them by ordering_index, REAL-APP.md 3.2) gives
+// ids in another order, so the list's own order says nothing.
+func inTreeOrder(s *snapshot) map[string]any {
+	pos := map[int]int{}
+	for i, id := range s.pekIDs {
+		pos[id] = i
+	}
+	items := append([]any(nil), list(s.volumes, "items")...)
+	at := func(it any) int {
+		if i, ok := pos[intOf(get(it, "pekerjaan_id"))]; ok {
+			return i
+		}
+		return len(pos) + intOf(get(it, "pekerjaan_id")) // not in the tree: after, by id
+	}
+	sort.SliceStable(items, func(i, j int) bool { return at(items[i]) < at(items[j]) })
+	out := map[string]any{}
+	for k, v := range s.volumes {
+		out[k] = v
+	}
+	out["items"] = items
+	return out
 }

@@ -591,6 +591,10 @@ func (r *runner) script(ctx context.Context) {
 	r.unauthenticated(ctx, "unauthenticated", "list-pekerjaan.tree")
 	r.unauthenticated(ctx, "unauthenticated.export", "export.rekap-rab-csv")
 	r.badInputs(ctx)
+	r.upsertQuirks(ctx)
+	if r.version == api.Legacy {
+		r.healthSession(ctx)
+	}
 }
 
 // last returns the most recent result of step (a skip placeholder when the

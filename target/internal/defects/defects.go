@@ -51,6 +51,11 @@ var Known = map[string]string{
 	"rincian-csv-lf":          "the rincian CSV export has no byte-order mark, LF line ends and no trailing newline (as the real app does)",
 	"search-total-returned":   "search-ahsp's total counts the results returned, not every match (as the real app does)",
 	"save-keeps-empty-groups": "list-pekerjaan save answers 207 and commits its klasifikasi and sub rows although every pekerjaan it sent failed (as the real app does)",
+
+	// Quirks 14, 15 and 26 (quirksb).
+	"upsert-ordering-takeover":        "a new upsert pekerjaan whose ordering_index an existing one has takes that one over and deletes its volume; when that one is in the body too the new row vanishes, 200 (as the real app does)",
+	"upsert-failed-row-temp-ordering": "an existing pekerjaan whose upsert row fails (207) is left at the temporary ordering_index 1000000+n (as the real app does)",
+	"health-session-simple":           "/health/ with a logged-in session and without ?mode=deep answers the simple form {checks: {mode: simple}} and checks neither database nor cache (as the real app does)",
 	// End of contracts block.
 
 	// Browser (e2e).
@@ -154,6 +159,8 @@ var Profiles = map[string]Profile{
 			"search-total-returned",
 			"save-keeps-empty-groups",
 			"login-lockout", // the app's failed-login lockout (REAL-APP.md section 6)
+			// Quirks 14, 15 and 26 (contracts block).
+			"upsert-ordering-takeover", "upsert-failed-row-temp-ordering", "health-session-simple",
 			// End of as-deployed defects.
 		},
 	},
@@ -173,6 +180,8 @@ var Profiles = map[string]Profile{
 			"search-total-returned",
 			"save-keeps-empty-groups",
 			"login-lockout", // the app's failed-login lockout (REAL-APP.md section 6)
+			// Quirks 14, 15 and 26 (contracts block).
+			"upsert-ordering-takeover", "upsert-failed-row-temp-ordering", "health-session-simple",
 			// End of as-deployed-redis defects.
 		},
 	},

@@ -69,6 +69,8 @@ func (c *call) upsertTree() reply {
 	if len(pre) > 0 {
 		return preflight(pre)
 	}
+	in.OrderingTakeover = c.h.d.Has("upsert-ordering-takeover")
+	in.FailedRowTempOrdering = c.h.d.Has("upsert-failed-row-temp-ordering")
 	res, err := c.h.st.UpsertTree(c.r.Context(), c.p.ProjectID, in)
 	if ve, isVE := asValidation(err); isVE {
 		return preflight(ve.Errors)

@@ -35,6 +35,12 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request, kind string
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "worker": s.workerID})
 	default:
+		if s.cfg.Defects.Has("health-session-simple") && r.URL.Query().Get("mode") != "deep" && s.loggedIn(r) {
+			// The deployed /health/ skips its checks for a logged-in session.
+			writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "checks": map[string]string{"mode": "simple"},
+				"timestamp": time.Now().UTC().Format("2006-01-02T15:04:05.000000Z")})
+			return
+		}
 		checks := map[string]checkResult{"database": s.checkDB(r.Context()), "cache": s.checkCache(r.Context())}
 		status, code := "ok", http.StatusOK
 		for _, c := range checks {
@@ -68,4 +74,17 @@ func (s *Server) checkCache(ctx context.Context) checkResult {
 		return checkResult{Status: "error", Backend: s.cfg.CacheBackend, Message: "cache unavailable: " + err.Error()}
 	}
 	return checkResult{Status: "ok", Backend: s.cfg.CacheBackend}
+}
+
+// loggedIn reports whether r carries a live session (a session store error
+// counts as anonymous: health never fails on it).
+func (s *Server) loggedIn(r *http.Request) bool {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
+		return false
+	}
+	ctx, cancel := s.sessionCtx(r)
+	defer cancel()
+	uid, found, err := s.d.Sessions.Get(ctx, c.Value)
+	return err == nil && found && uid != 0
 }

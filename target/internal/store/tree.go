@@ -26,6 +26,15 @@ type TreeInput struct {
 	// every pekerjaan it sent failed (the save-keeps-empty-groups defect:
 	// the deployed app answers 207).
 	KeepEmptyGroups bool
+	// OrderingTakeover lets a new upsert pekerjaan take over the existing
+	// one at its ordering_index (the upsert-ordering-takeover defect, the
+	// deployed app's quirk 14): that one's volume is deleted, and when it is
+	// listed in the body too the new row is dropped.
+	OrderingTakeover bool
+	// FailedRowTempOrdering leaves an existing upsert pekerjaan that fails
+	// at the temporary ordering_index 1000000+n, n its place in the body
+	// (the upsert-failed-row-temp-ordering defect, the deployed app's quirk 15).
+	FailedRowTempOrdering bool
 }
 
 // KlasifikasiInput is one top-level group.
@@ -463,6 +472,7 @@ func (s *Store) SaveTree(ctx context.Context, pid int64, in TreeInput, pre []Fie
 type existingPek struct {
 	sourceType, satuan, kode string
 	refID                    *int64
+	ordering                 int
 }
 
 // UpsertTree applies in to the project's tree: rows with an id are updated
@@ -485,7 +495,7 @@ func (s *Store) UpsertTree(ctx context.Context, pid int64, in TreeInput) (Upsert
 			return err
 		}
 		peks := map[int64]existingPek{}
-		rows, err := tx.QueryContext(ctx, "SELECT id, source_type, snapshot_satuan, snapshot_kode, ref_id FROM pekerjaan WHERE project_id = ?", pid)
+		rows, err := tx.QueryContext(ctx, "SELECT id, source_type, snapshot_satuan, snapshot_kode, ref_id, ordering_index FROM pekerjaan WHERE project_id = ?", pid)
 		if err != nil {
 			return fmt.Errorf("read pekerjaan: %w", err)
 		}
@@ -494,7 +504,7 @@ func (s *Store) UpsertTree(ctx context.Context, pid int64, in TreeInput) (Upsert
 				id int64
 				e  existingPek
 			)
-			if err := rows.Scan(&id, &e.sourceType, &e.satuan, &e.kode, &e.refID); err != nil {
+			if err := rows.Scan(&id, &e.sourceType, &e.satuan, &e.kode, &e.refID, &e.ordering); err != nil {
 				rows.Close()
 				return fmt.Errorf("read pekerjaan: %w", err)
 			}
@@ -530,6 +540,33 @@ func (s *Store) UpsertTree(ctx context.Context, pid int64, in TreeInput) (Upsert
 			return rows.Err()
 		}
 		stamp := s.nextStamp("")
+		// The deployed quirks 14 and 15 need the existing rows by
+		// ordering_index and the ids the body lists.
+		byOrdering, listed := map[int]int64{}, map[int64]bool{}
+		for id, e := range peks {
+			if cur, ok := byOrdering[e.ordering]; !ok || id < cur {
+				byOrdering[e.ordering] = id
+			}
+		}
+		for _, k := range in.Klasifikasi {
+			for _, sb := range k.Sub {
+				for _, p := range sb.Pekerjaan {
+					if p.ID != nil {
+						listed[*p.ID] = true
+					}
+				}
+			}
+		}
+		nth := 0 // the pekerjaan's place in the body, 1-based
+		tempOrdering := func(p PekerjaanInput) error {
+			if !in.FailedRowTempOrdering || p.ID == nil {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE pekerjaan SET ordering_index = ? WHERE id = ?", 1000000+nth, *p.ID); err != nil {
+				return fmt.Errorf("temporary ordering: %w", err)
+			}
+			return nil
+		}
 		for ki, k := range in.Klasifikasi {
 			kp := idx("klasifikasi", ki)
 			if k.Invalid {
@@ -595,6 +632,18 @@ func (s *Store) UpsertTree(ctx context.Context, pid int64, in TreeInput) (Upsert
 				res.Summary.Sub++
 				for pi, p := range sb.Pekerjaan {
 					pp := idx(field(sp, "pekerjaan"), pi)
+					nth++
+					if x, taken := byOrdering[p.OrderingIndex]; in.OrderingTakeover && p.ID == nil && !p.Invalid && taken {
+						// The deployed upsert matches a new pekerjaan to the
+						// existing one at its ordering_index.
+						if _, err := tx.ExecContext(ctx, "DELETE FROM volume WHERE pekerjaan_id = ?", x); err != nil {
+							return fmt.Errorf("takeover volume: %w", err)
+						}
+						if listed[x] {
+							continue // the body's own row for x wins: the new row vanishes
+						}
+						p.ID = &x
+					}
 					if p.Invalid {
 						if p.ID != nil && peks[*p.ID].sourceType != "" {
 							keepP[*p.ID] = true
@@ -618,6 +667,9 @@ func (s *Store) UpsertTree(ctx context.Context, pid int64, in TreeInput) (Upsert
 						if p.ID != nil {
 							keepP[*p.ID] = true
 						}
+						if err := tempOrdering(p); err != nil {
+							return err
+						}
 						continue
 					}
 					var id int64
@@ -635,6 +687,9 @@ func (s *Store) UpsertTree(ctx context.Context, pid int64, in TreeInput) (Upsert
 						res.Errors = append(res.Errors, FieldError{pp, rowFailedMessage})
 						if p.ID != nil {
 							keepP[*p.ID] = true
+						}
+						if err := tempOrdering(p); err != nil {
+							return err
 						}
 						continue
 					}
