@@ -25,6 +25,9 @@ var Quirks = map[string]string{
 	"detail-ahsp.save.bad-input-accepted":       "detail save accepted input it should refuse",
 	"search-ahsp.total-counts-returned":         "search total counts the rows returned, not every match",
 	"list-pekerjaan.save.malformed-json-writes": "list save wrote rows for a malformed body",
+	"detail-ahsp.save.lock-stamp-mismatch":      "detail save's lock refuses (409) the updated_at detail get handed out after a save: it checks another stamp than it hands out",
+	"lock.naive-client-updated-at-500":          "a client_updated_at without a time zone answers 500",
+	"harga-items.save.string-id-refused":        "harga save refuses an item id sent as a string, and its 400 (nothing saved) claims a partial save",
 	// Quirks 14, 15 and 26 (REAL-APP.md section 8).
 	"list-pekerjaan.upsert.ordering-takeover":        "a new upsert pekerjaan at an existing one's ordering_index takes it over: the new row vanishes and the volume is deleted",
 	"list-pekerjaan.upsert.failed-row-temp-ordering": "a pekerjaan whose upsert row failed (207) is left at a temporary ordering_index (1000000+n)",

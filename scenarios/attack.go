@@ -167,6 +167,8 @@ type worker struct {
 	req  http.Request
 	urls map[string]*url.URL
 	buf  []byte
+	res  vegeta.Result // reused when the plan's ReuseResults says so
+	hdr  http.Header   // the same
 }
 
 // Bounds of a worker's caches: enough for a scenario's distinct URLs and a
@@ -181,7 +183,11 @@ const (
 var noHeader = http.Header{}
 
 func (a *attack) newWorker() *worker {
-	return &worker{a: a, urls: map[string]*url.URL{}, buf: make([]byte, 0, 4096)}
+	w := &worker{a: a, urls: map[string]*url.URL{}, buf: make([]byte, 0, 4096)}
+	if a.plan.ReuseResults {
+		w.hdr = http.Header{}
+	}
+	return w
 }
 
 // hit sends one request and returns its result, with vegeta's fields and
@@ -190,7 +196,14 @@ func (a *attack) newWorker() *worker {
 // the error, BytesIn counts the body kept (at most MaxBody bytes).
 func (w *worker) hit() *vegeta.Result {
 	a := w.a
-	res := &vegeta.Result{Attack: a.plan.Name, Seq: a.seq.Add(1) - 1, Timestamp: time.Now()}
+	var res *vegeta.Result
+	if a.plan.ReuseResults {
+		res = &w.res
+		*res = vegeta.Result{}
+	} else {
+		res = new(vegeta.Result)
+	}
+	res.Attack, res.Seq, res.Timestamp = a.plan.Name, a.seq.Add(1)-1, time.Now()
 	err := w.send(res)
 	res.Latency = time.Since(res.Timestamp)
 	if err != nil {
@@ -214,7 +227,7 @@ func (w *worker) send(res *vegeta.Result) error {
 	var resp *http.Response
 	if viaClient {
 		resp, err = a.hc.Do(req)
-	} else if resp, err = a.tr.RoundTrip(req); err != nil {
+	} else if resp, err = a.tr.RoundTripInto(req, w.hdr); err != nil {
 		err = &url.Error{Op: urlErrorOp(req.Method), URL: req.URL.String(), Err: err}
 	}
 	if err != nil {
@@ -330,6 +343,10 @@ func (w *worker) readBody(r io.Reader) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	if w.a.plan.ReuseResults && cap(buf) <= maxKeptScratch {
+		w.buf = buf[:0]
+		return buf, nil // the callback keeps nothing: hand over the buffer itself
 	}
 	out := make([]byte, len(buf))
 	copy(out, buf)

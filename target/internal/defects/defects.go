@@ -51,6 +51,10 @@ var Known = map[string]string{
 	"rincian-csv-lf":          "the rincian CSV export has no byte-order mark, LF line ends and no trailing newline (as the real app does)",
 	"search-total-returned":   "search-ahsp's total counts the results returned, not every match (as the real app does)",
 	"save-keeps-empty-groups": "list-pekerjaan save answers 207 and commits its klasifikasi and sub rows although every pekerjaan it sent failed (as the real app does)",
+	// The deployed detail and harga save locks (REAL-APP.md 3.7, section 8 items 17-18).
+	"detail-lock-project-stamp": "detail-ahsp save's lock compares client_updated_at with the project's updated_at (bumped by every detail and harga save) while detail-ahsp get and save hand out the pekerjaan's, which never changes: resending it after any save answers 409 (as the real app does)",
+	"naive-timestamp-500":       "a client_updated_at without a time zone makes detail-ahsp and harga-items save answer 500 (as the real app does)",
+	"harga-string-id-refused":   "harga-items save refuses an item id sent as a string (\"7\") with \"Item ini tidak digunakan di Detail AHSP proyek\", and its 400 (nothing saved) says \"Data tersimpan sebagian\" (as the real app does)",
 
 	// Quirks 14, 15 and 26 (quirksb).
 	"upsert-ordering-takeover":        "a new upsert pekerjaan whose ordering_index an existing one has takes that one over and deletes its volume; when that one is in the body too the new row vanishes, 200 (as the real app does)",
@@ -159,6 +163,8 @@ var Profiles = map[string]Profile{
 			"search-total-returned",
 			"save-keeps-empty-groups",
 			"login-lockout", // the app's failed-login lockout (REAL-APP.md section 6)
+			"detail-lock-project-stamp", "naive-timestamp-500",
+			"harga-string-id-refused",
 			// Quirks 14, 15 and 26 (contracts block).
 			"upsert-ordering-takeover", "upsert-failed-row-temp-ordering", "health-session-simple",
 			// End of as-deployed defects.
@@ -180,6 +186,8 @@ var Profiles = map[string]Profile{
 			"search-total-returned",
 			"save-keeps-empty-groups",
 			"login-lockout", // the app's failed-login lockout (REAL-APP.md section 6)
+			"detail-lock-project-stamp", "naive-timestamp-500",
+			"harga-string-id-refused",
 			// Quirks 14, 15 and 26 (contracts block).
 			"upsert-ordering-takeover", "upsert-failed-row-temp-ordering", "health-session-simple",
 			// End of as-deployed-redis defects.
