@@ -25,6 +25,8 @@ var Quirks = map[string]string{
 	"detail-ahsp.save.bad-input-accepted":       "detail save accepted input it should refuse",
 	"search-ahsp.total-counts-returned":         "search total counts the rows returned, not every match",
 	"list-pekerjaan.save.malformed-json-writes": "list save wrote rows for a malformed body",
+	"detail-ahsp.save.lock-stamp-mismatch":      "detail save's lock refuses (409) the updated_at detail get handed out after a save: it checks another stamp than it hands out",
+	"lock.naive-client-updated-at-500":          "a client_updated_at without a time zone answers 500",
 }
 
 // Finding is one quirk seen at run time.

@@ -109,7 +109,7 @@ func TestIntegrationCorrectTargetPasses(t *testing.T) {
 	}
 	for _, v := range []string{"legacy", "v2"} {
 		for _, s := range []string{"save.tree", "upsert", "volume.save", "volume.list", "detail.save", "detail.save.conflict",
-			"detail.save.read-only", "search", "search.total", "harga.save", "rekap", "export.rekap-rab", "export.rincian-rab",
+			"detail.save.read-only", "detail.save.resend", "detail.save.naive-stamp", "search", "search.total", "harga.save", "harga.save.naive-stamp", "rekap", "export.rekap-rab", "export.rincian-rab",
 			"bad.save.empty-name", "bad.save.malformed-json", "bad.upsert.negative-id", "bad.upsert.empty-list", "bad.volume.quantity", "bad.detail.kategori",
 			"not-found.pekerjaan", "not-found.foreign-project", "not-found.foreign-export", "save.partial", "save.groups-only", "unauthenticated",
 			"unauthenticated.export", "rate-limited", "limiter-unavailable"} {
@@ -192,4 +192,47 @@ func TestIntegrationSearchTotalReturnedFails(t *testing.T) {
 	require.Equal(t, "search-ahsp.total-counts-returned", f.ID)
 	require.ElementsMatch(t, []string{"legacy search.total", "v2 search.total"}, f.Steps)
 	require.Contains(t, f.Evidence, "limit=1 answered total 1 with 1 result; limit=5 had returned 5 results")
+}
+
+// quirkRows are the proof-matrix rows of the deployed app's quirks: each
+// defect alone, on the correct target otherwise (v2 deployed), is exactly
+// its finding, seen by the listed steps of both families, with that
+// evidence. TestIntegrationCorrectTargetPasses is the other half: no
+// finding without the defect.
+var quirkRows = []struct {
+	defect, id string
+	steps      []string
+	evidence   string
+}{
+	{"detail-lock-project-stamp", "detail-ahsp.save.lock-stamp-mismatch",
+		[]string{"legacy detail.save.resend", "v2 detail.save.resend"}, "which detail-ahsp.get handed out after the save, answered 409 with server_updated_at"},
+	{"naive-timestamp-500", "lock.naive-client-updated-at-500",
+		[]string{"legacy detail.save.naive-stamp", "legacy harga.save.naive-stamp", "v2 detail.save.naive-stamp", "v2 harga.save.naive-stamp"},
+		"with client_updated_at"},
+}
+
+func TestIntegrationQuirkDefectAlone(t *testing.T) {
+	for _, row := range quirkRows {
+		t.Run(row.defect, func(t *testing.T) {
+			s, _ := upTarget(t, row.defect)
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			rep, err := Run(ctx, s, Options{})
+			require.NoError(t, err)
+			var buf bytes.Buffer
+			Render(&buf, rep)
+			t.Log("\n" + buf.String())
+			require.Equal(t, check.Fail, rep.Status)
+			require.Len(t, rep.Findings, 1, "exactly the defect's finding")
+			f := rep.Findings[0]
+			require.Equal(t, row.id, f.ID)
+			require.ElementsMatch(t, row.steps, f.Steps)
+			require.Contains(t, f.Evidence, row.evidence)
+			for _, r := range rep.Results {
+				if r.Finding == "" {
+					require.NotEqual(t, check.Fail, r.Verdict, "%s %s: %v %s", r.Version, r.Step, r.Violations, r.Reason)
+				}
+			}
+		})
+	}
 }

@@ -749,6 +749,7 @@ func (r *runner) detail(ctx context.Context) {
 	r.call(ctx, callSpec{step: "detail.save", op: "detail-ahsp.save", pekID: r.customID, body: body, want: 200})
 	// The same edit again from the old version: the optimistic lock must refuse it.
 	r.call(ctx, callSpec{step: "detail.save.conflict", op: "detail-ahsp.save", pekID: r.customID, body: body, want: 409})
+	r.detailResend(ctx, rows)
 	if r.refPekID != 0 {
 		r.call(ctx, callSpec{step: "detail.get.ref", op: "detail-ahsp.get", pekID: r.refPekID, want: 200})
 		r.call(ctx, callSpec{step: "detail.save.read-only", op: "detail-ahsp.save", pekID: r.refPekID,
@@ -765,7 +766,59 @@ func (r *runner) harga(ctx context.Context) {
 	}
 	body := map[string]any{"items": []map[string]any{{"id": get(items[0], "id"), "harga_satuan": "150000"}}, "markup_percent": "15"}
 	r.checkRequest("harga-items.save", body)
-	r.call(ctx, callSpec{step: "harga.save", op: "harga-items.save", body: body, want: 200})
+	_, saved := r.call(ctx, callSpec{step: "harga.save", op: "harga-items.save", body: body, want: 200})
+	stamp, _ := get(saved, "project_updated_at").(string)
+	if stamp == "" {
+		stamp, _ = get(saved, "updated_at").(string) // v2's name
+	}
+	r.naiveStamp(ctx, "harga.save.naive-stamp", "harga-items.save", 0, stamp, map[string]any{"markup_percent": "15"})
+}
+
+// detailResend saves the custom pekerjaan's rows again with the updated_at
+// detail get hands out after the save: a lock that compares the stamp it
+// hands out lets it through; the deployed one compares the project's
+// (bumped by the save) and answers 409 (REAL-APP.md 3.7, section 8 item 17).
+// Then the same save with a client_updated_at without a time zone.
+func (r *runner) detailResend(ctx context.Context, rows []map[string]any) {
+	_, p := r.call(ctx, callSpec{step: "detail.get.after-save", op: "detail-ahsp.get", pekID: r.customID, want: 200})
+	stamp, _ := get(get(p, "pekerjaan"), "updated_at").(string)
+	if stamp == "" {
+		r.skip("detail.save.resend", "detail-ahsp.save", "detail-ahsp.get handed out no pekerjaan.updated_at: the lock cannot be exercised")
+		return
+	}
+	ex, _ := r.call(ctx, callSpec{step: "detail.save.resend", op: "detail-ahsp.save", pekID: r.customID,
+		body: map[string]any{"rows": rows, "client_updated_at": stamp}, want: 200})
+	if ex.status == http.StatusConflict {
+		r.finding(r.last("detail.save.resend"), "detail-ahsp.save.lock-stamp-mismatch",
+			fmt.Sprintf("resending updated_at %s, which detail-ahsp.get handed out after the save, answered 409 with server_updated_at %v: the lock checks another stamp than the one it hands out",
+				stamp, get(r.payload(ex.body), "server_updated_at")))
+	}
+	r.naiveStamp(ctx, "detail.save.naive-stamp", "detail-ahsp.save", r.customID, stamp, map[string]any{"rows": rows})
+}
+
+// naiveStamp sends body with client_updated_at set to stamp a day later
+// and without its time zone ("2026-12-03T00:32:05.890020"): later than the
+// server's version however the zone is read, so a lock lets it through or
+// refuses the format with 400; the deployed app answers 500 (REAL-APP.md
+// 3.7, section 8 item 18).
+func (r *runner) naiveStamp(ctx context.Context, step, op string, pekID int, stamp string, body map[string]any) {
+	t, err := time.Parse(time.RFC3339Nano, stamp)
+	if err != nil {
+		r.skip(step, op, fmt.Sprintf("no usable updated_at to derive a naive one from (got %q)", stamp))
+		return
+	}
+	naive := t.Add(24 * time.Hour).Format("2006-01-02T15:04:05.000000")
+	body["client_updated_at"] = naive
+	ex, _ := r.call(ctx, callSpec{step: step, op: op, pekID: pekID, body: body, want: 200})
+	res := r.last(step)
+	switch {
+	case ex.status == http.StatusInternalServerError:
+		r.finding(res, "lock.naive-client-updated-at-500",
+			fmt.Sprintf("%s with client_updated_at %q (no time zone) answered 500 %s", op, naive, snippet(ex.body)))
+	case ex.status == http.StatusBadRequest && len(wantErrorPath("client_updated_at")(r.payload(ex.body))) == 0:
+		// Refusing a stamp without a zone, naming the field, is fine.
+		res.Verdict, res.Violations, res.Reason = check.Pass, nil, "a client_updated_at without a time zone refused with 400 on client_updated_at"
+	}
 }
 
 // badInputs sends inputs a deployment must refuse without writing. Each is

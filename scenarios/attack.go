@@ -167,6 +167,7 @@ type worker struct {
 	req  http.Request
 	urls map[string]*url.URL
 	buf  []byte
+	res  vegeta.Result // reused when the plan's ReuseResults says so
 }
 
 // Bounds of a worker's caches: enough for a scenario's distinct URLs and a
@@ -190,7 +191,14 @@ func (a *attack) newWorker() *worker {
 // the error, BytesIn counts the body kept (at most MaxBody bytes).
 func (w *worker) hit() *vegeta.Result {
 	a := w.a
-	res := &vegeta.Result{Attack: a.plan.Name, Seq: a.seq.Add(1) - 1, Timestamp: time.Now()}
+	var res *vegeta.Result
+	if a.plan.ReuseResults {
+		res = &w.res
+		*res = vegeta.Result{}
+	} else {
+		res = new(vegeta.Result)
+	}
+	res.Attack, res.Seq, res.Timestamp = a.plan.Name, a.seq.Add(1)-1, time.Now()
 	err := w.send(res)
 	res.Latency = time.Since(res.Timestamp)
 	if err != nil {
@@ -330,6 +338,10 @@ func (w *worker) readBody(r io.Reader) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	if w.a.plan.ReuseResults && cap(buf) <= maxKeptScratch {
+		w.buf = buf[:0]
+		return buf, nil // the callback keeps nothing: hand over the buffer itself
 	}
 	out := make([]byte, len(buf))
 	copy(out, buf)

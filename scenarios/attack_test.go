@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -35,13 +36,68 @@ func vegetaResult(t *testing.T, tgt vegeta.Target, maxBody int64) *vegeta.Result
 	return out[0]
 }
 
-func engineResults(t *testing.T, tg vegeta.Targeter, n uint64, maxBody int64) []*vegeta.Result {
+// engineResults sends n hits through Execute; with reuse the plan reuses
+// its results and the callback copies what it keeps, as Metrics does.
+func engineResults(t *testing.T, tg vegeta.Targeter, n uint64, maxBody int64, reuse bool) []*vegeta.Result {
 	t.Helper()
 	var out []*vegeta.Result
 	plan := Plan{Name: "cmp", Targeter: tg, Pacer: BurstPacer{N: n}, Workers: 1, MaxWorkers: 1, MaxConnections: 1,
-		Timeout: 5 * time.Second, MaxBody: maxBody}
-	require.NoError(t, Execute(context.Background(), plan, func(r *vegeta.Result) { out = append(out, r) }))
+		Timeout: 5 * time.Second, MaxBody: maxBody, ReuseResults: reuse}
+	require.NoError(t, Execute(context.Background(), plan, func(r *vegeta.Result) {
+		if reuse {
+			c := *r
+			c.Body, c.Headers = bytes.Clone(r.Body), r.Headers.Clone()
+			r = &c
+		}
+		out = append(out, r)
+	}))
 	return out
+}
+
+// TestReuseResultsOnlyWhenAsked: without ReuseResults every result and body
+// is the caller's to keep; with it one worker hands over the same Result
+// each time, filled right for each request.
+func TestReuseResultsOnlyWhenAsked(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.URL.Path)
+	}))
+	t.Cleanup(srv.Close)
+	paths := []string{"/a", "/bbbb", "/cc", "/dddddd", "/e", "/ff"}
+	targeter := func() vegeta.Targeter {
+		var i int
+		return func(tgt *vegeta.Target) error {
+			tgt.Method, tgt.URL = "GET", srv.URL+paths[i%len(paths)]
+			i++
+			return nil
+		}
+	}
+	for _, reuse := range []bool{false, true} {
+		t.Run(fmt.Sprintf("reuse=%v", reuse), func(t *testing.T) {
+			var kept []*vegeta.Result
+			var bodies []string
+			plan := Plan{Name: "reuse", Targeter: targeter(), Pacer: BurstPacer{N: uint64(len(paths))}, Workers: 1, MaxWorkers: 1,
+				MaxConnections: 1, Timeout: 5 * time.Second, ReuseResults: reuse}
+			require.NoError(t, Execute(context.Background(), plan, func(r *vegeta.Result) {
+				require.Empty(t, r.Error)
+				require.Equal(t, strings.TrimPrefix(r.URL, srv.URL), string(r.Body), "the body of this request")
+				require.Equal(t, uint64(len(r.Body)), r.BytesIn)
+				kept = append(kept, r)
+				bodies = append(bodies, string(r.Body))
+			}))
+			require.Equal(t, paths, bodies)
+			if !reuse {
+				for i, r := range kept {
+					require.Equal(t, paths[i], string(r.Body), "a kept result keeps its own body")
+					require.Equal(t, uint64(i), r.Seq)
+				}
+				require.NotSame(t, kept[0], kept[1])
+				return
+			}
+			for _, r := range kept[1:] {
+				require.Same(t, kept[0], r, "one Result per worker")
+			}
+		})
+	}
 }
 
 // TestAttackMatchesVegeta: every field of a result (status, error wording,
@@ -90,28 +146,34 @@ func TestAttackMatchesVegeta(t *testing.T) {
 		{"connection refused", vegeta.Target{Method: "GET", URL: refused}, 1 << 20},
 		{"bad URL", vegeta.Target{Method: "GET", URL: "http://[::1"}, 1 << 20},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			want := vegetaResult(t, tc.tgt, tc.maxBody)
-			got := engineResults(t, vegeta.NewStaticTargeter(tc.tgt), 1, tc.maxBody)
-			require.Len(t, got, 1)
-			g := got[0]
-			require.Equal(t, want.Attack, g.Attack)
-			require.Equal(t, want.Method, g.Method)
-			require.Equal(t, want.URL, g.URL)
-			require.Equal(t, want.Code, g.Code)
-			require.Equal(t, want.Error, g.Error)
-			require.Equal(t, string(want.Body), string(g.Body))
-			require.Equal(t, want.BytesIn, g.BytesIn)
-			require.Equal(t, want.BytesOut, g.BytesOut)
-			for _, h := range []http.Header{want.Headers, g.Headers} {
-				h.Del("Date")
-				h.Del("X-Seen-Vegeta") // vegeta stamps X-Vegeta-Seq, the engine does not
-			}
-			require.Equal(t, want.Headers, g.Headers)
-			require.Positive(t, g.Latency)
-			require.False(t, g.Timestamp.IsZero())
-		})
+		for _, reuse := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/reuse=%v", tc.name, reuse), func(t *testing.T) {
+				attackMatchesVegeta(t, tc.tgt, tc.maxBody, reuse)
+			})
+		}
 	}
+}
+
+func attackMatchesVegeta(t *testing.T, tgt vegeta.Target, maxBody int64, reuse bool) {
+	want := vegetaResult(t, tgt, maxBody)
+	got := engineResults(t, vegeta.NewStaticTargeter(tgt), 1, maxBody, reuse)
+	require.Len(t, got, 1)
+	g := got[0]
+	require.Equal(t, want.Attack, g.Attack)
+	require.Equal(t, want.Method, g.Method)
+	require.Equal(t, want.URL, g.URL)
+	require.Equal(t, want.Code, g.Code)
+	require.Equal(t, want.Error, g.Error)
+	require.Equal(t, string(want.Body), string(g.Body))
+	require.Equal(t, want.BytesIn, g.BytesIn)
+	require.Equal(t, want.BytesOut, g.BytesOut)
+	for _, h := range []http.Header{want.Headers, g.Headers} {
+		h.Del("Date")
+		h.Del("X-Seen-Vegeta") // vegeta stamps X-Vegeta-Seq, the engine does not
+	}
+	require.Equal(t, want.Headers, g.Headers)
+	require.Positive(t, g.Latency)
+	require.False(t, g.Timestamp.IsZero())
 }
 
 // TestAttackTargeterErrorStops: a targeter error is a result carrying it,
@@ -128,7 +190,7 @@ func TestAttackTargeterErrorStops(t *testing.T) {
 		tgt.Method, tgt.URL = "GET", srv.URL+"/"
 		return nil
 	}
-	got := engineResults(t, tg, 100, 0)
+	got := engineResults(t, tg, 100, 0, false)
 	require.Len(t, got, 4)
 	require.Equal(t, vegeta.ErrNoTargets.Error(), got[3].Error)
 	require.Zero(t, got[3].Code)

@@ -39,6 +39,10 @@ type Plan struct {
 	// DisableKeepAlives opens a new connection per request, so a target
 	// with several workers on one socket spreads them across workers.
 	DisableKeepAlives bool
+	// ReuseResults says on keeps nothing of a result (the Result, its Body,
+	// Headers) after it returns: each worker then reuses one Result and its
+	// body buffer instead of allocating them per request.
+	ReuseResults bool
 }
 
 // Execute runs plan and calls on for every result as results arrive, one
@@ -273,6 +277,8 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	prog := startProgress(o, sc, &sent, &errs)
 	started := time.Now()
 	var encErr error
+	// Metrics and the encoder copy what they keep; OnResult may keep more.
+	plan.ReuseResults = o.OnResult == nil
 	runErr := Execute(ctx, plan, func(r *vegeta.Result) {
 		m.Add(r)
 		sent.Add(1)

@@ -49,7 +49,9 @@ func TestScanExternalSkipsControlProbes(t *testing.T) {
 	c := newCLI(t)
 	code, out, errs := c.run(context.Background(), "scan", "--stack", "external", "--target-url", srv.URL, "--user", "u:p",
 		"--probe", "cache-down", "--probe", "cache-slow", "--probe", "worker-kill", "-q")
-	require.Equal(t, exitcode.OK, code, "stdout: %s\nstderr: %s", out, errs)
+	// Nothing was measured, so the scan does not pass.
+	require.Equal(t, exitcode.GateFailed, code, "stdout: %s\nstderr: %s", out, errs)
+	require.Contains(t, errs, "scan checked nothing")
 	require.Regexp(t, `cache-down\s+SKIP .*unsupported in external mode`, out)
 	require.Regexp(t, `worker-kill\s+SKIP .*unsupported in external mode`, out)
 }

@@ -518,9 +518,10 @@ func (c *conn) exchange(req *http.Request, b bound) (*http.Response, error) {
 		return fail(phaseHeaders, nothingRead(err))
 	}
 	var resp *http.Response
+	var slot *body
 	for interim := 0; ; interim++ {
 		c.lr.left = limit
-		r, err := c.readResponse(req, limit)
+		r, s, err := c.readResponse(req, limit)
 		if c.lr.left <= 0 {
 			return fail(phaseHeaders, fmt.Errorf("h1: response headers exceeded %d bytes; aborted", limit))
 		}
@@ -534,12 +535,17 @@ func (c *conn) exchange(req *http.Request, b bound) (*http.Response, error) {
 			}
 			continue
 		}
-		resp = r
+		resp, slot = r, s
 		break
 	}
 	c.lr.left = math.MaxInt64
-	keep := !resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols
-	resp.Body = &body{rc: resp.Body, c: c, b: b, keep: keep, stop: stop, eof: resp.Body == http.NoBody}
+	if slot == nil {
+		slot = new(body)
+	}
+	slot.rc, slot.c, slot.b, slot.stop = resp.Body, c, b, stop
+	slot.keep = !resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols
+	slot.eof = resp.Body == http.NoBody
+	resp.Body = slot
 	return resp, nil
 }
 

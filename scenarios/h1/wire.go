@@ -178,17 +178,28 @@ func containsCTL(s string) bool {
 // body framed by one Content-Length (or none by its status). Anything else
 // (chunked, read-to-close, 1xx, HTTP/1.0, folded lines, a head split across
 // reads) is left unread for http.ReadResponse.
-func (c *conn) readResponse(req *http.Request, limit int64) (*http.Response, error) {
-	if resp := c.parseSimple(req, limit); resp != nil {
-		return resp, nil
+// The simple case's response comes with its body's slot (one allocation
+// for both); net/http's has none.
+func (c *conn) readResponse(req *http.Request, limit int64) (*http.Response, *body, error) {
+	if a := c.parseSimple(req, limit); a != nil {
+		return &a.resp, &a.body, nil
 	}
-	return http.ReadResponse(c.br, req)
+	resp, err := http.ReadResponse(c.br, req)
+	return resp, nil, err
+}
+
+// simpleAnswer is one simple response with what it needs, allocated together: the
+// exchange's body and, for a few header lines, their values' backing array.
+type simpleAnswer struct {
+	resp http.Response
+	body body
+	vals [8]string
 }
 
 // maxSimpleHeaders bounds the header lines parseSimple takes on.
 const maxSimpleHeaders = 32
 
-func (c *conn) parseSimple(req *http.Request, limit int64) *http.Response {
+func (c *conn) parseSimple(req *http.Request, limit int64) *simpleAnswer {
 	buf, _ := c.br.Peek(c.br.Buffered())
 	end := bytes.Index(buf, []byte("\r\n\r\n"))
 	if end < 0 || int64(end+4) > limit {
@@ -218,8 +229,14 @@ func (c *conn) parseSimple(req *http.Request, limit int64) *http.Response {
 		return nil
 	}
 	s := string(head) // the one copy: status, keys and values slice it
+	a := new(simpleAnswer)
 	h := make(http.Header, lines)
-	vals := make([]string, lines)
+	var vals []string
+	if lines <= len(a.vals) {
+		vals = a.vals[:lines]
+	} else {
+		vals = make([]string, lines)
+	}
 	contentLength, clSeen := int64(-1), false
 	closing := false
 	pos := nl + 1
@@ -273,20 +290,21 @@ func (c *conn) parseSimple(req *http.Request, limit int64) *http.Response {
 	if _, err := c.br.Discard(end + 4); err != nil {
 		return nil
 	}
-	resp := &http.Response{
+	resp := &a.resp
+	*resp = http.Response{
 		Status: status, StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: h, Close: closing, Request: req, ContentLength: contentLength, Body: http.NoBody,
 	}
 	switch {
 	case req.Method == http.MethodHead:
-		// net/http keeps the announced length of a HEAD answer.
+		// net/http keeps the announced length of a HEAD simpleAnswer.
 	case noBody:
 		resp.ContentLength = 0
 	case contentLength > 0:
 		c.fixed = fixedBody{r: c.br, left: contentLength}
 		resp.Body = &c.fixed
 	}
-	return resp
+	return a
 }
 
 // canonicalToken: a header name that is a valid token already in canonical

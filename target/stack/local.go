@@ -166,6 +166,14 @@ func upLocal(ctx context.Context, spec Spec, info Info) (*Stack, error) {
 	if err := waitReady(ctx, s.info.BaseURL, spec.StartTimeout, exited, ls.log.String); err != nil {
 		return s, err
 	}
+	// One worker answering the health check does not mean all are up: wait
+	// (bounded) until each has written its pid file, so status, worker-kill
+	// and the probes see every worker from the start.
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end) && ctx.Err() == nil; time.Sleep(20 * time.Millisecond) {
+		if ws, _ := ls.Workers(ctx); len(ws) == spec.Workers {
+			break
+		}
+	}
 	return s, nil
 }
 

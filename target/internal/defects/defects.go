@@ -51,6 +51,9 @@ var Known = map[string]string{
 	"rincian-csv-lf":          "the rincian CSV export has no byte-order mark, LF line ends and no trailing newline (as the real app does)",
 	"search-total-returned":   "search-ahsp's total counts the results returned, not every match (as the real app does)",
 	"save-keeps-empty-groups": "list-pekerjaan save answers 207 and commits its klasifikasi and sub rows although every pekerjaan it sent failed (as the real app does)",
+	// The deployed detail and harga save locks (REAL-APP.md 3.7, section 8 items 17-18).
+	"detail-lock-project-stamp": "detail-ahsp save's lock compares client_updated_at with the project's updated_at (bumped by every detail and harga save) while detail-ahsp get and save hand out the pekerjaan's, which never changes: resending it after any save answers 409 (as the real app does)",
+	"naive-timestamp-500":       "a client_updated_at without a time zone makes detail-ahsp and harga-items save answer 500 (as the real app does)",
 	// End of contracts block.
 
 	// Browser (e2e).
@@ -154,6 +157,7 @@ var Profiles = map[string]Profile{
 			"search-total-returned",
 			"save-keeps-empty-groups",
 			"login-lockout", // the app's failed-login lockout (REAL-APP.md section 6)
+			"detail-lock-project-stamp", "naive-timestamp-500",
 			// End of as-deployed defects.
 		},
 	},
@@ -173,6 +177,7 @@ var Profiles = map[string]Profile{
 			"search-total-returned",
 			"save-keeps-empty-groups",
 			"login-lockout", // the app's failed-login lockout (REAL-APP.md section 6)
+			"detail-lock-project-stamp", "naive-timestamp-500",
 			// End of as-deployed-redis defects.
 		},
 	},

@@ -244,6 +244,10 @@ func (c *call) saveDetail() reply {
 			return bad
 		}
 		in, pre := decodeDetail(v)
+		if c.naiveStamp(in.ClientUpdatedAt) {
+			return reply{written: true}
+		}
+		in.LockOnProject = c.h.d.Has("detail-lock-project-stamp")
 		res, err = c.h.st.SaveDetail(c.r.Context(), c.p.ProjectID, c.p.PekerjaanID, in, pre)
 	}
 	if ve, isVE := asValidation(err); isVE {
@@ -325,6 +329,9 @@ func (c *call) hargaSave() reply {
 		return bad
 	}
 	in, pre := decodeHarga(v)
+	if c.naiveStamp(in.ClientUpdatedAt) {
+		return reply{written: true}
+	}
 	res, err := c.h.st.HargaSave(c.r.Context(), c.p.ProjectID, in, pre)
 	if ve, isVE := asValidation(err); isVE {
 		// Nothing saved: every key of the 200, as the deployed app answers
@@ -352,6 +359,17 @@ func (c *call) hargaSave() reply {
 	return reply{status: partialStatus(res.Errors), ok: len(res.Errors) == 0, message: msg,
 		data:   hargaSaved(msg, res.Updated, res.PricingSaved, res.MarkupPercent, res.UpdatedAt),
 		errors: res.Errors}
+}
+
+// naiveStamp answers the naive-timestamp-500 defect's 500 (written) for a
+// client_updated_at without a time zone: the deployed lock compares it with
+// an aware datetime and raises (REAL-APP.md 3.7).
+func (c *call) naiveStamp(v string) bool {
+	if !c.h.d.Has("naive-timestamp-500") || !store.NaiveTime(v) {
+		return false
+	}
+	c.serverError(fmt.Errorf("TypeError: can't compare offset-naive and offset-aware datetimes (client_updated_at %q)", v))
+	return true
 }
 
 // hargaSaved is harga save's payload (legacy renames updated_at to

@@ -219,6 +219,10 @@ type DetailRowInput struct {
 type DetailInput struct {
 	Rows            []DetailRowInput
 	ClientUpdatedAt string
+	// LockOnProject: the lock compares the project's updated_at and a save
+	// bumps it, the pekerjaan's never changes (the detail-lock-project-stamp
+	// defect: the deployed app hands out one stamp and checks another).
+	LockOnProject bool
 }
 
 // DetailSaveResult is the outcome of SaveDetail.
@@ -256,10 +260,16 @@ func (s *Store) SaveDetail(ctx context.Context, pid, pekID int64, in DetailInput
 		}
 		// An unparsable client_updated_at is ignored, as the deployed app does
 		// (REAL-APP.md 3.7): no lock for that save.
+		lockStamp := updated
+		if in.LockOnProject {
+			if err := tx.QueryRowContext(ctx, "SELECT updated_at FROM projects WHERE id = ?", pid).Scan(&lockStamp); err != nil {
+				return fmt.Errorf("read project %d: %w", pid, err)
+			}
+		}
 		if ct, err := ParseTime(in.ClientUpdatedAt); in.ClientUpdatedAt != "" && err == nil {
-			stime, err := ParseTime(updated)
+			stime, err := ParseTime(lockStamp)
 			if err == nil && ct.Before(stime) {
-				return &ConflictError{ServerUpdatedAt: updated}
+				return &ConflictError{ServerUpdatedAt: lockStamp}
 			}
 		}
 		type okRow struct {
@@ -324,6 +334,13 @@ func (s *Store) SaveDetail(ctx context.Context, pid, pekID int64, in DetailInput
 			}
 		}
 		res.SavedRows = len(good)
+		if in.LockOnProject {
+			res.UpdatedAt = updated
+			if _, err := tx.ExecContext(ctx, "UPDATE projects SET updated_at = ? WHERE id = ?", s.nextStamp(lockStamp), pid); err != nil {
+				return fmt.Errorf("touch project: %w", err)
+			}
+			return nil
+		}
 		res.UpdatedAt = s.nextStamp(updated)
 		if _, err := tx.ExecContext(ctx, "UPDATE pekerjaan SET updated_at = ? WHERE id = ?", res.UpdatedAt, pekID); err != nil {
 			return fmt.Errorf("touch pekerjaan: %w", err)

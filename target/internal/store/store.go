@@ -282,6 +282,19 @@ func ParseTime(v string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("time %q: want RFC 3339, e.g. 2026-01-02T15:04:05.000000+00:00", v)
 }
 
+// NaiveTime reports whether v is a timestamp without a time zone
+// ("2026-12-02T00:32:05.890020"): the deployed app fails comparing one with
+// its own aware stamps (the naive-timestamp-500 defect).
+func NaiveTime(v string) bool {
+	v = strings.TrimSpace(v)
+	for _, l := range []string{"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"} {
+		if _, err := time.Parse(l, v); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // nextStamp returns a stamp strictly later than prev, so an optimistic-lock
 // check can always tell two saves apart.
 func (s *Store) nextStamp(prev string) string {
