@@ -68,6 +68,7 @@ func asDeployed(t *testing.T, profile string) {
 		// Appended per quirk at the end (order does not matter).
 		"detail-ahsp.save.lock-stamp-mismatch",
 		"lock.naive-client-updated-at-500",
+		"harga-items.save.string-id-refused",
 	}, ids)
 	// Nothing else: every other response passes, nothing is compared (no
 	// v2), the restores are proven.

@@ -27,6 +27,7 @@ var Quirks = map[string]string{
 	"list-pekerjaan.save.malformed-json-writes": "list save wrote rows for a malformed body",
 	"detail-ahsp.save.lock-stamp-mismatch":      "detail save's lock refuses (409) the updated_at detail get handed out after a save: it checks another stamp than it hands out",
 	"lock.naive-client-updated-at-500":          "a client_updated_at without a time zone answers 500",
+	"harga-items.save.string-id-refused":        "harga save refuses an item id sent as a string, and its 400 (nothing saved) claims a partial save",
 }
 
 // Finding is one quirk seen at run time.

@@ -109,7 +109,7 @@ func TestIntegrationCorrectTargetPasses(t *testing.T) {
 	}
 	for _, v := range []string{"legacy", "v2"} {
 		for _, s := range []string{"save.tree", "upsert", "volume.save", "volume.list", "detail.save", "detail.save.conflict",
-			"detail.save.read-only", "detail.save.resend", "detail.save.naive-stamp", "search", "search.total", "harga.save", "harga.save.naive-stamp", "rekap", "export.rekap-rab", "export.rincian-rab",
+			"detail.save.read-only", "detail.save.resend", "detail.save.naive-stamp", "search", "search.total", "harga.save", "harga.save.naive-stamp", "harga.save.string-id", "rekap", "export.rekap-rab", "export.rincian-rab",
 			"bad.save.empty-name", "bad.save.malformed-json", "bad.upsert.negative-id", "bad.upsert.empty-list", "bad.volume.quantity", "bad.detail.kategori",
 			"not-found.pekerjaan", "not-found.foreign-project", "not-found.foreign-export", "save.partial", "save.groups-only", "unauthenticated",
 			"unauthenticated.export", "rate-limited", "limiter-unavailable"} {
@@ -209,6 +209,8 @@ var quirkRows = []struct {
 	{"naive-timestamp-500", "lock.naive-client-updated-at-500",
 		[]string{"legacy detail.save.naive-stamp", "legacy harga.save.naive-stamp", "v2 detail.save.naive-stamp", "v2 harga.save.naive-stamp"},
 		"with client_updated_at"},
+	{"harga-string-id-refused", "harga-items.save.string-id-refused",
+		[]string{"legacy harga.save.string-id", "v2 harga.save.string-id"}, "refused with 400: items[0].id \"Item ini tidak digunakan di Detail AHSP proyek\"; user_message \"⚠️ Data tersimpan sebagian"},
 }
 
 func TestIntegrationQuirkDefectAlone(t *testing.T) {

@@ -67,6 +67,7 @@ var plan = []PlannedStep{
 	{"script", "harga.list", "harga-items.list", "GET", "", "own", ReadOnly, "price list contract"},
 	{"script", "harga.save", "harga-items.save", "POST", "", "own", Writing, "one price and the markup"},
 	{"script", "harga.save.naive-stamp", "harga-items.save", "POST", "", "own", Writing, "the same markup, client_updated_at without a time zone, a day later: 200 or 400, not 500"},
+	{"script", "harga.save.string-id", "harga-items.save", "POST", "", "own", Writing, "the same price with the item id as a string (\"7\"): 200"},
 	{"script", "rekap", "rekap", "GET", "", "own", ReadOnly, "rekap contract"},
 	{"script", "export.rekap-rab", "export.rekap-rab-csv", "GET", "", "own", ReadOnly, "rekap CSV bytes"},
 	{"script", "export.rincian-rab", "export.rincian-rab-csv", "GET", "", "own", ReadOnly, "rincian CSV bytes"},

@@ -772,6 +772,39 @@ func (r *runner) harga(ctx context.Context) {
 		stamp, _ = get(saved, "updated_at").(string) // v2's name
 	}
 	r.naiveStamp(ctx, "harga.save.naive-stamp", "harga-items.save", 0, stamp, map[string]any{"markup_percent": "15"})
+	r.hargaStringID(ctx, get(items[0], "id"))
+}
+
+// hargaStringID saves the first listed price again with its id sent as a
+// string ("7"): the number parser takes strings everywhere, so a save
+// accepts it; the deployed one refuses it as not used in the project and
+// its 400 says the data was partly saved (REAL-APP.md 3.10, section 8
+// item 20).
+func (r *runner) hargaStringID(ctx context.Context, id any) {
+	sid := fmt.Sprint(id)
+	ex, _ := r.call(ctx, callSpec{step: "harga.save.string-id", op: "harga-items.save",
+		body: map[string]any{"items": []map[string]any{{"id": sid, "harga_satuan": "150000"}}}, want: 200})
+	if ex.status != http.StatusBadRequest {
+		return
+	}
+	var top map[string]any
+	_ = json.Unmarshal(ex.body, &top)
+	p := r.payload(ex.body)
+	errs := list(p, "errors")
+	if errs == nil {
+		errs = list(top, "errors")
+	}
+	var seen []string
+	for _, e := range errs {
+		seen = append(seen, fmt.Sprintf("%v %q", get(e, "path"), get(e, "message")))
+	}
+	msg := get(p, "user_message")
+	if msg == nil {
+		msg = get(top, "message")
+	}
+	r.finding(r.last("harga.save.string-id"), "harga-items.save.string-id-refused",
+		fmt.Sprintf("id %q (harga-items.list's id %v as a string) refused with 400: %s; user_message %q with updated %v",
+			sid, id, strings.Join(seen, ", "), msg, get(p, "updated")))
 }
 
 // detailResend saves the custom pekerjaan's rows again with the updated_at

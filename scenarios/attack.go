@@ -168,6 +168,7 @@ type worker struct {
 	urls map[string]*url.URL
 	buf  []byte
 	res  vegeta.Result // reused when the plan's ReuseResults says so
+	hdr  http.Header   // the same
 }
 
 // Bounds of a worker's caches: enough for a scenario's distinct URLs and a
@@ -182,7 +183,11 @@ const (
 var noHeader = http.Header{}
 
 func (a *attack) newWorker() *worker {
-	return &worker{a: a, urls: map[string]*url.URL{}, buf: make([]byte, 0, 4096)}
+	w := &worker{a: a, urls: map[string]*url.URL{}, buf: make([]byte, 0, 4096)}
+	if a.plan.ReuseResults {
+		w.hdr = http.Header{}
+	}
+	return w
 }
 
 // hit sends one request and returns its result, with vegeta's fields and
@@ -222,7 +227,7 @@ func (w *worker) send(res *vegeta.Result) error {
 	var resp *http.Response
 	if viaClient {
 		resp, err = a.hc.Do(req)
-	} else if resp, err = a.tr.RoundTrip(req); err != nil {
+	} else if resp, err = a.tr.RoundTripInto(req, w.hdr); err != nil {
 		err = &url.Error{Op: urlErrorOp(req.Method), URL: req.URL.String(), Err: err}
 	}
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -59,6 +61,9 @@ func engineResults(t *testing.T, tg vegeta.Targeter, n uint64, maxBody int64, re
 // each time, filled right for each request.
 func TestReuseResultsOnlyWhenAsked(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.URL.Path)%2 == 0 {
+			w.Header().Set("X-Odd", "1") // a header some answers have and others not
+		}
 		_, _ = io.WriteString(w, r.URL.Path)
 	}))
 	t.Cleanup(srv.Close)
@@ -75,12 +80,21 @@ func TestReuseResultsOnlyWhenAsked(t *testing.T) {
 		t.Run(fmt.Sprintf("reuse=%v", reuse), func(t *testing.T) {
 			var kept []*vegeta.Result
 			var bodies []string
+			var hdr http.Header
 			plan := Plan{Name: "reuse", Targeter: targeter(), Pacer: BurstPacer{N: uint64(len(paths))}, Workers: 1, MaxWorkers: 1,
 				MaxConnections: 1, Timeout: 5 * time.Second, ReuseResults: reuse}
 			require.NoError(t, Execute(context.Background(), plan, func(r *vegeta.Result) {
 				require.Empty(t, r.Error)
 				require.Equal(t, strings.TrimPrefix(r.URL, srv.URL), string(r.Body), "the body of this request")
 				require.Equal(t, uint64(len(r.Body)), r.BytesIn)
+				require.Equal(t, len(r.Body)%2 == 0, r.Headers.Get("X-Odd") == "1", "this answer's headers only")
+				require.Equal(t, strconv.Itoa(len(r.Body)), r.Headers.Get("Content-Length"))
+				if reuse {
+					if hdr == nil {
+						hdr = r.Headers
+					}
+					require.Equal(t, reflect.ValueOf(hdr).UnsafePointer(), reflect.ValueOf(r.Headers).UnsafePointer(), "one header map per worker")
+				}
 				kept = append(kept, r)
 				bodies = append(bodies, string(r.Body))
 			}))

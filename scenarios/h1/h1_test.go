@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -253,5 +254,40 @@ func BenchmarkRoundTrip(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// TestRoundTripIntoFillsTheCallersHeader: a simple answer's fields go into
+// the given map, cleared of the previous answer's; net/http's answers
+// (chunked here) keep a map of their own.
+func TestRoundTripIntoFillsTheCallersHeader(t *testing.T) {
+	srv, _ := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Path", r.URL.Path)
+		if r.URL.Path == "/chunked" {
+			w.(http.Flusher).Flush() // no Content-Length: chunked, net/http's parser
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+	tr := &Transport{Timeout: 5 * time.Second}
+	defer tr.Close()
+	hdr := http.Header{"X-Stale": {"from before"}}
+	for _, path := range []string{"/a", "/b", "/chunked"} {
+		req, err := http.NewRequest("GET", srv.URL+path, nil)
+		require.NoError(t, err)
+		resp, err := tr.RoundTripInto(req, hdr)
+		require.NoError(t, err)
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		require.Equal(t, "ok", string(b))
+		require.Equal(t, path, resp.Header.Get("X-Path"))
+		require.Empty(t, resp.Header.Get("X-Stale"))
+		if path == "/chunked" {
+			require.Equal(t, []string{"chunked"}, resp.TransferEncoding)
+			require.NotEqual(t, reflect.ValueOf(hdr).UnsafePointer(), reflect.ValueOf(resp.Header).UnsafePointer(), "net/http's answer has its own map")
+			continue
+		}
+		require.Equal(t, reflect.ValueOf(hdr).UnsafePointer(), reflect.ValueOf(resp.Header).UnsafePointer(), "the caller's map")
+		hdr.Set("X-Stale", "left by the caller")
 	}
 }

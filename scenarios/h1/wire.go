@@ -180,8 +180,8 @@ func containsCTL(s string) bool {
 // reads) is left unread for http.ReadResponse.
 // The simple case's response comes with its body's slot (one allocation
 // for both); net/http's has none.
-func (c *conn) readResponse(req *http.Request, limit int64) (*http.Response, *body, error) {
-	if a := c.parseSimple(req, limit); a != nil {
+func (c *conn) readResponse(req *http.Request, limit int64, header http.Header) (*http.Response, *body, error) {
+	if a := c.parseSimple(req, limit, header); a != nil {
 		return &a.resp, &a.body, nil
 	}
 	resp, err := http.ReadResponse(c.br, req)
@@ -199,7 +199,8 @@ type simpleAnswer struct {
 // maxSimpleHeaders bounds the header lines parseSimple takes on.
 const maxSimpleHeaders = 32
 
-func (c *conn) parseSimple(req *http.Request, limit int64) *simpleAnswer {
+// parseSimple fills header (cleared first) when it is not nil.
+func (c *conn) parseSimple(req *http.Request, limit int64, header http.Header) *simpleAnswer {
 	buf, _ := c.br.Peek(c.br.Buffered())
 	end := bytes.Index(buf, []byte("\r\n\r\n"))
 	if end < 0 || int64(end+4) > limit {
@@ -230,7 +231,12 @@ func (c *conn) parseSimple(req *http.Request, limit int64) *simpleAnswer {
 	}
 	s := string(head) // the one copy: status, keys and values slice it
 	a := new(simpleAnswer)
-	h := make(http.Header, lines)
+	h := header
+	if h != nil {
+		clear(h)
+	} else {
+		h = make(http.Header, lines)
+	}
 	var vals []string
 	if lines <= len(a.vals) {
 		vals = a.vals[:lines]

@@ -136,10 +136,10 @@ func TestReadResponseMatchesNetHTTP(t *testing.T) {
 
 			c := &conn{br: bufio.NewReader(strings.NewReader(raw))}
 			_, _ = c.br.Peek(1)
-			require.Equal(t, tc.fast, c.parseSimple(req, DefaultMaxResponseHeaderBytes) != nil, "fast path taken")
+			require.Equal(t, tc.fast, c.parseSimple(req, DefaultMaxResponseHeaderBytes, nil) != nil, "fast path taken")
 			c = &conn{br: bufio.NewReader(strings.NewReader(raw))}
 			_, _ = c.br.Peek(1)
-			got, _, err := c.readResponse(req, DefaultMaxResponseHeaderBytes)
+			got, _, err := c.readResponse(req, DefaultMaxResponseHeaderBytes, nil)
 			require.NoError(t, err)
 			gotBody, err := io.ReadAll(got.Body)
 			require.NoError(t, err)
@@ -167,7 +167,7 @@ func TestReadResponseBodyCutShort(t *testing.T) {
 	require.NoError(t, err)
 	c := &conn{br: bufio.NewReader(strings.NewReader("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"))}
 	_, _ = c.br.Peek(1)
-	resp, _, err := c.readResponse(req, DefaultMaxResponseHeaderBytes)
+	resp, _, err := c.readResponse(req, DefaultMaxResponseHeaderBytes, nil)
 	require.NoError(t, err)
 	_, err = io.ReadAll(resp.Body)
 	require.ErrorIs(t, err, io.ErrUnexpectedEOF)

@@ -54,6 +54,7 @@ var Known = map[string]string{
 	// The deployed detail and harga save locks (REAL-APP.md 3.7, section 8 items 17-18).
 	"detail-lock-project-stamp": "detail-ahsp save's lock compares client_updated_at with the project's updated_at (bumped by every detail and harga save) while detail-ahsp get and save hand out the pekerjaan's, which never changes: resending it after any save answers 409 (as the real app does)",
 	"naive-timestamp-500":       "a client_updated_at without a time zone makes detail-ahsp and harga-items save answer 500 (as the real app does)",
+	"harga-string-id-refused":   "harga-items save refuses an item id sent as a string (\"7\") with \"Item ini tidak digunakan di Detail AHSP proyek\", and its 400 (nothing saved) says \"Data tersimpan sebagian\" (as the real app does)",
 	// End of contracts block.
 
 	// Browser (e2e).
@@ -158,6 +159,7 @@ var Profiles = map[string]Profile{
 			"save-keeps-empty-groups",
 			"login-lockout", // the app's failed-login lockout (REAL-APP.md section 6)
 			"detail-lock-project-stamp", "naive-timestamp-500",
+			"harga-string-id-refused",
 			// End of as-deployed defects.
 		},
 	},
@@ -178,6 +180,7 @@ var Profiles = map[string]Profile{
 			"save-keeps-empty-groups",
 			"login-lockout", // the app's failed-login lockout (REAL-APP.md section 6)
 			"detail-lock-project-stamp", "naive-timestamp-500",
+			"harga-string-id-refused",
 			// End of as-deployed-redis defects.
 		},
 	},

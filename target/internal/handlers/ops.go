@@ -332,15 +332,22 @@ func (c *call) hargaSave() reply {
 	if c.naiveStamp(in.ClientUpdatedAt) {
 		return reply{written: true}
 	}
+	if c.h.d.Has("harga-string-id-refused") {
+		pre = refuseStringIDs(v, &in, pre)
+	}
 	res, err := c.h.st.HargaSave(c.r.Context(), c.p.ProjectID, in, pre)
 	if ve, isVE := asValidation(err); isVE {
 		// Nothing saved: every key of the 200, as the deployed app answers
-		// (its message still speaks of a partial save).
+		// (whose message still speaks of a partial save: the
+		// harga-string-id-refused defect).
 		_, meta, merr := c.h.st.HargaList(c.r.Context(), c.p.ProjectID)
 		if merr != nil {
 			return c.fail(merr)
 		}
-		msg := "\u26a0\ufe0f Data tersimpan sebagian. Periksa kembali isian yang ditandai."
+		msg := "\u26a0\ufe0f Tidak ada yang tersimpan. Periksa kembali isian yang ditandai."
+		if c.h.d.Has("harga-string-id-refused") {
+			msg = "\u26a0\ufe0f Data tersimpan sebagian. Periksa kembali isian yang ditandai."
+		}
 		return reply{status: http.StatusBadRequest, message: ve.Message, code: CodeValidation,
 			data:   hargaSaved(msg, 0, false, meta.MarkupPercent.StringFixed(2), meta.UpdatedAt),
 			errors: ve.Errors}
@@ -359,6 +366,23 @@ func (c *call) hargaSave() reply {
 	return reply{status: partialStatus(res.Errors), ok: len(res.Errors) == 0, message: msg,
 		data:   hargaSaved(msg, res.Updated, res.PricingSaved, res.MarkupPercent, res.UpdatedAt),
 		errors: res.Errors}
+}
+
+// refuseStringIDs is the harga-string-id-refused defect: an item whose id
+// is a JSON string ("7") is refused as not used in the project, as the
+// deployed app does (REAL-APP.md 3.10).
+func refuseStringIDs(v any, in *store.HargaInput, pre []store.FieldError) []store.FieldError {
+	root, _ := v.(map[string]any)
+	items, _ := root["items"].([]any)
+	for i, it := range items {
+		m, _ := it.(map[string]any)
+		if _, isString := m["id"].(string); !isString || i >= len(in.Items) || in.Items[i].Invalid {
+			continue
+		}
+		in.Items[i].Invalid = true
+		pre = append(pre, store.FieldError{Path: at("items", i) + ".id", Message: "Item ini tidak digunakan di Detail AHSP proyek"})
+	}
+	return pre
 }
 
 // naiveStamp answers the naive-timestamp-500 defect's 500 (written) for a
