@@ -371,7 +371,7 @@ func (r *runner) do(ctx context.Context, method, path string, body any) (*client
 			return resp, err
 		}
 		r.relogins++
-		if err := r.c.Login(ctx, r.cred.User, r.cred.Password); err != nil {
+		if err := r.c.Login(client.FreshSession(ctx), r.cred.User, r.cred.Password); err != nil {
 			return resp, nil
 		}
 		// Workers that take connections in turn put the next request on
