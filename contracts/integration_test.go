@@ -109,7 +109,7 @@ func TestIntegrationCorrectTargetPasses(t *testing.T) {
 	}
 	for _, v := range []string{"legacy", "v2"} {
 		for _, s := range []string{"save.tree", "upsert", "volume.save", "volume.list", "detail.save", "detail.save.conflict",
-			"detail.save.read-only", "detail.save.resend", "detail.save.naive-stamp", "search", "search.total", "harga.save", "harga.save.naive-stamp", "harga.save.string-id", "method.post.harga-list", "method.post.rekap", "method.head.tree", "rekap", "export.rekap-rab", "export.rincian-rab",
+			"detail.save.read-only", "detail.save.resend", "detail.save.naive-stamp", "search", "search.total", "harga.save", "harga.save.naive-stamp", "harga.save.string-id", "method.post.harga-list", "method.post.rekap", "method.head.tree", "volume.save.comma-thousands", "volume.save.exponent", "rekap", "export.rekap-rab", "export.rincian-rab",
 			"bad.save.empty-name", "bad.save.malformed-json", "bad.upsert.negative-id", "bad.upsert.empty-list", "bad.volume.quantity", "bad.detail.kategori",
 			"not-found.pekerjaan", "not-found.foreign-project", "not-found.foreign-export", "save.partial", "save.groups-only", "unauthenticated",
 			"unauthenticated.export", "rate-limited", "limiter-unavailable"} {
@@ -217,6 +217,9 @@ var quirkRows = []struct {
 	{"read-method-quirks", "method.read-accepts-any-method",
 		[]string{"legacy method.post.harga-list", "legacy method.post.rekap", "v2 method.post.harga-list", "v2 method.post.rekap"},
 		"/harga-items/list/ answered 200", map[string][]string{"method.head-405": {"legacy method.head.tree", "v2 method.head.tree"}}},
+	{"lax-number-parser", "volume-pekerjaan.save.comma-thousands-as-decimal",
+		[]string{"legacy volume.save.comma-thousands", "v2 volume.save.comma-thousands"}, `quantity "1,000" accepted with 200 and listed as 1.000`,
+		map[string][]string{"volume-pekerjaan.save.exponent-string-accepted": {"legacy volume.save.exponent", "v2 volume.save.exponent"}}},
 }
 
 func TestIntegrationQuirkDefectAlone(t *testing.T) {

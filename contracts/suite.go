@@ -768,6 +768,7 @@ func (r *runner) upsert(ctx context.Context) {
 }
 
 func (r *runner) volumes(ctx context.Context) {
+	r.numberNotation(ctx)
 	items := []map[string]any{{"pekerjaan_id": r.customID, "quantity": "12,5"}}
 	if r.refPekID != 0 {
 		items = append(items, map[string]any{"pekerjaan_id": r.refPekID, "quantity": 3})
@@ -787,6 +788,33 @@ func (r *runner) volumes(ctx context.Context) {
 		}
 		return []Violation{{Where: "body", InstancePath: "items", Message: fmt.Sprintf("pekerjaan %d saved with a volume is not listed", custom)}}
 	}})
+}
+
+// numberNotation saves two quantities a parser must not guess at: "1,000"
+// (1.0 with a decimal comma, 1000 with a thousands comma) and "1e3" (a
+// string in exponent notation); each must be refused (400 on the row). The
+// deployed parser reads "1,000" as 1.0 and takes "1e3" as 1000 (REAL-APP.md
+// 1, section 8 item 24); what it stored is read back. volume.save then
+// writes the script's own volumes over them.
+func (r *runner) numberNotation(ctx context.Context) {
+	for _, n := range []struct{ step, quantity, id string }{
+		{"volume.save.comma-thousands", "1,000", "volume-pekerjaan.save.comma-thousands-as-decimal"},
+		{"volume.save.exponent", "1e3", "volume-pekerjaan.save.exponent-string-accepted"},
+	} {
+		body := map[string]any{"items": []map[string]any{{"pekerjaan_id": r.customID, "quantity": n.quantity}}}
+		ex, _ := r.call(ctx, callSpec{step: n.step, op: "volume-pekerjaan.save", body: body, want: 400, extra: wantErrorPath("items[0].quantity")})
+		if ex.status < 200 || ex.status > 299 {
+			continue
+		}
+		stored := "not listed"
+		_, p := r.call(ctx, callSpec{step: n.step + ".read-back", op: "volume-pekerjaan.list", want: 200})
+		for _, it := range list(p, "items") {
+			if intOf(get(it, "pekerjaan_id")) == r.customID {
+				stored = fmt.Sprintf("listed as %v", get(it, "quantity"))
+			}
+		}
+		r.finding(r.last(n.step), n.id, fmt.Sprintf("quantity %q accepted with %d and %s", n.quantity, ex.status, stored))
+	}
 }
 
 func (r *runner) detail(ctx context.Context) {

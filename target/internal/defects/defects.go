@@ -56,6 +56,7 @@ var Known = map[string]string{
 	"naive-timestamp-500":       "a client_updated_at without a time zone makes detail-ahsp and harga-items save answer 500 (as the real app does)",
 	"harga-string-id-refused":   "harga-items save refuses an item id sent as a string (\"7\") with \"Item ini tidak digunakan di Detail AHSP proyek\", and its 400 (nothing saved) says \"Data tersimpan sebagian\" (as the real app does)",
 	"read-method-quirks":        "harga-items list and rekap answer any method (POST, PUT, ...) as a GET, and HEAD on the other GET operations answers 405 (as the real app does)",
+	"lax-number-parser":         "volume-pekerjaan save reads the quantity \"1,000\" as 1.0 (a lone comma is always decimal) and accepts \"1e3\" as 1000 (as the real app does)",
 	// End of contracts block.
 
 	// Browser (e2e).
@@ -162,6 +163,7 @@ var Profiles = map[string]Profile{
 			"detail-lock-project-stamp", "naive-timestamp-500",
 			"harga-string-id-refused",
 			"read-method-quirks",
+			"lax-number-parser",
 			// End of as-deployed defects.
 		},
 	},
@@ -184,6 +186,7 @@ var Profiles = map[string]Profile{
 			"detail-lock-project-stamp", "naive-timestamp-500",
 			"harga-string-id-refused",
 			"read-method-quirks",
+			"lax-number-parser",
 			// End of as-deployed-redis defects.
 		},
 	},
