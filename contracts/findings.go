@@ -28,6 +28,8 @@ var Quirks = map[string]string{
 	"detail-ahsp.save.lock-stamp-mismatch":      "detail save's lock refuses (409) the updated_at detail get handed out after a save: it checks another stamp than it hands out",
 	"lock.naive-client-updated-at-500":          "a client_updated_at without a time zone answers 500",
 	"harga-items.save.string-id-refused":        "harga save refuses an item id sent as a string, and its 400 (nothing saved) claims a partial save",
+	"method.read-accepts-any-method":            "a read operation (harga-items list, rekap) answers POST as a GET",
+	"method.head-405":                           "HEAD on a GET operation answers 405",
 }
 
 // Finding is one quirk seen at run time.
