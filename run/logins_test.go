@@ -107,6 +107,14 @@ func TestQuickRunWithinLoginLimit(t *testing.T) {
 		testenv.Need(t, "the local stack", err)
 	}
 	t.Logf("%s\n%s", progress.String(), warn.String())
+	for _, g := range r.Gate.Rows {
+		t.Logf("gate: %s %s (%s) %s", g.Status, g.Name, g.Observed, g.Message)
+	}
+	if r.E2E != nil {
+		for _, x := range r.E2E.Failed() {
+			t.Logf("e2e %s failed: %s %v", x.Name, x.Reason, x.Evidence)
+		}
+	}
 	require.Empty(t, r.Errors, "no phase may fail to run")
 	all, err := json.Marshal(r)
 	require.NoError(t, err)
