@@ -109,7 +109,7 @@ func TestIntegrationCorrectTargetPasses(t *testing.T) {
 	}
 	for _, v := range []string{"legacy", "v2"} {
 		for _, s := range []string{"save.tree", "upsert", "volume.save", "volume.list", "detail.save", "detail.save.conflict",
-			"detail.save.read-only", "detail.save.resend", "detail.save.naive-stamp", "search", "search.total", "harga.save", "harga.save.naive-stamp", "harga.save.string-id", "rekap", "export.rekap-rab", "export.rincian-rab",
+			"detail.save.read-only", "detail.save.resend", "detail.save.naive-stamp", "search", "search.total", "harga.save", "harga.save.naive-stamp", "harga.save.string-id", "method.post.harga-list", "method.post.rekap", "method.head.tree", "volume.save.comma-thousands", "volume.save.exponent", "rekap", "export.rekap-rab", "export.rincian-rab",
 			"bad.save.empty-name", "bad.save.malformed-json", "bad.upsert.negative-id", "bad.upsert.empty-list", "bad.volume.quantity", "bad.detail.kategori",
 			"not-found.pekerjaan", "not-found.foreign-project", "not-found.foreign-export", "save.partial", "save.groups-only", "unauthenticated",
 			"unauthenticated.export", "rate-limited", "limiter-unavailable", "upsert.takeover", "upsert.failed-row"} {
@@ -204,14 +204,23 @@ var quirkRows = []struct {
 	defect, id string
 	steps      []string
 	evidence   string
+	// also: the defect's other findings (id -> steps), when one defect is
+	// two quirks.
+	also map[string][]string
 }{
 	{"detail-lock-project-stamp", "detail-ahsp.save.lock-stamp-mismatch",
-		[]string{"legacy detail.save.resend", "v2 detail.save.resend"}, "which detail-ahsp.get handed out after the save, answered 409 with server_updated_at"},
+		[]string{"legacy detail.save.resend", "v2 detail.save.resend"}, "which detail-ahsp.get handed out after the save, answered 409 with server_updated_at", nil},
 	{"naive-timestamp-500", "lock.naive-client-updated-at-500",
 		[]string{"legacy detail.save.naive-stamp", "legacy harga.save.naive-stamp", "v2 detail.save.naive-stamp", "v2 harga.save.naive-stamp"},
-		"with client_updated_at"},
+		"with client_updated_at", nil},
 	{"harga-string-id-refused", "harga-items.save.string-id-refused",
-		[]string{"legacy harga.save.string-id", "v2 harga.save.string-id"}, "refused with 400: items[0].id \"Item ini tidak digunakan di Detail AHSP proyek\"; user_message \"⚠️ Data tersimpan sebagian"},
+		[]string{"legacy harga.save.string-id", "v2 harga.save.string-id"}, "refused with 400: items[0].id \"Item ini tidak digunakan di Detail AHSP proyek\"; user_message \"⚠️ Data tersimpan sebagian", nil},
+	{"read-method-quirks", "method.read-accepts-any-method",
+		[]string{"legacy method.post.harga-list", "legacy method.post.rekap", "v2 method.post.harga-list", "v2 method.post.rekap"},
+		"/harga-items/list/ answered 200", map[string][]string{"method.head-405": {"legacy method.head.tree", "v2 method.head.tree"}}},
+	{"lax-number-parser", "volume-pekerjaan.save.comma-thousands-as-decimal",
+		[]string{"legacy volume.save.comma-thousands", "v2 volume.save.comma-thousands"}, `quantity "1,000" accepted with 200 and listed as 1.000`,
+		map[string][]string{"volume-pekerjaan.save.exponent-string-accepted": {"legacy volume.save.exponent", "v2 volume.save.exponent"}}},
 }
 
 func TestIntegrationQuirkDefectAlone(t *testing.T) {
@@ -226,15 +235,23 @@ func TestIntegrationQuirkDefectAlone(t *testing.T) {
 			Render(&buf, rep)
 			t.Log("\n" + buf.String())
 			require.Equal(t, check.Fail, rep.Status)
-			require.Len(t, rep.Findings, 1, "exactly the defect's finding")
-			f := rep.Findings[0]
-			require.Equal(t, row.id, f.ID)
-			require.ElementsMatch(t, row.steps, f.Steps)
-			require.Contains(t, f.Evidence, row.evidence)
+			require.Len(t, rep.Findings, 1+len(row.also), "exactly the defect's findings")
+			for _, f := range rep.Findings {
+				if steps, ok := row.also[f.ID]; ok {
+					require.ElementsMatch(t, steps, f.Steps)
+					continue
+				}
+				require.Equal(t, row.id, f.ID)
+				require.ElementsMatch(t, row.steps, f.Steps)
+				require.Contains(t, f.Evidence, row.evidence)
+			}
 			for _, r := range rep.Results {
 				if r.Finding == "" {
 					require.NotEqual(t, check.Fail, r.Verdict, "%s %s: %v %s", r.Version, r.Step, r.Violations, r.Reason)
 				}
+			}
+			for _, c := range rep.Breaking {
+				require.Equal(t, check.Pass, c.Status, c.Name)
 			}
 		})
 	}

@@ -313,6 +313,10 @@ func runOne(ctx context.Context, b *Browser, cfg *Config, sess *session, suite *
 	case runErr = <-done:
 	case <-timer.C:
 		runErr = fmt.Errorf("check did not finish within %s", cfg.CheckTimeout)
+		if b := p.Bounces(); len(b) > 0 {
+			// Its time went to pages sent back to login and loaded again.
+			runErr = fmt.Errorf("%w %d times during the check (e.g. %s), which did not finish within %s", errSessionBounced, len(b), b[0], cfg.CheckTimeout)
+		}
 		c.Shot("timeout")
 		p.Close() // ends every pending wait and browser call of the check
 		<-done

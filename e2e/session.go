@@ -77,8 +77,16 @@ func (s *session) loginLocked(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			lctx, cancel := context.WithTimeout(ctx, s.step)
+			step := s.step
+			if client.SessionsFrom(ctx) != nil {
+				// The run's store waits out login throttling, within its own bound.
+				step += client.SessionsFrom(ctx).Wait
+			}
+			lctx, cancel := context.WithTimeout(ctx, step)
 			defer cancel()
+			if s.logins > 1 {
+				lctx = client.FreshSession(lctx) // renewing a bounced session
+			}
 			if err := c.Login(lctx, s.user.User, s.user.Password); err != nil {
 				return err
 			}

@@ -95,7 +95,7 @@ func (o *observer) send(ctx context.Context, op api.Operation, ua string) (int, 
 	for try := 1; err == nil && try < 24 && (resp.Status == http.StatusUnauthorized ||
 		resp.Status == http.StatusFound && strings.Contains(resp.Header.Get("Location"), api.LoginPath)); try++ {
 		if try%6 == 0 {
-			if err := o.sess.Login(ctx, o.cred.User, o.cred.Password); err != nil {
+			if err := o.sess.Login(client.FreshSession(ctx), o.cred.User, o.cred.Password); err != nil {
 				return 0, fmt.Errorf("log in again after bounces to the login page: %w", err)
 			}
 		}

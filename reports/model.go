@@ -37,9 +37,23 @@ type Run struct {
 	// Security and Observability are the audit sections (reports/audit.go).
 	Security      *security.Report      `json:"security,omitempty"`
 	Observability *observability.Report `json:"observability,omitempty"`
+	// Logins are the run's logins: sessions are shared by every phase.
+	Logins *Logins `json:"logins,omitempty"`
 	// Errors are checks that could not run at all, in words.
 	Errors []string `json:"errors,omitempty"`
 	Gate   Gate     `json:"gate"`
+}
+
+// Logins counts a run's logins through its session store.
+type Logins struct {
+	// Planned is the bound said up front; Made the logins made (successful
+	// or refused); Throttled the attempts refused for their rate (429 or a
+	// lockout page) and waited out; Reused the logins answered with a
+	// session the run already had.
+	Planned   int `json:"planned"`
+	Made      int `json:"made"`
+	Throttled int `json:"throttled"`
+	Reused    int `json:"reused"`
 }
 
 // Meta says what ran, where and when.

@@ -6,6 +6,7 @@ import (
 	"github.com/ahsp-harness/harness/observability"
 	"github.com/ahsp-harness/harness/reports"
 	"github.com/ahsp-harness/harness/security"
+	"github.com/ahsp-harness/harness/target/client"
 	"github.com/ahsp-harness/harness/target/stack"
 )
 
@@ -39,6 +40,7 @@ func SecurityPhase() Phase {
 			r.Security = rep
 			return err
 		},
+		Logins: func(_ *Options, users []client.Credential) ([]string, int) { return userNames(users, 3), 0 },
 	}
 }
 
@@ -55,6 +57,13 @@ func ObservabilityPhase() Phase {
 			rep, err := observability.Run(ctx, e, cfg)
 			r.Observability = rep
 			return err
+		},
+		// It logs in the last of its users.
+		Logins: func(_ *Options, users []client.Credential) ([]string, int) {
+			if len(users) == 0 {
+				return nil, 0
+			}
+			return userNames(users[len(users)-1:], 1), 0
 		},
 	}
 }

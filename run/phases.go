@@ -32,6 +32,10 @@ type Phase struct {
 	// still runs. A deliberate skip is a section with check.Skip and its
 	// reason, not an error.
 	Run func(ctx context.Context, e *Env, r *reports.Run) error
+	// Logins says which of the phase's users it logs in (each once: the
+	// run shares sessions) and how many new sessions it asks for on purpose
+	// (client.FreshSession, a browser form login); nil: all its users, none.
+	Logins func(o *Options, users []client.Credential) (names []string, fresh int)
 }
 
 // Env is the stack as one phase sees it: only that phase's users. It
@@ -104,6 +108,10 @@ func ScanPhase() Phase {
 			r.Scan = rep
 			return err
 		},
+		Logins: func(o *Options, users []client.Credential) ([]string, int) {
+			n, fresh := scan.LoginPlan(o.Scan)
+			return userNames(users, n), fresh
+		},
 	}
 }
 
@@ -145,6 +153,13 @@ func LoadPhase() Phase {
 				r.Scenarios = append(r.Scenarios, res)
 			}
 			return errors.Join(errs...)
+		},
+		Logins: func(o *Options, users []client.Credential) ([]string, int) {
+			n := 0
+			for _, sc := range o.Scenarios {
+				n = max(n, sc.Users)
+			}
+			return userNames(users, max(n, 1)), 0
 		},
 	}
 }
@@ -200,6 +215,11 @@ func E2EPhase() Phase {
 			}
 			return nil
 		},
+		// Its API session comes from the run's store and is copied into the
+		// browser; the login-flow check logs in through the form on purpose.
+		Logins: func(o *Options, users []client.Credential) ([]string, int) {
+			return userNames(users, 1), 1
+		},
 	}
 }
 
@@ -224,6 +244,17 @@ func runPhases(ctx context.Context, s *stack.Stack, o *Options, r *reports.Run) 
 	if note != "" {
 		fmt.Fprintf(o.Progress, "harness: %s\n", note)
 	}
+	store := o.sessions(s.BaseURL())
+	ctx = client.WithSessions(ctx, store)
+	planned := planLogins(o, on, users)
+	r.Logins = &reports.Logins{Planned: planned}
+	fmt.Fprintf(o.Progress, "harness: this run needs at most %d logins (each user once, sessions shared by every phase, plus the new sessions checks ask for on purpose; renewals of sessions that bounce come on top, bounded); login throttling (429 or a lockout page) is waited out, up to %s per login\n",
+		planned, store.Wait)
+	defer func() {
+		r.Logins.Made, r.Logins.Throttled, r.Logins.Reused = store.Logins(), store.Throttled(), store.Reused()
+		fmt.Fprintf(o.Progress, "harness: logins: %d made (at most %d planned), %d attempts throttled and waited out, %d sessions reused\n",
+			r.Logins.Made, planned, r.Logins.Throttled, r.Logins.Reused)
+	}()
 	total := len(o.Phases)
 	var before []string
 	st := &state{}
@@ -255,6 +286,37 @@ func runPhases(ctx context.Context, s *stack.Stack, o *Options, r *reports.Run) 
 		}
 		fmt.Fprintf(o.Progress, "harness: [%d/%d] %s done in %.1fs\n", n, total, ph.Name, time.Since(start).Seconds())
 	}
+}
+
+// userNames are the usernames of the first n of users.
+func userNames(users []client.Credential, n int) []string {
+	out := make([]string, 0, min(n, len(users)))
+	for _, u := range users[:min(n, len(users))] {
+		out = append(out, u.User)
+	}
+	return out
+}
+
+// planLogins is the logins the phases on need: every user any of them logs
+// in, once (the run's session store shares them), plus the new sessions
+// they ask for on purpose.
+func planLogins(o *Options, on []Phase, users [][]client.Credential) int {
+	seen := map[string]bool{}
+	fresh := 0
+	for i, ph := range on {
+		var ns []string
+		f := 0
+		if ph.Logins != nil {
+			ns, f = ph.Logins(o, users[i])
+		} else {
+			ns = userNames(users[i], len(users[i]))
+		}
+		for _, n := range ns {
+			seen[n] = true
+		}
+		fresh += f
+	}
+	return len(seen) + fresh
 }
 
 // foldSample puts what the load phase's sampler saw into the contracts

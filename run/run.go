@@ -22,6 +22,7 @@ import (
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/scenarios/scan"
 	"github.com/ahsp-harness/harness/security"
+	"github.com/ahsp-harness/harness/target/client"
 	"github.com/ahsp-harness/harness/target/stack"
 )
 
@@ -64,6 +65,30 @@ type Options struct {
 	TTY bool
 	// Phases replaces the standard phases (Phases()) when not nil.
 	Phases []Phase
+	// Sessions is the run's session store (nil: a new one per run, whose
+	// logins wait out throttling up to LoginWait).
+	Sessions *client.Sessions
+}
+
+// LoginWait bounds how long one login of a run waits out login throttling:
+// the app's failed-login lockout lasts 300 s, a per-IP limit a minute.
+const LoginWait = 330 * time.Second
+
+// sessions is the run's session store; a throttled login is said on the
+// progress output (the first try and every tenth).
+func (o *Options) sessions(base string) *client.Sessions {
+	if o.Sessions != nil {
+		return o.Sessions
+	}
+	s := client.NewSessions(LoginWait)
+	progress := o.Progress
+	s.OnThrottle = func(user string, attempt int, err error) {
+		if attempt == 1 || attempt%10 == 0 {
+			fmt.Fprintf(progress, "harness: login of %s at %s throttled (try %d: %v); waiting it out, up to %s\n", user, base, attempt, err, s.Wait)
+		}
+	}
+	o.Sessions = s
+	return s
 }
 
 func (o *Options) defaults() {

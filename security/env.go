@@ -166,7 +166,7 @@ func (s *session) do(ctx context.Context, r req) (*client.Response, error) {
 			s.e.bounces++
 			s.e.mu.Unlock()
 			if try%6 == 0 {
-				if lerr := s.c.Login(ctx, s.cred.User, s.cred.Password); lerr != nil {
+				if lerr := s.c.Login(client.FreshSession(ctx), s.cred.User, s.cred.Password); lerr != nil {
 					return nil, fmt.Errorf("log in again after bounces to the login page: %w", lerr)
 				}
 			}

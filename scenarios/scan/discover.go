@@ -171,6 +171,18 @@ func (s *scanner) budget(l api.Limit) int {
 	return min(max(n, 2*max(l.Requests, 1)), 1000)
 }
 
+// densest is the most of the sorted times that fall within one span of w.
+func densest(times []time.Time, w time.Duration) int {
+	best, lo := 0, 0
+	for hi := range times {
+		for times[hi].Sub(times[lo]) >= w {
+			lo++
+		}
+		best = max(best, hi-lo+1)
+	}
+	return best
+}
+
 // discover maps the policy: which families answer, then every operation of
 // every deployed family concurrently (one user per family), the per-user
 // check on each key's first 429, and bucket sharing among limited ones.
@@ -254,7 +266,17 @@ func (s *scanner) discoverOp(ctx context.Context, vu, other *scenarios.VU, op ap
 	defer hc.CloseIdleConnections()
 	var first *outcome
 	a := s.agent(vu)
-	for p.Reached < p.Budget && p.Sent < 10*p.Budget+discoveryBounces && ctx.Err() == nil {
+	// "No 429" proves no limit only if more than the declared limit (per
+	// worker) reached the operation within one declared window; a slow
+	// machine or deployment may spread the budget over several windows, so
+	// the stream goes on (bounded) until it has, else it is unmeasured.
+	need, win := 0, time.Duration(decl.WindowSeconds)*time.Second
+	if decl.Requests > 0 && win > 0 {
+		need = min(decl.Requests*s.workerHint()+1, p.Budget)
+	}
+	var reachedAt []time.Time
+	dense := func() bool { return need == 0 || densest(reachedAt, win) >= need }
+	for (p.Reached < p.Budget || (!dense() && p.Reached < 4*p.Budget)) && p.Sent < 10*p.Budget+discoveryBounces && ctx.Err() == nil {
 		o, b := a.do(ctx, hc, op, v, "")
 		p.Sent += 1 + b
 		p.Bounced += b
@@ -266,6 +288,7 @@ func (s *scanner) discoverOp(ctx context.Context, vu, other *scenarios.VU, op ap
 		if c == accepted {
 			p.Reached++
 			p.Observed++
+			reachedAt = append(reachedAt, time.Now())
 		}
 		if c == limited {
 			p.Reached++
@@ -277,6 +300,12 @@ func (s *scanner) discoverOp(ctx context.Context, vu, other *scenarios.VU, op ap
 		if p.Reached < p.Budget {
 			p.State = OpUnmeasured
 			p.Note = fmt.Sprintf("only %d of %d requests reached the operation (statuses %v)", p.Reached, p.Sent, p.Status)
+			return p
+		}
+		if !dense() {
+			p.State = OpUnmeasured
+			p.Note = fmt.Sprintf("no 429 within %d requests, but at most %d of them fell within one declared window of %s (more than %d needed): sent too slowly to tell (a busy machine or a slow deployment)",
+				p.Reached, densest(reachedAt, win), win, need-1)
 			return p
 		}
 		p.State = OpUnlimited

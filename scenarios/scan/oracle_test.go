@@ -243,3 +243,30 @@ func TestTooFewReached(t *testing.T) {
 		})
 	}
 }
+
+// TestDensest: the most sends within one window, the evidence that "no 429"
+// was tested at a rate above the limit.
+func TestDensest(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	at := func(ms ...int) []time.Time {
+		var out []time.Time
+		for _, m := range ms {
+			out = append(out, t0.Add(time.Duration(m)*time.Millisecond))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		times []time.Time
+		want  int
+	}{
+		{"none", nil, 0},
+		{"all within", at(0, 100, 200, 1999), 4},
+		{"spread over two windows", at(0, 1000, 2000, 3000, 4000), 2},
+		{"a dense middle", at(0, 3000, 3100, 3200, 3300, 9000), 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, densest(tc.times, 2*time.Second))
+		})
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/ahsp-harness/harness/check"
 	"github.com/ahsp-harness/harness/scenarios"
 	"github.com/ahsp-harness/harness/target/api"
+	"github.com/ahsp-harness/harness/target/client"
 )
 
 // Probe names of the bypass classes that exhaust a user's quota first and
@@ -244,7 +245,7 @@ func probeIdentityRotation(ctx context.Context, s *scanner) Result {
 		return errorf("no credential for %s", a.vu.User)
 	}
 	// The same credential logs in again: a new session of the same user.
-	fresh, err := s.loginAs(ctx, cred, false)
+	fresh, err := s.loginAs(client.FreshSession(ctx), cred, false)
 	if err != nil {
 		return errorf("log %s in again: %v", a.vu.User, err)
 	}

@@ -588,7 +588,7 @@ func probeCoverage(_ context.Context, s *scanner) Result {
 		res.Reason = "the discovered policy differs from the declared one: " + strings.Join(pm.Differences, "; ")
 	case len(unmeasuredOps) > 0:
 		res.Status = check.Inconclusive
-		res.Reason = fmt.Sprintf("%d operations could not be measured (too few requests reached them): %s", len(unmeasuredOps), strings.Join(unmeasuredOps, ", "))
+		res.Reason = fmt.Sprintf("%d operations could not be measured (too few requests reached them, or too slowly to fill a window: see their notes): %s", len(unmeasuredOps), strings.Join(unmeasuredOps, ", "))
 	default:
 		res.Status = check.Pass
 		res.Reason = fmt.Sprintf("all %d operations are limited as declared", len(e.Rows))

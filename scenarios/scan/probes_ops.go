@@ -91,7 +91,11 @@ func sessionsVerdict(e Evidence, n, workers int, bounced map[string]int) Result 
 		return res
 	}
 	if e.Accepted == 0 {
-		res.Status, res.Reason = check.Fail, unmeasured(e)
+		// Nothing was served, so whether the session is honoured is unknown.
+		res.Status, res.Reason = check.Inconclusive, unmeasured(e)
+		if e.Limited > 0 {
+			res.Reason = fmt.Sprintf("all %d answered requests were refused with 429 (the user's quota for the operation was spent): no session could be seen honoured or bounced", e.Limited)
+		}
 		return res
 	}
 	res.Status = check.Pass

@@ -441,8 +441,10 @@ func (s *scanner) policyOf(cat api.Category) Policy {
 }
 
 // needsMap reports whether a selected probe judges the rate-limit policy.
-func (s *scanner) needsMap() bool {
-	for _, p := range s.probes {
+func (s *scanner) needsMap() bool { return needsMap(s.probes) }
+
+func needsMap(probes []string) bool {
+	for _, p := range probes {
 		switch p {
 		case WorkerKill, Sessions, XFFSpoof:
 		default:
@@ -583,6 +585,36 @@ func truncate(s string, n int) string {
 	return s
 }
 
+// LoginPlan is what a scan with cfg logs in: how many users of the pool
+// (each once: the first ones of Credentials), and how many new sessions of
+// a user already logged in it asks for on purpose. Renewals of sessions that
+// bounce (sessions per worker) come on top, within the relogin budget.
+func LoginPlan(cfg Config) (users, fresh int) {
+	probes := cfg.Probes
+	if len(probes) == 0 {
+		probes = Probes()
+	}
+	return loginPlan(probes)
+}
+
+func loginPlan(probes []string) (users, fresh int) {
+	if needsMap(probes) {
+		users += 3 + len(api.Versions) - 1 // discovery: two users, bucket sharing, one per other URL family
+	}
+	diag := false
+	for _, p := range probes {
+		users += probeUsers[p]
+		diag = diag || diagnosable[p]
+	}
+	if diag {
+		users += 3 // the counter diagnosis's controls
+	}
+	if slices.Contains(probes, IdentityRotation) {
+		fresh = 1
+	}
+	return users, fresh
+}
+
 // probeUsers is how many users of the pool each probe takes (s.user);
 // identity-rotation also logs its user in once more (a new session).
 var probeUsers = map[string]int{
@@ -596,22 +628,10 @@ var probeUsers = map[string]int{
 // the users asked for beyond the pool cost nothing. It records the number
 // in rep.LoginsPlanned.
 func (s *scanner) planLogins(rep *Report) string {
-	users := 0
-	if s.needsMap() {
-		users += 3 + len(api.Versions) - 1 // discovery: two users, bucket sharing, one per other URL family
-	}
-	diag := false
-	for _, p := range s.probes {
-		users += probeUsers[p]
-		diag = diag || diagnosable[p]
-	}
-	if diag {
-		users += 3 // the counter diagnosis's controls
-	}
-	logins := min(users, len(s.creds))
+	users, fresh := loginPlan(s.probes)
+	logins := min(users, len(s.creds)) + fresh
 	extra := ""
-	if slices.Contains(s.probes, IdentityRotation) {
-		logins++
+	if fresh > 0 {
 		extra = ", 1 more for identity-rotation's new session"
 	}
 	rep.LoginsPlanned = logins

@@ -520,7 +520,9 @@ func (a *agent) login(ctx context.Context, cred client.Credential) bool {
 	}
 	a.relogins++
 	a.s.logins.Add(1)
-	if scenarios.LoginWith(ctx, c, cred, a.s.loginOptions(false)) != nil {
+	// A new session on purpose (renewing a bounced one, or one more per
+	// worker), also where the run shares its sessions.
+	if scenarios.LoginWith(client.FreshSession(ctx), c, cred, a.s.loginOptions(false)) != nil {
 		return false
 	}
 	a.vu.Header, a.vu.Client = c.Headers(), c

@@ -32,6 +32,10 @@ func TestSessionsVerdictWording(t *testing.T) {
 			"(4 workers, 32 requests", nil},
 		{"no X-Worker-Id, bounced", Evidence{Accepted: 8, Rows: rows("unknown")}, map[string]int{"unknown": 24}, check.Fail,
 			"24 of 32 requests of a logged-in user were redirected to the login page (workers not identifiable)", []string{"unknown=", "worker(s)"}},
+		{"every answer a 429", Evidence{Limited: 32, Rows: rows("unknown")}, nil, check.Inconclusive,
+			"all 32 answered requests were refused with 429", nil},
+		{"nothing answered", Evidence{Status: map[int]int{500: 32}, Rows: rows("unknown")}, nil, check.Inconclusive,
+			"no request reached the operation", nil},
 		{"identified workers bounced", Evidence{Accepted: 8, WorkersSeen: 3, Rows: rows("1", "2", "3")}, map[string]int{"2": 20, "3": 4}, check.Fail,
 			"redirected to the login page by 2 workers (2=20 3=4)", []string{"worker(s)"}},
 	} {

@@ -101,8 +101,18 @@ func FormCSRFToken(page []byte) (string, bool) {
 var ErrLoginFailed = errors.New("login failed")
 
 // Login performs the Django form login. On success the session cookie is in
-// the jar and CSRFToken/SessionID return its values.
+// the jar and CSRFToken/SessionID return its values. Under a context with a
+// Sessions store (WithSessions) a user the store already logged in gets
+// that session's cookies instead of a new login (FreshSession asks for a
+// new one), and login throttling is waited out within the store's bound.
 func (c *Client) Login(ctx context.Context, user, password string) error {
+	if s := SessionsFrom(ctx); s != nil {
+		return s.login(ctx, c, user, password)
+	}
+	return c.login(ctx, user, password)
+}
+
+func (c *Client) login(ctx context.Context, user, password string) error {
 	loginURL := c.URL(api.LoginPath)
 	resp, err := c.send(ctx, http.MethodGet, loginURL, nil, nil)
 	if err != nil {

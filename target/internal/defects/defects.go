@@ -55,6 +55,8 @@ var Known = map[string]string{
 	"detail-lock-project-stamp": "detail-ahsp save's lock compares client_updated_at with the project's updated_at (bumped by every detail and harga save) while detail-ahsp get and save hand out the pekerjaan's, which never changes: resending it after any save answers 409 (as the real app does)",
 	"naive-timestamp-500":       "a client_updated_at without a time zone makes detail-ahsp and harga-items save answer 500 (as the real app does)",
 	"harga-string-id-refused":   "harga-items save refuses an item id sent as a string (\"7\") with \"Item ini tidak digunakan di Detail AHSP proyek\", and its 400 (nothing saved) says \"Data tersimpan sebagian\" (as the real app does)",
+	"read-method-quirks":        "harga-items list and rekap answer any method (POST, PUT, ...) as a GET, and HEAD on the other GET operations answers 405 (as the real app does)",
+	"lax-number-parser":         "volume-pekerjaan save reads the quantity \"1,000\" as 1.0 (a lone comma is always decimal) and accepts \"1e3\" as 1000 (as the real app does)",
 
 	// Quirks 14, 15 and 26 (quirksb).
 	"upsert-ordering-takeover":        "a new upsert pekerjaan whose ordering_index an existing one has takes that one over and deletes its volume; when that one is in the body too the new row vanishes, 200 (as the real app does)",
@@ -165,6 +167,8 @@ var Profiles = map[string]Profile{
 			"login-lockout", // the app's failed-login lockout (REAL-APP.md section 6)
 			"detail-lock-project-stamp", "naive-timestamp-500",
 			"harga-string-id-refused",
+			"read-method-quirks",
+			"lax-number-parser",
 			// Quirks 14, 15 and 26 (contracts block).
 			"upsert-ordering-takeover", "upsert-failed-row-temp-ordering", "health-session-simple",
 			// End of as-deployed defects.
@@ -188,6 +192,8 @@ var Profiles = map[string]Profile{
 			"login-lockout", // the app's failed-login lockout (REAL-APP.md section 6)
 			"detail-lock-project-stamp", "naive-timestamp-500",
 			"harga-string-id-refused",
+			"read-method-quirks",
+			"lax-number-parser",
 			// Quirks 14, 15 and 26 (contracts block).
 			"upsert-ordering-takeover", "upsert-failed-row-temp-ordering", "health-session-simple",
 			// End of as-deployed-redis defects.

@@ -109,12 +109,23 @@ func (h *Handlers) Serve(w http.ResponseWriter, r *http.Request, op api.Operatio
 		notFoundPage(w)
 		return
 	}
-	if op.Method != "" && r.Method != op.Method && !(op.Method == http.MethodGet && r.Method == http.MethodHead) {
+	if op.Method != "" && r.Method != op.Method && !h.methodAllowed(op, r.Method) {
 		hdr.Set("Allow", op.Method)
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
 	c.write(fn(c))
+}
+
+// methodAllowed: a method other than the operation's that it answers
+// anyway. HEAD on a GET; with the read-method-quirks defect (REAL-APP.md
+// 3.9, 3.11, 6) harga-items list and rekap take any method and the other
+// GETs refuse HEAD.
+func (h *Handlers) methodAllowed(op api.Operation, m string) bool {
+	if h.d.Has("read-method-quirks") {
+		return op.Name == "harga-items.list" || op.Name == "rekap"
+	}
+	return op.Method == http.MethodGet && m == http.MethodHead
 }
 
 var routes = map[string]func(*call) reply{

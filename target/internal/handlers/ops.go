@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -145,6 +146,7 @@ func (c *call) saveVolumes() reply {
 			errors: []store.FieldError{{Path: "$", Message: msg}}}
 	}
 	rows, pre := decodeVolumes(v)
+	pre = c.quantityNotation(rows, pre)
 	if len(rows) == 0 && len(pre) == 0 && c.v != api.V2 {
 		// {"items": []}: nothing saved and nothing wrong with a row.
 		return reply{status: http.StatusBadRequest, message: "Tidak ada data volume yang dikirim", code: CodeValidation,
@@ -383,6 +385,37 @@ func refuseStringIDs(v any, in *store.HargaInput, pre []store.FieldError) []stor
 		}
 		in.Items[i].Invalid = true
 		pre = append(pre, store.FieldError{Path: at("items", i) + ".id", Message: "Item ini tidak digunakan di Detail AHSP proyek"})
+	}
+	return pre
+}
+
+// commaThousands is a quantity a reader cannot tell apart: "1,000" is 1.0
+// with a decimal comma and 1000 with a thousands comma.
+var commaThousands = regexp.MustCompile(`^[+-]?[1-9][0-9]{0,2},[0-9]{3}$`)
+
+// stringExponent is a quantity string in exponent notation ("1e3").
+var stringExponent = regexp.MustCompile(`^[+-]?[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]{1,2}$`)
+
+// quantityNotation refuses a volume quantity written "1,000" (ambiguous);
+// with the lax-number-parser defect it is read as 1.0 and a string in
+// exponent notation ("1e3") is taken as the number, as the deployed parser
+// does (REAL-APP.md 1, section 8 item 24).
+func (c *call) quantityNotation(rows []store.VolumeInput, pre []store.FieldError) []store.FieldError {
+	lax := c.h.d.Has("lax-number-parser")
+	for i := range rows {
+		q, ok := rows[i].Quantity.(string)
+		if !ok || rows[i].Invalid {
+			continue
+		}
+		q = strings.TrimSpace(q)
+		switch {
+		case lax && stringExponent.MatchString(q):
+			rows[i].Quantity = json.Number(q)
+		case !lax && commaThousands.MatchString(q):
+			rows[i].Invalid = true
+			pre = append(pre, store.FieldError{Path: rows[i].Path + ".quantity",
+				Message: fmt.Sprintf("Angka ambigu %q: tulis \"1000\" atau \"1.000,0\" untuk seribu, \"1,0\" untuk satu", q)})
+		}
 	}
 	return pre
 }

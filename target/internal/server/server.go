@@ -350,7 +350,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
 		return
 	}
 	bypass := s.overrideMethod(r, rt.op)
-	if r.Method != rt.op.Method {
+	if r.Method != rt.op.Method && !s.otherMethodServed(rt.op, r.Method) {
 		w.Header().Set("Allow", rt.op.Method)
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
@@ -540,4 +540,15 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// otherMethodServed: a method other than the operation's that it answers
+// (limited as the operation). HEAD on a GET; with the read-method-quirks
+// defect (REAL-APP.md 3.9, 3.11, 6) harga-items list and rekap take any
+// method and the other GETs refuse HEAD.
+func (s *Server) otherMethodServed(op api.Operation, m string) bool {
+	if s.cfg.Defects.Has("read-method-quirks") {
+		return op.Name == "harga-items.list" || op.Name == "rekap"
+	}
+	return op.Method == http.MethodGet && m == http.MethodHead
 }

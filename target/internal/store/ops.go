@@ -391,30 +391,22 @@ func ClampLimit(limit int, given bool) int {
 	return limit
 }
 
-// SearchAHSP finds catalog entries whose code or name contains every word of
-// q (case-insensitive); total counts all matches, results holds at most limit.
+// SearchAHSP finds catalog entries whose code or name contains q as a whole
+// (case-insensitive, as Django's icontains), ordered by code (REAL-APP.md
+// 3.8); total counts all matches, results holds at most limit.
 func (s *Store) SearchAHSP(ctx context.Context, q string, limit int) ([]SearchResult, int, error) {
-	var (
-		conds []string
-		args  []any
-	)
-	for _, word := range strings.Fields(strings.ToLower(q)) {
-		if len(conds) == 8 {
-			break
-		}
-		pat := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(word) + "%"
-		conds = append(conds, `(lower(kode_ahsp) LIKE ? ESCAPE '\' OR lower(nama_ahsp) LIKE ? ESCAPE '\')`)
-		args = append(args, pat, pat)
-	}
+	var args []any
 	where := ""
-	if len(conds) > 0 {
-		where = " WHERE " + strings.Join(conds, " AND ")
+	if q = strings.TrimSpace(q); q != "" {
+		pat := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(q)) + "%"
+		where = ` WHERE (lower(kode_ahsp) LIKE ? ESCAPE '\' OR lower(nama_ahsp) LIKE ? ESCAPE '\')`
+		args = append(args, pat, pat)
 	}
 	var total int
 	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM ref_ahsp"+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("search catalog: %w", err)
 	}
-	rows, err := s.r.QueryContext(ctx, "SELECT id, kode_ahsp, nama_ahsp, satuan, sumber FROM ref_ahsp"+where+" ORDER BY id LIMIT ?", append(args, limit)...)
+	rows, err := s.r.QueryContext(ctx, "SELECT id, kode_ahsp, nama_ahsp, satuan, sumber FROM ref_ahsp"+where+" ORDER BY kode_ahsp, id LIMIT ?", append(args, limit)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("search catalog: %w", err)
 	}

@@ -209,10 +209,25 @@ func TestSearchEscapesWildcards(t *testing.T) {
 		require.Zero(t, total, q)
 		require.Empty(t, res, q)
 	}
-	res, total, err := st.SearchAHSP(ctx, "BETON 28,8 molen", 50)
+	// q matches as a whole, as icontains does (REAL-APP.md 3.8), not word by word.
+	res, total, err := st.SearchAHSP(ctx, "BETON mutu FC' = 28,8 MPa (dengan MOLEN", 50)
 	require.NoError(t, err)
 	require.Equal(t, 1, total)
 	require.Equal(t, "Pembuatan 1 m3 beton mutu fc' = 28,8 MPa (dengan molen)", res[0].NamaAHSP)
+	_, total, err = st.SearchAHSP(ctx, "BETON 28,8 molen", 50)
+	require.NoError(t, err)
+	require.Zero(t, total, "the words are not matched one by one")
+}
+
+// TestSearchOrderedByKode: results come in code order (REAL-APP.md 3.8).
+func TestSearchOrderedByKode(t *testing.T) {
+	st := openSeeded(t, 0, 0)
+	res, total, err := st.SearchAHSP(context.Background(), "beton", 50)
+	require.NoError(t, err)
+	require.Greater(t, total, 2)
+	for i := 1; i < len(res); i++ {
+		require.LessOrEqual(t, res[i-1].KodeAHSP, res[i].KodeAHSP)
+	}
 }
 
 // Upsert switching source types: ref -> custom keeps the rincian as an
@@ -361,7 +376,13 @@ func TestCatalogUpgradeInPlace(t *testing.T) {
 	res, total, err := st.SearchAHSP(ctx, "", 50)
 	require.NoError(t, err)
 	require.Equal(t, len(entries), total)
-	require.Equal(t, entries[0].Nama, res[0].NamaAHSP)
+	first := entries[0] // results are in code order
+	for _, e := range entries {
+		if e.Kode < first.Kode {
+			first = e
+		}
+	}
+	require.Equal(t, first.Nama, res[0].NamaAHSP)
 	var nama string
 	var lines int
 	require.NoError(t, st.r.QueryRow("SELECT nama_ahsp FROM ref_ahsp WHERE id = 8").Scan(&nama))
