@@ -27,12 +27,23 @@ var (
 // redis-server or the embedded miniredis, so the fail-closed 503 runs too).
 func upTarget(t *testing.T, defects ...string) (*stack.Stack, CacheControl) {
 	t.Helper()
+	return upTargetLimits(t, nil, defects...)
+}
+
+func upTargetLimits(t *testing.T, limits map[api.Category]api.Limit, defects ...string) (*stack.Stack, CacheControl) {
+	t.Helper()
 	s := stacktest.Up(t, stack.Spec{Mode: stack.ModeLocal, Workers: 2, Cache: stack.CacheRedis,
-		Defects: defects, Seed: stack.Seed{Users: 4, Projects: 1}})
+		Defects: defects, Limits: limits, Seed: stack.Seed{Users: 4, Projects: 1}})
 	ctl, err := s.Control()
 	require.NoError(t, err)
 	return s, ctl
 }
+
+// roomyUpserts raises the correct target's bulk budget (5/300 s) for proofs
+// of one quirk each: a group that shows its quirk restores the project at
+// once, one upsert more than the budget holds, and the restore would wait
+// out the window. The limiter is not under test there.
+var roomyUpserts = map[api.Category]api.Limit{api.Bulk: {Requests: 50, WindowSeconds: 300}}
 
 func runSuite(t *testing.T, defects ...string) *Report {
 	rep, _ := runSuiteAndBurst(t, defects...)
@@ -226,7 +237,7 @@ var quirkRows = []struct {
 func TestIntegrationQuirkDefectAlone(t *testing.T) {
 	for _, row := range quirkRows {
 		t.Run(row.defect, func(t *testing.T) {
-			s, _ := upTarget(t, row.defect)
+			s, _ := upTargetLimits(t, roomyUpserts, row.defect)
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
 			rep, err := Run(ctx, s, Options{})
@@ -274,13 +285,7 @@ func TestIntegrationUpsertAndHealthQuirks(t *testing.T) {
 			`^GET /health/ with a session cookie answered 200 .*"mode\\":\\"simple\\".* without checking the database or cache \(anonymous /health/ checks both\): a health probe that sends a session cookie reports ok while the cache is down`},
 	} {
 		t.Run(tc.defect, func(t *testing.T) {
-			// A group that shows its quirk restores the project at once: one
-			// more upsert than the correct target's bulk budget (5/300 s)
-			// holds, so the budget is raised; the limiter is not under test.
-			s := stacktest.Up(t, stack.Spec{Mode: stack.ModeLocal, Workers: 2, Cache: stack.CacheRedis, Defects: []string{tc.defect},
-				Limits: map[api.Category]api.Limit{api.Bulk: {Requests: 50, WindowSeconds: 300}}, Seed: stack.Seed{Users: 4, Projects: 1}})
-			ctl, err := s.Control()
-			require.NoError(t, err)
+			s, ctl := upTargetLimits(t, roomyUpserts, tc.defect)
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
 			rep, err := Run(ctx, s, Options{Cache: ctl})
