@@ -371,6 +371,20 @@ const restoreWithin = 6 * time.Minute
 // sendServed is send for the restore: a 429 is waited out (Retry-After,
 // else the body's retry_after or window, else 60 s) and the step sent again,
 // within restoreWithin; any other answer is returned as it is.
+// limitWait is how long a 429 asks to wait: Retry-After, else the body's
+// retry_after, else its window, else a minute; plus a margin.
+func limitWait(h http.Header, body []byte) time.Duration {
+	wait := 60 * time.Second
+	if v, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After"))); err == nil && v >= 0 {
+		wait = time.Duration(v) * time.Second
+	} else if v, ok := retryAfter(body); ok && v >= 0 {
+		wait = time.Duration(v) * time.Second
+	} else if w := windowSeconds(body); w > 0 {
+		wait = time.Duration(w) * time.Second
+	}
+	return wait + 200*time.Millisecond
+}
+
 func (r *runner) sendServed(ctx context.Context, step string, pekID int, body any) exchange {
 	deadline := time.Now().Add(restoreWithin)
 	for {
@@ -378,15 +392,7 @@ func (r *runner) sendServed(ctx context.Context, step string, pekID int, body an
 		if ex.status != http.StatusTooManyRequests {
 			return ex
 		}
-		wait := 60 * time.Second
-		if v, err := strconv.Atoi(strings.TrimSpace(ex.header.Get("Retry-After"))); err == nil && v >= 0 {
-			wait = time.Duration(v) * time.Second
-		} else if v, ok := retryAfter(ex.body); ok && v >= 0 {
-			wait = time.Duration(v) * time.Second
-		} else if w := windowSeconds(ex.body); w > 0 {
-			wait = time.Duration(w) * time.Second
-		}
-		wait += 200 * time.Millisecond
+		wait := limitWait(ex.header, ex.body)
 		if time.Now().Add(wait).After(deadline) {
 			return ex
 		}

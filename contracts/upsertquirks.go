@@ -147,7 +147,7 @@ func (r *runner) upsertTakeover(ctx context.Context) bool {
 	}
 	vol := map[string]any{"items": []map[string]any{{"pekerjaan_id": target.id, "quantity": "7"}}}
 	r.checkRequest("volume-pekerjaan.save", vol)
-	if ex, _ := r.call(ctx, callSpec{step: "upsert.takeover.volume", op: "volume-pekerjaan.save", body: vol, want: 200, noStore: true}); ex.status != http.StatusOK {
+	if ex, _ := r.call(ctx, callSpec{step: "upsert.takeover.volume", op: "volume-pekerjaan.save", body: vol, want: 200, noStore: true, waitLimited: true}); ex.status != http.StatusOK {
 		r.limited("upsert.takeover.volume", ex)
 		return true
 	}
@@ -156,7 +156,7 @@ func (r *runner) upsertTakeover(ctx context.Context) bool {
 		"ordering_index": target.ordering, "temp_id": "p-twin"}
 	body, _ := sendBack(tree, nil, sub, add)
 	r.checkRequest("list-pekerjaan.upsert", body)
-	ex, _ := r.call(ctx, callSpec{step: "upsert.takeover", op: "list-pekerjaan.upsert", body: body, want: 200, noStore: true})
+	ex, _ := r.call(ctx, callSpec{step: "upsert.takeover", op: "list-pekerjaan.upsert", body: body, want: 200, noStore: true, waitLimited: true})
 	if r.limited("upsert.takeover", ex) || ex.status < 200 || ex.status > 299 {
 		return true
 	}
@@ -215,7 +215,7 @@ func (r *runner) upsertFailedRow(ctx context.Context) {
 			delete(row, "ref_id")
 		}
 	}, 0)
-	ex, _ := r.call(ctx, callSpec{step: "upsert.failed-row", op: "list-pekerjaan.upsert", body: body, want: 207, noStore: true,
+	ex, _ := r.call(ctx, callSpec{step: "upsert.failed-row", op: "list-pekerjaan.upsert", body: body, want: 207, noStore: true, waitLimited: true,
 		extra: func(p map[string]any) []Violation { return wantNonEmpty(p, "errors") }})
 	if r.limited("upsert.failed-row", ex) || (ex.status != http.StatusMultiStatus && (ex.status < 200 || ex.status > 299)) {
 		return

@@ -266,13 +266,14 @@ func (s *scanner) discoverOp(ctx context.Context, vu, other *scenarios.VU, op ap
 	defer hc.CloseIdleConnections()
 	var first *outcome
 	a := s.agent(vu)
-	// "No 429" proves no limit only if more than the declared limit (per
-	// worker) reached the operation within one declared window; a slow
-	// machine or deployment may spread the budget over several windows, so
-	// the stream goes on (bounded) until it has, else it is unmeasured.
+	// "No 429" proves no limit only if more than the declared limit reached
+	// the operation within one declared window; a slow machine or
+	// deployment may spread the budget over several windows, so the stream
+	// goes on (bounded) until it has, else it is unmeasured. (The budget
+	// itself covers a counter per worker.)
 	need, win := 0, time.Duration(decl.WindowSeconds)*time.Second
 	if decl.Requests > 0 && win > 0 {
-		need = min(decl.Requests*s.workerHint()+1, p.Budget)
+		need = min(decl.Requests+1, p.Budget)
 	}
 	var reachedAt []time.Time
 	dense := func() bool { return need == 0 || densest(reachedAt, win) >= need }

@@ -768,7 +768,9 @@ func testPages(t *testing.T, bctx context.Context) {
 		bodies := s.posted("volume-pekerjaan/save/")
 		require.Len(t, bodies, 1)
 		require.NoError(t, json.Unmarshal(bodies[0], &got))
-		require.Contains(t, got.Items, map[string]any{"pekerjaan_id": float64(103), "quantity": "7,5"})
+		// The page reads what it shows (id-ID "7,5") into a JSON number.
+		require.Contains(t, got.Items, map[string]any{"pekerjaan_id": float64(103), "quantity": 7.5})
+		require.Contains(t, got.Items, map[string]any{"pekerjaan_id": float64(102), "quantity": 12.5})
 		require.Len(t, got.Items, 3)
 		require.Empty(t, tb.problems(false))
 	})

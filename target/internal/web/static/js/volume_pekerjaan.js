@@ -84,7 +84,7 @@ const save = () => busy(async () => {
     toast.info('Tidak ada volume untuk disimpan.');
     return;
   }
-  const items = sent.map((i) => ({ pekerjaan_id: Number(i.dataset.pekerjaanId), quantity: i.value.trim() }));
+  const items = sent.map((i) => ({ pekerjaan_id: Number(i.dataset.pekerjaanId), quantity: localNumber(i.value) }));
   const btn = $('#btn-save-volume');
   btn.disabled = true;
   try {
@@ -106,6 +106,19 @@ const save = () => busy(async () => {
     btn.disabled = false;
   }
 });
+
+// localNumber reads what the page shows (id-ID: "748,336", "1.234,5") into a
+// JSON number, so the server never has to guess whether "1,000" is one or a
+// thousand; anything else goes as typed and the server names the row.
+function localNumber(v) {
+  const t = v.trim();
+  let c = null;
+  if (/^-?\d+(,\d+)?$/.test(t)) c = t.replace(',', '.');
+  else if (/^-?\d{1,3}(\.\d{3})+(,\d+)?$/.test(t)) c = t.replace(/\./g, '').replace(',', '.');
+  else if (/^-?\d+\.\d+$/.test(t)) c = t;
+  const n = c === null ? NaN : Number(c);
+  return Number.isFinite(n) ? n : t;
+}
 
 // markInvalid outlines the inputs named by error paths like "items[2].quantity".
 function markInvalid(data, sent) {
