@@ -145,59 +145,45 @@ type Profile struct {
 	Defects      []string
 }
 
+// deployed is the app as deployed whatever its cache: the traits, frontend
+// and quirks both profiles share (REAL-APP.md sections 2, 5, 6 and 8).
+var deployed = []string{
+	"legacy-scope", "no-retry-after", "naive-limiter",
+	"no-worker-header", "connection-close", "no-api-versions", "no-login-limit", "no-ratelimit-headers",
+	"toast-legacy-raw", "unused-ui-scripts", // the deployed frontend (REAL-APP.md section 5)
+	"no-csp", "no-metrics",
+	// The deployed app's quirks a contract sees (contracts block).
+	"rekap-csv-bom-per-line", "foreign-export-500", "anonymous-export-401", "blank-name-accepted",
+	"upsert-unknown-id-wipes", "upsert-empty-wipes", "retry-after-full-window",
+	"rincian-csv-lf",
+	"search-total-returned",
+	"save-keeps-empty-groups",
+	"login-lockout", // the app's failed-login lockout (REAL-APP.md section 6)
+	"detail-lock-project-stamp", "naive-timestamp-500",
+	"harga-string-id-refused",
+	"read-method-quirks",
+	"lax-number-parser",
+	// Quirks 14, 15 and 26 (contracts block).
+	"upsert-ordering-takeover", "upsert-failed-row-temp-ordering", "health-session-simple",
+	// End of as-deployed defects.
+}
+
 // Profiles are the --profile values (ahsp-target serve, harness stack flags).
-// Append a deployment's quirk defects to its profile's list.
+// Append a deployed quirk's defect to deployed (both profiles get it).
 var Profiles = map[string]Profile{
 	// The app as it runs today (../shared/REAL-APP.md sections 2, 6 and 8):
-	// gunicorn sync workers with the default per-process cache.
+	// gunicorn sync workers with the default per-process cache, so sessions
+	// live in each worker too.
 	"as-deployed": {
 		Summary: "the AHSP app as deployed: 4 gunicorn-style workers, per-process cache and sessions, one limited operation, no Retry-After",
 		Workers: 4, Cache: "locmem", SessionStore: "db",
-		Defects: []string{
-			"legacy-scope", "no-retry-after", "naive-limiter", "local-sessions",
-			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit", "no-ratelimit-headers",
-			"toast-legacy-raw", "unused-ui-scripts", // the deployed frontend (REAL-APP.md section 5)
-			"no-csp", "no-metrics",
-			// The deployed app's quirks a contract sees (contracts block).
-			"rekap-csv-bom-per-line", "foreign-export-500", "anonymous-export-401", "blank-name-accepted",
-			"upsert-unknown-id-wipes", "upsert-empty-wipes", "retry-after-full-window",
-			"rincian-csv-lf",
-			"search-total-returned",
-			"save-keeps-empty-groups",
-			"login-lockout", // the app's failed-login lockout (REAL-APP.md section 6)
-			"detail-lock-project-stamp", "naive-timestamp-500",
-			"harga-string-id-refused",
-			"read-method-quirks",
-			"lax-number-parser",
-			// Quirks 14, 15 and 26 (contracts block).
-			"upsert-ordering-takeover", "upsert-failed-row-temp-ordering", "health-session-simple",
-			// End of as-deployed defects.
-		},
+		Defects: append([]string{"local-sessions"}, deployed...),
 	},
 	// The same app configured with django-redis and database sessions.
 	"as-deployed-redis": {
 		Summary: "as-deployed with the Redis cache and database sessions (no per-process state)",
 		Workers: 4, Cache: "redis", SessionStore: "db",
-		Defects: []string{
-			"legacy-scope", "no-retry-after", "naive-limiter",
-			"no-worker-header", "connection-close", "no-api-versions", "no-login-limit", "no-ratelimit-headers",
-			"toast-legacy-raw", "unused-ui-scripts", // the deployed frontend (REAL-APP.md section 5)
-			"no-csp", "no-metrics",
-			// The deployed app's quirks a contract sees (contracts block).
-			"rekap-csv-bom-per-line", "foreign-export-500", "anonymous-export-401", "blank-name-accepted",
-			"upsert-unknown-id-wipes", "upsert-empty-wipes", "retry-after-full-window",
-			"rincian-csv-lf",
-			"search-total-returned",
-			"save-keeps-empty-groups",
-			"login-lockout", // the app's failed-login lockout (REAL-APP.md section 6)
-			"detail-lock-project-stamp", "naive-timestamp-500",
-			"harga-string-id-refused",
-			"read-method-quirks",
-			"lax-number-parser",
-			// Quirks 14, 15 and 26 (contracts block).
-			"upsert-ordering-takeover", "upsert-failed-row-temp-ordering", "health-session-simple",
-			// End of as-deployed-redis defects.
-		},
+		Defects: slices.Clone(deployed),
 	},
 }
 
