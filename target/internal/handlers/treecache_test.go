@@ -73,8 +73,8 @@ func TestTreeCacheStale(t *testing.T) {
 			require.Equal(t, want, e.treeNow("").Klasifikasi[0]["name"], "unsearched tree right after the upsert")
 			// A non-blank search is never cached (either spelling).
 			kode := before.Klasifikasi[0]["sub"].([]any)[0].(map[string]any)["pekerjaan"].([]any)[0].(map[string]any)["snapshot_kode"].(string)
-			require.Equal(t, "Diganti uji", e.treeNow("q="+kode).Klasifikasi[0]["name"])
-			require.Equal(t, "Diganti uji", e.treeNow("search="+kode).Klasifikasi[0]["name"])
+			require.Equal(t, "Diganti uji", e.treeNow("q=" + kode).Klasifikasi[0]["name"])
+			require.Equal(t, "Diganti uji", e.treeNow("search=" + kode).Klasifikasi[0]["name"])
 
 			now = now.Add(TreeCacheTTL - time.Second)
 			require.Equal(t, want, e.treeNow("").Klasifikasi[0]["name"], "still inside the 300 s")
