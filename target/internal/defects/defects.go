@@ -62,6 +62,9 @@ var Known = map[string]string{
 	"upsert-ordering-takeover":        "a new upsert pekerjaan whose ordering_index an existing one has takes that one over and deletes its volume; when that one is in the body too the new row vanishes, 200 (as the real app does)",
 	"upsert-failed-row-temp-ordering": "an existing pekerjaan whose upsert row fails (207) is left at the temporary ordering_index 1000000+n (as the real app does)",
 	"health-session-simple":           "/health/ with a logged-in session and without ?mode=deep answers the simple form {checks: {mode: simple}} and checks neither database nor cache (as the real app does)",
+	// The deployed number parser on the other fields (issue 14 detail).
+	"lax-number-parser-detail": "detail-ahsp save reads the koefisien \"1,000\" as 1.0 (a lone comma is always decimal) and accepts \"1e3\" as 1000 (as the real app does)",
+	"lax-number-parser-harga":  "harga-items save reads harga_satuan and markup_percent \"1,000\" as 1.0 (a lone comma is always decimal) and accepts \"1e3\" as 1000 (as the real app does)",
 	// End of contracts block.
 
 	// Browser (e2e).
@@ -165,6 +168,8 @@ var deployed = []string{
 	"lax-number-parser",
 	// Quirks 14, 15 and 26 (contracts block).
 	"upsert-ordering-takeover", "upsert-failed-row-temp-ordering", "health-session-simple",
+	// The number parser on detail and harga saves (issue 14 detail).
+	"lax-number-parser-detail", "lax-number-parser-harga",
 	// End of as-deployed defects.
 }
 
