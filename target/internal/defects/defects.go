@@ -62,6 +62,8 @@ var Known = map[string]string{
 	"upsert-ordering-takeover":        "a new upsert pekerjaan whose ordering_index an existing one has takes that one over and deletes its volume; when that one is in the body too the new row vanishes, 200 (as the real app does)",
 	"upsert-failed-row-temp-ordering": "an existing pekerjaan whose upsert row fails (207) is left at the temporary ordering_index 1000000+n (as the real app does)",
 	"health-session-simple":           "/health/ with a logged-in session and without ?mode=deep answers the simple form {checks: {mode: simple}} and checks neither database nor cache (as the real app does)",
+	// Quirk 16 (stale).
+	"tree-cache-stale": "each worker caches an unsearched list-pekerjaan tree for 300 s keyed by the project's max(pekerjaan.updated_at), and the upsert does not touch updated_at: after an upsert the tree can be stale up to 300 s per worker (as the real app does)",
 	// The deployed number parser on the other fields (issue 14 detail).
 	"lax-number-parser-detail": "detail-ahsp save reads the koefisien \"1,000\" as 1.0 (a lone comma is always decimal) and accepts \"1e3\" as 1000 (as the real app does)",
 	"lax-number-parser-harga":  "harga-items save reads harga_satuan and markup_percent \"1,000\" as 1.0 (a lone comma is always decimal) and accepts \"1e3\" as 1000 (as the real app does)",

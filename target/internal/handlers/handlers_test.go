@@ -605,6 +605,48 @@ func TestVolumes(t *testing.T) {
 	}
 }
 
+// TestVolumeListTreeOrder: every pekerjaan in tree order, "0.000" without a
+// volume (REAL-APP.md 3.5), in every family and whatever the defects (the
+// as-deployed profile's included).
+func TestVolumeListTreeOrder(t *testing.T) {
+	deployed, err := defects.Parse(defects.Profiles["as-deployed"].Defects)
+	require.NoError(t, err)
+	for name, d := range map[string]defects.Set{"correct": {}, "as-deployed": deployed} {
+		e := newEnv(t, d)
+		w := e.do(req{op: "list-pekerjaan.save", body: `{"klasifikasi":[{"name":"Awal","ordering_index":0,"sub":[{"name":"S","pekerjaan":[` +
+			`{"source_type":"custom","snapshot_uraian":"Baru","ordering_index":950,"temp_id":"p"}]}]}]}`})
+		require.Equal(t, 200, w.Code, w.Body.String())
+		for _, v := range api.Versions {
+			if v != api.Legacy && d.Has("no-api-versions") {
+				continue
+			}
+			t.Run(string(v)+"/"+name, func(t *testing.T) {
+				tree := payload(t, v, e.do(req{op: "list-pekerjaan.tree", v: v}))
+				var want []float64
+				for _, k := range tree["klasifikasi"].([]any) {
+					for _, sb := range k.(map[string]any)["sub"].([]any) {
+						for _, p := range sb.(map[string]any)["pekerjaan"].([]any) {
+							want = append(want, p.(map[string]any)["id"].(float64))
+						}
+					}
+				}
+				w := e.do(req{op: "volume-pekerjaan.list", v: v})
+				require.Equal(t, 200, w.Code)
+				var got []float64
+				var qs []string
+				for _, it := range payload(t, v, w)["items"].([]any) {
+					x := it.(map[string]any)
+					got, qs = append(got, x["pekerjaan_id"].(float64)), append(qs, x["quantity"].(string))
+				}
+				require.Equal(t, want, got, "every pekerjaan in tree order")
+				require.Len(t, got, 5)
+				require.Equal(t, "0.000", qs[0], "the new pekerjaan (first in the tree) has no volume")
+				require.Greater(t, got[0], got[1], "tree order, not id order")
+			})
+		}
+	}
+}
+
 func TestDetailGet(t *testing.T) {
 	for _, drift := range []bool{false, true} {
 		d := defects.Set{}

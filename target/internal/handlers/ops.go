@@ -72,6 +72,7 @@ func (c *call) upsertTree() reply {
 	}
 	in.OrderingTakeover = c.h.d.Has("upsert-ordering-takeover")
 	in.FailedRowTempOrdering = c.h.d.Has("upsert-failed-row-temp-ordering")
+	in.KeepStamps = c.h.d.Has("tree-cache-stale")
 	res, err := c.h.st.UpsertTree(c.r.Context(), c.p.ProjectID, in)
 	if ve, isVE := asValidation(err); isVE {
 		return preflight(ve.Errors)
@@ -120,8 +121,18 @@ func preflight(errs []store.FieldError) reply {
 }
 
 func (c *call) tree() reply {
+	// The deployed view takes ?search= or ?q= (REAL-APP.md 3.3).
 	q := c.r.URL.Query().Get("q")
-	res, err := c.h.st.Tree(c.r.Context(), c.p.ProjectID, q)
+	if strings.TrimSpace(q) == "" {
+		q = c.r.URL.Query().Get("search")
+	}
+	var res store.TreeResult
+	var err error
+	if strings.TrimSpace(q) == "" && c.h.d.Has("tree-cache-stale") {
+		res, err = c.h.cachedTree(c.r.Context(), c.p.ProjectID)
+	} else {
+		res, err = c.h.st.Tree(c.r.Context(), c.p.ProjectID, q)
+	}
 	if err != nil {
 		return c.fail(err)
 	}

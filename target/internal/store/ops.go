@@ -74,9 +74,15 @@ type VolumeItem struct {
 	Quantity    string `json:"quantity"`
 }
 
-// ListVolumes returns every stored volume of the project, by pekerjaan id.
+// ListVolumes returns every pekerjaan of the project in tree order
+// (klasifikasi, sub, pekerjaan, each by ordering_index then id), with
+// quantity "0.000" where none is stored (REAL-APP.md 3.5).
 func (s *Store) ListVolumes(ctx context.Context, pid int64) ([]VolumeItem, error) {
-	st, err := s.stmt(ctx, "SELECT v.pekerjaan_id, v.quantity FROM volume v JOIN pekerjaan p ON p.id = v.pekerjaan_id WHERE p.project_id = ? ORDER BY v.pekerjaan_id")
+	st, err := s.stmt(ctx, `SELECT p.id, COALESCE(v.quantity, '0') FROM pekerjaan p
+		JOIN sub s ON s.id = p.sub_id JOIN klasifikasi k ON k.id = s.klasifikasi_id
+		LEFT JOIN volume v ON v.pekerjaan_id = p.id
+		WHERE p.project_id = ?
+		ORDER BY k.ordering_index, k.id, s.ordering_index, s.id, p.ordering_index, p.id`)
 	if err != nil {
 		return nil, err
 	}

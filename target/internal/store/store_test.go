@@ -403,3 +403,48 @@ func TestSearchTextCutsTheNameAt80Characters(t *testing.T) {
 	require.Equal(t, "A.1 — "+strings.Repeat("é", 79)+"x", SearchText("A.1", long))
 	require.Equal(t, "A.1 — Galian", SearchText("A.1", "Galian"))
 }
+
+// The volume list has every pekerjaan of the project in tree order, "0.000"
+// where no volume is stored (REAL-APP.md 3.5): a klasifikasi saved later
+// with a smaller ordering_index, and pekerjaan whose ordering runs against
+// their ids, come first, so id order would differ.
+func TestListVolumesTreeOrderWithZeros(t *testing.T) {
+	ctx := context.Background()
+	st := openSeeded(t, 1, 1)
+	in := TreeInput{Klasifikasi: []KlasifikasiInput{{Name: "Awal", TempID: "k", OrderingIndex: 0, Sub: []SubInput{{Name: "S", TempID: "s", OrderingIndex: 1, Pekerjaan: []PekerjaanInput{
+		{TempID: "late", SourceType: SourceCustom, SnapshotUraian: "Kedua", OrderingIndex: 902},
+		{TempID: "early", SourceType: SourceCustom, SnapshotUraian: "Pertama", OrderingIndex: 901},
+	}}}}}}
+	res, err := st.SaveTree(ctx, 1, in, nil)
+	require.NoError(t, err)
+	require.Empty(t, res.Errors)
+	early := res.IDMap.Pekerjaan["early"]
+	_, err = st.SaveVolumes(ctx, 1, []VolumeInput{{Path: "[0]", PekerjaanID: early, Quantity: "2,5"}}, nil)
+	require.NoError(t, err)
+
+	tr, err := st.Tree(ctx, 1, "")
+	require.NoError(t, err)
+	var want []int64
+	for _, k := range tr.Klasifikasi {
+		for _, sb := range k.Sub {
+			for _, p := range sb.Pekerjaan {
+				want = append(want, p.ID)
+			}
+		}
+	}
+	items, err := st.ListVolumes(ctx, 1)
+	require.NoError(t, err)
+	var got []int64
+	q := map[int64]string{}
+	for _, it := range items {
+		got = append(got, it.PekerjaanID)
+		q[it.PekerjaanID] = it.Quantity
+	}
+	require.Equal(t, want, got, "every pekerjaan, in tree order")
+	require.Equal(t, []int64{early, res.IDMap.Pekerjaan["late"]}, got[:2], "the new klasifikasi (ordering 0) first, its pekerjaan by ordering_index")
+	require.False(t, slices.IsSorted(got), "tree order here is not id order")
+	require.Equal(t, "2.500", q[early])
+	require.Equal(t, "0.000", q[res.IDMap.Pekerjaan["late"]], "no volume stored: 0.000")
+	seeded := got[2]
+	require.NotEqual(t, "0.000", q[seeded], "seeded volumes are listed as stored")
+}
