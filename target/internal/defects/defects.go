@@ -38,6 +38,11 @@ var Known = map[string]string{
 	"no-ratelimit-headers": "answers carry no RateLimit, RateLimit-Policy or X-RateLimit-* headers (the limit is only in the 429 body, as deployed)",
 	// End of deployment-traits block.
 
+	// The deployed app with its Redis cache down (REAL-APP.md section 6, "Redis down").
+	"cache-errors-raise":         "cache errors are not handled: while the cache is unreachable the limiter, the cached tree and rekap and the login POST raise (500, Django's error page) instead of applying a failure policy, and /health/ and /health/ready/ answer 503 with redis-py's error text (\"Error 111 connecting to <host>:<port>. Connection refused.\") (as the real app does)",
+	"rekap-csv-blank-cache-down": "while the cache is unreachable the rekap CSV export answers 200 with every amount blank (as the real app does)",
+	// End of cache-outage block.
+
 	// Contracts and the deployed app's quirks.
 	"v2-drift": "v2 renames a field and drops another compared with v1",
 	// The deployed app's quirks (REAL-APP.md section 8) a contract can see.
@@ -170,6 +175,8 @@ var deployed = []string{
 	"lax-number-parser",
 	// Quirks 14, 15 and 26 (contracts block).
 	"upsert-ordering-takeover", "upsert-failed-row-temp-ordering", "health-session-simple",
+	// Redis down (cache-outage block; no effect with locmem, which never fails).
+	"cache-errors-raise", "rekap-csv-blank-cache-down",
 	// The number parser on detail and harga saves (issue 14 detail).
 	"lax-number-parser-detail", "lax-number-parser-harga",
 	// End of as-deployed defects.

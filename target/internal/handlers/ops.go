@@ -552,7 +552,7 @@ func (c *call) rekap() reply {
 }
 
 func (c *call) exportRekap() reply {
-	b, err := c.h.st.RekapCSV(c.r.Context(), c.p.ProjectID)
+	b, err := c.h.st.RekapCSV(c.r.Context(), c.p.ProjectID, c.p.CacheDown && c.h.d.Has("rekap-csv-blank-cache-down"))
 	if err != nil {
 		return c.fail(err)
 	}
