@@ -735,8 +735,13 @@ func TestDetailSave(t *testing.T) {
 		{"partial", 2, func(string) string {
 			return `{"rows":[` + row + `,{"kategori":"XX","kode":"Z","uraian":"Z","koefisien":"1"},` + row + `]}`
 		}, 207, []string{"rows[1].kategori", "rows[2].kode"}, 1},
-		{"none valid", 2, func(string) string { return `{"rows":[{"kategori":"TK","kode":"","uraian":"x","koefisien":"-1"}]}` }, 400,
+		// A blank kode is generated on TK/BHN/ALT rows only: LAIN needs one.
+		{"none valid", 2, func(string) string { return `{"rows":[{"kategori":"LAIN","kode":"","uraian":"x","koefisien":"-1"}]}` }, 400,
 			[]string{"rows[0].kode", "rows[0].koefisien"}, 0},
+		// L.01 is the project's TK item: as BHN it clashes, nothing is saved.
+		{"kategori clash", 2, func(string) string {
+			return `{"rows":[{"kategori":"BHN","kode":"L.01","uraian":"Pekerja","koefisien":"1"}]}`
+		}, 400, []string{"kategori"}, 0},
 		{"read-only ref", 1, func(string) string { return `{"rows":[` + row + `]}` }, 400, []string{"source_type"}, 0},
 		{"stale", 2, func(u string) string { return `{"rows":[` + row + `],"client_updated_at":"2020-01-01T00:00:00Z"}` }, 409,
 			[]string{"updated_at"}, 0},
