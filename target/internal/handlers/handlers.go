@@ -29,6 +29,9 @@ import (
 // Params identifies what an API call is about (set by the server's router).
 type Params struct {
 	UserID, ProjectID, PekerjaanID int64
+	// CacheDown: the cache did not answer the server's check (made only
+	// where a defect makes the answer depend on it).
+	CacheDown bool
 }
 
 // Handlers serves the project API operations.
@@ -36,12 +39,18 @@ type Handlers struct {
 	st  *store.Store
 	d   defects.Set
 	log *slog.Logger
+	// now is the clock of the tree cache (tree-cache-stale).
+	now   func() time.Time
+	trees treeCache
 }
 
 // New returns the handlers over st with the switched-on defects d.
 func New(st *store.Store, d defects.Set) *Handlers {
-	return &Handlers{st: st, d: d, log: slog.New(slog.NewJSONHandler(os.Stderr, nil))}
+	return &Handlers{st: st, d: d, log: slog.New(slog.NewJSONHandler(os.Stderr, nil)), now: time.Now}
 }
+
+// SetClock replaces the clock the tree cache expires entries by (tests).
+func (h *Handlers) SetClock(now func() time.Time) { h.now = now }
 
 // SetLogger replaces the logger of unexpected errors (JSON on stderr by default).
 func (h *Handlers) SetLogger(l *slog.Logger) { h.log = l }

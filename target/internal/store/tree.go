@@ -35,6 +35,12 @@ type TreeInput struct {
 	// at the temporary ordering_index 1000000+n, n its place in the body
 	// (the upsert-failed-row-temp-ordering defect, the deployed app's quirk 15).
 	FailedRowTempOrdering bool
+	// KeepStamps leaves an existing pekerjaan's updated_at as it was when the
+	// upsert updates it (the tree-cache-stale defect: the deployed upsert
+	// writes its rows without touching updated_at, so the tree cache's key,
+	// the project's max(updated_at), does not move). Rows it creates are
+	// stamped as any created row is.
+	KeepStamps bool
 }
 
 // KlasifikasiInput is one top-level group.
@@ -680,7 +686,11 @@ func (s *Store) UpsertTree(ctx context.Context, pid int64, in TreeInput) (Upsert
 							return err
 						}
 						id = *p.ID
-						return s.updatePekerjaan(ctx, tx, pid, sid, id, old, row, p.OrderingIndex, stamp, &res.ChangeFlags)
+						upd := stamp
+						if in.KeepStamps {
+							upd = ""
+						}
+						return s.updatePekerjaan(ctx, tx, pid, sid, id, old, row, p.OrderingIndex, upd, &res.ChangeFlags)
 					})
 					var rf *rowFailed
 					if errors.As(err, &rf) {
@@ -750,7 +760,7 @@ func (s *Store) updatePekerjaan(ctx context.Context, tx *sql.Tx, pid, subID, id 
 		}
 	}
 	if _, err := tx.ExecContext(ctx,
-		`UPDATE pekerjaan SET sub_id = ?, source_type = ?, ref_id = ?, snapshot_kode = ?, snapshot_uraian = ?, snapshot_satuan = ?, ordering_index = ?, updated_at = ? WHERE id = ?`,
+		`UPDATE pekerjaan SET sub_id = ?, source_type = ?, ref_id = ?, snapshot_kode = ?, snapshot_uraian = ?, snapshot_satuan = ?, ordering_index = ?, updated_at = COALESCE(NULLIF(?, ''), updated_at) WHERE id = ?`,
 		subID, row.sourceType, row.refID, kode, row.uraian, row.satuan, ordering, stamp, id); err != nil {
 		return fmt.Errorf("update pekerjaan: %w", err)
 	}
@@ -858,6 +868,16 @@ type TreeResult struct {
 	Klasifikasi  []TreeKlasifikasi `json:"klasifikasi"`
 	SearchActive bool              `json:"-"`
 	MatchCount   int               `json:"-"`
+}
+
+// TreeStamp is the project's max(updated_at) over its pekerjaan ("" when
+// it has none): the key the deployed app caches unsearched trees under.
+func (s *Store) TreeStamp(ctx context.Context, pid int64) (string, error) {
+	var v sql.NullString
+	if err := s.r.QueryRowContext(ctx, "SELECT max(updated_at) FROM pekerjaan WHERE project_id = ?", pid).Scan(&v); err != nil {
+		return "", fmt.Errorf("tree stamp: %w", err)
+	}
+	return v.String, nil
 }
 
 const treeQuery = `
