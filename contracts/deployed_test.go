@@ -76,6 +76,7 @@ func asDeployed(t *testing.T, profile string) {
 		"method.read-accepts-any-method",
 		"volume-pekerjaan.save.comma-thousands-as-decimal",
 		"volume-pekerjaan.save.exponent-string-accepted",
+		"list-pekerjaan.tree.stale-after-upsert",
 	}, ids)
 	// Nothing else: every other response passes, nothing is compared (no
 	// v2), the restores are proven.
@@ -191,6 +192,8 @@ func TestPlanListsEveryStepWithItsClass(t *testing.T) {
 	}
 	require.Regexp(t, `writing\s+script\s+save.tree\s+POST /detail_project/api/project/\{pid\}/list-pekerjaan/save/`, out)
 	require.Regexp(t, `read-only\s+script\s+tree.initial\s+GET /detail_project/api/project/\{pid\}/list-pekerjaan/tree/`, out)
+	require.Regexp(t, `writing\s+upsert.failed-row\s+tree.stale-after-upsert\s+GET /detail_project/api/project/\{pid\}/list-pekerjaan/tree/`, out)
+	require.Regexp(t, `read-only\s+tree\s+tree.read.search\s+GET /detail_project/api/project/\{pid\}/list-pekerjaan/tree/\?q=\{kode\}`, out)
 	require.Regexp(t, `read-only\s+discovery\s+family.v2\s+GET /detail_project/api/v2/project/\{pid\}/`, out)
 	require.Contains(t, out, "?q=beton&limit=5")
 	// Every step that sends a body to a POST operation is writing.

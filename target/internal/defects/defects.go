@@ -167,6 +167,7 @@ var deployed = []string{
 	"lax-number-parser",
 	// Quirks 14, 15 and 26 (contracts block).
 	"upsert-ordering-takeover", "upsert-failed-row-temp-ordering", "health-session-simple",
+	"tree-cache-stale", // quirk 16 (contracts block)
 	// End of as-deployed defects.
 }
 
