@@ -32,6 +32,11 @@ var Quirks = map[string]string{
 	"method.head-405":                                  "HEAD on a GET operation answers 405",
 	"volume-pekerjaan.save.comma-thousands-as-decimal": "volume save reads \"1,000\" (a thousands comma or a decimal one) instead of refusing it",
 	"volume-pekerjaan.save.exponent-string-accepted":   "volume save accepts a quantity string in exponent notation (\"1e3\")",
+	// Quirk 24 on detail and harga save (REAL-APP.md 1, section 8).
+	"detail-ahsp.save.comma-thousands-as-decimal": "detail save reads the koefisien \"1,000\" (a thousands comma or a decimal one) instead of refusing it",
+	"detail-ahsp.save.exponent-string-accepted":   "detail save accepts a koefisien string in exponent notation (\"1e3\")",
+	"harga-items.save.comma-thousands-as-decimal": "harga save reads harga_satuan or markup_percent \"1,000\" (a thousands comma or a decimal one) instead of refusing it",
+	"harga-items.save.exponent-string-accepted":   "harga save accepts harga_satuan or markup_percent strings in exponent notation (\"1e3\", \"1e1\")",
 	// Quirks 14, 15 and 26 (REAL-APP.md section 8).
 	"list-pekerjaan.upsert.ordering-takeover":        "a new upsert pekerjaan at an existing one's ordering_index takes it over: the new row vanishes and the volume is deleted",
 	"list-pekerjaan.upsert.failed-row-temp-ordering": "a pekerjaan whose upsert row failed (207) is left at a temporary ordering_index (1000000+n)",

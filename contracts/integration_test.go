@@ -120,7 +120,9 @@ func TestIntegrationCorrectTargetPasses(t *testing.T) {
 	}
 	for _, v := range []string{"legacy", "v2"} {
 		for _, s := range []string{"save.tree", "upsert", "volume.save", "volume.list", "detail.save", "detail.save.conflict",
-			"detail.save.read-only", "detail.save.resend", "detail.save.naive-stamp", "search", "search.total", "harga.save", "harga.save.naive-stamp", "harga.save.string-id", "method.post.harga-list", "method.post.rekap", "method.head.tree", "volume.save.comma-thousands", "volume.save.exponent", "rekap", "export.rekap-rab", "export.rincian-rab",
+			"detail.save.read-only", "detail.save.resend", "detail.save.naive-stamp", "search", "search.total", "harga.save", "harga.save.naive-stamp", "harga.save.string-id", "method.post.harga-list", "method.post.rekap", "method.head.tree", "volume.save.comma-thousands", "volume.save.exponent",
+			"detail.save.comma-thousands", "detail.save.exponent", "detail.save.kategori-clash", "harga.save.comma-thousands", "harga.save.exponent",
+			"harga.save.markup.comma-thousands", "harga.save.markup.exponent", "rekap", "export.rekap-rab", "export.rincian-rab",
 			"bad.save.empty-name", "bad.save.malformed-json", "bad.upsert.negative-id", "bad.upsert.empty-list", "bad.volume.quantity", "bad.detail.kategori",
 			"not-found.pekerjaan", "not-found.foreign-project", "not-found.foreign-export", "save.partial", "save.groups-only", "unauthenticated",
 			"unauthenticated.export", "rate-limited", "limiter-unavailable", "upsert.takeover", "upsert.failed-row", "tree.stale-after-upsert"} {
@@ -232,6 +234,13 @@ var quirkRows = []struct {
 	{"lax-number-parser", "volume-pekerjaan.save.comma-thousands-as-decimal",
 		[]string{"legacy volume.save.comma-thousands", "v2 volume.save.comma-thousands"}, `quantity "1,000" accepted with 200 and listed as 1.000`,
 		map[string][]string{"volume-pekerjaan.save.exponent-string-accepted": {"legacy volume.save.exponent", "v2 volume.save.exponent"}}},
+	{"lax-number-parser-detail", "detail-ahsp.save.comma-thousands-as-decimal",
+		[]string{"legacy detail.save.comma-thousands", "v2 detail.save.comma-thousands"}, `koefisien "1,000" accepted with 200 and stored as 1.000000`,
+		map[string][]string{"detail-ahsp.save.exponent-string-accepted": {"legacy detail.save.exponent", "v2 detail.save.exponent"}}},
+	{"lax-number-parser-harga", "harga-items.save.comma-thousands-as-decimal",
+		[]string{"legacy harga.save.comma-thousands", "legacy harga.save.markup.comma-thousands", "v2 harga.save.comma-thousands", "v2 harga.save.markup.comma-thousands"},
+		`harga_satuan "1,000" accepted with 200 and listed as 1.00`,
+		map[string][]string{"harga-items.save.exponent-string-accepted": {"legacy harga.save.exponent", "legacy harga.save.markup.exponent", "v2 harga.save.exponent", "v2 harga.save.markup.exponent"}}},
 }
 
 func TestIntegrationQuirkDefectAlone(t *testing.T) {

@@ -842,24 +842,129 @@ func (r *runner) volumes(ctx context.Context) {
 // 1, section 8 item 24); what it stored is read back. volume.save then
 // writes the script's own volumes over them.
 func (r *runner) numberNotation(ctx context.Context) {
-	for _, n := range []struct{ step, quantity, id string }{
-		{"volume.save.comma-thousands", "1,000", "volume-pekerjaan.save.comma-thousands-as-decimal"},
-		{"volume.save.exponent", "1e3", "volume-pekerjaan.save.exponent-string-accepted"},
+	for _, n := range []notation{
+		{"volume.save.comma-thousands", "quantity", "1,000", "volume-pekerjaan.save.comma-thousands-as-decimal"},
+		{"volume.save.exponent", "quantity", "1e3", "volume-pekerjaan.save.exponent-string-accepted"},
 	} {
-		body := map[string]any{"items": []map[string]any{{"pekerjaan_id": r.customID, "quantity": n.quantity}}}
-		ex, _ := r.call(ctx, callSpec{step: n.step, op: "volume-pekerjaan.save", body: body, want: 400, extra: wantErrorPath("items[0].quantity")})
-		if ex.status < 200 || ex.status > 299 {
-			continue
-		}
-		stored := "not listed"
-		_, p := r.call(ctx, callSpec{step: n.step + ".read-back", op: "volume-pekerjaan.list", want: 200})
+		body := map[string]any{"items": []map[string]any{{"pekerjaan_id": r.customID, "quantity": n.value}}}
+		r.notationStep(ctx, n, "volume-pekerjaan.save", 0, body, "items[0].quantity", "volume-pekerjaan.list", func(p map[string]any) string {
+			for _, it := range list(p, "items") {
+				if intOf(get(it, "pekerjaan_id")) == r.customID {
+					return fmt.Sprintf("listed as %v", get(it, "quantity"))
+				}
+			}
+			return "not listed"
+		})
+	}
+}
+
+// notation is one number a parser must not guess at, sent in field.
+type notation struct{ step, field, value, finding string }
+
+// notationStep sends body (n.value in n.field) to op and wants it refused
+// with 400 on path; accepted, it reads readOp back (step ".read-back") and
+// reports n.finding with what stored says was kept.
+func (r *runner) notationStep(ctx context.Context, n notation, op string, pekID int, body any, path, readOp string, stored func(map[string]any) string) {
+	ex, _ := r.call(ctx, callSpec{step: n.step, op: op, pekID: pekID, body: body, want: 400, extra: wantErrorPath(path), waitLimited: true})
+	if ex.status < 200 || ex.status > 299 {
+		return
+	}
+	_, p := r.call(ctx, callSpec{step: n.step + ".read-back", op: readOp, pekID: pekID, want: 200})
+	r.finding(r.last(n.step), n.finding, fmt.Sprintf("%s %q accepted with %d and %s", n.field, n.value, ex.status, stored(p)))
+}
+
+// detailNotation saves the first rincian row again with koefisien "1,000"
+// and then "1e3" (quirk 24 on detail save, see numberNotation); accepted,
+// the detail get says what was stored.
+func (r *runner) detailNotation(ctx context.Context, item any) {
+	for _, n := range []notation{
+		{"detail.save.comma-thousands", "koefisien", "1,000", "detail-ahsp.save.comma-thousands-as-decimal"},
+		{"detail.save.exponent", "koefisien", "1e3", "detail-ahsp.save.exponent-string-accepted"},
+	} {
+		kode := get(item, "kode")
+		body := map[string]any{"rows": []map[string]any{{"kategori": get(item, "kategori"), "kode": kode, "uraian": get(item, "uraian"),
+			"satuan": get(item, "satuan"), "koefisien": n.value}}}
+		r.notationStep(ctx, n, "detail-ahsp.save", r.customID, body, "rows[0].koefisien", "detail-ahsp.get", func(p map[string]any) string {
+			for _, it := range list(p, "items") {
+				if get(it, "kode") == kode {
+					return fmt.Sprintf("stored as %v", get(it, "koefisien"))
+				}
+			}
+			return fmt.Sprintf("kode %v not listed", kode)
+		})
+	}
+}
+
+// hargaNotation saves the first listed price, then the markup, as "1,000"
+// and as a string in exponent notation (quirk 24 on harga save, see
+// numberNotation). The markup's exponent is "1e1": 1000 % would be refused
+// for its range whatever the parser.
+func (r *runner) hargaNotation(ctx context.Context, id any) {
+	price := func(p map[string]any) string {
 		for _, it := range list(p, "items") {
-			if intOf(get(it, "pekerjaan_id")) == r.customID {
-				stored = fmt.Sprintf("listed as %v", get(it, "quantity"))
+			if intOf(get(it, "id")) == intOf(id) {
+				return fmt.Sprintf("listed as %v", get(it, "harga_satuan"))
 			}
 		}
-		r.finding(r.last(n.step), n.id, fmt.Sprintf("quantity %q accepted with %d and %s", n.quantity, ex.status, stored))
+		return fmt.Sprintf("item %v not listed", id)
 	}
+	markup := func(p map[string]any) string {
+		return fmt.Sprintf("listed as %v", get(get(p, "meta"), "markup_percent"))
+	}
+	for _, n := range []struct {
+		notation
+		markup bool
+	}{
+		{notation{"harga.save.comma-thousands", "harga_satuan", "1,000", "harga-items.save.comma-thousands-as-decimal"}, false},
+		{notation{"harga.save.exponent", "harga_satuan", "1e3", "harga-items.save.exponent-string-accepted"}, false},
+		{notation{"harga.save.markup.comma-thousands", "markup_percent", "1,000", "harga-items.save.comma-thousands-as-decimal"}, true},
+		{notation{"harga.save.markup.exponent", "markup_percent", "1e1", "harga-items.save.exponent-string-accepted"}, true},
+	} {
+		if n.markup {
+			r.notationStep(ctx, n.notation, "harga-items.save", 0, map[string]any{"markup_percent": n.value}, "markup_percent", "harga-items.list", markup)
+			continue
+		}
+		body := map[string]any{"items": []map[string]any{{"id": id, "harga_satuan": n.value}}}
+		r.notationStep(ctx, n.notation, "harga-items.save", 0, body, "items[0].harga_satuan", "harga-items.list", price)
+	}
+}
+
+// kategoriClash saves a rincian row whose kode the project already has
+// under another kategori (the first row detail get listed after the save,
+// sent with another kategori): the deployed app refuses the save whole,
+// 400 {ok, user_message, errors: [{path: "kategori"}]} (REAL-APP.md 3.7);
+// the rows read before and after must be the same.
+func (r *runner) kategoriClash(ctx context.Context, item any) {
+	kat, _ := get(item, "kategori").(string)
+	other := "ALT"
+	if kat == other {
+		other = "BHN"
+	}
+	_, before := r.call(ctx, callSpec{step: "detail.save.kategori-clash.before", op: "detail-ahsp.get", pekID: r.customID, want: 200, noStore: true})
+	body := map[string]any{"rows": []map[string]any{{"kategori": other, "kode": get(item, "kode"), "uraian": get(item, "uraian"),
+		"satuan": get(item, "satuan"), "koefisien": "1"}}}
+	ex, _ := r.call(ctx, callSpec{step: "detail.save.kategori-clash", op: "detail-ahsp.save", pekID: r.customID, body: body, want: 400,
+		extra: wantErrorPath("kategori"), waitLimited: true})
+	if ex.status == 0 {
+		return
+	}
+	_, after := r.call(ctx, callSpec{step: "detail.save.kategori-clash.after", op: "detail-ahsp.get", pekID: r.customID, want: 200, noStore: true})
+	if b, a := rincianRows(before), rincianRows(after); b != a {
+		res := r.last("detail.save.kategori-clash")
+		res.Verdict = check.Fail
+		res.Violations = append(res.Violations, Violation{Where: "body", InstancePath: "rows",
+			Message: fmt.Sprintf("kode %v sent as %s (the project's %s) answered %d and the rincian changed: %s -> %s", get(item, "kode"), other, kat, ex.status, b, a)})
+	}
+}
+
+// rincianRows is a detail answer's rows as "kategori kode koefisien", for
+// comparing two reads.
+func rincianRows(p map[string]any) string {
+	var out []string
+	for _, it := range list(p, "items") {
+		out = append(out, fmt.Sprintf("%v %v %v", get(it, "kategori"), get(it, "kode"), get(it, "koefisien")))
+	}
+	return "[" + strings.Join(out, "; ") + "]"
 }
 
 func (r *runner) detail(ctx context.Context) {
@@ -875,6 +980,12 @@ func (r *runner) detail(ctx context.Context) {
 	// The same edit again from the old version: the optimistic lock must refuse it.
 	r.call(ctx, callSpec{step: "detail.save.conflict", op: "detail-ahsp.save", pekID: r.customID, body: body, want: 409})
 	r.detailResend(ctx, rows)
+	if items := list(r.payload(r.calls["detail.get.after-save"].body), "items"); len(items) > 0 {
+		r.kategoriClash(ctx, items[0])
+		r.detailNotation(ctx, items[0])
+	} else {
+		r.skip("detail.save.kategori-clash", "detail-ahsp.save", "detail-ahsp.get listed no rincian after the save: no kode to clash with")
+	}
 	if r.refPekID != 0 {
 		r.call(ctx, callSpec{step: "detail.get.ref", op: "detail-ahsp.get", pekID: r.refPekID, want: 200})
 		r.call(ctx, callSpec{step: "detail.save.read-only", op: "detail-ahsp.save", pekID: r.refPekID,
@@ -898,6 +1009,7 @@ func (r *runner) harga(ctx context.Context) {
 	}
 	r.naiveStamp(ctx, "harga.save.naive-stamp", "harga-items.save", 0, stamp, map[string]any{"markup_percent": "15"})
 	r.hargaStringID(ctx, get(items[0], "id"))
+	r.hargaNotation(ctx, get(items[0], "id"))
 }
 
 // hargaStringID saves the first listed price again with its id sent as a

@@ -108,6 +108,11 @@ func scanSection(r *Run) SectionResult {
 			Detail: fmt.Sprintf("operation %s policy %s: sent %d, accepted %d, expected max %d, overshoot %d, limited %d, other %d\nper worker: %v\n%s",
 				ev.Operation, ev.Policy, ev.Sent, ev.Accepted, ev.ExpectedMax, ev.Overshoot, ev.Limited, ev.Other, ev.AcceptedPerWorker, strings.Join(ev.Notes, "\n")),
 		}
+		var fs strings.Builder
+		for _, f := range p.Findings {
+			fs.WriteString("finding: " + f.String() + "\n")
+		}
+		c.Detail = fs.String() + c.Detail
 		if a := attemptLines(p); a != "" {
 			c.Detail += "\n" + a
 		}

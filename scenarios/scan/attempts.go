@@ -15,6 +15,7 @@ type Attempt struct {
 	Reason          string       `json:"reason"`
 	Evidence        Evidence     `json:"evidence"`
 	DurationSeconds float64      `json:"duration_s"`
+	Findings        []Finding    `json:"findings,omitempty"`
 }
 
 // foldAttempts makes a probe's result from all its attempts: a failure seen
@@ -54,7 +55,7 @@ func foldAttempts(name string, atts []Attempt) Result {
 	if pick < 0 {
 		return res
 	}
-	res.Status, res.Reason, res.Evidence = atts[pick].Status, atts[pick].Reason, atts[pick].Evidence
+	res.Status, res.Reason, res.Evidence, res.Findings = atts[pick].Status, atts[pick].Reason, atts[pick].Evidence, atts[pick].Findings
 	if failed > 0 && failed < len(atts) {
 		res.Intermittent = fmt.Sprintf("%d of %d", failed, len(atts))
 		res.Reason = fmt.Sprintf("intermittent (failed in %s attempts): %s", res.Intermittent, res.Reason)

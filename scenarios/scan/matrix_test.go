@@ -128,7 +128,44 @@ func TestMatrixFailOpenIsHonoured(t *testing.T) {
 	rep := runProbes(t, s, scan.CacheDown, scan.CacheSlow)
 	for _, p := range rep.Probes {
 		require.Equal(t, check.Pass, p.Status, "%s: %s", p.Probe, p.Reason)
+		require.Empty(t, p.Findings, p.Probe)
 	}
+	// The export is served while the cache is down, and compared.
+	require.Contains(t, strings.Join(byName(rep)[scan.CacheDown].Evidence.Notes, "\n"), "rekap CSV served while the cache was stopped with the")
+}
+
+// TestMatrixCacheDownBlankRekapCSV: a rekap CSV served 200 with its amounts
+// blank while the cache is down (rekap-csv-blank-cache-down) is a finding of
+// cache-down with its stable id, even where the limiter honours its policy
+// (fail-open serves the export, so the export runs).
+func TestMatrixCacheDownBlankRekapCSV(t *testing.T) {
+	bin := needTarget(t)
+	limits, err := stack.ParseLimits(scan.FastLimits)
+	require.NoError(t, err)
+	s := stacktest.Up(t, stack.Spec{Mode: stack.ModeLocal, Workers: 2, Cache: stack.CacheRedis, FailurePolicy: "fail-open", Limits: limits,
+		Defects: []string{"rekap-csv-blank-cache-down"}, TargetBin: bin, Seed: stack.Seed{Users: 20, Projects: 1}})
+	p := byName(runProbes(t, s, scan.CacheDown))[scan.CacheDown]
+	require.Equal(t, check.Fail, p.Status, p.Reason)
+	require.Len(t, p.Findings, 1, p.Reason)
+	require.Equal(t, scan.FindingBlankRekapCSV, p.Findings[0].ID)
+	require.Contains(t, p.Findings[0].Evidence, "the rekap CSV answered 200 while the cache was stopped with ")
+	require.Contains(t, p.Reason, scan.FindingBlankRekapCSV+": the rekap CSV answered 200")
+	require.NotContains(t, p.Reason, "fail-open: want", "the policy itself was honoured")
+}
+
+// TestMatrixCacheErrorsRaiseIsRefusing: a limiter that raises on the cache
+// error (500, the deployed app's cache-errors-raise) refuses the request:
+// the cache probes judge it fail-closed, with the 500s in the evidence.
+func TestMatrixCacheErrorsRaiseIsRefusing(t *testing.T) {
+	bin := needTarget(t)
+	s := up(t, bin, 2, stack.CacheRedis, "cache-errors-raise")
+	rep := byName(runProbes(t, s, scan.CacheDown, scan.CacheSlow))
+	for _, name := range []string{scan.CacheDown, scan.CacheSlow} {
+		p := rep[name]
+		require.Equal(t, check.Pass, p.Status, "%s: %s", name, p.Reason)
+		require.Contains(t, strings.Join(p.Evidence.Notes, "\n"), "answered 500=", name)
+	}
+	require.Contains(t, rep[scan.CacheDown].Reason, "fail-closed honoured with the cache stopped (list-pekerjaan.save answered 500=5)")
 }
 
 // TestMatrixOtherAlgorithms: the oracle's formulas for the sliding counter

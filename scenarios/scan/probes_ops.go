@@ -142,6 +142,13 @@ func (s *scanner) control(needCache bool, hooks ...string) (stackinfo.Control, *
 	return c, nil
 }
 
+// refused reports whether an answer refuses the request, as a fail-closed
+// policy must: a 5xx (a limiter's 503, or the 500 of one that raises on the
+// cache error) or a 429.
+func refused(status int) bool {
+	return status >= http.StatusInternalServerError || status == http.StatusTooManyRequests
+}
+
 // policyAnswer checks one answer against the failure policy; "" when it
 // complies.
 func (s *scanner) policyAnswer(o outcome) string {
@@ -154,33 +161,77 @@ func (s *scanner) policyAnswer(o outcome) string {
 		}
 		return ""
 	}
-	if o.status != http.StatusServiceUnavailable {
-		return fmt.Sprintf("fail-closed: want 503 with a JSON body, got %d %s", o.status, truncate(string(o.body)+o.err, 120))
+	if o.status == 0 {
+		return fmt.Sprintf("fail-closed: want the request refused, got no answer (%s)", truncate(o.err, 120))
 	}
-	var doc map[string]any
-	if err := json.Unmarshal(o.body, &doc); err != nil {
-		return fmt.Sprintf("fail-closed: the 503 body is not JSON (%s)", truncate(string(o.body), 80))
+	if !refused(o.status) {
+		return fmt.Sprintf("fail-closed: want the request refused (5xx), got %d %s", o.status, truncate(string(o.body)+o.err, 120))
 	}
 	return ""
 }
 
+// degraded is what op answered while the cache was broken.
+type degraded struct {
+	problems []string
+	status   map[int]int // of the requests that reached the operation
+	// unreached counts requests still redirected to the login page after
+	// the agent's resends; cause says why (the session, a failed login).
+	unreached int
+	cause     string
+}
+
 // degradedPhase sends k requests of op while the cache is broken and checks
-// the policy on each (bounces to the login page resent by the agent: where
-// sessions live in a worker's memory they say nothing about the cache).
-func (s *scanner) degradedPhase(ctx context.Context, a *agent, op api.Operation, label string, k int, t *tally) []string {
+// the policy on each. Bounces to the login page are resent by the agent
+// (where sessions live in a worker's memory they say nothing about the
+// cache); one that stays bounced never reached the operation and is not
+// judged.
+func (s *scanner) degradedPhase(ctx context.Context, a *agent, op api.Operation, label string, k int, t *tally) degraded {
 	hc := httpClient(30*time.Second, false)
 	defer hc.CloseIdleConnections()
-	var problems []string
+	a.outage = true
+	defer func() { a.outage = false }()
+	d := degraded{status: map[int]int{}}
 	for range k {
 		o, _ := a.send(ctx, hc, faultReq(op))
 		o.label = label
 		t.add(o)
+		if bounced(o) {
+			d.unreached++
+			continue
+		}
+		d.status[o.status]++
 		if pr := s.policyAnswer(o); pr != "" {
-			problems = append(problems, pr)
+			d.problems = append(d.problems, pr)
 			t.samples = append(t.samples, sampleOf("policy broken", o))
 		}
 	}
-	return dedupe(problems)
+	d.problems = dedupe(d.problems)
+	if d.unreached > 0 {
+		d.cause = fmt.Sprintf("%d of %d requests to %s stayed redirected to the login page while the cache was %s (the session was not honoured by the worker that answered)",
+			d.unreached, k, op.Name, strings.TrimPrefix(label, "cache "))
+		if a.loginErr != nil {
+			d.cause += fmt.Sprintf(", and logging in again failed: %v", a.loginErr)
+		}
+	}
+	return d
+}
+
+// unmeasured is the result of a cache probe whose requests never reached
+// the operation: inconclusive with the cause; nil when some did.
+func (d degraded) unmeasured(e Evidence) *Result {
+	if d.unreached == 0 || len(d.status) > 0 {
+		return nil
+	}
+	return &Result{Status: check.Inconclusive, Evidence: e, Reason: "the failure policy could not be measured: " + d.cause}
+}
+
+// statusText is "500=5" style counts of the answers.
+func statusText(m map[int]int) string {
+	byText := make(map[string]int, len(m))
+	for k, v := range m {
+		byText[strconv.Itoa(k)] = v
+	}
+	return formatCounts(byText)
 }
 
 // recovery polls until an API call is served and health is 200.
@@ -213,6 +264,7 @@ func probeCacheDown(ctx context.Context, s *scanner) Result {
 	if sk != nil {
 		return *sk
 	}
+	// Logged in before the outage: a deployment's login may need the cache.
 	vu, note, err := s.user(ctx, true)
 	if err != nil {
 		return setupFailed(err)
@@ -221,6 +273,14 @@ func probeCacheDown(ctx context.Context, s *scanner) Result {
 	t := newTally(apiClass)
 	if pr := s.degradedBaseline(ctx, a, op, t); pr != "" {
 		return errorf("before the outage: %s", pr)
+	}
+	var notes []string
+	if note != "" {
+		notes = append(notes, note)
+	}
+	export, xnote := s.exportBefore(ctx, a, t)
+	if xnote != "" {
+		notes = append(notes, xnote)
 	}
 	if err := ctl.StopCache(ctx); err != nil {
 		return errorf("stop the cache: %v", err)
@@ -231,7 +291,21 @@ func probeCacheDown(ctx context.Context, s *scanner) Result {
 			_ = ctl.StartCache(context.WithoutCancel(ctx))
 		}
 	}()
-	problems := s.degradedPhase(ctx, a, op, "cache stopped", 5, t)
+	d := s.degradedPhase(ctx, a, op, "cache stopped", 5, t)
+	problems := d.problems
+	var findings []Finding
+	var samples []Sample
+	if export != nil {
+		a.outage = true
+		f, xnote, sample := export.during(ctx, a, t)
+		a.outage = false
+		samples = append(samples, sample)
+		if f != nil {
+			findings = append(findings, *f)
+		} else {
+			notes = append(notes, xnote)
+		}
+	}
 	hc := httpClient(10*time.Second, false)
 	health := s.send(ctx, hc, req{method: http.MethodGet, path: api.HealthPath, label: "health while the cache is stopped"})
 	t.add(health)
@@ -250,19 +324,34 @@ func probeCacheDown(ctx context.Context, s *scanner) Result {
 	e := t.evidence()
 	e.User, e.Operation, e.Policy = vu.User, op.Name, s.policy
 	e.Samples = append(e.Samples, sampleOf("health while down", health))
-	if note != "" {
-		e.Notes = append(e.Notes, note)
+	e.Samples = append(e.Samples, samples...)
+	e.Notes = append(e.Notes, notes...)
+	if len(d.status) > 0 {
+		e.Notes = append(e.Notes, fmt.Sprintf("while the cache was stopped %s answered %s", op.Name, statusText(d.status)))
+		if s.policy == "fail-closed" && d.status[http.StatusInternalServerError] > 0 {
+			e.Notes = append(e.Notes, "refused with 500 (an unhandled cache error), not 503 with Retry-After: clients and load balancers cannot tell the outage from a bug")
+		}
+	}
+	if d.cause != "" {
+		e.Notes = append(e.Notes, d.cause)
 	}
 	if rerr == nil {
 		e.Notes = append(e.Notes, fmt.Sprintf("recovered %s after the cache came back", took.Round(time.Millisecond)))
 	}
-	res := Result{Evidence: e}
+	if r := d.unmeasured(e); r != nil && len(findings) == 0 {
+		return *r
+	}
+	res := Result{Evidence: e, Findings: findings}
+	for _, f := range findings {
+		problems = append(problems, f.String())
+	}
 	if len(problems) > 0 {
 		res.Status, res.Reason = check.Fail, strings.Join(problems, "; ")
 		return res
 	}
 	res.Status = check.Pass
-	res.Reason = fmt.Sprintf("%s honoured with the cache stopped, /health/ 503, recovered in %s", s.policy, took.Round(time.Millisecond))
+	res.Reason = fmt.Sprintf("%s honoured with the cache stopped (%s answered %s), /health/ 503, recovered in %s",
+		s.policy, op.Name, statusText(d.status), took.Round(time.Millisecond))
 	return res
 }
 
@@ -320,7 +409,8 @@ func probeCacheSlow(ctx context.Context, s *scanner) Result {
 			_ = remove(context.WithoutCancel(ctx))
 		}
 	}()
-	problems := s.degradedPhase(ctx, a, op, fmt.Sprintf("cache delayed by %s", delay), 5, t)
+	d := s.degradedPhase(ctx, a, op, fmt.Sprintf("cache delayed by %s", delay), 5, t)
+	problems := d.problems
 	if err := remove(ctx); err != nil {
 		return errorf("remove cache latency: %v", err)
 	}
@@ -335,6 +425,15 @@ func probeCacheSlow(ctx context.Context, s *scanner) Result {
 		e.Notes = append(e.Notes, note)
 	}
 	e.Notes = append(e.Notes, fmt.Sprintf("every cache reply delayed by %s (limiter timeout %s); slowest answer %s", delay, s.timeout, t.maxLat.Round(time.Millisecond)))
+	if len(d.status) > 0 {
+		e.Notes = append(e.Notes, fmt.Sprintf("while the cache was slow %s answered %s", op.Name, statusText(d.status)))
+	}
+	if d.cause != "" {
+		e.Notes = append(e.Notes, d.cause)
+	}
+	if r := d.unmeasured(e); r != nil {
+		return *r
+	}
 	res := Result{Evidence: e}
 	if len(problems) > 0 {
 		res.Status, res.Reason = check.Fail, strings.Join(problems, "; ")

@@ -200,6 +200,9 @@ type Result struct {
 	Intermittent string `json:"intermittent,omitempty"`
 	// Diagnosis is a FAIL's most likely root cause, from control experiments.
 	Diagnosis *Diagnosis `json:"diagnosis,omitempty"`
+	// Findings are faults seen besides the probe's subject, by stable id
+	// (cache-down: data served wrong while the cache was stopped).
+	Findings []Finding `json:"findings,omitempty"`
 }
 
 // Report is a whole scan.
@@ -311,7 +314,7 @@ func (s *scanner) runProbe(ctx context.Context, p probeDef) Result {
 				defer setups[i].done()
 				t0 := time.Now()
 				r := safeRun(context.WithValue(ctx, setupKey{}, setups[i]), s, p)
-				atts[i] = Attempt{Status: r.Status, Reason: r.Reason, Evidence: r.Evidence, DurationSeconds: round3(time.Since(t0).Seconds())}
+				atts[i] = Attempt{Status: r.Status, Reason: r.Reason, Evidence: r.Evidence, Findings: r.Findings, DurationSeconds: round3(time.Since(t0).Seconds())}
 			})
 		}
 		// The probe has its users when every attempt has them.
@@ -334,7 +337,7 @@ func (s *scanner) runProbe(ctx context.Context, p probeDef) Result {
 	for attempt := 1; ; attempt++ {
 		t0 := time.Now()
 		r := safeRun(ctx, s, p)
-		atts = append(atts, Attempt{Status: r.Status, Reason: r.Reason, Evidence: r.Evidence, DurationSeconds: round3(time.Since(t0).Seconds())})
+		atts = append(atts, Attempt{Status: r.Status, Reason: r.Reason, Evidence: r.Evidence, Findings: r.Findings, DurationSeconds: round3(time.Since(t0).Seconds())})
 		if r.Status != check.Fail || attempt > s.cfg.Retries || ctx.Err() != nil {
 			break
 		}
@@ -535,6 +538,9 @@ func (r *Report) WriteText(w io.Writer) {
 			continue
 		}
 		fmt.Fprintf(w, "\n%s FAILED: %s\n", p.Probe, p.Reason)
+		for _, f := range p.Findings {
+			fmt.Fprintf(w, "  finding %s\n", f.ID)
+		}
 		e := p.Evidence
 		if e.Policy != "" {
 			who := ""

@@ -450,7 +450,15 @@ type agent struct {
 	vu       scenarios.VU // a copy: Header is this agent's own
 	relogins int
 	bounced  int // requests of this agent that bounced
+	// outage: a fault is on (the cache stopped), so a login may fail for
+	// it: no waiting out throttling, and loginErr keeps why it failed.
+	outage   bool
+	loginErr error
 }
+
+// outageLoginWait bounds a login during a fault (the cache stopped): the
+// fault lasts until the probe ends it, so throttling is not waited out.
+const outageLoginWait = 2 * time.Second
 
 // maxRelogins bounds an agent's extra logins.
 const maxRelogins = 3
@@ -522,7 +530,11 @@ func (a *agent) login(ctx context.Context, cred client.Credential) bool {
 	a.s.logins.Add(1)
 	// A new session on purpose (renewing a bounced one, or one more per
 	// worker), also where the run shares its sessions.
-	if scenarios.LoginWith(client.FreshSession(ctx), c, cred, a.s.loginOptions(false)) != nil {
+	opts := a.s.loginOptions(false)
+	if a.outage {
+		opts.Wait = outageLoginWait // a fail-closed login limit refuses until the fault ends
+	}
+	if a.loginErr = scenarios.LoginWith(client.FreshSession(ctx), c, cred, opts); a.loginErr != nil {
 		return false
 	}
 	a.vu.Header, a.vu.Client = c.Headers(), c

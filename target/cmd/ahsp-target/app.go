@@ -42,7 +42,7 @@ func openApp(ctx context.Context, c config, set defects.Set, log *slog.Logger) (
 	h := handlers.New(st, set)
 	h.SetLogger(log)
 	apiFn := func(w http.ResponseWriter, r *http.Request, op api.Operation, v api.Version, p server.Params) {
-		h.Serve(w, r, op, v, handlers.Params{UserID: p.UserID, ProjectID: p.ProjectID, PekerjaanID: p.PekerjaanID})
+		h.Serve(w, r, op, v, handlers.Params{UserID: p.UserID, ProjectID: p.ProjectID, PekerjaanID: p.PekerjaanID, CacheDown: p.CacheDown})
 	}
 	return appStore{st}, apiFn, nil
 }

@@ -126,6 +126,7 @@ func buildHandler(ctx context.Context, c config, set defects.Set, index int, log
 		CacheTimeout:   c.RedisTimeout,
 		SessionTimeout: sessionTimeout,
 		CacheBackend:   c.Cache,
+		CacheAddr:      c.RedisAddr,
 		MetricsDir:     c.RunDir,
 		Logger:         log,
 	}, server.Deps{

@@ -29,6 +29,9 @@ import (
 // Params identifies what an API call is about (set by the server's router).
 type Params struct {
 	UserID, ProjectID, PekerjaanID int64
+	// CacheDown: the cache did not answer the server's check (made only
+	// where a defect makes the answer depend on it).
+	CacheDown bool
 }
 
 // Handlers serves the project API operations.

@@ -86,6 +86,8 @@ type req struct {
 	body    string
 	method  string
 	header  map[string]string
+	// cacheDown is the server's word that the cache did not answer.
+	cacheDown bool
 }
 
 func (e *env) do(r req) *httptest.ResponseRecorder {
@@ -114,7 +116,7 @@ func (e *env) do(r req) *httptest.ResponseRecorder {
 		hr.Header.Set(k, v)
 	}
 	w := httptest.NewRecorder()
-	e.h.Serve(w, hr, op, r.v, Params{UserID: r.user, ProjectID: r.project, PekerjaanID: r.pek})
+	e.h.Serve(w, hr, op, r.v, Params{UserID: r.user, ProjectID: r.project, PekerjaanID: r.pek, CacheDown: r.cacheDown})
 	if !e.d.Has("v2-drift") {
 		require.Empty(e.t, contractViolations(e.t, r.v, r.op, w), "%s %s %d: %s", r.v, r.op, w.Code, w.Body.String())
 	}
@@ -733,8 +735,13 @@ func TestDetailSave(t *testing.T) {
 		{"partial", 2, func(string) string {
 			return `{"rows":[` + row + `,{"kategori":"XX","kode":"Z","uraian":"Z","koefisien":"1"},` + row + `]}`
 		}, 207, []string{"rows[1].kategori", "rows[2].kode"}, 1},
-		{"none valid", 2, func(string) string { return `{"rows":[{"kategori":"TK","kode":"","uraian":"x","koefisien":"-1"}]}` }, 400,
+		// A blank kode is generated on TK/BHN/ALT rows only: LAIN needs one.
+		{"none valid", 2, func(string) string { return `{"rows":[{"kategori":"LAIN","kode":"","uraian":"x","koefisien":"-1"}]}` }, 400,
 			[]string{"rows[0].kode", "rows[0].koefisien"}, 0},
+		// L.01 is the project's TK item: as BHN it clashes, nothing is saved.
+		{"kategori clash", 2, func(string) string {
+			return `{"rows":[{"kategori":"BHN","kode":"L.01","uraian":"Pekerja","koefisien":"1"}]}`
+		}, 400, []string{"kategori"}, 0},
 		{"read-only ref", 1, func(string) string { return `{"rows":[` + row + `]}` }, 400, []string{"source_type"}, 0},
 		{"stale", 2, func(u string) string { return `{"rows":[` + row + `],"client_updated_at":"2020-01-01T00:00:00Z"}` }, 409,
 			[]string{"updated_at"}, 0},
@@ -956,6 +963,27 @@ func TestCSVExports(t *testing.T) {
 	require.True(t, strings.HasPrefix(r, store.BOM+"pekerjaan_kode;pekerjaan_uraian;kategori;kode;uraian;satuan;koefisien;volume;harga_satuan;subtotal\r\n"))
 	require.Contains(t, r, "\r\nCUST-0001;Pembersihan dan perataan lapangan;TK;L.01;Pekerja;OH;0.750000;12.500;150000.00;1406250.00\r\n")
 	require.Contains(t, r, "\r\n\r\nTOTAL LANGSUNG (D);")
+}
+
+// TestRekapCSVBlankWhenCacheDown: the deployed rekap CSV with its cache
+// down (rekap-csv-blank-cache-down) keeps every line and volume and leaves
+// every amount blank; without the defect, or with the cache up, the CSV is
+// the correct one.
+func TestRekapCSVBlankWhenCacheDown(t *testing.T) {
+	e := newEnv(t, defects.Set{"rekap-csv-blank-cache-down": true})
+	w := e.do(req{op: "export.rekap-rab-csv", cacheDown: true})
+	require.Equal(t, 200, w.Code)
+	s := w.Body.String()
+	require.Contains(t, s, "\r\n    Pembersihan dan perataan lapangan;CUST-0001;m2;12,500;;\r\n")
+	require.Contains(t, s, "\r\nTOTAL BIAYA LANGSUNG;\r\n")
+	require.Contains(t, s, "\r\nNo;Uraian Klasifikasi;Jumlah Harga (Rp)\r\n    1;Pekerjaan Struktur Bawah;\r\n")
+	golden(t, "rekap-rab.blank-cache-down.golden.csv", w.Body.Bytes())
+
+	want, err := os.ReadFile(filepath.Join("testdata", "rekap-rab.golden.csv"))
+	require.NoError(t, err)
+	require.Equal(t, string(want), e.do(req{op: "export.rekap-rab-csv"}).Body.String(), "cache up")
+	correct := newEnv(t, nil)
+	require.Equal(t, string(want), correct.do(req{op: "export.rekap-rab-csv", cacheDown: true}).Body.String(), "the correct target never blanks")
 }
 
 func golden(t *testing.T, name string, got []byte) {

@@ -259,6 +259,7 @@ func (c *call) saveDetail() reply {
 			return bad
 		}
 		in, pre := decodeDetail(v)
+		pre = c.koefisienNotation(in.Rows, pre)
 		if c.naiveStamp(in.ClientUpdatedAt) {
 			return reply{written: true}
 		}
@@ -344,6 +345,7 @@ func (c *call) hargaSave() reply {
 		return bad
 	}
 	in, pre := decodeHarga(v)
+	pre = c.hargaNotation(&in, pre)
 	if c.naiveStamp(in.ClientUpdatedAt) {
 		return reply{written: true}
 	}
@@ -400,35 +402,87 @@ func refuseStringIDs(v any, in *store.HargaInput, pre []store.FieldError) []stor
 	return pre
 }
 
-// commaThousands is a quantity a reader cannot tell apart: "1,000" is 1.0
+// commaThousands is a number a reader cannot tell apart: "1,000" is 1.0
 // with a decimal comma and 1000 with a thousands comma.
 var commaThousands = regexp.MustCompile(`^[+-]?[1-9][0-9]{0,2},[0-9]{3}$`)
 
-// stringExponent is a quantity string in exponent notation ("1e3").
+// stringExponent is a number string in exponent notation ("1e3").
 var stringExponent = regexp.MustCompile(`^[+-]?[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]{1,2}$`)
 
-// quantityNotation refuses a volume quantity written "1,000" (ambiguous);
-// with the lax-number-parser defect it is read as 1.0 and a string in
-// exponent notation ("1e3") is taken as the number, as the deployed parser
-// does (REAL-APP.md 1, section 8 item 24).
+// quantityNotation judges the volume quantities' notation (the
+// lax-number-parser defect reads them as deployed).
 func (c *call) quantityNotation(rows []store.VolumeInput, pre []store.FieldError) []store.FieldError {
 	lax := c.h.d.Has("lax-number-parser")
 	for i := range rows {
-		q, ok := rows[i].Quantity.(string)
-		if !ok || rows[i].Invalid {
+		if rows[i].Invalid {
 			continue
 		}
-		q = strings.TrimSpace(q)
-		switch {
-		case lax && stringExponent.MatchString(q):
-			rows[i].Quantity = json.Number(q)
-		case !lax && commaThousands.MatchString(q):
+		var msg string
+		if rows[i].Quantity, msg = numberNotation(rows[i].Quantity, lax); msg != "" {
 			rows[i].Invalid = true
-			pre = append(pre, store.FieldError{Path: rows[i].Path + ".quantity",
-				Message: fmt.Sprintf("Angka ambigu %q: tulis \"1000\" atau \"1.000,0\" untuk seribu, \"1,0\" untuk satu", q)})
+			pre = append(pre, store.FieldError{Path: rows[i].Path + ".quantity", Message: msg})
 		}
 	}
 	return pre
+}
+
+// koefisienNotation judges the detail rows' koefisien notation (the
+// lax-number-parser-detail defect reads them as deployed).
+func (c *call) koefisienNotation(rows []store.DetailRowInput, pre []store.FieldError) []store.FieldError {
+	lax := c.h.d.Has("lax-number-parser-detail")
+	for i := range rows {
+		if rows[i].Invalid {
+			continue
+		}
+		var msg string
+		if rows[i].Koefisien, msg = numberNotation(rows[i].Koefisien, lax); msg != "" {
+			rows[i].Invalid = true
+			pre = append(pre, store.FieldError{Path: at("rows", i) + ".koefisien", Message: msg})
+		}
+	}
+	return pre
+}
+
+// hargaNotation judges the notation of the prices and the markup (the
+// lax-number-parser-harga defect reads them as deployed).
+func (c *call) hargaNotation(in *store.HargaInput, pre []store.FieldError) []store.FieldError {
+	lax := c.h.d.Has("lax-number-parser-harga")
+	var msg string
+	if in.MarkupPercent, msg = numberNotation(in.MarkupPercent, lax); msg != "" {
+		in.MarkupPercent = nil
+		pre = append(pre, store.FieldError{Path: "markup_percent", Message: msg})
+	}
+	for i := range in.Items {
+		if in.Items[i].Invalid {
+			continue
+		}
+		if in.Items[i].Harga, msg = numberNotation(in.Items[i].Harga, lax); msg != "" {
+			in.Items[i].Invalid = true
+			pre = append(pre, store.FieldError{Path: in.Items[i].Path + ".harga_satuan", Message: msg})
+		}
+	}
+	return pre
+}
+
+// numberNotation judges a number sent as a string before the store parses
+// it. "1,000" is refused (msg): a reader cannot tell one from a thousand; a
+// string in exponent notation ("1e3") is left to the store, which refuses
+// it. lax is the deployed parser (REAL-APP.md 1, section 8 item 24):
+// "1,000" goes through (the store reads a lone comma as decimal: 1.0) and
+// "1e3" is taken as the number 1000.
+func numberNotation(v any, lax bool) (out any, msg string) {
+	s, ok := v.(string)
+	if !ok {
+		return v, ""
+	}
+	s = strings.TrimSpace(s)
+	switch {
+	case lax && stringExponent.MatchString(s):
+		return json.Number(s), ""
+	case !lax && commaThousands.MatchString(s):
+		return v, fmt.Sprintf("Angka ambigu %q: tulis \"1000\" atau \"1.000,0\" untuk seribu, \"1,0\" untuk satu", s)
+	}
+	return v, ""
 }
 
 // naiveStamp answers the naive-timestamp-500 defect's 500 (written) for a
@@ -498,7 +552,7 @@ func (c *call) rekap() reply {
 }
 
 func (c *call) exportRekap() reply {
-	b, err := c.h.st.RekapCSV(c.r.Context(), c.p.ProjectID)
+	b, err := c.h.st.RekapCSV(c.r.Context(), c.p.ProjectID, c.p.CacheDown && c.h.d.Has("rekap-csv-blank-cache-down"))
 	if err != nil {
 		return c.fail(err)
 	}

@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -40,6 +42,16 @@ func TestDeployedQuirks(t *testing.T) {
 		{"HEAD on the tree", "read-method-quirks", req{op: "list-pekerjaan.tree", method: http.MethodHead}, 200, 405, ""},
 		{"quantity 1,000", "lax-number-parser", req{op: "volume-pekerjaan.save", body: `[{"pekerjaan_id":1,"quantity":"1,000"}]`}, 400, 200, `"saved":1`},
 		{"quantity 1e3", "lax-number-parser", req{op: "volume-pekerjaan.save", body: `[{"pekerjaan_id":1,"quantity":"1e3"}]`}, 400, 200, `"saved":1`},
+		{"koefisien 1,000", "lax-number-parser-detail", req{op: "detail-ahsp.save", pek: 2,
+			body: `{"rows":[{"kategori":"TK","kode":"L.01","uraian":"Pekerja","koefisien":"1,000"}]}`}, 400, 200, `"saved_rows":1`},
+		{"koefisien 1e3", "lax-number-parser-detail", req{op: "detail-ahsp.save", pek: 2,
+			body: `{"rows":[{"kategori":"TK","kode":"L.01","uraian":"Pekerja","koefisien":"1e3"}]}`}, 400, 200, `"saved_rows":1`},
+		{"harga_satuan 1,000", "lax-number-parser-harga", req{op: "harga-items.save",
+			body: fmt.Sprintf(`{"items":[{"id":%d,"harga_satuan":"1,000"}]}`, hl.Items[0].ID)}, 400, 200, `"updated":1`},
+		{"harga_satuan 1e3", "lax-number-parser-harga", req{op: "harga-items.save",
+			body: fmt.Sprintf(`{"items":[{"id":%d,"harga_satuan":"1e3"}]}`, hl.Items[0].ID)}, 400, 200, `"updated":1`},
+		{"markup_percent 1,000", "lax-number-parser-harga", req{op: "harga-items.save", body: `{"markup_percent":"1,000"}`}, 400, 200, `"markup_percent":"1.00"`},
+		{"markup_percent 1e1", "lax-number-parser-harga", req{op: "harga-items.save", body: `{"markup_percent":"1e1"}`}, 400, 200, `"markup_percent":"10.00"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,4 +62,81 @@ func TestDeployedQuirks(t *testing.T) {
 			require.Contains(t, w.Body.String(), tt.deployedBody)
 		})
 	}
+}
+
+// Quirk 24 on koefisien, harga_satuan and markup_percent: the correct
+// target refuses "1,000" and "1e3" on the field that carried them; the
+// deployed parser stores 1.0 and 1000 (read back).
+func TestNumberNotationOtherFields(t *testing.T) {
+	for _, tc := range []struct {
+		name, defect, body, path string
+		stored                   func(e *env) string
+		want                     string
+	}{
+		{"koefisien 1,000", "lax-number-parser-detail", `{"rows":[{"kategori":"TK","kode":"L.01","uraian":"Pekerja","koefisien":"1,000"}]}`,
+			"rows[0].koefisien", koefisienOf, "1.000000"},
+		{"koefisien 1e3", "lax-number-parser-detail", `{"rows":[{"kategori":"TK","kode":"L.01","uraian":"Pekerja","koefisien":"1e3"}]}`,
+			"rows[0].koefisien", koefisienOf, "1000.000000"},
+		{"harga_satuan 1,000", "lax-number-parser-harga", `{"items":[{"id":%d,"harga_satuan":"1,000"}]}`, "items[0].harga_satuan", hargaOf, "1.00"},
+		{"harga_satuan 1e3", "lax-number-parser-harga", `{"items":[{"id":%d,"harga_satuan":"1e3"}]}`, "items[0].harga_satuan", hargaOf, "1000.00"},
+		{"markup_percent 1,000", "lax-number-parser-harga", `{"markup_percent":"1,000"}`, "markup_percent", markupOf, "1.00"},
+		{"markup_percent 1e1", "lax-number-parser-harga", `{"markup_percent":"1e1"}`, "markup_percent", markupOf, "10.00"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			op, pek := "harga-items.save", int64(0)
+			if tc.path == "rows[0].koefisien" {
+				op, pek = "detail-ahsp.save", 2
+			}
+			for _, lax := range []bool{false, true} {
+				e := newEnv(t, defects.Set{tc.defect: lax})
+				before := tc.stored(e)
+				body := tc.body
+				if strings.Contains(body, "%d") {
+					body = fmt.Sprintf(tc.body, firstHargaID(e))
+				}
+				w := e.do(req{op: op, pek: pek, body: body})
+				if !lax {
+					require.Equal(t, 400, w.Code, w.Body.String())
+					require.Equal(t, []string{tc.path}, errorPaths(payload(t, "", w)))
+					refusal := "Harus berupa angka" // the store cannot parse "1e3"
+					if strings.Contains(body, ",000") {
+						refusal = "Angka ambigu"
+					}
+					require.Contains(t, w.Body.String(), refusal)
+					require.Equal(t, before, tc.stored(e), "nothing stored")
+					continue
+				}
+				require.Equal(t, 200, w.Code, w.Body.String())
+				require.Equal(t, tc.want, tc.stored(e))
+			}
+		})
+	}
+}
+
+func firstHargaID(e *env) int64 {
+	items, _, err := e.st.HargaList(context.Background(), 1)
+	require.NoError(e.t, err)
+	require.NotEmpty(e.t, items)
+	return items[0].ID
+}
+
+func koefisienOf(e *env) string {
+	d, err := e.st.Detail(context.Background(), 1, 2)
+	require.NoError(e.t, err)
+	return d.Items[0].Koefisien
+}
+
+func hargaOf(e *env) string {
+	items, _, err := e.st.HargaList(context.Background(), 1)
+	require.NoError(e.t, err)
+	if items[0].HargaSatuan == nil {
+		return "null"
+	}
+	return *items[0].HargaSatuan
+}
+
+func markupOf(e *env) string {
+	_, meta, err := e.st.HargaList(context.Background(), 1)
+	require.NoError(e.t, err)
+	return meta.MarkupPercent.StringFixed(2)
 }

@@ -52,6 +52,12 @@ func TestLegacyAnswersAsDeployed(t *testing.T) {
 		{"detail save 409", "detail-ahsp.save", 2, `{"rows":[` + row + `],"client_updated_at":"2020-01-01T00:00:00Z"}`, 409,
 			[]string{"conflict", "errors", "ok", "server_updated_at", "user_message"}, map[string]any{"ok": false, "conflict": true,
 				"errors": []any{map[string]any{"path": "updated_at", "message": "Data telah berubah sejak Anda membukanya"}}}, []string{"updated_at"}},
+		// The kode is the project's item: L.01 is its TK, so as BHN the save
+		// is refused whole with only ok, user_message and errors.
+		{"detail save 400 kategori clash", "detail-ahsp.save", 2, `{"rows":[` + row + `,{"kategori":"BHN","kode":"L.01","uraian":"Pekerja","koefisien":"1"}]}`, 400,
+			[]string{"errors", "ok", "user_message"}, map[string]any{"ok": false}, []string{"kategori"}},
+		{"detail save 200 blank kode", "detail-ahsp.save", 2, `{"rows":[{"kategori":"TK","kode":"","uraian":"Pekerja lepas","koefisien":"1"}]}`, 200, detailKeys,
+			map[string]any{"ok": true, "success": true, "saved_rows": 1.0}, nil},
 		{"detail save 404 pekerjaan", "detail-ahsp.save", 99999, `{"rows":[]}`, 404,
 			[]string{"errors", "ok", "user_message"}, map[string]any{"ok": false,
 				"errors": []any{map[string]any{"path": "pekerjaan", "message": "Tidak ditemukan"}}}, []string{"pekerjaan"}},
@@ -128,5 +134,80 @@ func TestSearchTotalReturned(t *testing.T) {
 		} else {
 			require.Equal(t, 12.0, m["total"], "every match")
 		}
+	}
+}
+
+// A blank kode on a TK, BHN or ALT row is stored as the project's next
+// Unit-NNNN (REAL-APP.md 3.7; the numbering is the reference's: one past
+// the highest the project's items use, zero-padded to 4, so a generated
+// kode is never reused); LAIN keeps its kode required. The kategori may be
+// sent as its label.
+func TestDetailSaveUnitKode(t *testing.T) {
+	e := newEnv(t, nil)
+	kodes := func(pid, pek int64) []string {
+		d, err := e.st.Detail(context.Background(), pid, pek)
+		require.NoError(t, err)
+		var out []string
+		for _, it := range d.Items {
+			out = append(out, it.Kategori+" "+it.Kode)
+		}
+		return out
+	}
+	w := e.do(req{op: "detail-ahsp.save", pek: 2, body: `{"rows":[
+		{"kategori":"TK","kode":"","uraian":"Pekerja lepas","koefisien":"1"},
+		{"kategori":"Bahan","kode":" ","uraian":"Pasir urug","koefisien":"2"},
+		{"kategori":"ALT","uraian":"Stamper","koefisien":"0.5"},
+		{"kategori":"TK","kode":"L.01","uraian":"Pekerja","koefisien":"0.75"}]}`})
+	require.Equal(t, 200, w.Code, w.Body.String())
+	require.Equal(t, []string{"TK Unit-0001", "BHN Unit-0002", "ALT Unit-0003", "TK L.01"}, kodes(1, 2))
+	// Saved again without them: the items stay in the price list, so the
+	// next blank kode goes on from there, in any pekerjaan of the project.
+	w = e.do(req{op: "detail-ahsp.save", pek: 4, body: `{"rows":[{"kategori":"BHN","kode":"","uraian":"Semen","koefisien":"1"}]}`})
+	require.Equal(t, 200, w.Code, w.Body.String())
+	require.Equal(t, []string{"BHN Unit-0004"}, kodes(1, 4))
+	// Another project has its own sequence.
+	w = e.do(req{op: "detail-ahsp.save", user: 2, project: 2, pek: 6, body: `{"rows":[{"kategori":"ALT","kode":"","uraian":"Molen","koefisien":"1"}]}`})
+	require.Equal(t, 200, w.Code, w.Body.String())
+	require.Equal(t, []string{"ALT Unit-0001"}, kodes(2, 6))
+	// A generated kode keeps its kategori: sent back as another, it clashes.
+	w = e.do(req{op: "detail-ahsp.save", pek: 2, body: `{"rows":[{"kategori":"TK","kode":"Unit-0002","uraian":"Pasir urug","koefisien":"2"}]}`})
+	require.Equal(t, 400, w.Code, w.Body.String())
+	m := payload(t, api.Legacy, w)
+	require.Equal(t, []string{"errors", "ok", "user_message"}, slices.Sorted(maps.Keys(m)))
+	require.Equal(t, []any{map[string]any{"path": "kategori",
+		"message": `Kode "Unit-0002" sudah terdaftar di proyek ini dengan kategori BHN; tidak dapat dipakai untuk TK`}}, m["errors"])
+	require.Contains(t, m["user_message"], "Kategori bentrok")
+	// LAIN needs its kode.
+	w = e.do(req{op: "detail-ahsp.save", pek: 2, body: `{"rows":[{"kategori":"LAIN","kode":"","uraian":"Lain","koefisien":"1"}]}`})
+	require.Equal(t, 400, w.Code, w.Body.String())
+	require.Equal(t, []string{"rows[0].kode"}, errorPaths(payload(t, api.Legacy, w)))
+}
+
+// The kategori-clash 400 as the target sends it passes the v1 schema, and
+// its twins in the other 400 layouts fail it: the every-row-refused keys
+// half there, no user_message, or no error.
+func TestKategoriClashShape(t *testing.T) {
+	e := newEnv(t, nil)
+	w := e.do(req{op: "detail-ahsp.save", pek: 2, body: `{"rows":[{"kategori":"ALT","kode":"L.04","uraian":"Mandor","koefisien":"1"}]}`})
+	require.Equal(t, 400, w.Code, w.Body.String())
+	set, err := loadContracts()
+	require.NoError(t, err)
+	entry, ok := set.Response("v1", "detail-ahsp.save", 400)
+	require.True(t, ok)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &m))
+	require.Empty(t, entry.ValidateBody(w.Body.Bytes()))
+	for name, change := range map[string]func(map[string]any){
+		"with success alone":   func(m map[string]any) { m["success"] = false },
+		"with saved_rows":      func(m map[string]any) { m["saved_rows"] = 0 },
+		"without user_message": func(m map[string]any) { delete(m, "user_message") },
+		"with no error":        func(m map[string]any) { m["errors"] = []any{} },
+		"with a message key":   func(m map[string]any) { m["message"] = m["user_message"] },
+	} {
+		twin := maps.Clone(m)
+		change(twin)
+		b, err := json.Marshal(twin)
+		require.NoError(t, err)
+		require.NotEmpty(t, entry.ValidateBody(b), "%s must fail the schema: %s", name, b)
 	}
 }

@@ -159,7 +159,14 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 	if next == "/" {
 		next = api.DashboardPath // the deployed app's LOGIN_REDIRECT_URL
 	}
-	if s.lockedOut(r.Context(), login) {
+	locked, err := s.lockedOut(r.Context(), login)
+	if err != nil && s.cfg.Defects.Has("cache-errors-raise") {
+		// The deployed lockout reads the cache unguarded: Django's 500.
+		s.metrics.cacheError("login")
+		s.serverError(w, r, fmt.Errorf("login lockout cache: %w", err), nil)
+		return
+	}
+	if locked {
 		tok := s.ensureCSRF(w, r)
 		s.d.Login(w, LoginParams{CSRFToken: tok, Next: next, Login: login, Error: LoginLockoutMessage})
 		return
@@ -232,13 +239,14 @@ const (
 func loginFailuresKey(login string) string { return "login-failures:" + strings.ToLower(login) }
 
 // lockedOut reports whether login is locked out. A cache error counts as not
-// locked (the lockout is a convenience, never the reason a login fails).
-func (s *Server) lockedOut(ctx context.Context, login string) bool {
+// locked (the lockout is a convenience, never the reason a login fails)
+// unless cache-errors-raise, where the caller answers 500.
+func (s *Server) lockedOut(ctx context.Context, login string) (bool, error) {
 	if !s.cfg.Defects.Has("login-lockout") {
-		return false
+		return false, nil
 	}
 	n, ok, err := s.d.LoginFailures.Get(ctx, loginFailuresKey(login))
-	return err == nil && ok && n >= LoginLockoutFailures
+	return err == nil && ok && n >= LoginLockoutFailures, err
 }
 
 // loginFailed counts a failed login of login (read, then write: not atomic,

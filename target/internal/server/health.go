@@ -22,6 +22,9 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request, kind string
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
+	if kind == "ready" && s.cfg.Defects.Has("cache-errors-raise") {
+		kind = "deep" // the deployed /health/ready/ is /health/ (REAL-APP.md section 7)
+	}
 	switch kind {
 	case "simple":
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -71,6 +74,9 @@ func (s *Server) checkCache(ctx context.Context) checkResult {
 	if err := s.d.Cache.Ping(ctx); err != nil {
 		s.metrics.cacheError("health")
 		s.log.Error("health: cache", "err", err.Error())
+		if s.cfg.Defects.Has("cache-errors-raise") {
+			return checkResult{Status: "error", Message: redisPyMessage(s.cfg.CacheAddr, err)}
+		}
 		return checkResult{Status: "error", Backend: s.cfg.CacheBackend, Message: "cache unavailable: " + err.Error()}
 	}
 	return checkResult{Status: "ok", Backend: s.cfg.CacheBackend}

@@ -105,6 +105,10 @@ type appOpts struct {
 	cache    Pinger
 	api      APIFunc
 	index    int
+	// loginFailures is login-lockout's store (nil: memory); cacheAddr the
+	// Redis address the deployed health text names.
+	loginFailures Sessions
+	cacheAddr     string
 }
 
 type testApp struct {
@@ -146,13 +150,15 @@ func newAppWithStore(t testing.TB, st *store.Store, o appOpts) *testApp {
 		FailurePolicy: o.policy,
 		CacheTimeout:  3 * time.Second, // generous: -race and a busy machine slow Redis calls
 		CacheBackend:  backend,
+		CacheAddr:     o.cacheAddr,
 		Logger:        slog.New(slog.NewJSONHandler(logs, nil)),
 	}, Deps{
-		Store:    st,
-		Sessions: o.sessions,
-		Cache:    o.cache,
-		Limit:    FromLimiter(o.lim),
-		API:      o.api,
+		Store:         st,
+		Sessions:      o.sessions,
+		Cache:         o.cache,
+		Limit:         FromLimiter(o.lim),
+		LoginFailures: o.loginFailures,
+		API:           o.api,
 		Page: func(w http.ResponseWriter, r *http.Request, page string, p PageParams) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			switch page {
@@ -181,7 +187,7 @@ func echoAPI(w http.ResponseWriter, r *http.Request, op api.Operation, v api.Ver
 	b, _ := io.ReadAll(r.Body)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"ok": true, "operation": op.Name, "version": v, "user": p.UserID,
-		"project": p.ProjectID, "pekerjaan": p.PekerjaanID, "body_bytes": len(b),
+		"project": p.ProjectID, "pekerjaan": p.PekerjaanID, "body_bytes": len(b), "cache_down": p.CacheDown,
 	})
 }
 

@@ -109,6 +109,11 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, key, category str
 		if !s.cfg.Defects.Has("metrics-miss-cache-errors") {
 			s.metrics.cacheError("limiter")
 		}
+		if s.cfg.Defects.Has("cache-errors-raise") {
+			// The deployed decorator calls the cache unguarded: Django's 500.
+			s.serverError(w, r, fmt.Errorf("rate limiter cache: %w", err), nil)
+			return false
+		}
 		if s.cfg.FailurePolicy == FailOpen {
 			s.log.Warn("rate limiter unavailable, allowing (fail-open)", "err", err.Error(), "key", key, "category", category)
 			return true

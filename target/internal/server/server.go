@@ -67,8 +67,10 @@ type Config struct {
 	// cache; 0 leaves database sessions to the request's own context.
 	SessionTimeout time.Duration
 	BodyLimit      int64
-	// Backend names for health output ("locmem", "redis") and logs.
+	// Backend names for health output ("locmem", "redis") and logs;
+	// CacheAddr is the Redis address the deployed health text names.
 	CacheBackend string
+	CacheAddr    string
 	// MetricsDir, when set, is shared by every worker of the deployment
 	// (the master's run dir): /metrics then reports all workers' counters.
 	MetricsDir string
@@ -91,6 +93,9 @@ type LimitFunc func(ctx context.Context, key string, l Limit) (Decision, error)
 // Params identifies what an API call is about.
 type Params struct {
 	UserID, ProjectID, PekerjaanID int64
+	// CacheDown: the cache did not answer (checked only where a defect
+	// makes the answer depend on it).
+	CacheDown bool
 }
 
 // APIFunc serves one project API call after routing, auth, CSRF and the rate
@@ -383,7 +388,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
 	if s.cfg.Defects.Has("leaky-body-errors") && s.leakyBodyError(w, r, rt) {
 		return
 	}
-	s.d.API(w, r, rt.op, rt.version, Params{UserID: uid, ProjectID: rt.project, PekerjaanID: rt.id})
+	p := Params{UserID: uid, ProjectID: rt.project, PekerjaanID: rt.id}
+	if !s.deployedCacheUse(w, r, rt.op, &p) {
+		return
+	}
+	s.d.API(w, r, rt.op, rt.version, p)
 }
 
 func (s *Server) servePage(w http.ResponseWriter, r *http.Request, rt route) {

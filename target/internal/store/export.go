@@ -80,8 +80,9 @@ func (s *Store) treeIDs(ctx context.Context, pid int64) (map[int64][2]int64, err
 	return out, rows.Err()
 }
 
-// RekapCSV reads the project and renders its rekap CSV (RenderRekapCSV).
-func (s *Store) RekapCSV(ctx context.Context, pid int64) ([]byte, error) {
+// RekapCSV reads the project and renders its rekap CSV (RenderRekapCSV);
+// blankAmounts leaves every money cell empty (RenderRekapCSV).
+func (s *Store) RekapCSV(ctx context.Context, pid int64, blankAmounts bool) ([]byte, error) {
 	id, err := s.identity(ctx, pid)
 	if err != nil {
 		return nil, err
@@ -94,7 +95,7 @@ func (s *Store) RekapCSV(ctx context.Context, pid int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return RenderRekapCSV(rk, id, ids), nil
+	return RenderRekapCSV(rk, id, ids, blankAmounts), nil
 }
 
 // RenderRekapCSV is the deployed rekap CSV with one leading BOM and CRLF
@@ -104,9 +105,15 @@ func (s *Store) RekapCSV(ctx context.Context, pid int64) ([]byte, error) {
 // klasifikasi, the same totals). Amounts are integer rupiah, volumes three
 // places, both in Indonesian notation. ids maps pekerjaan to [klasifikasi,
 // sub] ids (two rows may share a name); the as-deployed BOM before every
-// line is the handler's defect, not this layout.
-func RenderRekapCSV(rk Rekap, id Identity, ids map[int64][2]int64) []byte {
+// line is the handler's defect, not this layout. blankAmounts is the
+// deployed export with its cache down (rekap-csv-blank-cache-down): the same
+// lines with every money cell empty (volumes stay).
+func RenderRekapCSV(rk Rekap, id Identity, ids map[int64][2]int64, blankAmounts bool) []byte {
 	w := &csvWriter{eol: "\r\n"}
+	money := money
+	if blankAmounts {
+		money = func(decimal.Decimal) string { return "" }
+	}
 	w.b.WriteString(BOM)
 	ident := func(title string) {
 		w.line(title)

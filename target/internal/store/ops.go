@@ -289,15 +289,19 @@ func (s *Store) SaveDetail(ctx context.Context, pid, pekID int64, in DetailInput
 			if r.Invalid {
 				continue
 			}
-			r.Kategori = strings.ToUpper(strings.TrimSpace(r.Kategori))
+			r.Kategori = kategoriCode(r.Kategori)
 			r.Kode, r.Uraian, r.Satuan = strings.TrimSpace(r.Kode), strings.TrimSpace(r.Uraian), strings.TrimSpace(r.Satuan)
 			var errs []FieldError
 			if !validKategori(r.Kategori) {
 				errs = append(errs, FieldError{field(p, "kategori"), "Kategori tidak valid"})
 			}
-			if r.Kode == "" {
+			switch {
+			case r.Kode == "" && autoKode(r.Kategori):
+				// Filled in below with the project's next Unit-NNNN.
+			case r.Kode == "":
 				errs = append(errs, FieldError{field(p, "kode"), "Kode wajib diisi"})
-			} else if _, dup := seen[r.Kategori+"|"+r.Kode]; dup {
+			}
+			if _, dup := seen[r.Kategori+"|"+r.Kode]; dup && r.Kode != "" {
 				errs = append(errs, FieldError{field(p, "kode"), "Kode duplikat dalam pekerjaan ini"})
 			}
 			if r.Uraian == "" {
@@ -324,6 +328,19 @@ func (s *Store) SaveDetail(ctx context.Context, pid, pekID int64, in DetailInput
 		}
 		if len(good) == 0 && len(res.Errors) > 0 {
 			return invalid("Tidak ada baris yang tersimpan", res.Errors...)
+		}
+		items := make([]kodeItem, len(good))
+		for i, r := range good {
+			items[i] = kodeItem{r.Kategori, r.Kode}
+		}
+		if err := fillUnitKode(ctx, tx, pid, items); err != nil {
+			return err
+		}
+		if err := kategoriClash(ctx, tx, pid, items); err != nil {
+			return err
+		}
+		for i := range good {
+			good[i].Kode = items[i].kode
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM rincian WHERE pekerjaan_id = ?", pekID); err != nil {
 			return fmt.Errorf("clear rincian: %w", err)

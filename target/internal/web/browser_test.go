@@ -780,15 +780,20 @@ func testPages(t *testing.T, bctx context.Context) {
 		tb.do(t, chromedp.WaitVisible(`[data-testid="detail-row"]`), chromedp.WaitEnabled("#btn-save-detail"))
 		require.Equal(t, 2, eval[int](t, tb, `document.querySelectorAll('[data-testid="detail-row"]').length`))
 		tb.screenshot(t, "detail-ahsp")
+		second := `[data-testid="detail-row"]:nth-child(2) [data-field="koefisien"]`
+		tb.do(t, chromedp.Clear(second), chromedp.SendKeys(second, "0,25"))
 		tb.do(t, chromedp.Click("#btn-save-detail"))
 		tb.waitFor(t, `.dp-toast-success`)
 		var got struct {
-			Rows            []map[string]string `json:"rows"`
-			ClientUpdatedAt string              `json:"client_updated_at"`
+			Rows            []map[string]any `json:"rows"`
+			ClientUpdatedAt string           `json:"client_updated_at"`
 		}
 		require.NoError(t, json.Unmarshal(s.posted("detail-ahsp/102/save/")[0], &got))
 		require.Equal(t, "2026-11-23T09:00:00.000000+00:00", got.ClientUpdatedAt)
-		require.Equal(t, map[string]string{"kategori": "TK", "kode": "L.01", "uraian": "Pekerja", "satuan": "OH", "koefisien": "0.750000"}, got.Rows[0])
+		// The koefisien shown ("0.750000") and the one typed the id-ID way
+		// ("0,25") go as JSON numbers: the server never guesses.
+		require.Equal(t, map[string]any{"kategori": "TK", "kode": "L.01", "uraian": "Pekerja", "satuan": "OH", "koefisien": 0.75}, got.Rows[0])
+		require.Equal(t, 0.25, got.Rows[1]["koefisien"])
 		s.mu.Lock()
 		s.conflict = true
 		s.mu.Unlock()
@@ -821,11 +826,19 @@ func testPages(t *testing.T, bctx context.Context) {
 		tb.do(t, chromedp.WaitVisible(`[data-testid="harga-row"]`))
 		require.Equal(t, "15.00", eval[string](t, tb, `document.querySelector('#harga-markup').value`))
 		eval[bool](t, tb, `(() => { document.querySelector('#harga-markup').value = ''; return true; })()`)
-		tb.do(t, chromedp.SendKeys(`#harga-markup`, "12"), chromedp.Click("#btn-save-harga"))
+		tb.do(t, chromedp.SendKeys(`#harga-markup`, "12,5"), chromedp.Click("#btn-save-harga"))
 		tb.waitFor(t, `.dp-toast-success`)
 		var got map[string]any
 		require.NoError(t, json.Unmarshal(s.posted("harga-items/save/")[0], &got))
-		require.Equal(t, map[string]any{"items": []any{map[string]any{"id": float64(4), "harga_satuan": "1500.00"}}, "markup_percent": "12", "client_updated_at": "2026-11-23T09:00:00+00:00"}, got)
+		// What the page shows ("1500.00") and what was typed the id-ID way
+		// ("12,5") go as JSON numbers.
+		require.Equal(t, map[string]any{"items": []any{map[string]any{"id": float64(4), "harga_satuan": 1500.0}}, "markup_percent": 12.5, "client_updated_at": "2026-11-23T09:00:00+00:00"}, got)
+		tb.waitFor(t, "body:not([data-busy])")
+		price := `input[data-item-id="4"]`
+		tb.do(t, chromedp.Clear(price), chromedp.SendKeys(price, "1.750,50"), chromedp.Click("#btn-save-harga"))
+		require.Eventually(t, func() bool { return len(s.posted("harga-items/save/")) == 2 }, 10*time.Second, 50*time.Millisecond)
+		require.NoError(t, json.Unmarshal(s.posted("harga-items/save/")[1], &got))
+		require.Equal(t, []any{map[string]any{"id": float64(4), "harga_satuan": 1750.5}}, got["items"])
 		require.Empty(t, tb.problems(false))
 	})
 	// Which of toast-wrapper.js and loading.js the pages request: all of them

@@ -6,7 +6,7 @@
  */
 import { jfetch } from './pages/api.js';
 import { LoadingManager } from './pages/ui.js';
-import { $, h, busy, toast, failed, errorList, setStatus } from './pages/common.js';
+import { $, h, busy, toast, failed, errorList, setStatus, localNumber } from './pages/common.js';
 
 const app = $('#hi-app');
 const tbody = $('#harga-rows');
@@ -44,9 +44,10 @@ const load = () => busy(async () => {
 const save = () => busy(async () => {
   const items = [...tbody.querySelectorAll('input[data-item-id]')]
     .filter((i) => i.value.trim() !== '')
-    .map((i) => ({ id: Number(i.dataset.itemId), harga_satuan: i.value.trim() }));
+    .map((i) => ({ id: Number(i.dataset.itemId), harga_satuan: localNumber(i.value) }));
   const body = { items, client_updated_at: updatedAt };
-  if (markup.value.trim() !== '') body.markup_percent = markup.value.trim();
+  // Prices and markup as shown ("1500.00", or typed "1.500,00") go as JSON numbers.
+  if (markup.value.trim() !== '') body.markup_percent = localNumber(markup.value);
   try {
     const res = await LoadingManager.wrap(() => jfetch(app.dataset.endpointSave, { method: 'POST', body }), 'Menyimpan harga…');
     updatedAt = res.project_updated_at || updatedAt;

@@ -7,7 +7,7 @@
  */
 import { jfetch } from './pages/api.js';
 import { LoadingManager } from './pages/ui.js';
-import { api, $, h, busy, fmt, toast, failed, errorList, setStatus } from './pages/common.js';
+import { api, $, h, busy, fmt, toast, failed, errorList, setStatus, localNumber } from './pages/common.js';
 
 const select = $('#pekerjaan-select');
 const tbody = $('#detail-rows');
@@ -110,7 +110,8 @@ const loadDetail = (id) => busy(async () => {
 function collect() {
   return [...tbody.querySelectorAll('tr')].map((tr) => {
     const v = (f) => tr.querySelector(`[data-field="${f}"]`).value.trim();
-    return { kategori: v('kategori'), kode: v('kode'), uraian: v('uraian'), satuan: v('satuan'), koefisien: v('koefisien') };
+    // The koefisien as shown ("0.750000", or typed "0,75") goes as a JSON number.
+    return { kategori: v('kategori'), kode: v('kode'), uraian: v('uraian'), satuan: v('satuan'), koefisien: localNumber(v('koefisien')) };
   });
 }
 

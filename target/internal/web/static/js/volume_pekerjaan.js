@@ -2,11 +2,11 @@
  * volume.js — one quantity input per pekerjaan. Loads GET list-pekerjaan/tree/
  * (names) and GET volume-pekerjaan/list/ (quantities); saves with
  * POST volume-pekerjaan/save/ {"items":[{pekerjaan_id, quantity}]}, quantity
- * sent as typed ("12,5", "1.234,56", "12.5"): the server parses it.
+ * read as shown ("12,5", "1.234,56") into a JSON number (localNumber).
  */
 import { jfetch } from './pages/api.js';
 import { LoadingManager } from './pages/ui.js';
-import { api, $, h, busy, toast, failed, errorList, setStatus } from './pages/common.js';
+import { api, $, h, busy, toast, failed, errorList, setStatus, localNumber } from './pages/common.js';
 
 // Switched-on UI defects, templated in by the server (see docs/frontend.md).
 const DEFECTS = /*@dp-defects*/{};
@@ -106,19 +106,6 @@ const save = () => busy(async () => {
     btn.disabled = false;
   }
 });
-
-// localNumber reads what the page shows (id-ID: "748,336", "1.234,5") into a
-// JSON number, so the server never has to guess whether "1,000" is one or a
-// thousand; anything else goes as typed and the server names the row.
-function localNumber(v) {
-  const t = v.trim();
-  let c = null;
-  if (/^-?\d+(,\d+)?$/.test(t)) c = t.replace(',', '.');
-  else if (/^-?\d{1,3}(\.\d{3})+(,\d+)?$/.test(t)) c = t.replace(/\./g, '').replace(',', '.');
-  else if (/^-?\d+\.\d+$/.test(t)) c = t;
-  const n = c === null ? NaN : Number(c);
-  return Number.isFinite(n) ? n : t;
-}
 
 // markInvalid outlines the inputs named by error paths like "items[2].quantity".
 function markInvalid(data, sent) {

@@ -52,6 +52,20 @@ export function fmt(v, digits = 2) {
   return fmtCache[digits].format(n);
 }
 
+// localNumber reads a number as the pages show and take it (id-ID:
+// "748,336", "1.234,5"; or the API's "0.750000") into a JSON number, so the
+// server never has to guess whether "1,000" is one or a thousand; anything
+// else goes as typed and the server names the field.
+export function localNumber(v) {
+  const t = String(v).trim();
+  let c = null;
+  if (/^-?\d+(,\d+)?$/.test(t)) c = t.replace(',', '.');
+  else if (/^-?\d{1,3}(\.\d{3})+(,\d+)?$/.test(t)) c = t.replace(/\./g, '').replace(',', '.');
+  else if (/^-?\d+\.\d+$/.test(t)) c = t;
+  const n = c === null ? NaN : Number(c);
+  return Number.isFinite(n) ? n : t;
+}
+
 // errorList turns a legacy {errors:[{path,message}]} or v2 {details} body into lines.
 export function errorList(data) {
   if (!data || typeof data !== 'object') return [];
