@@ -76,6 +76,8 @@ func asDeployed(t *testing.T, profile string) {
 		"method.read-accepts-any-method",
 		"volume-pekerjaan.save.comma-thousands-as-decimal",
 		"volume-pekerjaan.save.exponent-string-accepted",
+		// Quirk 16.
+		"list-pekerjaan.tree.stale-after-upsert",
 		// Quirk 24 on detail and harga save (issue 14 detail).
 		"detail-ahsp.save.comma-thousands-as-decimal",
 		"detail-ahsp.save.exponent-string-accepted",
@@ -196,6 +198,8 @@ func TestPlanListsEveryStepWithItsClass(t *testing.T) {
 	}
 	require.Regexp(t, `writing\s+script\s+save.tree\s+POST /detail_project/api/project/\{pid\}/list-pekerjaan/save/`, out)
 	require.Regexp(t, `read-only\s+script\s+tree.initial\s+GET /detail_project/api/project/\{pid\}/list-pekerjaan/tree/`, out)
+	require.Regexp(t, `writing\s+upsert.failed-row\s+tree.stale-after-upsert\s+GET /detail_project/api/project/\{pid\}/list-pekerjaan/tree/`, out)
+	require.Regexp(t, `read-only\s+tree\s+tree.read.search\s+GET /detail_project/api/project/\{pid\}/list-pekerjaan/tree/\?q=\{kode\}`, out)
 	require.Regexp(t, `read-only\s+discovery\s+family.v2\s+GET /detail_project/api/v2/project/\{pid\}/`, out)
 	require.Contains(t, out, "?q=beton&limit=5")
 	// Every step that sends a body to a POST operation is writing.

@@ -41,6 +41,8 @@ var Quirks = map[string]string{
 	"list-pekerjaan.upsert.ordering-takeover":        "a new upsert pekerjaan at an existing one's ordering_index takes it over: the new row vanishes and the volume is deleted",
 	"list-pekerjaan.upsert.failed-row-temp-ordering": "a pekerjaan whose upsert row failed (207) is left at a temporary ordering_index (1000000+n)",
 	"health.session-skips-checks":                    "/health/ with a session cookie answers the simple form without checking the database or cache",
+	// Quirk 16.
+	"list-pekerjaan.tree.stale-after-upsert": "after an upsert the unsearched tree is served from a cache the upsert does not invalidate (up to 300 s per worker)",
 }
 
 // Finding is one quirk seen at run time.

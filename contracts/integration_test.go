@@ -125,7 +125,7 @@ func TestIntegrationCorrectTargetPasses(t *testing.T) {
 			"harga.save.markup.comma-thousands", "harga.save.markup.exponent", "rekap", "export.rekap-rab", "export.rincian-rab",
 			"bad.save.empty-name", "bad.save.malformed-json", "bad.upsert.negative-id", "bad.upsert.empty-list", "bad.volume.quantity", "bad.detail.kategori",
 			"not-found.pekerjaan", "not-found.foreign-project", "not-found.foreign-export", "save.partial", "save.groups-only", "unauthenticated",
-			"unauthenticated.export", "rate-limited", "limiter-unavailable", "upsert.takeover", "upsert.failed-row"} {
+			"unauthenticated.export", "rate-limited", "limiter-unavailable", "upsert.takeover", "upsert.failed-row", "tree.stale-after-upsert"} {
 			require.True(t, steps[v+" "+s], "%s %s ran and passed", v, s)
 		}
 	}
@@ -290,6 +290,8 @@ func TestIntegrationUpsertAndHealthQuirks(t *testing.T) {
 			`^input new pekerjaan at ordering_index \d+ \(pekerjaan \d+'s, also in the body\) accepted with 200; 0 rows created, want 1 \(\d+ -> \d+ klasifikasi\+sub\+pekerjaan: the new row vanished into pekerjaan \d+\); pekerjaan \d+'s volume 7.000 deleted \(listed (none|0\.000)\)$`},
 		{"upsert-failed-row-temp-ordering", "list-pekerjaan.upsert.failed-row-temp-ordering", []string{"legacy upsert.failed-row", "v2 upsert.failed-row"},
 			`^input pekerjaan \d+ switched from \w+ to \w+ without ref_id answered 207; the failed row was left at ordering_index 10000\d\d \(was \d+\)$`},
+		{"tree-cache-stale", "list-pekerjaan.tree.stale-after-upsert", []string{"legacy tree.stale-after-upsert", "v2 tree.stale-after-upsert"},
+			`^after an upsert renamed klasifikasi \d+ from "[^"]+" to "[^"]+ \(diperbarui\)" \(207\), [1-8] of 8 unsearched tree reads served an older tree \(\d with the old name, \d without klasifikasi \d+\) while a search \(\?q=, not cached\) showed "[^"]+ \(diperbarui\)": the unsearched tree is served from a cache the upsert does not invalidate$`},
 		{"health-session-simple", "health.session-skips-checks", []string{"legacy health.session"},
 			`^GET /health/ with a session cookie answered 200 .*"mode\\":\\"simple\\".* without checking the database or cache \(anonymous /health/ checks both\): a health probe that sends a session cookie reports ok while the cache is down`},
 	} {

@@ -106,7 +106,7 @@ func (r *runner) stopGroup(ctx context.Context, step string) bool {
 		return true
 	}
 	if rs := r.restore(ctx, r.snap); rs.Status != check.Pass {
-		r.results = append(r.results, Result{Version: string(r.version), Step: step + ".restore", Verdict: check.Fail,
+		r.results = append(r.results, Result{Version: string(r.version), Step: step + ".restore", Verdict: rs.Status,
 			Reason: "restore after the finding: " + rs.Reason, Violations: stringViolations(rs.Differences)})
 		return false
 	}
@@ -121,6 +121,7 @@ func (r *runner) upsertQuirks(ctx context.Context) {
 		for _, s := range []struct{ step, op string }{{"upsert.takeover.volume", "volume-pekerjaan.save"}, {"upsert.takeover", "list-pekerjaan.upsert"}, {"upsert.failed-row", "list-pekerjaan.upsert"}} {
 			r.call(ctx, callSpec{step: s.step, op: s.op, want: 200}) // recorded as a skip
 		}
+		r.skip(staleStep, "list-pekerjaan.tree", fmt.Sprintf("rides on upsert.failed-row, a writing step: project %d is not declared scratch", r.pid))
 		return
 	}
 	if r.upsertTakeover(ctx) {
@@ -134,10 +135,15 @@ func (r *runner) upsertQuirks(ctx context.Context) {
 // the existing one instead (item 14): when that one is in the body too the
 // new row vanishes and the volume is deleted.
 func (r *runner) upsertTakeover(ctx context.Context) bool {
-	tree, err := r.readJSON(ctx, "upsert.read-back", 0)
+	_ = planned("upsert.read-back")
+	tree, err := r.confirmedTree(ctx)
 	if err != nil {
+		v := check.Error
+		if unconfirmed(err) {
+			v = check.Inconclusive
+		}
 		r.results = append(r.results, Result{Version: string(r.version), Step: "upsert.takeover", Operation: "list-pekerjaan.upsert", Class: Writing,
-			Verdict: check.Error, Reason: "cannot read the tree: " + err.Error()})
+			Verdict: v, Reason: "cannot read the tree: " + err.Error()})
 		return true
 	}
 	target, sub, ok := firstPek(tree)
@@ -160,8 +166,13 @@ func (r *runner) upsertTakeover(ctx context.Context) bool {
 	if r.limited("upsert.takeover", ex) || ex.status < 200 || ex.status > 299 {
 		return true
 	}
-	after, errT := r.readJSON(ctx, "upsert.read-back", 0)
+	after, errT := r.confirmedTree(ctx)
 	vols, errV := r.readJSON(ctx, "upsert.volumes", 0)
+	if unconfirmed(errT) {
+		res := r.last("upsert.takeover")
+		res.Verdict, res.Violations, res.Reason = check.Inconclusive, nil, "the upsert answered, but the tree read-back could not be confirmed: "+errT.Error()
+		return true
+	}
 	if errT != nil || errV != nil {
 		res := r.last("upsert.takeover")
 		res.Verdict, res.Reason = check.Error, fmt.Sprintf("cannot read the project back: %v %v", errT, errV)
@@ -194,17 +205,24 @@ func (r *runner) upsertTakeover(ctx context.Context) bool {
 // place; the deployed upsert leaves it at a temporary ordering_index
 // 1000000+n (item 15).
 func (r *runner) upsertFailedRow(ctx context.Context) {
-	tree, err := r.readJSON(ctx, "upsert.read-back", 0)
+	_ = planned("upsert.read-back")
+	tree, err := r.confirmedTree(ctx)
 	if err != nil {
+		v := check.Error
+		if unconfirmed(err) {
+			v = check.Inconclusive
+		}
 		r.results = append(r.results, Result{Version: string(r.version), Step: "upsert.failed-row", Operation: "list-pekerjaan.upsert", Class: Writing,
-			Verdict: check.Error, Reason: "cannot read the tree: " + err.Error()})
+			Verdict: v, Reason: "cannot read the tree: " + err.Error()})
 		return
 	}
 	target, _, ok := firstPek(tree)
 	if !ok {
 		r.skip("upsert.failed-row", "list-pekerjaan.upsert", "the project holds no pekerjaan to aim at")
+		r.skip(staleStep, "list-pekerjaan.tree", "the project holds no pekerjaan: no uncached read could show a rename")
 		return
 	}
+	sp := r.staleWarm(ctx, tree)
 	switchTo := "ref"
 	if target.sourceType != "custom" {
 		switchTo = "ref_modified"
@@ -215,12 +233,28 @@ func (r *runner) upsertFailedRow(ctx context.Context) {
 			delete(row, "ref_id")
 		}
 	}, 0)
+	sp.rename(body)
 	ex, _ := r.call(ctx, callSpec{step: "upsert.failed-row", op: "list-pekerjaan.upsert", body: body, want: 207, noStore: true, waitLimited: true,
 		extra: func(p map[string]any) []Violation { return wantNonEmpty(p, "errors") }})
 	if r.limited("upsert.failed-row", ex) || (ex.status != http.StatusMultiStatus && (ex.status < 200 || ex.status > 299)) {
+		sp.check(ctx, r, ex.status)
 		return
 	}
-	after, err := r.readJSON(ctx, "upsert.read-back", 0)
+	// Quirk 16 first: the reads right after the upsert are the ones a cache
+	// answers. A finding there restores the project once the row is judged.
+	staleFound := sp.check(ctx, r, ex.status)
+	restored := false
+	defer func() {
+		if staleFound && !restored {
+			r.stopGroup(ctx, staleStep)
+		}
+	}()
+	// A pekerjaan's ordering_index is always confirmed by uncached reads.
+	at, err := r.readTree(ctx)
+	var after map[string]any
+	if err == nil {
+		after = at.Payload
+	}
 	if err != nil {
 		res := r.last("upsert.failed-row")
 		res.Verdict, res.Reason = check.Error, "cannot read the tree back: "+err.Error()
@@ -233,6 +267,7 @@ func (r *runner) upsertFailedRow(ctx context.Context) {
 	r.finding(r.last("upsert.failed-row"), "list-pekerjaan.upsert.failed-row-temp-ordering",
 		fmt.Sprintf("input pekerjaan %d switched from %s to %s without ref_id answered %d; the failed row was left at ordering_index %d (was %d)",
 			target.id, target.sourceType, switchTo, ex.status, got, target.ordering))
+	restored = true
 	r.stopGroup(ctx, "upsert.failed-row")
 }
 

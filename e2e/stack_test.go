@@ -164,7 +164,10 @@ func TestAsDeployedFindings(t *testing.T) {
 		switch r.Status {
 		case check.Pass:
 		case check.Inconclusive:
-			require.Contains(t, r.Reason, "login page", "%s: only a session bounce may leave a check inconclusive", r.Name)
+			if r.Name == "flow.list-pekerjaan-save" && strings.Contains(r.Reason, "served from a cache") {
+				break // the deployed tree cache (quirk 16) may hide a klasifikasi-only save
+			}
+			require.Contains(t, r.Reason, "login page", "%s: only a session bounce or the tree cache may leave a check inconclusive", r.Name)
 		case check.Error:
 			// A loaded machine's browser may not open a tab in time: an
 			// error (nothing measured), never a verdict.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/client"
+	"github.com/ahsp-harness/harness/target/treeread"
 )
 
 // LoadMarker starts the name of every klasifikasi the harness's own list
@@ -24,30 +25,43 @@ const LoadMarker = "harness-load "
 // family, sends every other row back with its id (kept as it is), and reads
 // the tree again to prove the marked rows are gone and the rest stayed.
 // Nothing is sent when no row carries the prefix.
+//
+// The deployed app may serve the unsearched tree from a cache that an
+// upsert does not invalidate (REAL-APP.md 3.3): both reads go through
+// target/treeread, which checks that answer against reads the app does not
+// cache. When rows without pekerjaan (which only the unsearched answer
+// lists) cannot be confirmed, nothing is sent: an upsert built on a stale
+// tree could delete the user's rows.
 func PruneTree(ctx context.Context, c *client.Client, pid int, prefix string) (int, error) {
 	if prefix == "" {
 		return 0, fmt.Errorf("prune tree of project %d: empty prefix would match every row", pid)
 	}
-	tree, _ := api.Lookup("list-pekerjaan.tree")
 	upsert, _ := api.Lookup("list-pekerjaan.upsert")
-	read := func() ([]pruneK, error) {
-		path := tree.URLPath(api.Legacy, pid, 0)
+	get := func(ctx context.Context, path string) (int, []byte, error) {
 		resp, err := getRetry(ctx, c, path)
 		if err != nil {
-			return nil, err
+			return 0, nil, err
 		}
-		if resp.Status != http.StatusOK {
-			return nil, fmt.Errorf("GET %s answered %d", path, resp.Status)
+		return resp.Status, resp.Body, nil
+	}
+	read := func() ([]pruneK, *treeread.Tree, error) {
+		t, err := treeread.Read(ctx, get, pid)
+		if err != nil {
+			return nil, nil, err
+		}
+		raw, err := json.Marshal(t.Payload)
+		if err != nil {
+			return nil, nil, err
 		}
 		var doc struct {
 			Klasifikasi []pruneK `json:"klasifikasi"`
 		}
-		if err := json.Unmarshal(resp.Body, &doc); err != nil {
-			return nil, fmt.Errorf("GET %s: %w", path, err)
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			return nil, nil, err
 		}
-		return doc.Klasifikasi, nil
+		return doc.Klasifikasi, t, nil
 	}
-	before, err := read()
+	before, bt, err := read()
 	if err != nil {
 		return 0, fmt.Errorf("prune tree of project %d: %w", pid, err)
 	}
@@ -59,7 +73,13 @@ func PruneTree(ctx context.Context, c *client.Client, pid int, prefix string) (i
 	}
 	removed := len(before) - len(keep)
 	if removed == 0 {
+		if !bt.Confirmed() {
+			return 0, fmt.Errorf("prune tree of project %d: no pekerjaan-bearing klasifikasi carries %q, and %s: rows without pekerjaan named so may remain", pid, prefix, bt.Note())
+		}
 		return 0, nil
+	}
+	if !bt.Confirmed() {
+		return 0, fmt.Errorf("prune tree of project %d: %w: %s; nothing sent, the %d klasifikasi carrying %q left in place", pid, treeread.ErrUnconfirmed, bt.Note(), removed, prefix)
 	}
 	if len(keep) == 0 {
 		// The upsert would be {"klasifikasi": []}: a correct app refuses it,
@@ -82,12 +102,31 @@ func PruneTree(ctx context.Context, c *client.Client, pid int, prefix string) (i
 	if resp.Status != http.StatusOK {
 		return 0, fmt.Errorf("prune tree of project %d: POST %s answered %d %.200s", pid, path, resp.Status, resp.Body)
 	}
-	after, err := read()
+	after, at, err := read()
 	if err != nil {
 		return 0, fmt.Errorf("prune tree of project %d: read back: %w", pid, err)
 	}
+	if !at.Confirmed() {
+		// Rows without pekerjaan the stale answer alone lists: the kept ones
+		// were sent with their ids (a 200 says they exist), the marked ones
+		// were left out of the replace-all. Judge the confirmed rows.
+		var conf []pruneK
+		for _, k := range after {
+			if !at.ShellKlasifikasi[k.ID] {
+				conf = append(conf, k)
+			}
+		}
+		after = conf
+		var keptConf []pruneK
+		for _, k := range keep {
+			if !at.ShellKlasifikasi[k.ID] {
+				keptConf = append(keptConf, k)
+			}
+		}
+		keep = keptConf
+	}
 	if len(after) != len(keep) {
-		return 0, fmt.Errorf("prune tree of project %d: read back holds %d klasifikasi, want the %d kept (the deployed app may serve a cached tree up to 300 s after an upsert)", pid, len(after), len(keep))
+		return 0, fmt.Errorf("prune tree of project %d: read back holds %d klasifikasi, want the %d kept", pid, len(after), len(keep))
 	}
 	for i := range after {
 		if after[i].ID != keep[i].ID || strings.HasPrefix(after[i].Name, prefix) {

@@ -2,32 +2,39 @@ package scenarios
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/client"
 	"github.com/ahsp-harness/harness/target/stack"
 	"github.com/ahsp-harness/harness/target/stack/stacktest"
+	"github.com/ahsp-harness/harness/target/treeread"
 )
 
-// treeNames reads project pid's klasifikasi ids and names (legacy family).
+// treeNames reads project pid's klasifikasi ids and names (legacy family)
+// through target/treeread: the deployed profile serves the unsearched tree
+// from a cache an upsert does not invalidate.
 func treeNames(t *testing.T, ctx context.Context, c *client.Client, pid int) map[int]string {
 	t.Helper()
-	op, _ := api.Lookup("list-pekerjaan.tree")
-	resp, err := getRetry(ctx, c, op.URLPath(api.Legacy, pid, 0))
+	tr, err := treeread.Read(ctx, func(ctx context.Context, path string) (int, []byte, error) {
+		resp, err := getRetry(ctx, c, path)
+		if err != nil {
+			return 0, nil, err
+		}
+		return resp.Status, resp.Body, nil
+	}, pid)
 	require.NoError(t, err)
-	require.Equal(t, 200, resp.Status)
-	var doc struct {
-		Klasifikasi []pruneK `json:"klasifikasi"`
-	}
-	require.NoError(t, resp.JSON(&doc))
+	require.True(t, tr.Confirmed(), tr.Note())
 	out := map[int]string{}
-	for _, k := range doc.Klasifikasi {
-		out[k.ID] = k.Name
+	for _, k := range tr.Payload["klasifikasi"].([]any) {
+		m := k.(map[string]any)
+		id, err := m["id"].(json.Number).Int64()
+		require.NoError(t, err)
+		out[int(id)] = m["name"].(string)
 	}
 	return out
 }

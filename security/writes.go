@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/ahsp-harness/harness/target/api"
+	"github.com/ahsp-harness/harness/target/treeread"
 )
 
 // projectData is what the writing checks learn about a project by reading it.
@@ -22,22 +23,40 @@ type projectData struct {
 	custom    int
 }
 
-func (s *session) read(ctx context.Context, pid int) (*projectData, error) {
-	tree, _ := api.Lookup("list-pekerjaan.tree")
-	r, err := s.do(ctx, req{method: http.MethodGet, path: opPath(tree, pid, 0)})
+// tree reads project pid's tree so that a write built on it, or a
+// read-back compared with it, holds where the deployment serves the
+// unsearched tree from a cache an upsert does not invalidate (REAL-APP.md
+// 3.3): target/treeread checks that answer against reads the app does not
+// cache. A tree it cannot confirm is an error that says so.
+func (s *session) tree(ctx context.Context, pid int) (map[string]any, error) {
+	t, err := treeread.Read(ctx, func(ctx context.Context, path string) (int, []byte, error) {
+		r, err := s.do(ctx, req{method: http.MethodGet, path: path})
+		if err != nil {
+			return 0, nil, err
+		}
+		return r.Status, r.Body, nil
+	}, pid)
+	if err != nil {
+		return nil, fmt.Errorf("read tree of project %d as %s: %w", pid, s.cred.User, err)
+	}
+	if !t.Confirmed() {
+		return nil, fmt.Errorf("read tree of project %d as %s: %w: %s", pid, s.cred.User, treeread.ErrUnconfirmed, t.Note())
+	}
+	// Plain JSON numbers, as the rest of the package reads them.
+	raw, err := json.Marshal(t.Payload)
 	if err != nil {
 		return nil, err
 	}
-	if r.Status != http.StatusOK {
-		return nil, fmt.Errorf("read tree of project %d as %s: status %d %s", pid, s.cred.User, r.Status, short(r.Body))
-	}
-	d := &projectData{pid: pid}
-	if err := r.JSON(&d.tree); err != nil {
+	var out map[string]any
+	return out, json.Unmarshal(raw, &out)
+}
+
+func (s *session) read(ctx context.Context, pid int) (*projectData, error) {
+	tree, err := s.tree(ctx, pid)
+	if err != nil {
 		return nil, err
 	}
-	if v2, ok := d.tree["data"].(map[string]any); ok { // a v2 envelope
-		d.tree = v2
-	}
+	d := &projectData{pid: pid, tree: tree}
 	for _, k := range list(d.tree["klasifikasi"]) {
 		for _, sub := range list(obj(k)["sub"]) {
 			for _, p := range list(obj(sub)["pekerjaan"]) {
@@ -87,9 +106,13 @@ func writes(d *projectData, tag string) []write {
 	look := func(n string) api.Operation { op, _ := api.Lookup(n); return op }
 	enc := func(v any) []byte { b, _ := json.Marshal(v); return b }
 	n := rand.IntN(800) + 100
+	ord := 700000 + rand.IntN(100000)
 	out := []write{
+		// With a pekerjaan: a klasifikasi alone shows in no uncached read.
 		{op: look("list-pekerjaan.save"), readOp: look("list-pekerjaan.tree"), body: enc(map[string]any{
-			"klasifikasi": []any{map[string]any{"name": "security probe " + tag, "ordering_index": 700000 + rand.IntN(100000), "sub": []any{}}}})},
+			"klasifikasi": []any{map[string]any{"name": "security probe " + tag, "ordering_index": ord, "sub": []any{map[string]any{
+				"name": "security probe " + tag, "ordering_index": 1, "pekerjaan": []any{map[string]any{
+					"source_type": "custom", "snapshot_uraian": "security probe " + tag, "snapshot_satuan": "ls", "ordering_index": ord}}}}}}})},
 		{op: look("list-pekerjaan.upsert"), readOp: look("list-pekerjaan.tree"), body: enc(renamedTree(d.tree, tag))},
 		{op: look("harga-items.save"), readOp: look("harga-items.list"), body: enc(map[string]any{"markup_percent": fmt.Sprintf("%d.%02d", n%90+1, n%100)})},
 	}
@@ -135,6 +158,15 @@ func renamedTree(tree map[string]any, tag string) map[string]any {
 
 // state reads w's read-back as s and returns a digest of status and body.
 func (s *session) state(ctx context.Context, pid int, w write) (string, error) {
+	if w.readOp.Name == "list-pekerjaan.tree" {
+		tree, err := s.tree(ctx, pid)
+		if err != nil {
+			return "", err
+		}
+		raw, _ := json.Marshal(tree)
+		sum := sha256.Sum256(raw)
+		return hex.EncodeToString(sum[:8]), nil
+	}
 	r, err := s.do(ctx, req{method: http.MethodGet, path: opPath(w.readOp, pid, w.pek)})
 	if err != nil {
 		return "", err

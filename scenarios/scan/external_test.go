@@ -183,3 +183,52 @@ func TestFaultHooksOnAnOutsideDeployment(t *testing.T) {
 		require.Empty(t, r.Error, "hook %s: %s", r.Name, r.Output)
 	}
 }
+
+// TestCacheDownOnTheDeployedApp: the deployed app's configuration
+// (as-deployed-redis) started outside the harness, its redis-server stopped
+// through the hooks, answers as REAL-APP.md section 6 verified, and the
+// cache probes say so: the limiter's 500s refuse (fail-closed holds, the
+// 500s in the notes), /health/ names redis-py's "Error 111", and the rekap
+// CSV served with blank amounts is cache-down's one finding.
+func TestCacheDownOnTheDeployedApp(t *testing.T) {
+	bin := needTarget(t)
+	o := startOutside(t, bin, "--profile", "as-deployed-redis")
+	dir := t.TempDir()
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(filepath.Join(dir, "redis2.pid")); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+	s := o.stack(t, o.hooks(dir))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var log strings.Builder
+	rep, err := scan.Run(ctx, s, scan.Config{Probes: []string{scan.CacheDown, scan.CacheSlow}, Progress: &log, FailurePolicy: "fail-closed"})
+	require.NoError(t, err)
+	var out strings.Builder
+	rep.WriteText(&out)
+	t.Logf("%s\n%s", log.String(), out.String())
+	res := byName(rep)
+
+	down := res[scan.CacheDown]
+	require.Equal(t, check.Fail, down.Status, down.Reason)
+	require.Len(t, down.Findings, 1, down.Reason)
+	require.Equal(t, scan.FindingBlankRekapCSV, down.Findings[0].ID)
+	require.NotContains(t, down.Reason, "fail-closed: want", "the 500s refuse: the policy holds")
+	require.Contains(t, strings.Join(down.Evidence.Notes, "\n"), "list-pekerjaan.save answered 500=5")
+	var health string
+	for _, sm := range down.Evidence.Samples {
+		if sm.What == "health while down" {
+			health = sm.Body
+		}
+	}
+	require.Contains(t, health, fmt.Sprintf(`"message":"Error 111 connecting to 127.0.0.1:%d. Connection refused."`, o.redisPort))
+
+	slow := res[scan.CacheSlow]
+	require.Equal(t, check.Pass, slow.Status, slow.Reason)
+	for _, r := range s.HookRuns() {
+		require.Empty(t, r.Error, "hook %s: %s", r.Name, r.Output)
+	}
+}

@@ -175,6 +175,7 @@ var deployed = []string{
 	"lax-number-parser",
 	// Quirks 14, 15 and 26 (contracts block).
 	"upsert-ordering-takeover", "upsert-failed-row-temp-ordering", "health-session-simple",
+	"tree-cache-stale", // quirk 16 (contracts block)
 	// Redis down (cache-outage block; no effect with locmem, which never fails).
 	"cache-errors-raise", "rekap-csv-blank-cache-down",
 	// The number parser on detail and harga saves (issue 14 detail).
