@@ -108,6 +108,8 @@ func TestRead(t *testing.T) {
 		{"stale and an empty klasifikasi only it shows", tree("K baru", 1, ""), tree("K", 1, shell), true, 1, false, "klasifikasi 1.name"},
 		{"a pekerjaan the served tree lacks", strings.Replace(tree("K", 1, ""), pek(11, 2, "CUST-0002", "Urugan"), pek(13, 2, "CUST-0003", "Pasangan"), 1), tree("K", 1, ""),
 			true, 0, true, "pekerjaan 13: not served, present now"},
+		{"a deleted pekerjaan the served tree still lists (detail get 404)", strings.Replace(tree("K", 1, ""), `, `+pek(11, 2, "CUST-0002", "Urugan"), "", 1), tree("K", 1, ""),
+			true, 0, true, "pekerjaan 11: served, gone now"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fake{truth: tc.truth, served: tc.served}
@@ -126,7 +128,7 @@ func TestRead(t *testing.T) {
 			if tc.confirmed {
 				require.Equal(t, enc(want["klasifikasi"]), enc(got.Payload["klasifikasi"]), "the uncached tree")
 			}
-			require.LessOrEqual(t, len(f.searches), 3, "needles cover several pekerjaan: %v", f.searches)
+			require.LessOrEqual(t, len(f.searches), 4, "needles cover several pekerjaan: %v", f.searches)
 		})
 	}
 }
