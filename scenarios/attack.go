@@ -74,9 +74,13 @@ func (a *attack) run(workers int) {
 	max := a.plan.MaxWorkers
 	switch p := a.plan.Pacer.(type) {
 	case ClosedPacer:
-		a.claimed(&wg, max, 0)
+		if !a.looped(max, 0) {
+			a.claimed(&wg, max, 0)
+		}
 	case BurstPacer:
-		a.claimed(&wg, int(min(uint64(max), p.N)), p.N)
+		if n := int(min(uint64(max), p.N)); !a.looped(n, p.N) {
+			a.claimed(&wg, n, p.N)
+		}
 	default:
 		a.paced(&wg, workers, max)
 	}
@@ -167,8 +171,9 @@ type worker struct {
 	req  http.Request
 	urls map[string]*url.URL
 	buf  []byte
-	res  vegeta.Result // reused when the plan's ReuseResults says so
-	hdr  http.Header   // the same
+	res  vegeta.Result  // reused when the plan's ReuseResults says so
+	hdr  http.Header    // the same
+	cur  *vegeta.Result // the hit in flight on an event loop
 }
 
 // Bounds of a worker's caches: enough for a scenario's distinct URLs and a
@@ -195,6 +200,12 @@ func (a *attack) newWorker() *worker {
 // after the body was read and closed, a status below 200 or from 400 up is
 // the error, BytesIn counts the body kept (at most MaxBody bytes).
 func (w *worker) hit() *vegeta.Result {
+	res := w.start()
+	return w.end(res, w.send(res))
+}
+
+// start opens a hit's result: the worker's reused one when the plan allows.
+func (w *worker) start() *vegeta.Result {
 	a := w.a
 	var res *vegeta.Result
 	if a.plan.ReuseResults {
@@ -204,7 +215,11 @@ func (w *worker) hit() *vegeta.Result {
 		res = new(vegeta.Result)
 	}
 	res.Attack, res.Seq, res.Timestamp = a.plan.Name, a.seq.Add(1)-1, time.Now()
-	err := w.send(res)
+	return res
+}
+
+// end closes a hit's result: its latency, and err as its error.
+func (w *worker) end(res *vegeta.Result, err error) *vegeta.Result {
 	res.Latency = time.Since(res.Timestamp)
 	if err != nil {
 		res.Error = err.Error()
@@ -213,18 +228,29 @@ func (w *worker) hit() *vegeta.Result {
 }
 
 func (w *worker) send(res *vegeta.Result) error {
+	req, viaClient, err := w.prepare(res)
+	if err != nil {
+		return err
+	}
+	return w.roundTrip(res, req, viaClient)
+}
+
+// prepare asks the targeter for the hit's target and builds its request.
+func (w *worker) prepare(res *vegeta.Result) (*http.Request, bool, error) {
 	a := w.a
 	w.tgt = vegeta.Target{}
 	if err := a.plan.Targeter(&w.tgt); err != nil {
 		a.stop()
-		return err
+		return nil, false, err
 	}
 	res.Method, res.URL = w.tgt.Method, w.tgt.URL
-	req, viaClient, err := w.request()
-	if err != nil {
-		return err
-	}
+	return w.request()
+}
+
+func (w *worker) roundTrip(res *vegeta.Result, req *http.Request, viaClient bool) error {
+	a := w.a
 	var resp *http.Response
+	var err error
 	if viaClient {
 		resp, err = a.hc.Do(req)
 	} else if resp, err = a.tr.RoundTripInto(req, w.hdr); err != nil {
@@ -238,16 +264,21 @@ func (w *worker) send(res *vegeta.Result) error {
 	if err != nil {
 		return err
 	}
+	w.answered(res, req, resp.StatusCode, resp.Status, resp.Header, body)
+	return nil
+}
+
+// answered fills res from an answer to req whose kept body is body.
+func (w *worker) answered(res *vegeta.Result, req *http.Request, code int, status string, header http.Header, body []byte) {
 	res.Body = body
 	res.BytesIn = uint64(len(body))
 	if req.ContentLength != -1 {
 		res.BytesOut = uint64(req.ContentLength)
 	}
-	if res.Code = uint16(resp.StatusCode); res.Code < 200 || res.Code >= 400 {
-		res.Error = resp.Status
+	if res.Code = uint16(code); res.Code < 200 || res.Code >= 400 {
+		res.Error = status
 	}
-	res.Headers = resp.Header
-	return nil
+	res.Headers = header
 }
 
 // request builds the target's request: on the worker's reused Request for

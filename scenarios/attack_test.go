@@ -38,6 +38,24 @@ func vegetaResult(t *testing.T, tgt vegeta.Target, maxBody int64) *vegeta.Result
 	return out[0]
 }
 
+// bothPaths runs f with closed-model plans on the event loop (when
+// onLoop: the plan's first target is one the loop sends) and on workers'
+// goroutines: each must give the same results.
+func bothPaths(t *testing.T, onLoop bool, f func(t *testing.T)) {
+	for _, loop := range []bool{true, false} {
+		t.Run(fmt.Sprintf("loop=%v", loop), func(t *testing.T) {
+			if loop && !h1.LoopSupported() {
+				t.Skip("no event loop on this OS")
+			}
+			defer func(old bool) { useEventLoop = old }(useEventLoop)
+			useEventLoop = loop
+			before := loopsRun.Load()
+			f(t)
+			require.Equal(t, loop && onLoop, loopsRun.Load() > before, "ran on the event loop")
+		})
+	}
+}
+
 // engineResults sends n hits through Execute; with reuse the plan reuses
 // its results and the callback copies what it keeps, as Metrics does.
 func engineResults(t *testing.T, tg vegeta.Targeter, n uint64, maxBody int64, reuse bool) []*vegeta.Result {
@@ -76,6 +94,10 @@ func TestReuseResultsOnlyWhenAsked(t *testing.T) {
 			return nil
 		}
 	}
+	bothPaths(t, true, func(t *testing.T) { reuseResultsOnlyWhenAsked(t, srv, paths, targeter) })
+}
+
+func reuseResultsOnlyWhenAsked(t *testing.T, srv *httptest.Server, paths []string, targeter func() vegeta.Targeter) {
 	for _, reuse := range []bool{false, true} {
 		t.Run(fmt.Sprintf("reuse=%v", reuse), func(t *testing.T) {
 			var kept []*vegeta.Result
@@ -162,7 +184,7 @@ func TestAttackMatchesVegeta(t *testing.T) {
 	} {
 		for _, reuse := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/reuse=%v", tc.name, reuse), func(t *testing.T) {
-				attackMatchesVegeta(t, tc.tgt, tc.maxBody, reuse)
+				bothPaths(t, loopable(tc.tgt), func(t *testing.T) { attackMatchesVegeta(t, tc.tgt, tc.maxBody, reuse) })
 			})
 		}
 	}
@@ -204,11 +226,15 @@ func TestAttackTargeterErrorStops(t *testing.T) {
 		tgt.Method, tgt.URL = "GET", srv.URL+"/"
 		return nil
 	}
-	got := engineResults(t, tg, 100, 0, false)
-	require.Len(t, got, 4)
-	require.Equal(t, vegeta.ErrNoTargets.Error(), got[3].Error)
-	require.Zero(t, got[3].Code)
-	require.EqualValues(t, 3, served.Load())
+	bothPaths(t, true, func(t *testing.T) {
+		n.Store(0)
+		served.Store(0)
+		got := engineResults(t, tg, 100, 0, false)
+		require.Len(t, got, 4)
+		require.Equal(t, vegeta.ErrNoTargets.Error(), got[3].Error)
+		require.Zero(t, got[3].Code)
+		require.EqualValues(t, 3, served.Load())
+	})
 }
 
 // TestAttackPacedGrowsWorkers: a paced plan whose requests are slow starts

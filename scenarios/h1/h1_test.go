@@ -55,6 +55,20 @@ func newServer(t *testing.T, h http.HandlerFunc) (*httptest.Server, *connCounter
 	return srv, cc
 }
 
+// send sends method url with body and an X-Test header, and reads the answer.
+func send(t *testing.T, c *http.Client, method, url, body string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("X-Test", "yes")
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	return resp, string(b)
+}
+
 func get(t *testing.T, c *http.Client, url string) (int, string, http.Header) {
 	t.Helper()
 	resp, err := c.Get(url)
@@ -102,14 +116,7 @@ func TestRoundTripAnswers(t *testing.T) {
 		{"head", "HEAD", "/limited", "", 429, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, err := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
-			require.NoError(t, err)
-			req.Header.Set("X-Test", "yes")
-			resp, err := c.Do(req)
-			require.NoError(t, err)
-			b, err := io.ReadAll(resp.Body)
-			require.NoError(t, err)
-			require.NoError(t, resp.Body.Close())
+			resp, b := send(t, c, tc.method, srv.URL+tc.path, tc.body)
 			require.Equal(t, tc.code, resp.StatusCode)
 			require.Equal(t, tc.want, string(b))
 		})

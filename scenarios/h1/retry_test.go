@@ -72,6 +72,13 @@ func newScripted(t *testing.T, script func(conn, req int) string) *scripted {
 // through h1's: both must resend exactly when net/http's rule says so (a
 // reused connection, and an idempotent request or none of it written).
 func TestRetryFollowsNetHTTP(t *testing.T) {
+	runRetryCases(t, "net/http", func() http.RoundTripper { return &http.Transport{MaxConnsPerHost: 1} })
+	runRetryCases(t, "h1", func() http.RoundTripper { return &Transport{MaxConnsPerHost: 1, Timeout: 5 * time.Second} })
+}
+
+// runRetryCases holds the round tripper mk makes (one per case, one
+// connection) to net/http's resend rule.
+func runRetryCases(t *testing.T, name string, mk func() http.RoundTripper) {
 	newReq := func(method string, rewindable bool, header ...string) func(url string) *http.Request {
 		return func(url string) *http.Request {
 			var body io.Reader
@@ -117,17 +124,11 @@ func TestRetryFollowsNetHTTP(t *testing.T) {
 		{"POST after the server closed the idle connection: sent once on a new one",
 			func(int, int) string { return answerDrop }, true, 50 * time.Millisecond, newReq("POST", false), false, 2},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			for _, tr := range []struct {
-				name string
-				rt   http.RoundTripper
-			}{
-				{"net/http", &http.Transport{MaxConnsPerHost: 1}},
-				{"h1", &Transport{MaxConnsPerHost: 1, Timeout: 5 * time.Second}},
-			} {
-				t.Run(tr.name, func(t *testing.T) {
+		t.Run(name+"/"+tc.name, func(t *testing.T) {
+			{
+				{
 					srv := newScripted(t, tc.script)
-					c := &http.Client{Transport: tr.rt, Timeout: 5 * time.Second}
+					c := &http.Client{Transport: mk(), Timeout: 5 * time.Second}
 					if tc.warm {
 						code, body, _ := get(t, c, srv.url)
 						require.Equal(t, 200, code)
@@ -143,7 +144,7 @@ func TestRetryFollowsNetHTTP(t *testing.T) {
 					require.Eventually(t, func() bool { return srv.reads.Load() >= tc.wantReads }, time.Second, 5*time.Millisecond)
 					time.Sleep(20 * time.Millisecond) // a stray resend would land now
 					require.Equal(t, tc.wantReads, srv.reads.Load(), "requests the server read")
-				})
+				}
 			}
 		})
 	}

@@ -27,13 +27,17 @@ import (
 // defaultUserAgent is what Request.Write sends when the header has none.
 const defaultUserAgent = "Go-http-client/1.1"
 
-// writeRequest writes req like req.Write(bw) does. It takes the simple
-// shapes (no Transfer-Encoding or trailers, a body of known length, an
-// origin-form URL) and falls back to req.Write for the rest.
-func (c *conn) writeRequest(req *http.Request) error {
+// writeRequest writes req like req.Write(bw) does.
+func (c *conn) writeRequest(req *http.Request) error { return writeRequestTo(c.bw, &c.keys, req) }
+
+// writeRequestTo writes req to w like req.Write(w) does (keys is scratch
+// kept between calls). It takes the simple shapes (no Transfer-Encoding or
+// trailers, a body of known length, an origin-form URL) and falls back to
+// req.Write for the rest.
+func writeRequestTo(w *bufio.Writer, scratch *[]string, req *http.Request) error {
 	if !simpleRequest(req) || req.Close && len(req.Header["Connection"]) > 0 ||
 		httptrace.ContextClientTrace(req.Context()) != nil {
-		return req.Write(c.bw)
+		return req.Write(w)
 	}
 	host := req.Host
 	if host == "" {
@@ -41,13 +45,12 @@ func (c *conn) writeRequest(req *http.Request) error {
 	}
 	if !httpguts.ValidHostHeader(host) || strings.ContainsAny(host, "%/") {
 		// net/http cleans zones and paths out of Host: let it.
-		return req.Write(c.bw)
+		return req.Write(w)
 	}
 	ruri := req.URL.RequestURI()
 	if containsCTL(ruri) {
-		return req.Write(c.bw)
+		return req.Write(w)
 	}
-	w := c.bw
 	method := req.Method
 	if method == "" {
 		method = http.MethodGet
@@ -80,7 +83,7 @@ func (c *conn) writeRequest(req *http.Request) error {
 		w.WriteString("\r\n")
 	}
 	// Header.Write's order: keys sorted, excluded ones left out.
-	keys := c.keys[:0]
+	keys := (*scratch)[:0]
 	for k := range req.Header {
 		if !excludedRequestHeader(k) && httpguts.ValidHeaderFieldName(k) {
 			keys = append(keys, k)
@@ -96,7 +99,7 @@ func (c *conn) writeRequest(req *http.Request) error {
 		}
 	}
 	clear(keys)
-	c.keys = keys[:0]
+	*scratch = keys[:0]
 	w.WriteString("\r\n")
 	if req.Body == nil || req.Body == http.NoBody {
 		return nil
@@ -202,32 +205,51 @@ const maxSimpleHeaders = 32
 // parseSimple fills header (cleared first) when it is not nil.
 func (c *conn) parseSimple(req *http.Request, limit int64, header http.Header) *simpleAnswer {
 	buf, _ := c.br.Peek(c.br.Buffered())
+	a, headLen := parseHead(buf, req, limit, header)
+	if a == nil {
+		return nil
+	}
+	if _, err := c.br.Discard(headLen); err != nil {
+		return nil
+	}
+	if cl := a.resp.ContentLength; cl > 0 && a.resp.Body != http.NoBody {
+		c.fixed = fixedBody{r: c.br, left: cl}
+		a.resp.Body = &c.fixed
+	}
+	return a
+}
+
+// parseHead parses a simple answer's head at the start of buf and says how
+// many bytes it took; nil when the head is not whole in buf, not simple,
+// or longer than limit. The answer's Body is http.NoBody, or nil when a
+// Content-Length body follows (the caller frames it).
+func parseHead(buf []byte, req *http.Request, limit int64, header http.Header) (*simpleAnswer, int) {
 	end := bytes.Index(buf, []byte("\r\n\r\n"))
 	if end < 0 || int64(end+4) > limit {
-		return nil
+		return nil, 0
 	}
 	head := buf[:end+2] // every line ends in CRLF
 	// Status line: "HTTP/1.1 200 OK".
 	nl := bytes.IndexByte(head, '\n')
 	line := head[:nl-1]
 	if len(line) < 12 || string(line[:9]) != "HTTP/1.1 " || len(line) > 12 && line[12] != ' ' {
-		return nil
+		return nil, 0
 	}
 	code := 0
 	for _, b := range line[9:12] {
 		if b < '0' || b > '9' {
-			return nil
+			return nil, 0
 		}
 		code = code*10 + int(b-'0')
 	}
 	if code < 200 || containsCTL(string(line)) {
-		return nil
+		return nil, 0
 	}
 	// Header lines: count them first, so values share one backing array.
 	rest := head[nl+1:]
 	lines := bytes.Count(rest, []byte("\n"))
 	if lines > maxSimpleHeaders {
-		return nil
+		return nil, 0
 	}
 	s := string(head) // the one copy: status, keys and values slice it
 	a := new(simpleAnswer)
@@ -249,30 +271,30 @@ func (c *conn) parseSimple(req *http.Request, limit int64, header http.Header) *
 	for i := 0; pos < len(s); i++ {
 		e := strings.IndexByte(s[pos:], '\n')
 		if e < 1 || s[pos+e-1] != '\r' {
-			return nil // bare LF: let net/http judge it
+			return nil, 0 // bare LF: let net/http judge it
 		}
 		ln := s[pos : pos+e-1]
 		pos += e + 1
 		k, v, ok := strings.Cut(ln, ":")
 		if !ok || k == "" || !canonicalToken(k) {
-			return nil // folded, malformed or non-canonical: net/http's rules
+			return nil, 0 // folded, malformed or non-canonical: net/http's rules
 		}
 		v = textproto.TrimString(v)
 		for j := 0; j < len(v); j++ {
 			if b := v[j]; b < ' ' && b != '\t' || b == 0x7f {
-				return nil
+				return nil, 0
 			}
 		}
 		switch k {
 		case "Transfer-Encoding", "Trailer", "Pragma":
-			return nil
+			return nil, 0
 		case "Content-Length":
 			if clSeen {
-				return nil
+				return nil, 0
 			}
 			n, err := strconv.ParseUint(v, 10, 63)
 			if err != nil {
-				return nil
+				return nil, 0
 			}
 			contentLength, clSeen = int64(n), true
 		case "Connection":
@@ -287,15 +309,12 @@ func (c *conn) parseSimple(req *http.Request, limit int64, header http.Header) *
 	}
 	noBody := code == http.StatusNoContent || code == http.StatusNotModified || req.Method == http.MethodHead
 	if !noBody && !clSeen {
-		return nil // read until close: net/http's body handles it
+		return nil, 0 // read until close: net/http's body handles it
 	}
 	if closing {
 		delete(h, "Connection") // as net/http's shouldClose does
 	}
 	status := s[9 : nl-1]
-	if _, err := c.br.Discard(end + 4); err != nil {
-		return nil
-	}
 	resp := &a.resp
 	*resp = http.Response{
 		Status: status, StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
@@ -307,10 +326,9 @@ func (c *conn) parseSimple(req *http.Request, limit int64, header http.Header) *
 	case noBody:
 		resp.ContentLength = 0
 	case contentLength > 0:
-		c.fixed = fixedBody{r: c.br, left: contentLength}
-		resp.Body = &c.fixed
+		resp.Body = nil // framed by the caller
 	}
-	return a
+	return a, end + 4
 }
 
 // canonicalToken: a header name that is a valid token already in canonical

@@ -95,36 +95,39 @@ func TestWriteRequestBodyLength(t *testing.T) {
 	}
 }
 
+// answerCases are raw answers and whether readResponse parses them itself.
+var answerCases = []struct {
+	name, method, raw string
+	fast              bool
+}{
+	{"json", "GET", "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nDate: Wed, 02 Dec 2026 04:00:00 GMT\r\nContent-Length: 11\r\n\r\n{\"ok\":true}", true},
+	{"429 with repeated headers", "GET", "HTTP/1.1 429 Too Many Requests\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nRetry-After: 3\r\nX-Worker-Id: 2-17\r\nContent-Length: 2\r\n\r\n{}", true},
+	{"no reason phrase", "GET", "HTTP/1.1 200\r\nContent-Length: 1\r\n\r\nx", true},
+	{"content length 0", "POST", "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", true},
+	{"connection close", "GET", "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", true},
+	{"connection keep-alive", "GET", "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok", true},
+	{"204", "GET", "HTTP/1.1 204 No Content\r\nX-A: b\r\n\r\n", true},
+	{"304 with a length", "GET", "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n", true},
+	{"head keeps the announced length", "HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n", true},
+	{"head without a length", "HEAD", "HTTP/1.1 200 OK\r\n\r\n", true},
+	{"redirect", "GET", "HTTP/1.1 302 Found\r\nLocation: /accounts/login/?next=/x/\r\nContent-Length: 0\r\n\r\n", true},
+	{"blanks and tabs around values", "GET", "HTTP/1.1 200 OK\r\nX-A:  \tv w\t \r\nContent-Length:  2 \r\n\r\nok", true},
+	{"chunked: net/http's", "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", false},
+	{"non-canonical name: net/http's", "GET", "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nContent-Length: 2\r\n\r\nok", false},
+	{"two lengths: net/http's", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", false},
+	{"pragma: net/http's", "GET", "HTTP/1.1 200 OK\r\nPragma: no-cache\r\nContent-Length: 2\r\n\r\nok", false},
+	{"HTTP/1.0: net/http's", "GET", "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", false},
+	{"folded line: net/http's", "GET", "HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 2\r\n\r\nok", false},
+	{"interim: net/http's", "GET", "HTTP/1.1 100 Continue\r\n\r\n", false},
+}
+
 // TestReadResponseMatchesNetHTTP: what readResponse returns (status,
 // header, length, close, body, what is left on the connection) equals
 // http.ReadResponse's, for the answers it parses itself and the ones it
 // hands over.
 func TestReadResponseMatchesNetHTTP(t *testing.T) {
 	const next = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" // a pipelined answer must stay unread
-	for _, tc := range []struct {
-		name, method, raw string
-		fast              bool
-	}{
-		{"json", "GET", "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nDate: Wed, 02 Dec 2026 04:00:00 GMT\r\nContent-Length: 11\r\n\r\n{\"ok\":true}", true},
-		{"429 with repeated headers", "GET", "HTTP/1.1 429 Too Many Requests\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nRetry-After: 3\r\nX-Worker-Id: 2-17\r\nContent-Length: 2\r\n\r\n{}", true},
-		{"no reason phrase", "GET", "HTTP/1.1 200\r\nContent-Length: 1\r\n\r\nx", true},
-		{"content length 0", "POST", "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", true},
-		{"connection close", "GET", "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", true},
-		{"connection keep-alive", "GET", "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok", true},
-		{"204", "GET", "HTTP/1.1 204 No Content\r\nX-A: b\r\n\r\n", true},
-		{"304 with a length", "GET", "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n", true},
-		{"head keeps the announced length", "HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n", true},
-		{"head without a length", "HEAD", "HTTP/1.1 200 OK\r\n\r\n", true},
-		{"redirect", "GET", "HTTP/1.1 302 Found\r\nLocation: /accounts/login/?next=/x/\r\nContent-Length: 0\r\n\r\n", true},
-		{"blanks and tabs around values", "GET", "HTTP/1.1 200 OK\r\nX-A:  \tv w\t \r\nContent-Length:  2 \r\n\r\nok", true},
-		{"chunked: net/http's", "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", false},
-		{"non-canonical name: net/http's", "GET", "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nContent-Length: 2\r\n\r\nok", false},
-		{"two lengths: net/http's", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", false},
-		{"pragma: net/http's", "GET", "HTTP/1.1 200 OK\r\nPragma: no-cache\r\nContent-Length: 2\r\n\r\nok", false},
-		{"HTTP/1.0: net/http's", "GET", "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", false},
-		{"folded line: net/http's", "GET", "HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 2\r\n\r\nok", false},
-		{"interim: net/http's", "GET", "HTTP/1.1 100 Continue\r\n\r\n", false},
-	} {
+	for _, tc := range answerCases {
 		t.Run(tc.name, func(t *testing.T) {
 			req, err := http.NewRequest(tc.method, "http://h/x/", nil)
 			require.NoError(t, err)
@@ -171,4 +174,77 @@ func TestReadResponseBodyCutShort(t *testing.T) {
 	require.NoError(t, err)
 	_, err = io.ReadAll(resp.Body)
 	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
+}
+
+// TestParseAnswerMatchesNetHTTP: ParseAnswer on a buffer gives what
+// http.ReadResponse and reading the body to the end give on a connection,
+// says how many bytes the answer took, and asks for more on every shorter
+// prefix (or, when the connection ended there, fails).
+func TestParseAnswerMatchesNetHTTP(t *testing.T) {
+	const next = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+	type tcase struct {
+		name, method, raw string
+		toClose           bool // the body ends with the connection
+	}
+	cases := []tcase{
+		{"chunked with a trailer", "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n", false},
+		{"interim then final", "GET", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok", false},
+		{"bare LF head", "GET", "HTTP/1.1 200 OK\nX-A: b\nContent-Length: 2\n\nok", false},
+		{"read to close", "GET", "HTTP/1.1 200 OK\r\nX-A: b\r\n\r\nall of it", true},
+	}
+	for _, c := range answerCases {
+		if !strings.HasPrefix(c.raw, "HTTP/1.1 100") { // a lone interim answer is not a whole one
+			cases = append(cases, tcase{c.name, c.method, c.raw, false})
+		}
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, "http://h/x/", nil)
+			require.NoError(t, err)
+			raw := tc.raw
+			if !tc.toClose {
+				raw += next
+			}
+			br := bufio.NewReader(strings.NewReader(raw))
+			want, err := http.ReadResponse(br, req)
+			for err == nil && want.StatusCode < 200 { // interim answers are skipped
+				want, err = http.ReadResponse(br, req)
+			}
+			require.NoError(t, err)
+			wantBody, err := io.ReadAll(want.Body)
+			require.NoError(t, err)
+
+			for _, hdr := range []http.Header{nil, {"Stale": {"x"}}} {
+				got, err := ParseAnswer([]byte(raw), tc.toClose, req, DefaultMaxResponseHeaderBytes, hdr)
+				require.NoError(t, err)
+				require.Equal(t, want.Status, got.Status)
+				require.Equal(t, want.StatusCode, got.StatusCode)
+				require.Equal(t, want.Header, got.Header)
+				require.Equal(t, want.ContentLength, got.ContentLength)
+				require.Equal(t, want.Close || tc.toClose, got.Close)
+				require.Equal(t, string(wantBody), string(got.Body))
+				require.Equal(t, len(tc.raw), got.N, "bytes taken")
+			}
+			for i := range len(tc.raw) {
+				_, err := ParseAnswer([]byte(tc.raw[:i]), false, req, DefaultMaxResponseHeaderBytes, nil)
+				require.ErrorIs(t, err, ErrIncomplete, "prefix of %d bytes", i)
+				_, err = ParseAnswer([]byte(tc.raw[:i]), true, req, DefaultMaxResponseHeaderBytes, nil)
+				if tc.toClose && i >= strings.Index(tc.raw, "\r\n\r\n")+4 {
+					require.NoError(t, err, "a shorter read-to-close body is whole at the end")
+					continue
+				}
+				require.Error(t, err, "prefix of %d bytes, then the connection ended", i)
+				require.NotErrorIs(t, err, ErrIncomplete)
+			}
+			if tc.toClose {
+				_, err := ParseAnswer([]byte(raw), false, req, DefaultMaxResponseHeaderBytes, nil)
+				require.ErrorIs(t, err, ErrIncomplete, "a read-to-close body is whole only at the end")
+			}
+		})
+	}
+	req, _ := http.NewRequest("GET", "http://h/x/", nil)
+	_, err := ParseAnswer([]byte("HTTP/1.1 200 OK\r\nX-Big: "+strings.Repeat("h", 100)), false, req, 64, nil)
+	require.ErrorContains(t, err, "response headers exceeded 64 bytes")
+	_, err = ParseAnswer(nil, true, req, 64, nil)
+	require.ErrorIs(t, err, errNothingRead)
 }

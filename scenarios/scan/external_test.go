@@ -217,7 +217,13 @@ func TestCacheDownOnTheDeployedApp(t *testing.T) {
 	require.Len(t, down.Findings, 1, down.Reason)
 	require.Equal(t, scan.FindingBlankRekapCSV, down.Findings[0].ID)
 	require.NotContains(t, down.Reason, "fail-closed: want", "the 500s refuse: the policy holds")
-	require.Contains(t, strings.Join(down.Evidence.Notes, "\n"), "list-pekerjaan.save answered 500=5")
+	notes := strings.Join(down.Evidence.Notes, "\n")
+	require.Contains(t, notes, "list-pekerjaan.save answered 500=5")
+	// What REAL-APP.md section 6 verified, read by the probe.
+	for _, want := range []string{"list-pekerjaan.tree 500", "volume-pekerjaan.list 200", "detail-ahsp.get 200", "search-ahsp 200",
+		"harga-items.list 200", "rekap 500", "export.rincian-rab-csv 200"} {
+		require.Contains(t, notes, want)
+	}
 	var health string
 	for _, sm := range down.Evidence.Samples {
 		if sm.What == "health while down" {

@@ -293,6 +293,7 @@ func probeCacheDown(ctx context.Context, s *scanner) Result {
 	}()
 	d := s.degradedPhase(ctx, a, op, "cache stopped", 5, t)
 	problems := d.problems
+	reads := s.readsWhileDown(ctx, a, t)
 	var findings []Finding
 	var samples []Sample
 	if export != nil {
@@ -332,6 +333,9 @@ func probeCacheDown(ctx context.Context, s *scanner) Result {
 			e.Notes = append(e.Notes, "refused with 500 (an unhandled cache error), not 503 with Retry-After: clients and load balancers cannot tell the outage from a bug")
 		}
 	}
+	if reads != "" {
+		e.Notes = append(e.Notes, "while the cache was stopped the reads answered (not judged): "+reads)
+	}
 	if d.cause != "" {
 		e.Notes = append(e.Notes, d.cause)
 	}
@@ -353,6 +357,35 @@ func probeCacheDown(ctx context.Context, s *scanner) Result {
 	res.Reason = fmt.Sprintf("%s honoured with the cache stopped (%s answered %s), /health/ 503, recovered in %s",
 		s.policy, op.Name, statusText(d.status), took.Round(time.Millisecond))
 	return res
+}
+
+// readsWhileDown sends each read operation once (legacy family) while the
+// cache is down and says what each answered ("list-pekerjaan.tree 500,
+// ..."): which pages an outage breaks. Not judged: a read may refuse
+// (fail-closed) or be served (it needs no cache); the rekap CSV is compared
+// apart.
+func (s *scanner) readsWhileDown(ctx context.Context, a *agent, t *tally) string {
+	hc := httpClient(10*time.Second, false)
+	defer hc.CloseIdleConnections()
+	a.outage = true
+	defer func() { a.outage = false }()
+	var parts []string
+	for _, op := range api.Operations {
+		if op.Method != http.MethodGet || op.Name == "export.rekap-rab-csv" {
+			continue
+		}
+		o, _ := a.do(ctx, hc, op, api.Legacy, "reads while the cache is stopped")
+		t.add(o)
+		what := strconv.Itoa(o.status)
+		switch {
+		case o.status == 0:
+			what = "no answer"
+		case bounced(o):
+			what = "302 to the login page"
+		}
+		parts = append(parts, op.Name+" "+what)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // degradedBaseline checks the API works before a cache is broken.

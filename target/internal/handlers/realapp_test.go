@@ -159,7 +159,8 @@ func TestDetailSaveUnitKode(t *testing.T) {
 		{"kategori":"ALT","uraian":"Stamper","koefisien":"0.5"},
 		{"kategori":"TK","kode":"L.01","uraian":"Pekerja","koefisien":"0.75"}]}`})
 	require.Equal(t, 200, w.Code, w.Body.String())
-	require.Equal(t, []string{"TK Unit-0001", "BHN Unit-0002", "ALT Unit-0003", "TK L.01"}, kodes(1, 2))
+	// Numbered in row order; listed by kategori, then id (REAL-APP.md 3.6).
+	require.Equal(t, []string{"ALT Unit-0003", "BHN Unit-0002", "TK Unit-0001", "TK L.01"}, kodes(1, 2))
 	// Saved again without them: the items stay in the price list, so the
 	// next blank kode goes on from there, in any pekerjaan of the project.
 	w = e.do(req{op: "detail-ahsp.save", pek: 4, body: `{"rows":[{"kategori":"BHN","kode":"","uraian":"Semen","koefisien":"1"}]}`})

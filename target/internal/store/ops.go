@@ -176,7 +176,7 @@ func (s *Store) Detail(ctx context.Context, pid, pekID int64) (Detail, error) {
 		rows, err := s.txQuery(ctx, tx, `
 			SELECT r.id, r.kategori, r.kode, r.uraian, r.satuan, r.koefisien, r.ref_ahsp_id, r.ref_pekerjaan_id, h.harga_satuan
 			FROM rincian r LEFT JOIN harga_items h ON h.id = r.harga_item_id
-			WHERE r.pekerjaan_id = ? ORDER BY r.ordering, r.id`, pekID)
+			WHERE r.pekerjaan_id = ? ORDER BY r.kategori, r.id`, pekID)
 		if err != nil {
 			return fmt.Errorf("read rincian: %w", err)
 		}
