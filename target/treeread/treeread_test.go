@@ -146,3 +146,25 @@ func TestReadUnconfirmed(t *testing.T) {
 	require.ErrorIs(t, err, ErrUnconfirmed)
 	require.Contains(t, err.Error(), "which no uncached tree search found")
 }
+
+// Rows without pekerjaan that only a stale answer lists are dropped where
+// the caller knows them gone; a klasifikasi goes with its subs.
+func TestWithoutShells(t *testing.T) {
+	shells := `, {"id": 5, "name": "Kosong", "ordering_index": 9, "sub": [{"id": 6, "name": "S kosong", "ordering_index": 1, "pekerjaan": []}]}`
+	f := &fake{truth: tree("K baru", 1, ""), served: tree("K", 1, shells)}
+	got, err := Read(context.Background(), f.get, 7)
+	require.NoError(t, err)
+	require.False(t, got.Confirmed())
+	require.Equal(t, map[int]bool{5: true}, got.ShellKlasifikasi)
+	require.Equal(t, map[int]bool{6: true}, got.ShellSub)
+	require.Contains(t, got.Note(), "2 klasifikasi/sub rows without pekerjaan are known only from it")
+	var asked []string
+	p := got.WithoutShells(func(level string, id int) bool {
+		asked = append(asked, fmt.Sprintf("%s %d", level, id))
+		return true
+	})
+	require.Equal(t, []string{"klasifikasi 5"}, asked)
+	require.Len(t, list(p, "klasifikasi"), 1)
+	kept := got.WithoutShells(func(string, int) bool { return false })
+	require.Len(t, list(kept, "klasifikasi"), 2)
+}
