@@ -2,10 +2,12 @@ package security
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/ahsp-harness/harness/target/api"
+	"github.com/ahsp-harness/harness/target/treeread"
 )
 
 // pair is the two users of the object-access checks: a asks for b's objects.
@@ -132,6 +134,10 @@ func checkObjectWrite(ctx context.Context, e *env, res *Result) {
 		return
 	}
 	db, err := b.read(ctx, pidB)
+	if errors.Is(err, treeread.ErrUnconfirmed) {
+		res.finish(append(unmeasured, "writes to another user's project: "+err.Error()))
+		return
+	}
 	if err != nil {
 		res.fail(err)
 		return

@@ -112,10 +112,26 @@ func Read(ctx context.Context, fetch Get, pid int) (*Tree, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every pekerjaan the volume list names (all of them, REAL-APP.md 3.5)
+	// and every one the served tree names: a deployment whose volume list
+	// leaves some out still has them found, and one the served tree still
+	// lists after it was deleted is proven gone by detail get's 404.
 	var want []int
+	seen := map[int]bool{}
 	for _, it := range list(vols, "items") {
-		want = append(want, intOf(get(it, "pekerjaan_id")))
+		if id := intOf(get(it, "pekerjaan_id")); !seen[id] {
+			seen[id] = true
+			want = append(want, id)
+		}
 	}
+	for id := range places(t.Served) {
+		if !seen[id] {
+			seen[id] = true
+			want = append(want, id)
+		}
+	}
+	sort.Ints(want)
+	gone := map[int]bool{}
 	if len(want) > MaxPekerjaan {
 		return nil, fmt.Errorf("the project has %d pekerjaan; a tree read confirms at most %d", len(want), MaxPekerjaan)
 	}
@@ -125,7 +141,7 @@ func Read(ctx context.Context, fetch Get, pid int) (*Tree, error) {
 	for budget := 2*len(want) + 4; ; budget-- {
 		var missing []int
 		for _, id := range want {
-			if _, ok := found[id]; !ok {
+			if _, ok := found[id]; !ok && !gone[id] {
 				missing = append(missing, id)
 			}
 		}
@@ -135,8 +151,23 @@ func Read(ctx context.Context, fetch Get, pid int) (*Tree, error) {
 		needle := bestNeedle(missing, served, tried)
 		if needle == "" {
 			// The served tree offers nothing new: ask the pekerjaan itself
-			// (detail get is not cached) for its current kode and uraian.
-			d, err := read(detOp.URLPath(api.Legacy, pid, missing[0]))
+			// (detail get is not cached) for its current kode and uraian;
+			// a 404 proves it is gone.
+			path := detOp.URLPath(api.Legacy, pid, missing[0])
+			t.Reads++
+			status, body, err := fetch(ctx, path)
+			if err == nil && status == 404 {
+				gone[missing[0]] = true
+				continue
+			}
+			var d map[string]any
+			if err == nil && status == 200 {
+				dec := json.NewDecoder(bytes.NewReader(body))
+				dec.UseNumber()
+				err = dec.Decode(&d)
+			} else if err == nil {
+				err = fmt.Errorf("GET %s answered %d %.120s", path, status, body)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("%w: %v", ErrUnconfirmed, err)
 			}

@@ -108,6 +108,8 @@ func TestRead(t *testing.T) {
 		{"stale and an empty klasifikasi only it shows", tree("K baru", 1, ""), tree("K", 1, shell), true, 1, false, "klasifikasi 1.name"},
 		{"a pekerjaan the served tree lacks", strings.Replace(tree("K", 1, ""), pek(11, 2, "CUST-0002", "Urugan"), pek(13, 2, "CUST-0003", "Pasangan"), 1), tree("K", 1, ""),
 			true, 0, true, "pekerjaan 13: not served, present now"},
+		{"a deleted pekerjaan the served tree still lists (detail get 404)", strings.Replace(tree("K", 1, ""), `, `+pek(11, 2, "CUST-0002", "Urugan"), "", 1), tree("K", 1, ""),
+			true, 0, true, "pekerjaan 11: served, gone now"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fake{truth: tc.truth, served: tc.served}
@@ -126,7 +128,7 @@ func TestRead(t *testing.T) {
 			if tc.confirmed {
 				require.Equal(t, enc(want["klasifikasi"]), enc(got.Payload["klasifikasi"]), "the uncached tree")
 			}
-			require.LessOrEqual(t, len(f.searches), 3, "needles cover several pekerjaan: %v", f.searches)
+			require.LessOrEqual(t, len(f.searches), 4, "needles cover several pekerjaan: %v", f.searches)
 		})
 	}
 }
@@ -143,4 +145,26 @@ func TestReadUnconfirmed(t *testing.T) {
 	_, err := Read(context.Background(), get, 7)
 	require.ErrorIs(t, err, ErrUnconfirmed)
 	require.Contains(t, err.Error(), "which no uncached tree search found")
+}
+
+// Rows without pekerjaan that only a stale answer lists are dropped where
+// the caller knows them gone; a klasifikasi goes with its subs.
+func TestWithoutShells(t *testing.T) {
+	shells := `, {"id": 5, "name": "Kosong", "ordering_index": 9, "sub": [{"id": 6, "name": "S kosong", "ordering_index": 1, "pekerjaan": []}]}`
+	f := &fake{truth: tree("K baru", 1, ""), served: tree("K", 1, shells)}
+	got, err := Read(context.Background(), f.get, 7)
+	require.NoError(t, err)
+	require.False(t, got.Confirmed())
+	require.Equal(t, map[int]bool{5: true}, got.ShellKlasifikasi)
+	require.Equal(t, map[int]bool{6: true}, got.ShellSub)
+	require.Contains(t, got.Note(), "2 klasifikasi/sub rows without pekerjaan are known only from it")
+	var asked []string
+	p := got.WithoutShells(func(level string, id int) bool {
+		asked = append(asked, fmt.Sprintf("%s %d", level, id))
+		return true
+	})
+	require.Equal(t, []string{"klasifikasi 5"}, asked)
+	require.Len(t, list(p, "klasifikasi"), 1)
+	kept := got.WithoutShells(func(string, int) bool { return false })
+	require.Len(t, list(kept, "klasifikasi"), 2)
 }
