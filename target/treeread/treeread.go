@@ -6,7 +6,7 @@
 // keyed by the project's max(updated_at), and its upsert does not move that
 // key (REAL-APP.md 3.3, section 8 item 16): right after an upsert a worker
 // can answer the tree as it was. Read compares that answer with reads the
-// app does not cache: the volume list (every pekerjaan, by id) and tree
+// app does not cache: the volume list (every pekerjaan, in tree order) and tree
 // searches (?q=, non-blank: never cached) that together find every
 // pekerjaan with its klasifikasi and sub. The tree it returns is built from
 // the uncached reads; klasifikasi and sub rows without pekerjaan appear in
