@@ -20,13 +20,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ahsp-harness/harness/target/api"
+	"github.com/ahsp-harness/harness/target/client"
 )
 
 // Get sends GET path (a legacy-family path with its query) and returns the
@@ -75,6 +78,11 @@ func (t *Tree) Note() string {
 	}
 }
 
+// readBackoff bounds the waits of one read on 429 and 503 (a read window of
+// a minute is not waited out: the read fails and says so).
+var readBackoff = client.Backoff{Tries: 6, Wait: 250 * time.Millisecond, Max: 4 * time.Second, Within: 15 * time.Second,
+	Retry: client.OnStatus(http.StatusTooManyRequests, http.StatusServiceUnavailable)}
+
 // MaxPekerjaan bounds the pekerjaan one read confirms.
 const MaxPekerjaan = 200
 
@@ -88,13 +96,24 @@ func Read(ctx context.Context, fetch Get, pid int) (*Tree, error) {
 	treePath := treeOp.URLPath(api.Legacy, pid, 0)
 	t := &Tree{}
 	read := func(path string) (map[string]any, error) {
-		t.Reads++
-		status, body, err := fetch(ctx, path)
+		var status int
+		var body []byte
+		// A read-back is several reads in a row: a deployment that limits
+		// reads may answer 429 (or a fail-closed limiter 503) for a moment;
+		// wait that out, bounded, rather than lose the read-back.
+		err := client.Retry(ctx, readBackoff, func(ctx context.Context) error {
+			t.Reads++
+			var err error
+			if status, body, err = fetch(ctx, path); err != nil {
+				return err
+			}
+			if status != 200 {
+				return client.StatusErrorf(status, "GET %s answered %d %.120s", path, status, body)
+			}
+			return nil
+		})
 		if err != nil {
 			return nil, err
-		}
-		if status != 200 {
-			return nil, fmt.Errorf("GET %s answered %d %.120s", path, status, body)
 		}
 		var m map[string]any
 		dec := json.NewDecoder(bytes.NewReader(body))

@@ -7,8 +7,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ahsp-harness/harness/target/client"
 )
 
 // fake is a deployment whose unsearched tree answers served while the
@@ -167,4 +170,42 @@ func TestWithoutShells(t *testing.T) {
 	require.Len(t, list(p, "klasifikasi"), 1)
 	kept := got.WithoutShells(func(string, int) bool { return false })
 	require.Len(t, list(kept, "klasifikasi"), 2)
+}
+
+// TestReadWaitsOutAShortLimit: a read answered 429 or 503 for a moment is
+// sent again (bounded); one that stays limited fails with its status.
+func TestReadWaitsOutAShortLimit(t *testing.T) {
+	defer func(b client.Backoff) { readBackoff = b }(readBackoff)
+	readBackoff.Wait, readBackoff.Max = time.Millisecond, time.Millisecond
+	for _, tc := range []struct {
+		name    string
+		refuse  int // answers refused before the app answers
+		status  int
+		wantErr bool
+	}{
+		{"429 twice", 2, 429, false},
+		{"503 once", 1, 503, false},
+		{"429 throughout", 100, 429, true},
+		{"404 is not waited out", 1, 404, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fake{truth: tree("K", 1, ""), served: tree("K", 1, "")}
+			left := tc.refuse
+			get := func(ctx context.Context, path string) (int, []byte, error) {
+				if left > 0 {
+					left--
+					return tc.status, []byte(`{"ok":false}`), nil
+				}
+				return f.get(ctx, path)
+			}
+			tr, err := Read(context.Background(), get, 7)
+			if tc.wantErr {
+				require.Error(t, err)
+				require.Equal(t, tc.status, client.StatusOf(err))
+				return
+			}
+			require.NoError(t, err)
+			require.False(t, tr.Stale)
+		})
+	}
 }
