@@ -270,3 +270,22 @@ func TestDensest(t *testing.T) {
 		})
 	}
 }
+
+// TestRightAfterJudged: a request right after a 429 proves a dishonest
+// Retry-After only when it came within the limit's spacing; later, a
+// smoothing limiter (GCRA: 10 per 2 s lets one through every 200 ms) may
+// accept it.
+func TestRightAfterJudged(t *testing.T) {
+	for _, tc := range []struct {
+		gap  time.Duration
+		l    api.Limit
+		want bool
+	}{
+		{5 * time.Millisecond, api.Limit{Requests: 10, WindowSeconds: 2}, true},
+		{250 * time.Millisecond, api.Limit{Requests: 10, WindowSeconds: 2}, false},
+		{2 * time.Second, api.Limit{Requests: 20, WindowSeconds: 60}, true},
+		{time.Second, api.Limit{}, true},
+	} {
+		require.Equal(t, tc.want, rightAfterJudged(tc.gap, tc.l), "%s after, limit %+v", tc.gap, tc.l)
+	}
+}

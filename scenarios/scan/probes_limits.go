@@ -654,7 +654,12 @@ func probeHeaders(ctx context.Context, s *scanner) Result {
 			before := s.send(ctx, hc, ag.req(op, api.Legacy, "right after the 429"))
 			t.add(before)
 			if apiClass(before.status) == accepted && secs >= time.Second {
-				problems = append(problems, fmt.Sprintf("Retry-After said %s but a request right after the 429 passed", secs))
+				if gap := before.start.Sub(got.end); rightAfterJudged(gap, p.Limit) {
+					problems = append(problems, fmt.Sprintf("Retry-After said %s but a request right after the 429 passed", secs))
+				} else {
+					res.Evidence.Notes = append(res.Evidence.Notes, fmt.Sprintf("a request %s after the 429 passed: later than the %s between requests that %d per %ds allows, so a smoothing limiter may let it through; not judged",
+						gap.Round(time.Millisecond), spacing(p.Limit), p.Limit.Requests, p.Limit.WindowSeconds))
+				}
 			}
 			if err := sleepUntil(ctx, got.end.Add(secs+250*time.Millisecond)); err != nil {
 				return errorf("interrupted: %v", err)
@@ -679,6 +684,22 @@ func probeHeaders(ctx context.Context, s *scanner) Result {
 		res.Reason += " (advisory: " + strings.Join(advisory, "; ") + ")"
 	}
 	return res
+}
+
+// spacing is the time between requests a limit allows on average.
+func spacing(l api.Limit) time.Duration {
+	if l.Requests <= 0 || l.WindowSeconds <= 0 {
+		return 0
+	}
+	return time.Duration(l.WindowSeconds) * time.Second / time.Duration(l.Requests)
+}
+
+// rightAfterJudged: a request sent within one spacing of the 429 must be
+// refused by any limiter; one sent later may pass a smoothing one (GCRA,
+// token bucket) without its Retry-After (whole seconds) being dishonest.
+func rightAfterJudged(gap time.Duration, l api.Limit) bool {
+	sp := spacing(l)
+	return sp == 0 || gap < sp
 }
 
 // parseRetryAfter reads delay-seconds or an HTTP date (relative to at).
