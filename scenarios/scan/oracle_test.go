@@ -272,20 +272,20 @@ func TestDensest(t *testing.T) {
 }
 
 // TestRightAfterJudged: a request right after a 429 proves a dishonest
-// Retry-After only when it came within the limit's spacing; later, a
-// smoothing limiter (GCRA: 10 per 2 s lets one through every 200 ms) may
-// accept it.
+// Retry-After only when it came before the promised wait could end:
+// "Retry-After: 1" may end at once (GCRA 10 per 2 s lets one through every
+// 200 ms; a fixed window may be about to reset).
 func TestRightAfterJudged(t *testing.T) {
 	for _, tc := range []struct {
-		gap  time.Duration
-		l    api.Limit
-		want bool
+		gap, retryAfter time.Duration
+		want            bool
 	}{
-		{5 * time.Millisecond, api.Limit{Requests: 10, WindowSeconds: 2}, true},
-		{250 * time.Millisecond, api.Limit{Requests: 10, WindowSeconds: 2}, false},
-		{2 * time.Second, api.Limit{Requests: 20, WindowSeconds: 60}, true},
-		{time.Second, api.Limit{}, true},
+		{5 * time.Millisecond, time.Second, false},
+		{5 * time.Millisecond, 2 * time.Second, true},
+		{900 * time.Millisecond, 2 * time.Second, true},
+		{1100 * time.Millisecond, 2 * time.Second, false},
+		{2 * time.Second, 60 * time.Second, true},
 	} {
-		require.Equal(t, tc.want, rightAfterJudged(tc.gap, tc.l), "%s after, limit %+v", tc.gap, tc.l)
+		require.Equal(t, tc.want, rightAfterJudged(tc.gap, tc.retryAfter), "%s after, Retry-After %s", tc.gap, tc.retryAfter)
 	}
 }

@@ -654,11 +654,11 @@ func probeHeaders(ctx context.Context, s *scanner) Result {
 			before := s.send(ctx, hc, ag.req(op, api.Legacy, "right after the 429"))
 			t.add(before)
 			if apiClass(before.status) == accepted && secs >= time.Second {
-				if gap := before.start.Sub(got.end); rightAfterJudged(gap, p.Limit) {
+				if gap := before.start.Sub(got.end); rightAfterJudged(gap, secs) {
 					problems = append(problems, fmt.Sprintf("Retry-After said %s but a request right after the 429 passed", secs))
 				} else {
-					res.Evidence.Notes = append(res.Evidence.Notes, fmt.Sprintf("a request %s after the 429 passed: later than the %s between requests that %d per %ds allows, so a smoothing limiter may let it through; not judged",
-						gap.Round(time.Millisecond), spacing(p.Limit), p.Limit.Requests, p.Limit.WindowSeconds))
+					res.Evidence.Notes = append(res.Evidence.Notes, fmt.Sprintf("a request %s after the 429 passed: Retry-After %s (whole seconds) promises a wait of more than %s only, so not judged",
+						gap.Round(time.Millisecond), secs, secs-time.Second))
 				}
 			}
 			if err := sleepUntil(ctx, got.end.Add(secs+250*time.Millisecond)); err != nil {
@@ -686,20 +686,13 @@ func probeHeaders(ctx context.Context, s *scanner) Result {
 	return res
 }
 
-// spacing is the time between requests a limit allows on average.
-func spacing(l api.Limit) time.Duration {
-	if l.Requests <= 0 || l.WindowSeconds <= 0 {
-		return 0
-	}
-	return time.Duration(l.WindowSeconds) * time.Second / time.Duration(l.Requests)
-}
-
-// rightAfterJudged: a request sent within one spacing of the 429 must be
-// refused by any limiter; one sent later may pass a smoothing one (GCRA,
-// token bucket) without its Retry-After (whole seconds) being dishonest.
-func rightAfterJudged(gap time.Duration, l api.Limit) bool {
-	sp := spacing(l)
-	return sp == 0 || gap < sp
+// rightAfterJudged: Retry-After is whole seconds, so "N" promises a wait
+// of more than N-1 s only (the limiter may free the operation any moment
+// after that: a fixed window about to reset, or a smoothing limiter, GCRA,
+// that lets one through every window/limit). A request accepted gap after
+// the 429 proves the header dishonest only when gap is shorter.
+func rightAfterJudged(gap, retryAfter time.Duration) bool {
+	return gap < retryAfter-time.Second
 }
 
 // parseRetryAfter reads delay-seconds or an HTTP date (relative to at).
