@@ -129,6 +129,17 @@ func (r *runner) upsertQuirks(ctx context.Context) {
 	}
 }
 
+// treeUnreadable records that step could not start: the tree read failed
+// (an error), or a stale cache left it unconfirmed (inconclusive).
+func (r *runner) treeUnreadable(step string, err error) {
+	v := check.Error
+	if unconfirmed(err) {
+		v = check.Inconclusive
+	}
+	r.results = append(r.results, Result{Version: string(r.version), Step: step, Operation: "list-pekerjaan.upsert", Class: Writing,
+		Verdict: v, Reason: "cannot read the tree: " + err.Error()})
+}
+
 // upsertTakeover sends the tree back plus a new pekerjaan at an existing
 // one's ordering_index. Accepted, it must be one more row and leave the
 // existing one's volume alone; the deployed upsert matches the new row to
@@ -138,12 +149,7 @@ func (r *runner) upsertTakeover(ctx context.Context) bool {
 	_ = planned("upsert.read-back")
 	tree, err := r.confirmedTree(ctx)
 	if err != nil {
-		v := check.Error
-		if unconfirmed(err) {
-			v = check.Inconclusive
-		}
-		r.results = append(r.results, Result{Version: string(r.version), Step: "upsert.takeover", Operation: "list-pekerjaan.upsert", Class: Writing,
-			Verdict: v, Reason: "cannot read the tree: " + err.Error()})
+		r.treeUnreadable("upsert.takeover", err)
 		return true
 	}
 	target, sub, ok := firstPek(tree)
@@ -208,12 +214,7 @@ func (r *runner) upsertFailedRow(ctx context.Context) {
 	_ = planned("upsert.read-back")
 	tree, err := r.confirmedTree(ctx)
 	if err != nil {
-		v := check.Error
-		if unconfirmed(err) {
-			v = check.Inconclusive
-		}
-		r.results = append(r.results, Result{Version: string(r.version), Step: "upsert.failed-row", Operation: "list-pekerjaan.upsert", Class: Writing,
-			Verdict: v, Reason: "cannot read the tree: " + err.Error()})
+		r.treeUnreadable("upsert.failed-row", err)
 		return
 	}
 	target, _, ok := firstPek(tree)

@@ -82,7 +82,6 @@ type evloop struct {
 	maxHead int64
 	slots   []*lslot
 	active  int
-	enc     Encoder
 	addrs   map[string]*resolved
 	next    time.Time // no slot's deadline is earlier (zero: none)
 	now     time.Time // read once per wake-up: expiry and idle times need no more
@@ -98,7 +97,8 @@ type lslot struct {
 	connecting bool
 	retired    bool
 	req        *http.Request
-	out        []byte // req's bytes
+	enc        Encoder
+	out        []byte // req's bytes, in enc's buffer
 	written    int
 	in         []byte // answer bytes read so far
 	eof        bool
@@ -204,11 +204,11 @@ func (l *evloop) prepare(s *lslot, req *http.Request) error {
 		r2.Close = true
 		req = &r2
 	}
-	b, err := l.enc.Encode(req)
+	b, err := s.enc.Encode(req)
 	if err != nil {
 		return err
 	}
-	s.req, s.out = req, append(s.out[:0], b...)
+	s.req, s.out = req, b
 	s.addr = req.URL.Host
 	if _, _, err := net.SplitHostPort(s.addr); err != nil {
 		s.addr = net.JoinHostPort(s.addr, "80")

@@ -28,6 +28,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ahsp-harness/harness/internal/jsonv"
 	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/client"
 )
@@ -498,25 +499,9 @@ func enc(v any) string {
 	return string(b)
 }
 
-func get(v any, key string) any {
-	m, _ := v.(map[string]any)
-	return m[key]
-}
-
-func list(v any, key string) []any {
-	l, _ := get(v, key).([]any)
-	return l
-}
-
-func intOf(v any) int {
-	switch x := v.(type) {
-	case json.Number:
-		n, _ := strconv.Atoi(x.String())
-		return n
-	case float64:
-		return int(x)
-	case int:
-		return x
-	}
-	return 0
-}
+// The JSON readers every check here uses (shared with the other packages).
+var (
+	get   = jsonv.Field
+	list  = jsonv.List
+	intOf = jsonv.Int
+)
