@@ -645,11 +645,13 @@ func probeHeaders(ctx context.Context, s *scanner) Result {
 	res.Evidence.Notes = append(res.Evidence.Notes, advisory...)
 	ra := got.header.Get("Retry-After")
 	secs, _ := parseRetryAfter(ra, got.end)
+	shown := "refused before it, accepted after it" // what the requests around it measured
 	if len(problems) == 0 {
 		// Honesty: right after the 429 a request is still refused; just
 		// after Retry-After one passes.
 		if secs > maxProbeWait {
 			res.Evidence.Notes = append(res.Evidence.Notes, fmt.Sprintf("Retry-After %s is too long to wait for; honesty not checked", secs))
+			shown = "too long to wait for, so whether it is honest was not checked"
 		} else {
 			before := s.send(ctx, hc, ag.req(op, api.Legacy, "right after the 429"))
 			t.add(before)
@@ -657,6 +659,7 @@ func probeHeaders(ctx context.Context, s *scanner) Result {
 				if gap := before.start.Sub(got.end); rightAfterJudged(gap, secs) {
 					problems = append(problems, fmt.Sprintf("Retry-After said %s but a request right after the 429 passed", secs))
 				} else {
+					shown = "accepted after it (a request right after it passed within the wait the header may mean: not judged)"
 					res.Evidence.Notes = append(res.Evidence.Notes, fmt.Sprintf("a request %s after the 429 passed: Retry-After %s (whole seconds) promises a wait of more than %s only, so not judged",
 						gap.Round(time.Millisecond), secs, secs-time.Second))
 				}
@@ -679,7 +682,7 @@ func probeHeaders(ctx context.Context, s *scanner) Result {
 		return res
 	}
 	res.Status = check.Pass
-	res.Reason = fmt.Sprintf("the 429 carries Retry-After %s; refused before it, accepted after it", ra)
+	res.Reason = fmt.Sprintf("the 429 carries Retry-After %s; %s", ra, shown)
 	if len(advisory) > 0 {
 		res.Reason += " (advisory: " + strings.Join(advisory, "; ") + ")"
 	}
