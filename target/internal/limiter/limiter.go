@@ -50,6 +50,10 @@ type Config struct {
 	// the TTL pushed back on every allowed request, as the real Django app does.
 	// It replaces Algorithm.
 	Naive bool
+	// NaiveGap is the naive locmem limiter's pause between reading and
+	// writing the counter: 0 means naiveGap, negative none (tests that make
+	// many calls on a fake clock).
+	NaiveGap time.Duration
 	// Now is the locmem clock; nil means time.Now. Redis uses its own clock.
 	Now       func() time.Time
 	KeyPrefix string // default "ratelimit:"

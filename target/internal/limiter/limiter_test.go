@@ -435,7 +435,7 @@ func TestLocmemMemoryIsBounded(t *testing.T) {
 	for _, alg := range append([]string{"naive"}, Algorithms...) {
 		t.Run(alg, func(t *testing.T) {
 			fc := &fakeClock{now: start}
-			l, err := New(Config{Backend: "locmem", Algorithm: alg, Naive: alg == "naive", Now: fc.Now})
+			l, err := New(Config{Backend: "locmem", Algorithm: alg, Naive: alg == "naive", NaiveGap: -1, Now: fc.Now})
 			require.NoError(t, err)
 			p := Policy{Limit: 5, Window: sec}
 			peak := 0
