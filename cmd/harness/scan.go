@@ -50,7 +50,9 @@ With a stack the harness starts (docker or local) and no --limits, the target
 runs with the short-window profile ` + scan.FastLimits + `
 so the scan takes seconds; --fast=false keeps the real app's 60 s windows.
 Against --stack external give the deployment's real policy with --limits; the
-probes that need control (cache-down, cache-slow, worker-kill) are skipped.
+probes that need control (cache-down, cache-slow, worker-kill) are skipped
+unless --hook gives them a command, and limited-write, which stores rows, runs
+only on a project declared scratch (--users-file: name:password ids scratch).
 
 Probes:
 ` + strings.Join(list, "\n"),

@@ -455,12 +455,12 @@ func probeLimitedWrite(ctx context.Context, s *scanner) Result {
 	if sk != nil {
 		return *sk
 	}
-	vu, note, err := s.user(ctx, true)
-	if err != nil {
-		return setupFailed(err)
+	vu, note, sk := s.scratchUser(ctx)
+	if sk != nil {
+		return *sk
 	}
 	if len(vu.Pekerjaan) == 0 {
-		return inconclusive("user %s has no pekerjaan to write", vu.User)
+		return inconclusive("user %s has no pekerjaan to write in project %d", vu.User, vu.Project)
 	}
 	nonce := rand.Int64N(1_000_000_000)
 	prefix := fmt.Sprintf("%slimited-write-%d-", scenarios.LoadMarker, nonce)
@@ -479,6 +479,47 @@ func probeLimitedWrite(ctx context.Context, s *scanner) Result {
 		res.Evidence.Notes = append(res.Evidence.Notes, fmt.Sprintf("the probe's %d accepted writes removed again from project %d (upsert, read back)", n, a.vu.Project))
 	}
 	return res
+}
+
+// scratchUser is a user logged in on a project the probe may write real
+// rows to: a project declared scratch (every project of a stack the harness
+// seeded itself). The probe's own fresh user comes first; else the first
+// user that declares a scratch project, its session moved to that project.
+// Without one the probe is skipped: a deployment's real data is not written.
+func (s *scanner) scratchUser(ctx context.Context) (*scenarios.VU, string, *Result) {
+	vu, note, err := s.user(ctx, true)
+	if err != nil {
+		r := setupFailed(err)
+		return nil, "", &r
+	}
+	if c, _ := s.cred(vu.User); c.IsScratch(vu.Project) {
+		return vu, note, nil
+	}
+	for _, c := range s.creds {
+		if len(c.Scratch) == 0 {
+			continue
+		}
+		s.mu.Lock()
+		held := s.sessions[c.User]
+		s.mu.Unlock()
+		if held == nil {
+			if held, err = s.loginAs(ctx, c, false); err != nil {
+				r := setupFailed(err)
+				return nil, "", &r
+			}
+			s.mu.Lock()
+			s.sessions[c.User] = held
+			s.mu.Unlock()
+		}
+		v := scenarios.VU{Index: held.Index, User: held.User, Project: c.Scratch[0], Header: held.Header, Client: held.Client}
+		if err := scenarios.Discover(ctx, &v, s.loginOptions(true)); err != nil {
+			r := setupFailed(fmt.Errorf("read scratch project %d of %s: %w", v.Project, v.User, err))
+			return nil, "", &r
+		}
+		return &v, fmt.Sprintf("writes go to project %d of %s, declared scratch (its counters may be partly used by other probes, which can only lower accepted counts)", v.Project, v.User), nil
+	}
+	r := skip("the probe writes real rows (an accepted control write, removed again afterwards): project %d of %s is not declared scratch and no user declares one, so the deployment's data is left alone (users file: name:password ids scratch)", vu.Project, vu.User)
+	return nil, "", &r
 }
 
 func limitedWrite(ctx context.Context, s *scanner, a *agent, op api.Operation, wc writeCheck, note, prefix string, nonce int64) Result {
