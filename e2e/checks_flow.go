@@ -69,6 +69,16 @@ func (c *C) project(i int) int {
 	return c.Cfg.Project
 }
 
+// writable is project i (see project) when the flow may store data there:
+// a project declared scratch (every project of a stack the harness seeded).
+func (c *C) writable(i int) (int, error) {
+	p := c.project(i)
+	if c.Cfg.User.IsScratch(p) {
+		return p, nil
+	}
+	return 0, &skipError{fmt.Sprintf("this flow saves to project %d of %s, which is not declared scratch (users file line: name:password 12,13 scratch; the harness's own stack seeds scratch projects)", p, c.Cfg.User.User)}
+}
+
 // needDOM waits (each bounded by the step deadline) until the page's app
 // root (e2e.pages.roots) and the flow selectors keys (e2e.pages.selectors)
 // are in the DOM. One that never appears, on a page that reported no
@@ -267,7 +277,10 @@ func flowLogin(c *C) error {
 }
 
 func flowListSave(c *C) error {
-	pid := c.project(1)
+	pid, err := c.writable(1)
+	if err != nil {
+		return err
+	}
 	if err := c.openProjectPage(pageList, pid, ""); err != nil {
 		return err
 	}
@@ -317,7 +330,10 @@ func flowListSave(c *C) error {
 const treeReads = 8
 
 func flowVolumeSave(c *C) error {
-	pid := c.project(0)
+	pid, err := c.writable(0)
+	if err != nil {
+		return err
+	}
 	id, want, err := c.prepareVolume(pid, 0)
 	if err != nil {
 		return err
@@ -339,7 +355,10 @@ type detailItem struct {
 }
 
 func flowDetailSave(c *C) error {
-	pid := c.project(0)
+	pid, err := c.writable(0)
+	if err != nil {
+		return err
+	}
 	var tree struct {
 		Klasifikasi []struct {
 			Sub []struct {
@@ -465,7 +484,10 @@ func (c *C) clickRetry() (Event, error) {
 }
 
 func flowServerErrorRetry(c *C) error {
-	pid := c.project(0)
+	pid, err := c.writable(0)
+	if err != nil {
+		return err
+	}
 	id, want, err := c.prepareVolume(pid, 1)
 	if err != nil {
 		return err
@@ -543,7 +565,10 @@ func flowRateLimited(c *C) error {
 }
 
 func flowOffline(c *C) error {
-	pid := c.project(0)
+	pid, err := c.writable(0)
+	if err != nil {
+		return err
+	}
 	id, want, err := c.prepareVolume(pid, 3)
 	if err != nil {
 		return err

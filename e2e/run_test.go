@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -258,18 +259,7 @@ func atoi(s string) int {
 // its writes go to that project only.
 func TestStoredTextWritesOnlyToScratch(t *testing.T) {
 	needChromium(t)
-	fixture := fixtureDeployment(t)
-	var mu sync.Mutex
-	var writes []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/detail_project/") {
-			mu.Lock()
-			writes = append(writes, r.URL.Path)
-			mu.Unlock()
-		}
-		fixture.Config.Handler.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
+	srv, writes := recordWrites(t)
 	run := func(scratch []int) Result {
 		cfg := Config{BaseURL: srv.URL, Only: `^pages\.stored-text$`,
 			User: client.Credential{User: "user1", Password: "pw", Projects: []int{1, 2, 3}, Scratch: scratch}}
@@ -283,12 +273,53 @@ func TestStoredTextWritesOnlyToScratch(t *testing.T) {
 	r := run(nil)
 	require.Equal(t, check.Skip, r.Status, r.Reason)
 	require.Contains(t, r.Reason, "no project of user1 is declared scratch")
-	require.Empty(t, writes, "nothing may be written without a scratch project")
+	require.Empty(t, writes(), "nothing may be written without a scratch project")
 
 	r = run([]int{3})
 	t.Logf("with scratch project 3: %s %s", r.Status, r.Reason)
-	require.NotEmpty(t, writes)
-	for _, p := range writes {
+	require.NotEmpty(t, writes())
+	for _, p := range writes() {
 		require.True(t, strings.HasPrefix(p, "/detail_project/api/project/3/"), "write outside the scratch project: %s", p)
+	}
+}
+
+// TestFlowsWriteOnlyToScratch: the flows that save through the pages skip,
+// with the reason, and send no write when their project is not declared
+// scratch.
+func TestFlowsWriteOnlyToScratch(t *testing.T) {
+	needChromium(t)
+	srv, writes := recordWrites(t)
+	cfg := Config{BaseURL: srv.URL, Only: `^flow\.(list-pekerjaan-save|volume-save|detail-ahsp-save|server-error-retry|offline-retry)$`,
+		User: client.Credential{User: "user1", Password: "pw", Projects: []int{1, 2, 3}}}
+	rep, err := Run(context.Background(), cfg, All())
+	require.NoError(t, err)
+	for _, name := range []string{"flow.list-pekerjaan-save", "flow.volume-save", "flow.detail-ahsp-save", "flow.server-error-retry", "flow.offline-retry"} {
+		r, ok := rep.Result(name)
+		require.True(t, ok, name)
+		require.Equal(t, check.Skip, r.Status, "%s: %s", name, r.Reason)
+		require.Contains(t, r.Reason, "not declared scratch", name)
+	}
+	require.Empty(t, writes(), "nothing may be written without a scratch project")
+}
+
+// recordWrites serves the fixture deployment and records the path of every
+// POST to the app.
+func recordWrites(t *testing.T) (*httptest.Server, func() []string) {
+	fixture := fixtureDeployment(t)
+	var mu sync.Mutex
+	var writes []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/detail_project/") {
+			mu.Lock()
+			writes = append(writes, r.URL.Path)
+			mu.Unlock()
+		}
+		fixture.Config.Handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(writes)
 	}
 }

@@ -129,6 +129,8 @@ func scenarioStatus(r *Run, i int) (check.Status, string) {
 	switch {
 	case sc == nil:
 		return check.Error, "no result"
+	case sc.Skipped != "":
+		return check.Skip, sc.Skipped
 	case sc.Interrupted:
 		return check.Error, "interrupted before its schedule ended"
 	case sc.Metrics.Total == nil || sc.Metrics.Total.Requests == 0:

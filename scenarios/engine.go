@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"text/template"
@@ -215,10 +216,13 @@ type Result struct {
 	AchievedRate  float64 `json:"achieved_rate_per_s"`
 	// FellBehind is true when the generator could not keep the schedule;
 	// Note says so in words.
-	FellBehind  bool    `json:"fell_behind"`
-	Interrupted bool    `json:"interrupted,omitempty"`
-	Note        string  `json:"note,omitempty"`
-	Metrics     Summary `json:"metrics"`
+	FellBehind  bool `json:"fell_behind"`
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Skipped says why the scenario sent nothing on purpose (its writes
+	// would have gone to projects nobody declared scratch).
+	Skipped string  `json:"skipped,omitempty"`
+	Note    string  `json:"note,omitempty"`
+	Metrics Summary `json:"metrics"`
 }
 
 // BehindThreshold is the fraction of the requested rate below which a run
@@ -231,8 +235,16 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 	sc.Normalize()
 	vus := o.VUs
 	if vus == nil {
+		creds := o.Credentials
+		if sc.Writes() {
+			var why string
+			if creds, why = ScratchOnly(creds); len(creds) == 0 {
+				return &Result{Scenario: sc.Name, Kind: sc.Kind, Shape: sc.String(), Version: sc.Version, Started: time.Now().UTC(),
+					Scheduled: sc.ScheduledHits(), RequestedRate: sc.RequestedRate(), Skipped: why}, nil
+			}
+		}
 		var err error
-		vus, err = LoginUsers(ctx, o.BaseURL, o.Credentials, sc.Users, LoginOptions{
+		vus, err = LoginUsers(ctx, o.BaseURL, creds, sc.Users, LoginOptions{
 			Discover: true, HargaItems: needsHarga(sc), Version: sc.Version,
 		})
 		if err != nil {
@@ -308,6 +320,34 @@ func Run(ctx context.Context, sc *Scenario, o Options) (*Result, error) {
 		res.Note = strings.TrimPrefix(res.Note+"; "+note, "; ")
 	}
 	return res, nil
+}
+
+// Writes reports whether the scenario's mix sends operations that change
+// data.
+func (sc *Scenario) Writes() bool {
+	for _, e := range sc.Mix {
+		if op, ok := api.Lookup(e.Op); ok && op.Method != http.MethodGet && op.Method != http.MethodHead {
+			return true
+		}
+	}
+	return false
+}
+
+// ScratchOnly narrows credentials to the projects writes may go to: each
+// one's projects declared scratch (on a stack the harness seeded, all of
+// them). Credentials without one are left out; when none is left, why says
+// so and how to declare one.
+func ScratchOnly(creds []client.Credential) (out []client.Credential, why string) {
+	for _, c := range creds {
+		if len(c.Scratch) > 0 {
+			c.Projects = slices.Clone(c.Scratch)
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		why = fmt.Sprintf("the mix writes, and none of the %d users declares a scratch project: the deployment's data is left alone (users file: name:password ids scratch)", len(creds))
+	}
+	return out, why
 }
 
 // pruneLoadRows takes the rows the run's list saves appended out of each

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +34,8 @@ type djangoish struct {
 	delay    time.Duration
 	workers  int
 	n        atomic.Int64
+	all      atomic.Int64   // every request, logins included
+	saves    map[string]int // project id -> volume saves
 }
 
 func newDjangoish(t *testing.T) (*djangoish, *httptest.Server) {
@@ -42,6 +46,7 @@ func newDjangoish(t *testing.T) (*djangoish, *httptest.Server) {
 }
 
 func (d *djangoish) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	d.all.Add(1)
 	if d.workers > 0 {
 		w.Header().Set(api.WorkerHeader, fmt.Sprintf("%d-%d", d.n.Add(1)%int64(d.workers)+1, 100))
 	}
@@ -84,6 +89,12 @@ func (d *djangoish) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	d.mu.Lock()
 	d.hits[op]++
+	if op == "volume-pekerjaan.save" {
+		if d.saves == nil {
+			d.saves = map[string]int{}
+		}
+		d.saves[strings.Split(strings.TrimPrefix(r.URL.Path, "/detail_project/api/project/"), "/")[0]]++
+	}
 	if len(body) > 0 && len(d.bodies) < 1000 {
 		d.bodies = append(d.bodies, string(body))
 	}
@@ -99,6 +110,15 @@ func (d *djangoish) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, `{"ok":true}`)
 }
 
+func (d *djangoish) total() int64 { return d.all.Load() }
+
+// saveProjects are the projects volume saves went to.
+func (d *djangoish) saveProjects() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Collect(maps.Keys(d.saves))
+}
+
 func (d *djangoish) count(op string) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -108,9 +128,51 @@ func (d *djangoish) count(op string) int {
 func creds(n int) []client.Credential {
 	out := make([]client.Credential, n)
 	for i := range out {
-		out[i] = client.Credential{User: fmt.Sprintf("user%d", i+1), Password: "pw", Projects: []int{i + 1}}
+		// The test's own server: every project is disposable.
+		out[i] = client.Credential{User: fmt.Sprintf("user%d", i+1), Password: "pw", Projects: []int{i + 1}, Scratch: []int{i + 1}}
 	}
 	return out
+}
+
+// A scenario that writes goes only to projects declared scratch: users
+// without one are left out, and with none it is skipped before any login
+// or request; a read-only mix runs on every user.
+func TestWritesOnlyOnScratch(t *testing.T) {
+	write := scenario(Burst, MixEntry{Op: "rekap", Weight: 1}, MixEntry{Op: "volume-pekerjaan.save", Weight: 1})
+	read := scenario(Burst, MixEntry{Op: "rekap"})
+	tests := []struct {
+		name     string
+		sc       *Scenario
+		scratch  map[string][]int
+		skipped  bool
+		projects []string // projects the saves went to
+	}{
+		{"writes, no scratch: skipped", write, nil, true, nil},
+		{"writes, user2 declares project 7", write, map[string][]int{"user2": {7}}, false, []string{"7"}},
+		{"read-only, no scratch: runs", read, nil, false, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, srv := newDjangoish(t)
+			cs := creds(2)
+			for i := range cs {
+				cs[i].Scratch = tc.scratch[cs[i].User]
+			}
+			sc := *tc.sc
+			sc.Requests, sc.Connections = 20, 2
+			res, err := Run(context.Background(), &sc, Options{BaseURL: srv.URL, Credentials: cs})
+			require.NoError(t, err)
+			if tc.skipped {
+				require.Contains(t, res.Skipped, "none of the 2 users declares a scratch project")
+				require.Zero(t, res.Sent)
+				require.Zero(t, d.total(), "nothing reached the deployment")
+				return
+			}
+			require.Empty(t, res.Skipped)
+			require.EqualValues(t, 20, res.Sent)
+			require.ElementsMatch(t, tc.projects, d.saveProjects())
+		})
+	}
 }
 
 func scenario(kind Kind, mix ...MixEntry) *Scenario {

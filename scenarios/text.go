@@ -12,6 +12,10 @@ import (
 func (r *Result) WriteText(w io.Writer) {
 	m := r.Metrics
 	fmt.Fprintf(w, "%s\n", r.Shape)
+	if r.Skipped != "" {
+		fmt.Fprintf(w, "  SKIPPED, nothing sent: %s\n", r.Skipped)
+		return
+	}
 	fmt.Fprintf(w, "  sent %d", r.Sent)
 	if r.Scheduled > 0 {
 		fmt.Fprintf(w, " of %d scheduled", r.Scheduled)

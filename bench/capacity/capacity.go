@@ -384,6 +384,12 @@ func runConfig(ctx context.Context, o Options, c Config, limits map[api.Category
 	// Against a deployment every account given drives load, so per-user
 	// limits spread; a started stack seeds enough for its mix.
 	creds := s.Credentials()
+	if base.Writes() {
+		var why string
+		if creds, why = scenarios.ScratchOnly(creds); len(creds) == 0 {
+			return fmt.Errorf("mix %s: %s; or measure a read-only mix (read-mix)", c.Mix, why)
+		}
+	}
 	if o.External {
 		creds = rep.rampCredentials(creds)
 	}

@@ -119,10 +119,11 @@ mix:
 `), 0o644))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	// The mix saves: the users declare their projects disposable.
 	creds := []client.Credential{
-		{User: "user1", Password: stack.DefaultSeedPassword, Projects: []int{1}},
-		{User: "user2", Password: stack.DefaultSeedPassword, Projects: []int{2}},
-		{User: "user3", Password: stack.DefaultSeedPassword, Projects: []int{3}},
+		{User: "user1", Password: stack.DefaultSeedPassword, Projects: []int{1}, Scratch: []int{1}},
+		{User: "user2", Password: stack.DefaultSeedPassword, Projects: []int{2}, Scratch: []int{2}},
+		{User: "user3", Password: stack.DefaultSeedPassword, Projects: []int{3}, Scratch: []int{3}},
 	}
 	var progress bytes.Buffer
 	rep, err := Sweep(ctx, Options{

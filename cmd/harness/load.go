@@ -130,6 +130,14 @@ func (a *App) load(ctx context.Context, o loadOptions, args []string) error {
 	if werr := writeJSON(a.abs(o.jsonOut), results); werr != nil && err == nil {
 		err = werr
 	}
+	if err == nil {
+		// A verdict means it ran: a scenario that sent nothing is no pass.
+		for _, r := range results {
+			if r.Skipped != "" {
+				return exitcode.Errorf(exitcode.GateFailed, "scenario %s did not run: %s", r.Scenario, r.Skipped)
+			}
+		}
+	}
 	return err
 }
 

@@ -146,11 +146,14 @@ func TestFaultHooksOnAnOutsideDeployment(t *testing.T) {
 		}
 	})
 	probes := []string{scan.CacheDown, scan.CacheSlow, scan.WorkerKill}
-	run := func(s *stack.Stack, policy string) map[string]scan.Result {
+	run := func(s *stack.Stack, policy string, only ...string) map[string]scan.Result {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		var log strings.Builder
-		rep, err := scan.Run(ctx, s, scan.Config{Probes: probes, Progress: &log, FailurePolicy: policy})
+		if only == nil {
+			only = probes
+		}
+		rep, err := scan.Run(ctx, s, scan.Config{Probes: only, Progress: &log, FailurePolicy: policy})
 		require.NoError(t, err)
 		var out strings.Builder
 		rep.WriteText(&out)
@@ -164,6 +167,16 @@ func TestFaultHooksOnAnOutsideDeployment(t *testing.T) {
 			require.Contains(t, p.Reason, "no control hook configured")
 		}
 	})
+	t.Run("hooks but no scratch project: worker-kill writes nothing", func(t *testing.T) {
+		p := run(o.stack(t, o.hooks(dir)), "fail-closed", scan.WorkerKill)[scan.WorkerKill]
+		require.Equal(t, check.Skip, p.Status, p.Reason)
+		require.Contains(t, p.Reason, "not declared scratch")
+		require.Zero(t, p.Evidence.Sent)
+	})
+	// The deployment's users declare their projects disposable.
+	for i := range o.creds {
+		o.creds[i].Scratch = o.creds[i].Projects
+	}
 	s := o.stack(t, o.hooks(dir))
 	t.Run("declared fail-closed, as deployed: pass", func(t *testing.T) {
 		for name, p := range run(s, "fail-closed") {

@@ -455,10 +455,11 @@ func probeLimitedWrite(ctx context.Context, s *scanner) Result {
 	if sk != nil {
 		return *sk
 	}
-	vu, note, sk := s.scratchUser(ctx)
+	vus, notes, sk := s.scratchUsers(ctx, 1, "writes real rows (an accepted control write, removed again afterwards)")
 	if sk != nil {
 		return *sk
 	}
+	vu, note := vus[0], strings.Join(notes, "; ")
 	if len(vu.Pekerjaan) == 0 {
 		return inconclusive("user %s has no pekerjaan to write in project %d", vu.User, vu.Project)
 	}
@@ -481,31 +482,44 @@ func probeLimitedWrite(ctx context.Context, s *scanner) Result {
 	return res
 }
 
-// scratchUser is a user logged in on a project the probe may write real
-// rows to: a project declared scratch (every project of a stack the harness
-// seeded itself). The probe's own fresh user comes first; else the first
-// user that declares a scratch project, its session moved to that project.
-// Without one the probe is skipped: a deployment's real data is not written.
-func (s *scanner) scratchUser(ctx context.Context) (*scenarios.VU, string, *Result) {
-	vu, note, err := s.user(ctx, true)
-	if err != nil {
-		r := setupFailed(err)
-		return nil, "", &r
-	}
-	if c, _ := s.cred(vu.User); c.IsScratch(vu.Project) {
-		return vu, note, nil
+// scratchUsers are up to n users logged in on projects a probe may write
+// real rows to: projects declared scratch (every project of a stack the
+// harness seeded itself). The probe's own fresh users come first, then the
+// users that declare a scratch project, each session moved to it. With none
+// the probe is skipped (what tells why): a deployment's data is left alone.
+func (s *scanner) scratchUsers(ctx context.Context, n int, what string) ([]*scenarios.VU, []string, *Result) {
+	var vus []*scenarios.VU
+	var notes []string
+	var first *scenarios.VU
+	for range n {
+		vu, note, err := s.user(ctx, true)
+		if err != nil {
+			r := setupFailed(err)
+			return nil, nil, &r
+		}
+		first = cmp.Or(first, vu)
+		if c, _ := s.cred(vu.User); c.IsScratch(vu.Project) && !slices.ContainsFunc(vus, func(v *scenarios.VU) bool { return v.User == vu.User }) {
+			vus = append(vus, vu)
+			if note != "" {
+				notes = append(notes, note)
+			}
+		}
 	}
 	for _, c := range s.creds {
-		if len(c.Scratch) == 0 {
+		if len(vus) >= n {
+			break
+		}
+		if len(c.Scratch) == 0 || slices.ContainsFunc(vus, func(v *scenarios.VU) bool { return v.User == c.User }) {
 			continue
 		}
 		s.mu.Lock()
 		held := s.sessions[c.User]
 		s.mu.Unlock()
 		if held == nil {
+			var err error
 			if held, err = s.loginAs(ctx, c, false); err != nil {
 				r := setupFailed(err)
-				return nil, "", &r
+				return nil, nil, &r
 			}
 			s.mu.Lock()
 			s.sessions[c.User] = held
@@ -514,12 +528,16 @@ func (s *scanner) scratchUser(ctx context.Context) (*scenarios.VU, string, *Resu
 		v := scenarios.VU{Index: held.Index, User: held.User, Project: c.Scratch[0], Header: held.Header, Client: held.Client}
 		if err := scenarios.Discover(ctx, &v, s.loginOptions(true)); err != nil {
 			r := setupFailed(fmt.Errorf("read scratch project %d of %s: %w", v.Project, v.User, err))
-			return nil, "", &r
+			return nil, nil, &r
 		}
-		return &v, fmt.Sprintf("writes go to project %d of %s, declared scratch (its counters may be partly used by other probes, which can only lower accepted counts)", v.Project, v.User), nil
+		vus = append(vus, &v)
+		notes = append(notes, fmt.Sprintf("writes go to project %d of %s, declared scratch (its counters may be partly used by other probes, which can only lower accepted counts)", v.Project, v.User))
 	}
-	r := skip("the probe writes real rows (an accepted control write, removed again afterwards): project %d of %s is not declared scratch and no user declares one, so the deployment's data is left alone (users file: name:password ids scratch)", vu.Project, vu.User)
-	return nil, "", &r
+	if len(vus) == 0 {
+		r := skip("the probe %s: project %d of %s is not declared scratch and no user declares one, so the deployment's data is left alone (users file: name:password ids scratch)", what, first.Project, first.User)
+		return nil, nil, &r
+	}
+	return vus, notes, nil
 }
 
 func limitedWrite(ctx context.Context, s *scanner, a *agent, op api.Operation, wc writeCheck, note, prefix string, nonce int64) Result {

@@ -495,20 +495,13 @@ func probeWorkerKill(ctx context.Context, s *scanner) Result {
 		}
 		victim = before[0]
 	}
-	users := min(4, len(s.creds))
-	var vus []*scenarios.VU
-	var notes []string
-	for range users {
-		vu, note, err := s.user(ctx, true)
-		if err != nil {
-			return setupFailed(err)
-		}
+	vus, notes, sk := s.scratchUsers(ctx, min(4, len(s.creds)), "writes volumes it does not put back (unique values, to prove none acknowledged was lost)")
+	if sk != nil {
+		return *sk
+	}
+	for _, vu := range vus {
 		if len(vu.Pekerjaan) == 0 {
-			return inconclusive("user %s has no pekerjaan to write volumes to", vu.User)
-		}
-		vus = append(vus, vu)
-		if note != "" {
-			notes = append(notes, note)
+			return inconclusive("user %s has no pekerjaan in project %d to write volumes to", vu.User, vu.Project)
 		}
 	}
 	op := mustOp("volume-pekerjaan.save")
