@@ -84,7 +84,9 @@ policy discovery before the ramp (the scan's; --no-discover skips it), and
 429 bodies seen during the ramp add what they state; the report's table says
 which source each limit came from. 429s are counted apart from errors: a step with more
 than 1% of them measured the limits, not capacity. Target CPU comes from the
-cpu hook (--hook cpu='...'). --label names the run; 'harness compare' lays
+cpu hook (--hook cpu='...'). A mix that writes (write-mix) drives only the
+projects its users declare scratch (--users-file: name:password ids scratch),
+and fails with that reason when none does. --label names the run; 'harness compare' lays
 several capacity runs side by side (worker counts or cache backends swept by
 redeploying between runs).
 

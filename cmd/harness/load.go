@@ -33,7 +33,10 @@ projects' ids and drives the scenario's weighted mix of operations: burst,
 constant (open model), step (rising rates) or concurrency (closed model).
 Workers and connections are always capped; when the generator cannot keep
 the requested rate the result says so. Metrics per operation, status and
-worker (X-Worker-Id) with p50..p99 latencies.
+worker (X-Worker-Id) with p50..p99 latencies. A scenario whose mix writes goes
+only to projects its users declare scratch (every project of a stack the
+harness seeds; --users-file: name:password ids scratch); without one it is
+skipped, sends nothing, and the command exits 1.
 
 A scenario is a built-in name (` + strings.Join(scenarios.Builtins(), ", ") + `)
 or a YAML file; see docs/scenarios.md for the format.`,

@@ -135,8 +135,9 @@ func TestCommands(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build harness: %v\n%s", err, out)
 	}
+	// Test accounts on a target seeded for the test: their projects are disposable.
 	users := filepath.Join(dir, "users.txt")
-	require.NoError(t, os.WriteFile(users, []byte("user1:ahsp-pass 1\nuser2:ahsp-pass 2\nuser3:ahsp-pass 3\nuser4:ahsp-pass 4\n"), 0o644))
+	require.NoError(t, os.WriteFile(users, []byte("user1:ahsp-pass 1 scratch\nuser2:ahsp-pass 2 scratch\nuser3:ahsp-pass 3 scratch\nuser4:ahsp-pass 4 scratch\n"), 0o644))
 	out := filepath.Join(dir, "out")
 	require.NoError(t, os.MkdirAll(out, 0o755))
 	cpuHook := `for f in ` + srv.RunDir + `/worker-*.pid; do awk '{print $14+$15}' /proc/$(cat "$f")/stat; done | awk '{s+=$1} END {printf "%.2f\n", s/100}'`
