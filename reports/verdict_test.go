@@ -125,6 +125,9 @@ func TestVerdictPaths(t *testing.T) {
 			th, _ := ParseThreshold("p95 < 500ms")
 			g.Thresholds = []Threshold{th}
 		}, false, "p95 < 500ms [read-mix]", check.Inconclusive, true},
+		{"a writing scenario skipped for want of a scratch project is no load pass", func(r *Run, g *GateConfig) {
+			r.Scenarios[0] = &scenarios.Result{Scenario: "write-mix", Skipped: "the mix writes, and none of the 2 users declares a scratch project"}
+		}, false, "all load checks pass", check.Skip, true},
 		{"load 100% 5xx fails the default gate", func(r *Run, g *GateConfig) {
 			r.Scenarios[0].Metrics.Total.Errors = r.Scenarios[0].Metrics.Total.Requests
 		}, false, "error_rate < 1% [read-mix]", check.Fail, true},
