@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/ahsp-harness/harness/target/api"
 	"github.com/ahsp-harness/harness/target/internal/defects"
 	"github.com/ahsp-harness/harness/target/internal/handlers"
@@ -34,13 +36,17 @@ func (a appStore) names(ctx context.Context, userID, _ int64) (string, string) {
 }
 
 // openApp opens the shared database and the API handlers of one worker.
-func openApp(ctx context.Context, c config, set defects.Set, log *slog.Logger) (appStore, server.APIFunc, error) {
+func openApp(ctx context.Context, c config, set defects.Set, log *slog.Logger, rdb *redis.Client) (appStore, server.APIFunc, error) {
 	st, err := store.Open(ctx, c.DB)
 	if err != nil {
 		return appStore{}, nil, err
 	}
 	h := handlers.New(st, set)
 	h.SetLogger(log)
+	if rdb != nil {
+		// django-redis: the cached trees are every worker's.
+		h.SetSharedCache(redisKV{rdb})
+	}
 	apiFn := func(w http.ResponseWriter, r *http.Request, op api.Operation, v api.Version, p server.Params) {
 		h.Serve(w, r, op, v, handlers.Params{UserID: p.UserID, ProjectID: p.ProjectID, PekerjaanID: p.PekerjaanID, CacheDown: p.CacheDown})
 	}

@@ -203,3 +203,59 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// With the cache in Redis (django-redis), the tree-cache-stale entry is
+// every worker's: after an upsert, a worker that never read the tree serves
+// the tree another worker cached, and the entry sits under django-redis's
+// prefix with the 300 s timeout.
+func TestTreeCacheSharedThroughRedis(t *testing.T) {
+	raddr, _ := startRedisServer(t)
+	base := serve(t, 2, "--cache", "redis", "--redis-addr", raddr, "--session-store", "cache", "--redis-timeout", "2s",
+		"--defect", "tree-cache-stale", "--limits", "read=1000/60,bulk=1000/60")
+	c := login(t, base)
+	tree := api.Operations[2].URLPath(api.Legacy, 1, 0)
+	read := func() (name, worker string) {
+		req, err := http.NewRequest("GET", c.URL(tree), nil)
+		require.NoError(t, err)
+		req.Header.Set("Cookie", "sessionid="+c.SessionID()+"; csrftoken="+c.CSRFToken())
+		hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := hc.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		var d struct {
+			Klasifikasi []map[string]any `json:"klasifikasi"`
+		}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&d))
+		require.NotEmpty(t, d.Klasifikasi)
+		return d.Klasifikasi[0]["name"].(string), api.WorkerIndex(resp.Header.Get(api.WorkerHeader))
+	}
+	// One read caches the tree (on whichever worker took it).
+	old, _ := read()
+	resp, err := c.Do(context.Background(), "GET", tree, nil)
+	require.NoError(t, err)
+	var d map[string]any
+	require.NoError(t, json.Unmarshal(resp.Body, &d))
+	ks := d["klasifikasi"].([]any)
+	ks[0].(map[string]any)["name"] = "Diganti uji"
+	up, err := c.Do(context.Background(), "POST", api.Operations[1].URLPath(api.Legacy, 1, 0), map[string]any{"klasifikasi": ks})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, up.Status, string(up.Body))
+
+	workers := map[string]bool{}
+	for i := 0; i < 40 && len(workers) < 2; i++ {
+		name, w := read()
+		require.Equal(t, old, name, "read %d on worker %s: the shared entry, not a fresh tree", i+1, w)
+		workers[w] = true
+	}
+	require.Len(t, workers, 2, "both workers served the cached tree")
+
+	rdb := redis.NewClient(&redis.Options{Addr: raddr})
+	defer rdb.Close()
+	keys, err := rdb.Keys(context.Background(), "ahsp:1:tree:1:*").Result()
+	require.NoError(t, err)
+	require.Len(t, keys, 1)
+	ttl, err := rdb.TTL(context.Background(), keys[0]).Result()
+	require.NoError(t, err)
+	require.InDelta(t, 300, ttl.Seconds(), 10)
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -81,12 +82,6 @@ func buildHandler(ctx context.Context, c config, set defects.Set, index int, log
 			closers[i]()
 		}
 	}
-	st, api, err := openApp(ctx, c, set, log)
-	if err != nil {
-		return nil, closeAll, err
-	}
-	closers = append(closers, st.close)
-
 	var rdb *redis.Client
 	var cache server.Pinger
 	if c.Cache == "redis" {
@@ -94,6 +89,12 @@ func buildHandler(ctx context.Context, c config, set defects.Set, index int, log
 		closers = append(closers, func() { rdb.Close() })
 		cache = redisPinger{rdb}
 	}
+	st, api, err := openApp(ctx, c, set, log, rdb)
+	if err != nil {
+		closeAll()
+		return nil, func() {}, err
+	}
+	closers = append(closers, st.close)
 	lim, err := limiter.New(limiter.Config{
 		Backend:   c.Cache,
 		Algorithm: c.Limiter,
@@ -159,6 +160,22 @@ func redisClient(c *redis.Client) redis.UniversalClient {
 type redisPinger struct{ c *redis.Client }
 
 func (r redisPinger) Ping(ctx context.Context) error { return r.c.Ping(ctx).Err() }
+
+// redisKV is the shared cache as django-redis keeps it (key prefix and
+// version "ahsp:1:").
+type redisKV struct{ c *redis.Client }
+
+func (r redisKV) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	b, err := r.c.Get(ctx, "ahsp:1:"+key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, false, nil
+	}
+	return b, err == nil, err
+}
+
+func (r redisKV) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
+	return r.c.Set(ctx, "ahsp:1:"+key, val, ttl).Err()
+}
 
 func pageFunc(ui *web.Web, st appStore) server.PageFunc {
 	return func(w http.ResponseWriter, r *http.Request, page string, p server.PageParams) {

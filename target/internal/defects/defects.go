@@ -68,7 +68,7 @@ var Known = map[string]string{
 	"upsert-failed-row-temp-ordering": "an existing pekerjaan whose upsert row fails (207) is left at the temporary ordering_index 1000000+n (as the real app does)",
 	"health-session-simple":           "/health/ with a logged-in session and without ?mode=deep answers the simple form {checks: {mode: simple}} and checks neither database nor cache (as the real app does)",
 	// Quirk 16 (stale).
-	"tree-cache-stale": "each worker caches an unsearched list-pekerjaan tree for 300 s keyed by the project's max(pekerjaan.updated_at), and the upsert does not touch updated_at: after an upsert the tree can be stale up to 300 s per worker (as the real app does)",
+	"tree-cache-stale": "an unsearched list-pekerjaan tree is cached 300 s (per worker; in Redis, shared, with --cache redis) keyed by the project's max(pekerjaan.updated_at), and the upsert does not touch updated_at: after an upsert the tree can be stale up to 300 s (as the real app does)",
 	// The deployed number parser on the other fields (issue 14 detail).
 	"lax-number-parser-detail": "detail-ahsp save reads the koefisien \"1,000\" as 1.0 (a lone comma is always decimal) and accepts \"1e3\" as 1000 (as the real app does)",
 	"lax-number-parser-harga":  "harga-items save reads harga_satuan and markup_percent \"1,000\" as 1.0 (a lone comma is always decimal) and accepts \"1e3\" as 1000 (as the real app does)",

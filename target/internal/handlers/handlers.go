@@ -40,8 +40,9 @@ type Handlers struct {
 	d   defects.Set
 	log *slog.Logger
 	// now is the clock of the tree cache (tree-cache-stale).
-	now   func() time.Time
-	trees treeCache
+	now    func() time.Time
+	trees  treeCache
+	shared SharedCache // trees kept in Redis (nil: in trees)
 }
 
 // New returns the handlers over st with the switched-on defects d.
