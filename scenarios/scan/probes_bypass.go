@@ -498,7 +498,7 @@ func (s *scanner) scratchUsers(ctx context.Context, n int, what string) ([]*scen
 			return nil, nil, &r
 		}
 		first = cmp.Or(first, vu)
-		if c, _ := s.cred(vu.User); c.IsScratch(vu.Project) && !slices.ContainsFunc(vus, func(v *scenarios.VU) bool { return v.User == vu.User }) {
+		if c, _ := s.cred(vu.User); c.IsScratch(vu.Project) && !slices.ContainsFunc(vus, sameUser(vu.User)) {
 			vus = append(vus, vu)
 			if note != "" {
 				notes = append(notes, note)
@@ -509,21 +509,13 @@ func (s *scanner) scratchUsers(ctx context.Context, n int, what string) ([]*scen
 		if len(vus) >= n {
 			break
 		}
-		if len(c.Scratch) == 0 || slices.ContainsFunc(vus, func(v *scenarios.VU) bool { return v.User == c.User }) {
+		if len(c.Scratch) == 0 || slices.ContainsFunc(vus, sameUser(c.User)) {
 			continue
 		}
-		s.mu.Lock()
-		held := s.sessions[c.User]
-		s.mu.Unlock()
-		if held == nil {
-			var err error
-			if held, err = s.loginAs(ctx, c, false); err != nil {
-				r := setupFailed(err)
-				return nil, nil, &r
-			}
-			s.mu.Lock()
-			s.sessions[c.User] = held
-			s.mu.Unlock()
+		held, err := s.sessionFor(ctx, c, false)
+		if err != nil {
+			r := setupFailed(err)
+			return nil, nil, &r
 		}
 		v := scenarios.VU{Index: held.Index, User: held.User, Project: c.Scratch[0], Header: held.Header, Client: held.Client}
 		if err := scenarios.Discover(ctx, &v, s.loginOptions(true)); err != nil {
@@ -538,6 +530,10 @@ func (s *scanner) scratchUsers(ctx context.Context, n int, what string) ([]*scen
 		return nil, nil, &r
 	}
 	return vus, notes, nil
+}
+
+func sameUser(name string) func(*scenarios.VU) bool {
+	return func(v *scenarios.VU) bool { return v.User == name }
 }
 
 func limitedWrite(ctx context.Context, s *scanner, a *agent, op api.Operation, wc writeCheck, note, prefix string, nonce int64) Result {

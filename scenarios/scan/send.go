@@ -360,11 +360,18 @@ func (s *scanner) pinnedBurst(ctx context.Context, n, want, maxConns int, mk fun
 // phase that gets it again (deployments throttle logins per client IP).
 func (s *scanner) user(ctx context.Context, discover bool) (*scenarios.VU, string, error) {
 	cred, note := s.freshUser()
+	vu, err := s.sessionFor(ctx, cred, discover)
+	return vu, note, err
+}
+
+// sessionFor is cred's session of this scan: the one it has (its ids
+// discovered on it when asked for), else a new login, kept for the others.
+func (s *scanner) sessionFor(ctx context.Context, cred client.Credential, discover bool) (*scenarios.VU, error) {
 	s.mu.Lock()
 	vu := s.sessions[cred.User]
 	s.mu.Unlock()
 	if vu != nil && (!discover || len(vu.Pekerjaan) > 0) {
-		return vu, note, nil
+		return vu, nil
 	}
 	if vu != nil && vu.Project != 0 {
 		// Logged in without the ids: discover them on the same session.
@@ -373,17 +380,17 @@ func (s *scanner) user(ctx context.Context, discover bool) (*scenarios.VU, strin
 			s.mu.Lock()
 			s.sessions[cred.User] = &v
 			s.mu.Unlock()
-			return &v, note, nil
+			return &v, nil
 		}
 	}
 	vu, err := s.loginAs(ctx, cred, discover)
 	if err != nil {
-		return nil, note, err
+		return nil, err
 	}
 	s.mu.Lock()
 	s.sessions[cred.User] = vu
 	s.mu.Unlock()
-	return vu, note, nil
+	return vu, nil
 }
 
 // scanLoginWait bounds how long one login waits out login throttling: the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -126,6 +127,13 @@ func serve(t *testing.T, workers int, args ...string) string {
 // over the workers.
 func fresh(t *testing.T, c *client.Client, path string) *http.Response {
 	t.Helper()
+	resp, _ := freshBody(t, c, path)
+	return resp
+}
+
+// freshBody is fresh with the answer's body.
+func freshBody(t *testing.T, c *client.Client, path string) (*http.Response, []byte) {
+	t.Helper()
 	req, err := http.NewRequest("GET", c.URL(path), nil)
 	require.NoError(t, err)
 	req.Header.Set("Cookie", "sessionid="+c.SessionID()+"; csrftoken="+c.CSRFToken())
@@ -133,8 +141,10 @@ func fresh(t *testing.T, c *client.Client, path string) *http.Response {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := hc.Do(req)
 	require.NoError(t, err)
-	resp.Body.Close()
-	return resp
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp, body
 }
 
 func login(t *testing.T, base string) *client.Client {
@@ -215,18 +225,12 @@ func TestTreeCacheSharedThroughRedis(t *testing.T) {
 	c := login(t, base)
 	tree := api.Operations[2].URLPath(api.Legacy, 1, 0)
 	read := func() (name, worker string) {
-		req, err := http.NewRequest("GET", c.URL(tree), nil)
-		require.NoError(t, err)
-		req.Header.Set("Cookie", "sessionid="+c.SessionID()+"; csrftoken="+c.CSRFToken())
-		hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-		resp, err := hc.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
+		resp, body := freshBody(t, c, tree)
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		var d struct {
 			Klasifikasi []map[string]any `json:"klasifikasi"`
 		}
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&d))
+		require.NoError(t, json.Unmarshal(body, &d))
 		require.NotEmpty(t, d.Klasifikasi)
 		return d.Klasifikasi[0]["name"].(string), api.WorkerIndex(resp.Header.Get(api.WorkerHeader))
 	}
