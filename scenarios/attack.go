@@ -172,7 +172,7 @@ type worker struct {
 	urls map[string]*url.URL
 	buf  []byte
 	res  vegeta.Result  // reused when the plan's ReuseResults says so
-	hdr  http.Header    // the same
+	hc   *h1.HeadCache  // the same
 	cur  *vegeta.Result // the hit in flight on an event loop
 }
 
@@ -190,7 +190,7 @@ var noHeader = http.Header{}
 func (a *attack) newWorker() *worker {
 	w := &worker{a: a, urls: map[string]*url.URL{}, buf: make([]byte, 0, 4096)}
 	if a.plan.ReuseResults {
-		w.hdr = http.Header{}
+		w.hc = new(h1.HeadCache)
 	}
 	return w
 }
@@ -253,7 +253,7 @@ func (w *worker) roundTrip(res *vegeta.Result, req *http.Request, viaClient bool
 	var err error
 	if viaClient {
 		resp, err = a.hc.Do(req)
-	} else if resp, err = a.tr.RoundTripInto(req, w.hdr); err != nil {
+	} else if resp, err = a.tr.RoundTripInto(req, w.hc); err != nil {
 		err = &url.Error{Op: urlErrorOp(req.Method), URL: req.URL.String(), Err: err}
 	}
 	if err != nil {

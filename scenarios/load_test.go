@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -81,9 +82,10 @@ func TestBuiltinsAreValid(t *testing.T) {
 
 func TestMetricsMerge(t *testing.T) {
 	t0 := time.Unix(1000, 0)
+	codes := []uint16{200, 0, 429, 999} // no answer and a code past the table count too
 	mk := func(i int) *vegeta.Result {
-		return &vegeta.Result{Code: 200, Timestamp: t0.Add(time.Duration(i) * 10 * time.Millisecond), Latency: time.Duration(i+1) * time.Millisecond,
-			URL: "http://x/detail_project/api/project/1/rekap/", BytesIn: 10}
+		return &vegeta.Result{Code: codes[i%4], Timestamp: t0.Add(time.Duration(i) * 10 * time.Millisecond), Latency: time.Duration(i+1) * time.Millisecond,
+			URL: fmt.Sprintf("http://x/detail_project/api/project/%d/rekap/", i%3+1), BytesIn: 10}
 	}
 	all, a, b := NewMetrics(), NewMetrics(), NewMetrics()
 	for i := range 200 {
@@ -101,6 +103,9 @@ func TestMetricsMerge(t *testing.T) {
 	require.Equal(t, want.Total.Requests, got.Total.Requests)
 	require.Equal(t, want.Total.BytesIn, got.Total.BytesIn)
 	require.Equal(t, want.Operations["rekap"].Requests, got.Operations["rekap"].Requests)
+	require.EqualValues(t, 200, got.Operations["rekap"].Requests)
+	require.Equal(t, map[string]int64{"200": 50, "0": 50, "429": 50, "999": 50}, got.Total.Status)
+	require.Equal(t, want.Total.Status, got.Total.Status)
 	require.Equal(t, want.Series, got.Series)
 	require.InDelta(t, 100.0, want.Total.Latency.P50, 0.1)
 	require.InDelta(t, 200.0, want.Total.Latency.Max, 0.2)
@@ -113,6 +118,16 @@ func TestMetricsMerge(t *testing.T) {
 	require.NoError(t, err)
 	h.Merge(h2)
 	require.EqualValues(t, 400, h.TotalCount(), "encoded histograms merge across runs")
+
+	// More distinct URLs than the operation cache holds: still every one
+	// counted under its operation, and the cache stays bounded.
+	m := NewMetrics()
+	n := 2*maxOpURLs + 1
+	for i := range n {
+		m.Add(&vegeta.Result{Code: 200, Timestamp: t0, URL: fmt.Sprintf("http://x/detail_project/api/project/%d/rekap/", i)})
+	}
+	require.EqualValues(t, n, m.Summary().Operations["rekap"].Requests)
+	require.LessOrEqual(t, len(m.opOf), maxOpURLs)
 }
 
 func TestErrorKind(t *testing.T) {

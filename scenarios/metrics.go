@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -83,11 +84,21 @@ type Point struct {
 type acc struct {
 	requests, ok, errors int64
 	bytesIn, bytesOut    uint64
-	status               map[int]int64
+	codes                [600]int64    // per status code below 600 (0: no answer)
+	status               map[int]int64 // any other code
 	hist                 *hdr.Histogram
 }
 
 func newAcc() *acc { return &acc{status: map[int]int64{}, hist: newHist()} }
+
+// count adds n results of status code.
+func (a *acc) count(code int, n int64) {
+	if code >= 0 && code < len(a.codes) {
+		a.codes[code] += n
+	} else {
+		a.status[code] += n
+	}
+}
 
 func (a *acc) add(code int, failed bool, lat time.Duration, in, out uint64) {
 	a.requests++
@@ -99,7 +110,7 @@ func (a *acc) add(code int, failed bool, lat time.Duration, in, out uint64) {
 	}
 	a.bytesIn += in
 	a.bytesOut += out
-	a.status[code]++
+	a.count(code, 1)
 	us := lat.Microseconds()
 	if us < histMin {
 		us = histMin
@@ -116,6 +127,11 @@ func (a *acc) merge(b *acc) {
 	a.errors += b.errors
 	a.bytesIn += b.bytesIn
 	a.bytesOut += b.bytesOut
+	for k, v := range b.codes {
+		if v != 0 {
+			a.codes[k] += v
+		}
+	}
 	for k, v := range b.status {
 		a.status[k] += v
 	}
@@ -130,6 +146,11 @@ func (a *acc) stats(elapsed time.Duration, withHist bool) *Stats {
 	}
 	if elapsed > 0 {
 		s.Throughput = math.Round(float64(a.requests)/elapsed.Seconds()*100) / 100
+	}
+	for k, v := range a.codes {
+		if v != 0 {
+			s.Status[strconv.Itoa(k)] = v
+		}
 	}
 	for k, v := range a.status {
 		s.Status[strconv.Itoa(k)] = v
@@ -187,11 +208,16 @@ type Metrics struct {
 	last     time.Time // latest request start
 	lastEnd  time.Time // latest response end
 	matchOps func(path string) string
+	opOf     map[string]string // URL -> operation, for the URLs seen last
 }
+
+// maxOpURLs bounds Metrics.opOf: a mix with more distinct URLs than this
+// (ids in paths) starts it afresh rather than growing.
+const maxOpURLs = 4096
 
 // NewMetrics returns an empty aggregator.
 func NewMetrics() *Metrics {
-	return &Metrics{total: newAcc(), ops: map[string]*acc{}, workers: map[string]*acc{}, errs: map[string]int64{}, matchOps: OperationOf}
+	return &Metrics{total: newAcc(), ops: map[string]*acc{}, workers: map[string]*acc{}, errs: map[string]int64{}, matchOps: OperationOf, opOf: map[string]string{}}
 }
 
 // Count is the number of results added.
@@ -209,14 +235,21 @@ func (m *Metrics) Add(r *vegeta.Result) {
 		m.errs[kind]++
 	}
 	m.total.add(code, failed, r.Latency, r.BytesIn, r.BytesOut)
-	op := m.matchOps(urlPath(r.URL))
+	op, ok := m.opOf[r.URL]
+	if !ok {
+		op = m.matchOps(urlPath(r.URL))
+		if len(m.opOf) >= maxOpURLs {
+			clear(m.opOf)
+		}
+		m.opOf[r.URL] = op
+	}
 	a := m.ops[op]
 	if a == nil {
 		a = newAcc()
 		m.ops[op] = a
 	}
 	a.add(code, failed, r.Latency, r.BytesIn, r.BytesOut)
-	if w := r.Headers.Get(api.WorkerHeader); w != "" {
+	if w := workerOf(r.Headers); w != "" {
 		a := m.workers[w]
 		if a == nil {
 			a = newAcc()
@@ -245,6 +278,15 @@ func (m *Metrics) Add(r *vegeta.Result) {
 		}
 		p.buckets[seriesBucket(r.Latency.Microseconds())]++
 	}
+}
+
+// workerOf is r.Headers.Get(api.WorkerHeader) without canonicalizing a
+// name that is canonical already.
+func workerOf(h http.Header) string {
+	if v := h[api.WorkerHeader]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // Merge adds everything other recorded (e.g. from another generator process).

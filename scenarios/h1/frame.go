@@ -3,10 +3,12 @@ package h1
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -17,11 +19,30 @@ type Encoder struct {
 	buf  bytes.Buffer
 	bw   *bufio.Writer
 	keys []string
+	last lastRequest
+}
+
+// lastRequest is what the bytes in an Encoder's buffer were rendered from,
+// when that was a request without a body: a closed loop sends the same one
+// again and again, and rendering it is much of its CPU per request.
+type lastRequest struct {
+	ok     bool
+	method string
+	url    url.URL
+	host   string
+	close  bool
+	names  []string // the header's contents then (a caller may change its map)
+	counts []int
+	values []string
 }
 
 // Encode returns req's bytes, valid until the next call. It consumes and
 // closes req.Body, as a Transport does.
 func (e *Encoder) Encode(req *http.Request) ([]byte, error) {
+	if e.last.ok && e.last.same(req) {
+		return e.buf.Bytes(), nil
+	}
+	e.last.ok = false
 	e.buf.Reset()
 	if e.bw == nil {
 		e.bw = bufio.NewWriterSize(&e.buf, 4096)
@@ -34,7 +55,48 @@ func (e *Encoder) Encode(req *http.Request) ([]byte, error) {
 	if err := e.bw.Flush(); err != nil {
 		return nil, err
 	}
+	e.last.remember(req)
 	return e.buf.Bytes(), nil
+}
+
+// remember notes req when its bytes depend on nothing but what same
+// compares: no body, and no context that could carry trace hooks.
+func (l *lastRequest) remember(req *http.Request) {
+	if req.Body != nil && req.Body != http.NoBody || req.ContentLength != 0 || req.TransferEncoding != nil ||
+		req.Trailer != nil || req.URL == nil || req.Context() != context.Background() {
+		return
+	}
+	l.method, l.url, l.host, l.close = req.Method, *req.URL, req.Host, req.Close
+	l.names, l.counts, l.values = l.names[:0], l.counts[:0], l.values[:0]
+	for k, vs := range req.Header {
+		l.names = append(l.names, k)
+		l.counts = append(l.counts, len(vs))
+		l.values = append(l.values, vs...)
+	}
+	l.ok = true
+}
+
+// same: req would be rendered to the remembered bytes.
+func (l *lastRequest) same(req *http.Request) bool {
+	if req.Method != l.method || req.URL == nil || *req.URL != l.url || req.Host != l.host || req.Close != l.close ||
+		req.Body != nil && req.Body != http.NoBody || req.ContentLength != 0 || req.TransferEncoding != nil ||
+		req.Trailer != nil || req.Context() != context.Background() || len(req.Header) != len(l.names) {
+		return false
+	}
+	j := 0
+	for i, k := range l.names {
+		vs, ok := req.Header[k]
+		if !ok || len(vs) != l.counts[i] {
+			return false
+		}
+		for _, v := range vs {
+			if v != l.values[j] {
+				return false
+			}
+			j++
+		}
+	}
+	return true
 }
 
 // ErrIncomplete says a buffer does not hold a whole answer yet.
@@ -59,12 +121,12 @@ type Answer struct {
 // http.ReadResponse and reading its body to the end would. eof says the
 // connection ended after buf. It returns ErrIncomplete while buf holds
 // only part of the answer and the connection is open; a head longer than
-// maxHead is an error. header, when not nil, receives a simple answer's
-// fields (cleared first) instead of a new map.
-func ParseAnswer(buf []byte, eof bool, req *http.Request, maxHead int64, header http.Header) (Answer, error) {
+// maxHead is an error. With hc (a caller that keeps nothing of an answer
+// past its use), simple answers parse into hc's map and strings.
+func ParseAnswer(buf []byte, eof bool, req *http.Request, maxHead int64, hc *HeadCache) (Answer, error) {
 	off := 0
 	for interim := 0; ; interim++ {
-		a, err := parseOne(buf[off:], eof, req, maxHead, header)
+		a, err := parseOne(buf[off:], eof, req, maxHead, hc)
 		if err != nil {
 			return Answer{}, err
 		}
@@ -83,21 +145,20 @@ func ParseAnswer(buf []byte, eof bool, req *http.Request, maxHead int64, header 
 	}
 }
 
-func parseOne(buf []byte, eof bool, req *http.Request, maxHead int64, header http.Header) (Answer, error) {
-	if s, n := parseHead(buf, req, maxHead, header); s != nil {
-		r := &s.resp
-		a := Answer{StatusCode: r.StatusCode, Status: r.Status, Header: r.Header, ContentLength: r.ContentLength, Close: r.Close, N: n}
-		if r.Body == http.NoBody {
+func parseOne(buf []byte, eof bool, req *http.Request, maxHead int64, hc *HeadCache) (Answer, error) {
+	if hd, ok := readHead(buf, req, maxHead, hc, nil); ok {
+		a := Answer{StatusCode: hd.code, Status: hd.status, Header: hd.header, ContentLength: hd.contentLength, Close: hd.closing, N: hd.n}
+		if !hd.framed {
 			return a, nil
 		}
-		end := int64(n) + r.ContentLength
+		end := int64(hd.n) + hd.contentLength
 		if int64(len(buf)) < end {
 			if eof {
 				return Answer{}, io.ErrUnexpectedEOF
 			}
 			return Answer{}, ErrIncomplete
 		}
-		a.Body, a.N = buf[n:end], int(end)
+		a.Body, a.N = buf[hd.n:end], int(end)
 		return a, nil
 	}
 	headEnd := endOfHead(buf)

@@ -149,9 +149,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // RoundTripInto is RoundTrip for a caller that keeps nothing of an answer's
 // header once it is done with the answer: a simple answer's fields go into
-// header (cleared first) instead of a new map. With header nil it is
-// RoundTrip. Answers parsed by net/http still get their own map.
-func (t *Transport) RoundTripInto(req *http.Request, header http.Header) (*http.Response, error) {
+// hc's map (see HeadCache). With hc nil it is RoundTrip.
+func (t *Transport) RoundTripInto(req *http.Request, hc *HeadCache) (*http.Response, error) {
 	if req.URL == nil || req.URL.Scheme != "http" {
 		if t.Fallback != nil {
 			return t.fallback(req)
@@ -182,7 +181,7 @@ func (t *Transport) RoundTripInto(req *http.Request, header http.Header) (*http.
 			closeBody(req)
 			return nil, err
 		}
-		resp, err := c.exchange(req, b, header)
+		resp, err := c.exchange(req, b, hc)
 		if err == nil {
 			return resp, nil
 		}
@@ -494,7 +493,7 @@ const maxInterim = 5
 
 // exchange writes req and reads the response head; the body is read by the
 // caller through the returned body, which puts the connection back.
-func (c *conn) exchange(req *http.Request, b bound, header http.Header) (*http.Response, error) {
+func (c *conn) exchange(req *http.Request, b bound, hc *HeadCache) (*http.Response, error) {
 	if b.hasDeadline {
 		if err := c.nc.SetDeadline(b.deadline); err != nil {
 			return nil, err
@@ -529,7 +528,7 @@ func (c *conn) exchange(req *http.Request, b bound, header http.Header) (*http.R
 	var slot *body
 	for interim := 0; ; interim++ {
 		c.lr.left = limit
-		r, s, err := c.readResponse(req, limit, header)
+		r, s, err := c.readResponse(req, limit, hc)
 		if c.lr.left <= 0 {
 			return fail(phaseHeaders, fmt.Errorf("h1: response headers exceeded %d bytes; aborted", limit))
 		}

@@ -277,11 +277,14 @@ func TestRoundTripIntoFillsTheCallersHeader(t *testing.T) {
 	})
 	tr := &Transport{Timeout: 5 * time.Second}
 	defer tr.Close()
-	hdr := http.Header{"X-Stale": {"from before"}}
+	hc := new(HeadCache)
+	_, err := ParseAnswer([]byte("HTTP/1.1 200 OK\r\nX-Stale: from before\r\nContent-Length: 0\r\n\r\n"), false, httptest.NewRequest("GET", "/", nil), DefaultMaxResponseHeaderBytes, hc)
+	require.NoError(t, err)
+	hdr := hc.h
 	for _, path := range []string{"/a", "/b", "/chunked"} {
 		req, err := http.NewRequest("GET", srv.URL+path, nil)
 		require.NoError(t, err)
-		resp, err := tr.RoundTripInto(req, hdr)
+		resp, err := tr.RoundTripInto(req, hc)
 		require.NoError(t, err)
 		b, err := io.ReadAll(resp.Body)
 		require.NoError(t, err)
@@ -295,6 +298,6 @@ func TestRoundTripIntoFillsTheCallersHeader(t *testing.T) {
 			continue
 		}
 		require.Equal(t, reflect.ValueOf(hdr).UnsafePointer(), reflect.ValueOf(resp.Header).UnsafePointer(), "the caller's map")
-		hdr.Set("X-Stale", "left by the caller")
+		resp.Header.Set("X-Stale", "left by the caller")
 	}
 }

@@ -59,7 +59,7 @@ func RunLoop(cfg LoopConfig) error {
 		l := loops[id%threads]
 		s := &lslot{id: id, idx: len(l.slots), fd: -1}
 		if cfg.ReuseHeaders {
-			s.hdr = http.Header{}
+			s.hc = new(HeadCache)
 		}
 		l.slots = append(l.slots, s)
 	}
@@ -104,7 +104,7 @@ type lslot struct {
 	eof        bool
 	deadline   time.Time
 	idleFrom   time.Time // when its connection's last answer ended
-	hdr        http.Header
+	hc         *HeadCache
 	ans        Answer // the answer handed to Done (kept here: no allocation)
 }
 
@@ -463,7 +463,7 @@ func (l *evloop) read(s *lslot, toEnd bool) {
 		return
 	}
 	var err error
-	s.ans, err = ParseAnswer(s.in, s.eof || rerr != nil, s.req, l.maxHead, s.hdr)
+	s.ans, err = ParseAnswer(s.in, s.eof || rerr != nil, s.req, l.maxHead, s.hc)
 	if err == ErrIncomplete {
 		return
 	}

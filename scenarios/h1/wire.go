@@ -166,7 +166,7 @@ func writeValue(w *bufio.Writer, v string) {
 	}
 }
 
-func containsCTL(s string) bool {
+func containsCTL[T string | []byte](s T) bool {
 	for i := 0; i < len(s); i++ {
 		if b := s[i]; b < ' ' || b == 0x7f {
 			return true
@@ -183,8 +183,8 @@ func containsCTL(s string) bool {
 // reads) is left unread for http.ReadResponse.
 // The simple case's response comes with its body's slot (one allocation
 // for both); net/http's has none.
-func (c *conn) readResponse(req *http.Request, limit int64, header http.Header) (*http.Response, *body, error) {
-	if a := c.parseSimple(req, limit, header); a != nil {
+func (c *conn) readResponse(req *http.Request, limit int64, hc *HeadCache) (*http.Response, *body, error) {
+	if a := c.parseSimple(req, limit, hc); a != nil {
 		return &a.resp, &a.body, nil
 	}
 	resp, err := http.ReadResponse(c.br, req)
@@ -199,136 +199,256 @@ type simpleAnswer struct {
 	vals [8]string
 }
 
-// maxSimpleHeaders bounds the header lines parseSimple takes on.
+// maxSimpleHeaders bounds the header lines a simple head may have.
 const maxSimpleHeaders = 32
 
-// parseSimple fills header (cleared first) when it is not nil.
-func (c *conn) parseSimple(req *http.Request, limit int64, header http.Header) *simpleAnswer {
+func (c *conn) parseSimple(req *http.Request, limit int64, hc *HeadCache) *simpleAnswer {
 	buf, _ := c.br.Peek(c.br.Buffered())
-	a, headLen := parseHead(buf, req, limit, header)
-	if a == nil {
+	a := new(simpleAnswer)
+	hd, ok := readHead(buf, req, limit, hc, a.vals[:])
+	if !ok {
 		return nil
 	}
-	if _, err := c.br.Discard(headLen); err != nil {
+	if _, err := c.br.Discard(hd.n); err != nil {
 		return nil
 	}
-	if cl := a.resp.ContentLength; cl > 0 && a.resp.Body != http.NoBody {
-		c.fixed = fixedBody{r: c.br, left: cl}
+	a.resp = http.Response{
+		Status: hd.status, StatusCode: hd.code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: hd.header, Close: hd.closing, Request: req, ContentLength: hd.contentLength, Body: http.NoBody,
+	}
+	if hd.framed {
+		c.fixed = fixedBody{r: c.br, left: hd.contentLength}
 		a.resp.Body = &c.fixed
 	}
 	return a
 }
 
-// parseHead parses a simple answer's head at the start of buf and says how
-// many bytes it took; nil when the head is not whole in buf, not simple,
-// or longer than limit. The answer's Body is http.NoBody, or nil when a
-// Content-Length body follows (the caller frames it).
-func parseHead(buf []byte, req *http.Request, limit int64, header http.Header) (*simpleAnswer, int) {
-	end := bytes.Index(buf, []byte("\r\n\r\n"))
+// HeadCache is what one reader that keeps nothing of an answer once done
+// with it reuses from answer to answer: every simple answer's fields go
+// into one header map, and a name, value or status whose bytes repeat the
+// previous answer's (at the same line) is that answer's string rather than
+// a new one, so a steady stream of answers parses without allocating.
+// Answers that net/http parses still get their own map. Not safe for
+// concurrent use.
+type HeadCache struct {
+	h      http.Header
+	names  []string // the last simple head's field names, line by line
+	vals   []string // its values; h[names[i]] is vals[i:i+1] when unique
+	same   bool     // names is a whole head whose names are all different
+	status string
+}
+
+// head is a simple answer's head as readHead found it.
+type head struct {
+	code          int
+	status        string
+	header        http.Header
+	contentLength int64 // as net/http reports it (-1: not given, HEAD only)
+	framed        bool  // a body of contentLength bytes follows
+	closing       bool
+	n             int // the head's length, its blank line included
+}
+
+var crlfcrlf = []byte("\r\n\r\n")
+
+// readHead parses a simple answer's head at the start of buf; not ok when
+// the head is not whole in buf, not simple, or longer than limit. Without
+// hc, one copy of the head backs every string and values share backing
+// when they fit; with hc, see HeadCache.
+func readHead(buf []byte, req *http.Request, limit int64, hc *HeadCache, backing []string) (hd head, ok bool) {
+	end := bytes.Index(buf, crlfcrlf)
 	if end < 0 || int64(end+4) > limit {
-		return nil, 0
+		return hd, false
 	}
-	head := buf[:end+2] // every line ends in CRLF
+	hb := buf[:end+2] // every line ends in CRLF
 	// Status line: "HTTP/1.1 200 OK".
-	nl := bytes.IndexByte(head, '\n')
-	line := head[:nl-1]
+	nl := bytes.IndexByte(hb, '\n')
+	line := hb[:nl-1]
 	if len(line) < 12 || string(line[:9]) != "HTTP/1.1 " || len(line) > 12 && line[12] != ' ' {
-		return nil, 0
+		return hd, false
 	}
 	code := 0
 	for _, b := range line[9:12] {
 		if b < '0' || b > '9' {
-			return nil, 0
+			return hd, false
 		}
 		code = code*10 + int(b-'0')
 	}
-	if code < 200 || containsCTL(string(line)) {
-		return nil, 0
+	if code < 200 || containsCTL(line) {
+		return hd, false
 	}
-	// Header lines: count them first, so values share one backing array.
-	rest := head[nl+1:]
-	lines := bytes.Count(rest, []byte("\n"))
+	lines := bytes.Count(hb[nl+1:], []byte("\n"))
 	if lines > maxSimpleHeaders {
-		return nil, 0
+		return hd, false
 	}
-	s := string(head) // the one copy: status, keys and values slice it
-	a := new(simpleAnswer)
-	h := header
-	if h != nil {
-		clear(h)
-	} else {
+	var whole string // without hc: the one copy every string slices
+	var h http.Header
+	var names, vals []string
+	same := false // with hc: every name so far is the last head's
+	if hc == nil {
+		whole = string(hb)
 		h = make(http.Header, lines)
-	}
-	var vals []string
-	if lines <= len(a.vals) {
-		vals = a.vals[:lines]
+		if lines <= len(backing) {
+			vals = backing[:lines]
+		} else {
+			vals = make([]string, lines)
+		}
 	} else {
-		vals = make([]string, lines)
+		if hc.h == nil {
+			hc.h = make(http.Header, lines)
+		}
+		h = hc.h
+		same = hc.same && len(hc.names) == lines
+		if cap(hc.names) < lines {
+			hc.names = append(hc.names[:cap(hc.names)], make([]string, lines-cap(hc.names))...)
+			hc.vals = append(hc.vals[:cap(hc.vals)], make([]string, lines-cap(hc.vals))...)
+		}
+		names, vals = hc.names[:lines], hc.vals[:lines]
+		// Until this head proves whole and simple, names is no head's.
+		hc.names, hc.vals, hc.same = hc.names[:0], hc.vals[:0], false
 	}
 	contentLength, clSeen := int64(-1), false
 	closing := false
 	pos := nl + 1
-	for i := 0; pos < len(s); i++ {
-		e := strings.IndexByte(s[pos:], '\n')
-		if e < 1 || s[pos+e-1] != '\r' {
-			return nil, 0 // bare LF: let net/http judge it
+	for i := 0; pos < len(hb); i++ {
+		e := bytes.IndexByte(hb[pos:], '\n')
+		if e < 1 || hb[pos+e-1] != '\r' {
+			return hd, false // bare LF: let net/http judge it
 		}
-		ln := s[pos : pos+e-1]
+		ln := hb[pos : pos+e-1]
+		off := pos
 		pos += e + 1
-		k, v, ok := strings.Cut(ln, ":")
-		if !ok || k == "" || !canonicalToken(k) {
-			return nil, 0 // folded, malformed or non-canonical: net/http's rules
+		colon := bytes.IndexByte(ln, ':')
+		if colon < 1 {
+			return hd, false
 		}
-		v = textproto.TrimString(v)
-		for j := 0; j < len(v); j++ {
-			if b := v[j]; b < ' ' && b != '\t' || b == 0x7f {
-				return nil, 0
+		var k, v string
+		if hc == nil {
+			if k = whole[off : off+colon]; !canonicalToken(k) {
+				return hd, false // non-canonical or malformed: net/http's rules
 			}
+			if v = textproto.TrimString(whole[off+colon+1 : off+len(ln)]); badValue(v) {
+				return hd, false
+			}
+		} else {
+			// A name or value equal to the last head's at this line passed
+			// these checks then: reuse its string.
+			kb, vb := ln[:colon], trimBytes(ln[colon+1:])
+			if k = names[i]; string(kb) != k {
+				if k = string(kb); !canonicalToken(k) {
+					return hd, false
+				}
+				same = false
+			}
+			if v = vals[i]; string(vb) != v {
+				if v = string(vb); badValue(v) {
+					return hd, false
+				}
+			}
+			names[i] = k
 		}
 		switch k {
 		case "Transfer-Encoding", "Trailer", "Pragma":
-			return nil, 0
+			return hd, false
 		case "Content-Length":
 			if clSeen {
-				return nil, 0
+				return hd, false
 			}
 			n, err := strconv.ParseUint(v, 10, 63)
 			if err != nil {
-				return nil, 0
+				return hd, false
 			}
 			contentLength, clSeen = int64(n), true
 		case "Connection":
 			closing = closing || httpguts.HeaderValuesContainsToken([]string{v}, "close")
 		}
 		vals[i] = v
-		if prev, ok := h[k]; ok {
-			h[k] = append(prev, v)
-		} else {
-			h[k] = vals[i : i+1 : i+1]
+		if hc == nil {
+			if prev, ok := h[k]; ok {
+				h[k] = append(prev, v)
+			} else {
+				h[k] = vals[i : i+1 : i+1]
+			}
 		}
 	}
 	noBody := code == http.StatusNoContent || code == http.StatusNotModified || req.Method == http.MethodHead
 	if !noBody && !clSeen {
-		return nil, 0 // read until close: net/http's body handles it
+		return hd, false // read until close: net/http's body handles it
+	}
+	status := ""
+	if hc == nil {
+		status = whole[9 : nl-1]
+	} else {
+		hc.fill(names, vals, same)
+		if status = hc.status; string(line[9:]) != status {
+			status = string(line[9:])
+			hc.status = status
+		}
 	}
 	if closing {
 		delete(h, "Connection") // as net/http's shouldClose does
+		if hc != nil {
+			hc.same = false // the map lacks a name: rebuild it next time
+		}
 	}
-	status := s[9 : nl-1]
-	resp := &a.resp
-	*resp = http.Response{
-		Status: status, StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: h, Close: closing, Request: req, ContentLength: contentLength, Body: http.NoBody,
-	}
+	hd = head{code: code, status: status, header: h, contentLength: contentLength, closing: closing, n: end + 4}
 	switch {
 	case req.Method == http.MethodHead:
-		// net/http keeps the announced length of a HEAD simpleAnswer.
+		// net/http keeps the announced length of a HEAD answer.
 	case noBody:
-		resp.ContentLength = 0
-	case contentLength > 0:
-		resp.Body = nil // framed by the caller
+		hd.contentLength = 0
+	default:
+		hd.framed = contentLength > 0
 	}
-	return a, end + 4
+	return hd, true
+}
+
+// fill puts a whole head's fields into the map: when the names are the
+// last head's, each keeps its key and gets its new value slot; otherwise
+// the map starts empty.
+func (hc *HeadCache) fill(names, vals []string, same bool) {
+	h := hc.h
+	if same && len(h) == len(names) {
+		for i, k := range names {
+			h[k] = vals[i : i+1 : i+1]
+		}
+	} else {
+		clear(h)
+		same = true
+		for i, k := range names {
+			if prev, ok := h[k]; ok {
+				h[k] = append(prev, vals[i])
+				same = false // a repeated name: its values are no slot's
+			} else {
+				h[k] = vals[i : i+1 : i+1]
+			}
+		}
+	}
+	hc.names, hc.vals, hc.same = names, vals, same
+}
+
+// trimBytes is textproto.TrimString for bytes.
+func trimBytes(b []byte) []byte {
+	for len(b) > 0 && isASCIISpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isASCIISpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func isASCIISpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
+
+// badValue: a control byte other than tab, which net/http refuses in a
+// field value.
+func badValue(v string) bool {
+	for j := 0; j < len(v); j++ {
+		if b := v[j]; b < ' ' && b != '\t' || b == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 // canonicalToken: a header name that is a valid token already in canonical

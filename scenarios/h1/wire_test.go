@@ -3,6 +3,7 @@ package h1
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -73,6 +74,71 @@ func TestWriteRequestMatchesNetHTTP(t *testing.T) {
 			req := mk()
 			require.Equal(t, tc.fast, simpleRequest(req) && !(req.Close && len(req.Header["Connection"]) > 0) && !strings.Contains(req.URL.Host, "%"), "fast path taken")
 		})
+	}
+}
+
+// TestEncoderFollowsEveryRequest: one Encoder rendering a stream of
+// requests (the same one again, its header map or URL changed in place,
+// another method, host, close flag, body or context) gives each request's
+// bytes exactly as Request.Write does.
+func TestEncoderFollowsEveryRequest(t *testing.T) {
+	req, err := http.NewRequest("GET", "http://h/a/?q=1", nil)
+	require.NoError(t, err)
+	req.Header.Set("Cookie", "sessionid=a")
+	type ctxKey struct{}
+	steps := []struct {
+		name string
+		edit func(r *http.Request) *http.Request
+	}{
+		{"first", func(r *http.Request) *http.Request { return r }},
+		{"again", func(r *http.Request) *http.Request { return r }},
+		{"a value changed in the same map", func(r *http.Request) *http.Request { r.Header.Set("Cookie", "sessionid=b"); return r }},
+		{"a value added to a name", func(r *http.Request) *http.Request { r.Header.Add("Cookie", "x=1"); return r }},
+		{"a name added", func(r *http.Request) *http.Request { r.Header.Set("X-Csrftoken", "t"); return r }},
+		{"a name swapped", func(r *http.Request) *http.Request {
+			r.Header.Del("X-Csrftoken")
+			r.Header.Set("Accept", "t")
+			return r
+		}},
+		{"an empty user agent", func(r *http.Request) *http.Request { r.Header["User-Agent"] = nil; return r }},
+		{"the URL changed in place", func(r *http.Request) *http.Request { r.URL.Path = "/b/"; return r }},
+		{"the query changed in place", func(r *http.Request) *http.Request { r.URL.RawQuery = "q=2"; return r }},
+		{"another method", func(r *http.Request) *http.Request { r.Method = "DELETE"; return r }},
+		{"another host", func(r *http.Request) *http.Request { r.Host = "app.test"; return r }},
+		{"close", func(r *http.Request) *http.Request { r.Close = true; return r }},
+		{"a body", func(r *http.Request) *http.Request {
+			r.Method = "POST"
+			r.Body, r.ContentLength = io.NopCloser(strings.NewReader("abc")), 3
+			return r
+		}},
+		{"the same body again", func(r *http.Request) *http.Request {
+			r.Body, r.ContentLength = io.NopCloser(strings.NewReader("xyz")), 3
+			return r
+		}},
+		{"no body", func(r *http.Request) *http.Request { r.Body, r.ContentLength = nil, 0; return r }},
+		{"a context", func(r *http.Request) *http.Request {
+			return r.WithContext(context.WithValue(context.Background(), ctxKey{}, 1))
+		}},
+		{"back to the background", func(r *http.Request) *http.Request { return r.WithContext(context.Background()) }},
+	}
+	var e Encoder
+	for _, st := range steps {
+		req = st.edit(req)
+		var body []byte
+		if req.Body != nil {
+			body, err = io.ReadAll(req.Body)
+			require.NoError(t, err)
+		}
+		r1, r2 := *req, *req
+		r1.Body, r2.Body = io.NopCloser(bytes.NewReader(body)), io.NopCloser(bytes.NewReader(body))
+		if body == nil {
+			r1.Body, r2.Body = nil, nil
+		}
+		var want bytes.Buffer
+		require.NoError(t, r1.Write(&want), st.name)
+		got, err := e.Encode(&r2)
+		require.NoError(t, err, st.name)
+		require.Equal(t, want.String(), string(got), st.name)
 	}
 }
 
@@ -176,6 +242,76 @@ func TestReadResponseBodyCutShort(t *testing.T) {
 	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
 }
 
+// staleCache is a HeadCache that parsed an answer with other fields.
+func staleCache(t *testing.T) *HeadCache {
+	hc := new(HeadCache)
+	req, err := http.NewRequest("GET", "http://h/x/", nil)
+	require.NoError(t, err)
+	_, err = ParseAnswer([]byte("HTTP/1.1 200 OK\r\nStale: x\r\nContent-Length: 0\r\n\r\n"), false, req, DefaultMaxResponseHeaderBytes, hc)
+	require.NoError(t, err)
+	return hc
+}
+
+// TestHeadCacheFollowsEveryAnswer: one HeadCache parsing a stream of
+// answers (the same names with new values, other names, repeated names,
+// Connection: close, answers net/http parses, in several orders) gives
+// each answer's fields exactly as a parse without a cache does.
+func TestHeadCacheFollowsEveryAnswer(t *testing.T) {
+	var stream []string
+	for _, c := range answerCases {
+		if c.method == "GET" && !strings.HasPrefix(c.raw, "HTTP/1.1 100") {
+			stream = append(stream, c.raw)
+		}
+	}
+	json := answerCases[0].raw
+	variants := []string{
+		json,
+		strings.Replace(json, "04:00:00", "04:00:01", 1),          // a new value
+		strings.Replace(json, "application/json", "text/html", 1), // another
+		strings.Replace(json, "Content-Type", "X-Worker-Id", 1),   // a new name
+		strings.Replace(json, "Date: ", "Content-Type: ", 1),      // a repeated name
+		strings.Replace(json, "200 OK", "200 Fine", 1),            // a new reason
+		strings.Replace(json, "Content-Length: 11", "Connection: close\r\nContent-Length: 11", 1),
+	}
+	var order []string
+	order = append(order, stream...)
+	order = append(order, variants...)
+	order = append(order, variants...)
+	for i := len(stream) - 1; i >= 0; i-- {
+		order = append(order, stream[i], json, stream[i])
+	}
+	req, err := http.NewRequest("GET", "http://h/x/", nil)
+	require.NoError(t, err)
+	hc := new(HeadCache)
+	for i, raw := range order {
+		want, err := ParseAnswer([]byte(raw), true, req, DefaultMaxResponseHeaderBytes, nil)
+		require.NoError(t, err)
+		got, err := ParseAnswer([]byte(raw), true, req, DefaultMaxResponseHeaderBytes, hc)
+		require.NoError(t, err)
+		require.Equal(t, want.Header, got.Header, "answer %d: %q", i, raw)
+		require.Equal(t, want.Status, got.Status, "answer %d", i)
+		require.Equal(t, want.Close, got.Close, "answer %d", i)
+		require.Equal(t, want.ContentLength, got.ContentLength, "answer %d", i)
+	}
+}
+
+// TestHeadCacheParsesRepeatsWithoutAllocating: the load engine's steady
+// state, the same simple answer again and again, costs no allocation.
+func TestHeadCacheParsesRepeatsWithoutAllocating(t *testing.T) {
+	req, err := http.NewRequest("GET", "http://h/x/", nil)
+	require.NoError(t, err)
+	raw := []byte(answerCases[0].raw)
+	hc := new(HeadCache)
+	_, err = ParseAnswer(raw, false, req, DefaultMaxResponseHeaderBytes, hc)
+	require.NoError(t, err)
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := ParseAnswer(raw, false, req, DefaultMaxResponseHeaderBytes, hc); err != nil {
+			t.Fatal(err)
+		}
+	})
+	require.Zero(t, allocs)
+}
+
 // TestParseAnswerMatchesNetHTTP: ParseAnswer on a buffer gives what
 // http.ReadResponse and reading the body to the end give on a connection,
 // says how many bytes the answer took, and asks for more on every shorter
@@ -214,8 +350,8 @@ func TestParseAnswerMatchesNetHTTP(t *testing.T) {
 			wantBody, err := io.ReadAll(want.Body)
 			require.NoError(t, err)
 
-			for _, hdr := range []http.Header{nil, {"Stale": {"x"}}} {
-				got, err := ParseAnswer([]byte(raw), tc.toClose, req, DefaultMaxResponseHeaderBytes, hdr)
+			for _, hc := range []*HeadCache{nil, staleCache(t)} {
+				got, err := ParseAnswer([]byte(raw), tc.toClose, req, DefaultMaxResponseHeaderBytes, hc)
 				require.NoError(t, err)
 				require.Equal(t, want.Status, got.Status)
 				require.Equal(t, want.StatusCode, got.StatusCode)
