@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync/atomic"
+	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
@@ -41,7 +42,7 @@ func (a *attack) looped(n int, limit uint64) bool {
 	err := h1.RunLoop(h1.LoopConfig{
 		Slots: len(workers), Timeout: a.plan.Timeout,
 		DisableKeepAlives: a.plan.DisableKeepAlives, ReuseHeaders: a.plan.ReuseResults,
-		Next: func(i int) *http.Request { return workers[i].next(limit) },
+		Next: func(i int) (*http.Request, time.Time) { return workers[i].next(limit) },
 		Done: func(i int, ans *h1.Answer, err error) { workers[i].done(ans, err) },
 	})
 	if err != nil {
@@ -52,38 +53,46 @@ func (a *attack) looped(n int, limit uint64) bool {
 }
 
 // next claims the worker's next hit for its loop slot and returns its
-// request; nil when the attack is over. Hits the loop cannot send go
-// through the transport here.
-func (w *worker) next(limit uint64) *http.Request {
+// request and start; nil when the attack is over. Hits the loop cannot
+// send go through the transport here.
+func (w *worker) next(limit uint64) (*http.Request, time.Time) {
 	a := w.a
 	for !a.stopped.Load() {
 		if limit > 0 && a.hits.Add(1) > limit {
-			return nil
+			return nil, time.Time{}
 		}
 		res := w.start()
 		req, viaClient, err := w.prepare(res)
 		if err == nil && !viaClient {
 			w.cur = res
-			return req
+			return req, res.Timestamp
 		}
 		if err == nil {
 			err = w.roundTrip(res, req, true)
 		}
 		a.deliver(w.end(res, err))
 	}
-	return nil
+	return nil, time.Time{}
 }
 
-// done delivers the result of the worker's hit in flight.
+// done delivers the result of the worker's hit in flight. An answer's
+// latency ends at the loop's wake-up to it (the loop's clock reading, not
+// one more).
 func (w *worker) done(ans *h1.Answer, err error) {
 	res, req := w.cur, &w.req
 	w.cur = nil
 	if err != nil {
 		err = &url.Error{Op: urlErrorOp(req.Method), URL: req.URL.String(), Err: err}
-	} else {
-		w.answered(res, req, ans.StatusCode, ans.Status, ans.Header, w.keepBody(ans.Body))
+		w.a.deliver(w.end(res, err))
+		return
 	}
-	w.a.deliver(w.end(res, err))
+	w.answered(res, req, ans.StatusCode, ans.Status, ans.Header, w.keepBody(ans.Body))
+	if ans.End.IsZero() {
+		w.end(res, nil)
+	} else {
+		res.Latency = max(0, ans.End.Sub(res.Timestamp))
+	}
+	w.a.deliver(res)
 }
 
 // keepBody is readBody for a body already in memory (the loop's buffer).
@@ -118,7 +127,9 @@ type replayFirst struct {
 }
 
 func (r *replayFirst) targeter(t *vegeta.Target) error {
-	if r.used.CompareAndSwap(false, true) {
+	// Load first: a compare-and-swap per call would write the flag's cache
+	// line from every loop thread on every request.
+	if !r.used.Load() && r.used.CompareAndSwap(false, true) {
 		*t = r.first
 		return r.err
 	}

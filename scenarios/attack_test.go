@@ -212,6 +212,32 @@ func attackMatchesVegeta(t *testing.T, tgt vegeta.Target, maxBody int64, reuse b
 	require.False(t, g.Timestamp.IsZero())
 }
 
+// TestAttackLatencyCoversTheAnswer: a result's latency runs from its
+// timestamp to its answer, on the loop (whose clock reading per wake-up
+// ends it) as on the transport.
+func TestAttackLatencyCoversTheAnswer(t *testing.T) {
+	const wait = 40 * time.Millisecond
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(wait)
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(srv.Close)
+	bothPaths(t, true, func(t *testing.T) {
+		start := time.Now()
+		got := engineResults(t, vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: srv.URL + "/"}), 3, 1<<20, true)
+		took := time.Since(start)
+		require.Len(t, got, 3)
+		var sum time.Duration
+		for _, r := range got {
+			require.EqualValues(t, 200, r.Code)
+			require.GreaterOrEqual(t, r.Latency, wait)
+			require.False(t, r.Timestamp.Before(start))
+			sum += r.Latency
+		}
+		require.LessOrEqual(t, sum, took, "three answers in a row on one connection")
+	})
+}
+
 // TestAttackTargeterErrorStops: a targeter error is a result carrying it,
 // and no hit follows (vegeta stops the attack the same way).
 func TestAttackTargeterErrorStops(t *testing.T) {

@@ -3,13 +3,14 @@ package h1
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Encoder renders requests to bytes exactly as a Transport writes them, for
@@ -60,10 +61,10 @@ func (e *Encoder) Encode(req *http.Request) ([]byte, error) {
 }
 
 // remember notes req when its bytes depend on nothing but what same
-// compares: no body, and no context that could carry trace hooks.
+// compares: no body, and no trace hooks (Request.Write calls them).
 func (l *lastRequest) remember(req *http.Request) {
 	if req.Body != nil && req.Body != http.NoBody || req.ContentLength != 0 || req.TransferEncoding != nil ||
-		req.Trailer != nil || req.URL == nil || req.Context() != context.Background() {
+		req.Trailer != nil || req.URL == nil || httptrace.ContextClientTrace(req.Context()) != nil {
 		return
 	}
 	l.method, l.url, l.host, l.close = req.Method, *req.URL, req.Host, req.Close
@@ -80,7 +81,7 @@ func (l *lastRequest) remember(req *http.Request) {
 func (l *lastRequest) same(req *http.Request) bool {
 	if req.Method != l.method || req.URL == nil || *req.URL != l.url || req.Host != l.host || req.Close != l.close ||
 		req.Body != nil && req.Body != http.NoBody || req.ContentLength != 0 || req.TransferEncoding != nil ||
-		req.Trailer != nil || req.Context() != context.Background() || len(req.Header) != len(l.names) {
+		req.Trailer != nil || len(req.Header) != len(l.names) || httptrace.ContextClientTrace(req.Context()) != nil {
 		return false
 	}
 	j := 0
@@ -115,6 +116,9 @@ type Answer struct {
 	// N is how many bytes of the buffer the answer took, interim 1xx
 	// answers included.
 	N int
+	// End is when RunLoop woke to the answer's last bytes (one clock
+	// reading per wake-up, not per answer); zero from ParseAnswer.
+	End time.Time
 }
 
 // ParseAnswer reads the answer to req at the start of buf, exactly as

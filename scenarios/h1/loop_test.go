@@ -34,9 +34,9 @@ func newLoopRT(t *testing.T, cfg LoopConfig) *loopRT {
 	rt := &loopRT{reqs: make(chan *http.Request), outs: make(chan loopOutcome), done: make(chan struct{})}
 	var cur *http.Request
 	cfg.Slots = 1
-	cfg.Next = func(int) *http.Request {
-		cur = <-rt.reqs
-		return cur
+	cfg.Next = func(int) (*http.Request, time.Time) {
+		cur = <-rt.reqs // blocks: the loop must read its own clock (zero start)
+		return cur, time.Time{}
 	}
 	cfg.Done = func(_ int, a *Answer, err error) {
 		if err != nil {
@@ -195,19 +195,21 @@ func TestLoopSlotsShareTheLoad(t *testing.T) {
 	const slots, each = 8, 50
 	sent := make([]int, slots)
 	got := make([]int, slots)
+	began := make([]time.Time, slots)
 	err := RunLoop(LoopConfig{
 		Slots: slots, Threads: 2, Timeout: 5 * time.Second, ReuseHeaders: true,
-		Next: func(i int) *http.Request {
+		Next: func(i int) (*http.Request, time.Time) {
 			if sent[i] == each {
-				return nil
+				return nil, time.Time{}
 			}
 			sent[i]++
 			req, _ := http.NewRequest("GET", srv.URL+"/", nil)
-			return req
+			began[i] = time.Now()
+			return req, began[i]
 		},
 		Done: func(i int, a *Answer, err error) {
-			if err == nil && a.StatusCode == 200 && string(a.Body) == "ok" {
-				got[i]++
+			if err == nil && a.StatusCode == 200 && string(a.Body) == "ok" && !a.End.Before(began[i]) && time.Since(a.End) >= 0 {
+				got[i]++ // and the loop's clock put its end after its start
 			}
 		},
 	})
@@ -219,5 +221,5 @@ func TestLoopSlotsShareTheLoad(t *testing.T) {
 	require.Equal(t, slots, opened, "one kept connection per slot")
 	require.LessOrEqual(t, maxOpen, slots)
 	require.Error(t, RunLoop(LoopConfig{}), "no slots")
-	require.False(t, errors.Is(RunLoop(LoopConfig{Slots: 1, Next: func(int) *http.Request { return nil }, Done: func(int, *Answer, error) {}}), ErrLoopUnsupported))
+	require.False(t, errors.Is(RunLoop(LoopConfig{Slots: 1, Next: func(int) (*http.Request, time.Time) { return nil, time.Time{} }, Done: func(int, *Answer, error) {}}), ErrLoopUnsupported))
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"testing"
 
@@ -86,6 +87,7 @@ func TestEncoderFollowsEveryRequest(t *testing.T) {
 	require.NoError(t, err)
 	req.Header.Set("Cookie", "sessionid=a")
 	type ctxKey struct{}
+	traced := 0
 	steps := []struct {
 		name string
 		edit func(r *http.Request) *http.Request
@@ -120,6 +122,9 @@ func TestEncoderFollowsEveryRequest(t *testing.T) {
 			return r.WithContext(context.WithValue(context.Background(), ctxKey{}, 1))
 		}},
 		{"back to the background", func(r *http.Request) *http.Request { return r.WithContext(context.Background()) }},
+		{"trace hooks", func(r *http.Request) *http.Request {
+			return r.WithContext(httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{WroteHeaders: func() { traced++ }}))
+		}},
 	}
 	var e Encoder
 	for _, st := range steps {
@@ -140,6 +145,7 @@ func TestEncoderFollowsEveryRequest(t *testing.T) {
 		require.NoError(t, err, st.name)
 		require.Equal(t, want.String(), string(got), st.name)
 	}
+	require.Equal(t, 2, traced, "the hooks ran for net/http's rendering and the encoder's, not skipped as a repeat")
 }
 
 // TestWriteRequestBodyLength: a body shorter or longer than ContentLength
