@@ -205,7 +205,13 @@ func (w *worker) hit() *vegeta.Result {
 }
 
 // start opens a hit's result: the worker's reused one when the plan allows.
-func (w *worker) start() *vegeta.Result {
+func (w *worker) start() *vegeta.Result { return w.startAt(time.Time{}) }
+
+// startAt is start with the clock read already (zero: read it now).
+func (w *worker) startAt(now time.Time) *vegeta.Result {
+	if now.IsZero() {
+		now = time.Now()
+	}
 	a := w.a
 	var res *vegeta.Result
 	if a.plan.ReuseResults {
@@ -214,7 +220,7 @@ func (w *worker) start() *vegeta.Result {
 	} else {
 		res = new(vegeta.Result)
 	}
-	res.Attack, res.Seq, res.Timestamp = a.plan.Name, a.seq.Add(1)-1, time.Now()
+	res.Attack, res.Seq, res.Timestamp = a.plan.Name, a.seq.Add(1)-1, now
 	return res
 }
 

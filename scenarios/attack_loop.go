@@ -42,7 +42,7 @@ func (a *attack) looped(n int, limit uint64) bool {
 	err := h1.RunLoop(h1.LoopConfig{
 		Slots: len(workers), Timeout: a.plan.Timeout,
 		DisableKeepAlives: a.plan.DisableKeepAlives, ReuseHeaders: a.plan.ReuseResults,
-		Next: func(i int) (*http.Request, time.Time) { return workers[i].next(limit) },
+		Next: func(i int, now time.Time) (*http.Request, time.Time) { return workers[i].next(limit, now) },
 		Done: func(i int, ans *h1.Answer, err error) { workers[i].done(ans, err) },
 	})
 	if err != nil {
@@ -53,20 +53,22 @@ func (a *attack) looped(n int, limit uint64) bool {
 }
 
 // next claims the worker's next hit for its loop slot and returns its
-// request and start; nil when the attack is over. Hits the loop cannot
+// request and start, now by the loop's clock (as vegeta's, taken before
+// the targeter runs); nil when the attack is over. Hits the loop cannot
 // send go through the transport here.
-func (w *worker) next(limit uint64) (*http.Request, time.Time) {
+func (w *worker) next(limit uint64, now time.Time) (*http.Request, time.Time) {
 	a := w.a
 	for !a.stopped.Load() {
 		if limit > 0 && a.hits.Add(1) > limit {
 			return nil, time.Time{}
 		}
-		res := w.start()
+		res := w.startAt(now)
 		req, viaClient, err := w.prepare(res)
 		if err == nil && !viaClient {
 			w.cur = res
 			return req, res.Timestamp
 		}
+		now = time.Time{} // the transport took its time: read the clock again
 		if err == nil {
 			err = w.roundTrip(res, req, true)
 		}

@@ -30,13 +30,15 @@ type LoopConfig struct {
 	// ReuseHeaders lets each slot parse simple answers into one header map
 	// (cleared per answer) instead of a new one: Done must not keep it.
 	ReuseHeaders bool
-	// Next returns the slot's next request, or nil when the slot is done,
-	// and when the exchange began by the caller's clock (its deadline and
-	// the connection's idle time count from there; zero: the loop reads
-	// the clock). Only plain-http requests may be returned. It is called
-	// on the slot's loop thread; slots of different loops call it
-	// concurrently.
-	Next func(slot int) (req *http.Request, began time.Time)
+	// Next returns the slot's next request, or nil when the slot is done.
+	// now is the loop's clock (read once per wake-up and every few
+	// exchanges, so a caller timing requests need not read it again);
+	// began is when the exchange began by the caller's clock: its deadline
+	// and the connection's idle time count from there (zero: the loop
+	// reads the clock after Next, which may have blocked). Only plain-http
+	// requests may be returned. It is called on the slot's loop thread;
+	// slots of different loops call it concurrently.
+	Next func(slot int, now time.Time) (req *http.Request, began time.Time)
 	// Done gets the answer to the slot's request, or the error that ended
 	// it. The answer's Body and Header are valid only during the call; its
 	// End is when the loop woke to its last bytes.

@@ -34,7 +34,7 @@ func newLoopRT(t *testing.T, cfg LoopConfig) *loopRT {
 	rt := &loopRT{reqs: make(chan *http.Request), outs: make(chan loopOutcome), done: make(chan struct{})}
 	var cur *http.Request
 	cfg.Slots = 1
-	cfg.Next = func(int) (*http.Request, time.Time) {
+	cfg.Next = func(int, time.Time) (*http.Request, time.Time) {
 		cur = <-rt.reqs // blocks: the loop must read its own clock (zero start)
 		return cur, time.Time{}
 	}
@@ -198,7 +198,7 @@ func TestLoopSlotsShareTheLoad(t *testing.T) {
 	began := make([]time.Time, slots)
 	err := RunLoop(LoopConfig{
 		Slots: slots, Threads: 2, Timeout: 5 * time.Second, ReuseHeaders: true,
-		Next: func(i int) (*http.Request, time.Time) {
+		Next: func(i int, _ time.Time) (*http.Request, time.Time) {
 			if sent[i] == each {
 				return nil, time.Time{}
 			}
@@ -221,5 +221,5 @@ func TestLoopSlotsShareTheLoad(t *testing.T) {
 	require.Equal(t, slots, opened, "one kept connection per slot")
 	require.LessOrEqual(t, maxOpen, slots)
 	require.Error(t, RunLoop(LoopConfig{}), "no slots")
-	require.False(t, errors.Is(RunLoop(LoopConfig{Slots: 1, Next: func(int) (*http.Request, time.Time) { return nil, time.Time{} }, Done: func(int, *Answer, error) {}}), ErrLoopUnsupported))
+	require.False(t, errors.Is(RunLoop(LoopConfig{Slots: 1, Next: func(int, time.Time) (*http.Request, time.Time) { return nil, time.Time{} }, Done: func(int, *Answer, error) {}}), ErrLoopUnsupported))
 }
