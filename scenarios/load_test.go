@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -84,8 +85,12 @@ func TestMetricsMerge(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	codes := []uint16{200, 0, 429, 999} // no answer and a code past the table count too
 	mk := func(i int) *vegeta.Result {
-		return &vegeta.Result{Code: codes[i%4], Timestamp: t0.Add(time.Duration(i) * 10 * time.Millisecond), Latency: time.Duration(i+1) * time.Millisecond,
+		r := &vegeta.Result{Code: codes[i%4], Timestamp: t0.Add(time.Duration(i) * 10 * time.Millisecond), Latency: time.Duration(i+1) * time.Millisecond,
 			URL: fmt.Sprintf("http://x/detail_project/api/project/%d/rekap/", i%3+1), BytesIn: 10}
+		if i%5 != 0 { // runs of one worker, changes, and answers without the header
+			r.Headers = http.Header{"X-Worker-Id": {fmt.Sprint(i / 7 % 2)}}
+		}
+		return r
 	}
 	all, a, b := NewMetrics(), NewMetrics(), NewMetrics()
 	for i := range 200 {
@@ -106,6 +111,16 @@ func TestMetricsMerge(t *testing.T) {
 	require.EqualValues(t, 200, got.Operations["rekap"].Requests)
 	require.Equal(t, map[string]int64{"200": 50, "0": 50, "429": 50, "999": 50}, got.Total.Status)
 	require.Equal(t, want.Total.Status, got.Total.Status)
+	zeros := 0
+	for i := range 200 {
+		if i%5 != 0 && i/7%2 == 0 {
+			zeros++
+		}
+	}
+	require.EqualValues(t, zeros, got.Workers["0"].Requests)
+	require.EqualValues(t, 160, got.Workers["0"].Requests+got.Workers["1"].Requests, "every answer with a worker header")
+	require.Equal(t, want.Workers["0"].Requests, got.Workers["0"].Requests)
+	require.Equal(t, want.Workers["1"].Latency, got.Workers["1"].Latency)
 	require.Equal(t, want.Series, got.Series)
 	require.InDelta(t, 100.0, want.Total.Latency.P50, 0.1)
 	require.InDelta(t, 200.0, want.Total.Latency.Max, 0.2)

@@ -209,6 +209,11 @@ type Metrics struct {
 	lastEnd  time.Time // latest response end
 	matchOps func(path string) string
 	opOf     map[string]string // URL -> operation, for the URLs seen last
+	// The last result's URL, operation and worker with their accumulators:
+	// consecutive results mostly share them, and a string comparison costs
+	// less than hashing it into a map.
+	lastURL, lastOp, lastWorker string
+	lastOpAcc, lastWorkerAcc    *acc
 }
 
 // maxOpURLs bounds Metrics.opOf: a mix with more distinct URLs than this
@@ -235,27 +240,26 @@ func (m *Metrics) Add(r *vegeta.Result) {
 		m.errs[kind]++
 	}
 	m.total.add(code, failed, r.Latency, r.BytesIn, r.BytesOut)
-	op, ok := m.opOf[r.URL]
-	if !ok {
-		op = m.matchOps(urlPath(r.URL))
-		if len(m.opOf) >= maxOpURLs {
-			clear(m.opOf)
+	if r.URL != m.lastURL || m.lastOpAcc == nil {
+		op, ok := m.opOf[r.URL]
+		if !ok {
+			op = m.matchOps(urlPath(r.URL))
+			if len(m.opOf) >= maxOpURLs {
+				clear(m.opOf)
+			}
+			m.opOf[r.URL] = op
 		}
-		m.opOf[r.URL] = op
+		if op != m.lastOp || m.lastOpAcc == nil {
+			m.lastOp, m.lastOpAcc = op, accFor(m.ops, op)
+		}
+		m.lastURL = r.URL
 	}
-	a := m.ops[op]
-	if a == nil {
-		a = newAcc()
-		m.ops[op] = a
-	}
-	a.add(code, failed, r.Latency, r.BytesIn, r.BytesOut)
+	m.lastOpAcc.add(code, failed, r.Latency, r.BytesIn, r.BytesOut)
 	if w := workerOf(r.Headers); w != "" {
-		a := m.workers[w]
-		if a == nil {
-			a = newAcc()
-			m.workers[w] = a
+		if w != m.lastWorker || m.lastWorkerAcc == nil {
+			m.lastWorker, m.lastWorkerAcc = w, accFor(m.workers, w)
 		}
-		a.add(code, failed, r.Latency, r.BytesIn, r.BytesOut)
+		m.lastWorkerAcc.add(code, failed, r.Latency, r.BytesIn, r.BytesOut)
 	}
 	if m.first.IsZero() || r.Timestamp.Before(m.first) {
 		m.first = r.Timestamp
@@ -280,6 +284,16 @@ func (m *Metrics) Add(r *vegeta.Result) {
 	}
 }
 
+// accFor is k's accumulator in accs, a new one the first time.
+func accFor(accs map[string]*acc, k string) *acc {
+	a := accs[k]
+	if a == nil {
+		a = newAcc()
+		accs[k] = a
+	}
+	return a
+}
+
 // workerOf is r.Headers.Get(api.WorkerHeader) without canonicalizing a
 // name that is canonical already.
 func workerOf(h http.Header) string {
@@ -294,16 +308,10 @@ func workerOf(h http.Header) string {
 func (m *Metrics) Merge(other *Metrics) {
 	m.total.merge(other.total)
 	for k, v := range other.ops {
-		if m.ops[k] == nil {
-			m.ops[k] = newAcc()
-		}
-		m.ops[k].merge(v)
+		accFor(m.ops, k).merge(v)
 	}
 	for k, v := range other.workers {
-		if m.workers[k] == nil {
-			m.workers[k] = newAcc()
-		}
-		m.workers[k].merge(v)
+		accFor(m.workers, k).merge(v)
 	}
 	for k, v := range other.errs {
 		m.errs[k] += v

@@ -256,13 +256,23 @@ var crlfcrlf = []byte("\r\n\r\n")
 // hc, one copy of the head backs every string and values share backing
 // when they fit; with hc, see HeadCache.
 func readHead(buf []byte, req *http.Request, limit int64, hc *HeadCache, backing []string) (hd head, ok bool) {
-	end := bytes.Index(buf, crlfcrlf)
-	if end < 0 || int64(end+4) > limit {
-		return hd, false
+	// Without hc the head's end is found first (its one copy needs it);
+	// with hc the lines are read up to the blank line in one pass.
+	hb, n := buf, 0
+	if hc == nil {
+		end := bytes.Index(buf, crlfcrlf)
+		if end < 0 || int64(end+4) > limit {
+			return hd, false
+		}
+		hb, n = buf[:end+2], end+4 // every line ends in CRLF
+	} else if int64(len(hb)) > limit {
+		hb = hb[:limit]
 	}
-	hb := buf[:end+2] // every line ends in CRLF
 	// Status line: "HTTP/1.1 200 OK".
 	nl := bytes.IndexByte(hb, '\n')
+	if nl < 1 || hb[nl-1] != '\r' {
+		return hd, false // not whole yet, or a bare LF: net/http's
+	}
 	line := hb[:nl-1]
 	if len(line) < 12 || string(line[:9]) != "HTTP/1.1 " || len(line) > 12 && line[12] != ' ' {
 		return hd, false
@@ -277,15 +287,15 @@ func readHead(buf []byte, req *http.Request, limit int64, hc *HeadCache, backing
 	if code < 200 || containsCTL(line) {
 		return hd, false
 	}
-	lines := bytes.Count(hb[nl+1:], []byte("\n"))
-	if lines > maxSimpleHeaders {
-		return hd, false
-	}
 	var whole string // without hc: the one copy every string slices
 	var h http.Header
 	var names, vals []string
-	same := false // with hc: every name so far is the last head's
+	same, lastLines := false, 0 // with hc: every name so far is the last head's
 	if hc == nil {
+		lines := bytes.Count(hb[nl+1:], []byte("\n"))
+		if lines > maxSimpleHeaders {
+			return hd, false
+		}
 		whole = string(hb)
 		h = make(http.Header, lines)
 		if lines <= len(backing) {
@@ -295,25 +305,33 @@ func readHead(buf []byte, req *http.Request, limit int64, hc *HeadCache, backing
 		}
 	} else {
 		if hc.h == nil {
-			hc.h = make(http.Header, lines)
+			hc.h = http.Header{}
+			hc.names, hc.vals = make([]string, 0, maxSimpleHeaders), make([]string, 0, maxSimpleHeaders)
 		}
 		h = hc.h
-		same = hc.same && len(hc.names) == lines
-		if cap(hc.names) < lines {
-			hc.names = append(hc.names[:cap(hc.names)], make([]string, lines-cap(hc.names))...)
-			hc.vals = append(hc.vals[:cap(hc.vals)], make([]string, lines-cap(hc.vals))...)
-		}
-		names, vals = hc.names[:lines], hc.vals[:lines]
+		same, lastLines = hc.same, len(hc.names)
+		// Every slot: the last heads' strings stay there to be reused.
+		names, vals = hc.names[:maxSimpleHeaders], hc.vals[:maxSimpleHeaders]
 		// Until this head proves whole and simple, names is no head's.
 		hc.names, hc.vals, hc.same = hc.names[:0], hc.vals[:0], false
 	}
 	contentLength, clSeen := int64(-1), false
 	closing := false
-	pos := nl + 1
-	for i := 0; pos < len(hb); i++ {
+	pos, i := nl+1, 0
+	for ; ; i++ {
+		if hc == nil {
+			if pos >= len(hb) {
+				break
+			}
+		} else if pos+1 < len(hb) && hb[pos] == '\r' && hb[pos+1] == '\n' {
+			n = pos + 2 // the blank line
+			break
+		} else if i == maxSimpleHeaders {
+			return hd, false
+		}
 		e := bytes.IndexByte(hb[pos:], '\n')
 		if e < 1 || hb[pos+e-1] != '\r' {
-			return hd, false // bare LF: let net/http judge it
+			return hd, false // not whole yet, or a bare LF: let net/http judge it
 		}
 		ln := hb[pos : pos+e-1]
 		off := pos
@@ -379,7 +397,7 @@ func readHead(buf []byte, req *http.Request, limit int64, hc *HeadCache, backing
 	if hc == nil {
 		status = whole[9 : nl-1]
 	} else {
-		hc.fill(names, vals, same)
+		hc.fill(names[:i], vals[:i], same && i == lastLines)
 		if status = hc.status; string(line[9:]) != status {
 			status = string(line[9:])
 			hc.status = status
@@ -391,7 +409,7 @@ func readHead(buf []byte, req *http.Request, limit int64, hc *HeadCache, backing
 			hc.same = false // the map lacks a name: rebuild it next time
 		}
 	}
-	hd = head{code: code, status: status, header: h, contentLength: contentLength, closing: closing, n: end + 4}
+	hd = head{code: code, status: status, header: h, contentLength: contentLength, closing: closing, n: n}
 	switch {
 	case req.Method == http.MethodHead:
 		// net/http keeps the announced length of a HEAD answer.

@@ -189,6 +189,7 @@ var answerCases = []struct {
 	{"two lengths: net/http's", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", false},
 	{"pragma: net/http's", "GET", "HTTP/1.1 200 OK\r\nPragma: no-cache\r\nContent-Length: 2\r\n\r\nok", false},
 	{"HTTP/1.0: net/http's", "GET", "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", false},
+	{"bare LF after the status line: net/http's", "GET", "HTTP/1.1 200 OK\nX-A: b\r\nContent-Length: 2\r\n\r\nok", false},
 	{"folded line: net/http's", "GET", "HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 2\r\n\r\nok", false},
 	{"interim: net/http's", "GET", "HTTP/1.1 100 Continue\r\n\r\n", false},
 }
