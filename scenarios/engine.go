@@ -41,8 +41,9 @@ type Plan struct {
 	// with several workers on one socket spreads them across workers.
 	DisableKeepAlives bool
 	// ReuseResults says on keeps nothing of a result (the Result, its Body,
-	// Headers) after it returns: each worker then reuses one Result and its
-	// body buffer instead of allocating them per request.
+	// Headers) after it returns and changes none of it: each worker then
+	// reuses one Result, body buffer and header map instead of allocating
+	// them per request.
 	ReuseResults bool
 }
 

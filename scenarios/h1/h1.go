@@ -147,9 +147,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.RoundTripInto(req, nil)
 }
 
-// RoundTripInto is RoundTrip for a caller that keeps nothing of an answer's
-// header once it is done with the answer: a simple answer's fields go into
-// hc's map (see HeadCache). With hc nil it is RoundTrip.
+// RoundTripInto is RoundTrip for a caller that neither keeps nor changes
+// an answer's header once it is done with the answer: a simple answer's
+// fields go into hc's map (see HeadCache). With hc nil it is RoundTrip.
 func (t *Transport) RoundTripInto(req *http.Request, hc *HeadCache) (*http.Response, error) {
 	if req.URL == nil || req.URL.Scheme != "http" {
 		if t.Fallback != nil {

@@ -28,7 +28,8 @@ type LoopConfig struct {
 	// DisableKeepAlives sends "Connection: close" and dials per request.
 	DisableKeepAlives bool
 	// ReuseHeaders lets each slot parse simple answers into one header map
-	// (cleared per answer) instead of a new one: Done must not keep it.
+	// (see HeadCache) instead of a new one: Done must neither keep nor
+	// change it.
 	ReuseHeaders bool
 	// Next returns the slot's next request, or nil when the slot is done.
 	// now is the loop's clock (read once per wake-up and every few

@@ -223,13 +223,13 @@ func (c *conn) parseSimple(req *http.Request, limit int64, hc *HeadCache) *simpl
 	return a
 }
 
-// HeadCache is what one reader that keeps nothing of an answer once done
-// with it reuses from answer to answer: every simple answer's fields go
-// into one header map, and a name, value or status whose bytes repeat the
-// previous answer's (at the same line) is that answer's string rather than
-// a new one, so a steady stream of answers parses without allocating.
-// Answers that net/http parses still get their own map. Not safe for
-// concurrent use.
+// HeadCache is what one reader that neither keeps nor changes an answer's
+// header once done with it reuses from answer to answer: every simple
+// answer's fields go into one header map, and a name, value or status
+// whose bytes repeat the previous answer's (at the same line) is that
+// answer's string rather than a new one, so a steady stream of answers
+// parses without allocating or touching the map. Answers that net/http
+// parses still get their own map. Not safe for concurrent use.
 type HeadCache struct {
 	h      http.Header
 	names  []string // the last simple head's field names, line by line
@@ -421,16 +421,13 @@ func readHead(buf []byte, req *http.Request, limit int64, hc *HeadCache, backing
 	return hd, true
 }
 
-// fill puts a whole head's fields into the map: when the names are the
-// last head's, each keeps its key and gets its new value slot; otherwise
-// the map starts empty.
+// fill puts a whole head's fields into the map. When the names are the
+// last head's, the map already holds each name's slot in vals, whose
+// values readHead just replaced: nothing to do (the map's users neither
+// keep nor change it). Otherwise the map starts empty.
 func (hc *HeadCache) fill(names, vals []string, same bool) {
 	h := hc.h
-	if same && len(h) == len(names) {
-		for i, k := range names {
-			h[k] = vals[i : i+1 : i+1]
-		}
-	} else {
+	if !same || len(h) != len(names) {
 		clear(h)
 		same = true
 		for i, k := range names {
