@@ -236,6 +236,12 @@ type HeadCache struct {
 	vals   []string // its values; h[names[i]] is vals[i:i+1] when unique
 	same   bool     // names is a whole head whose names are all different
 	status string
+	// raw is the last head's bytes when last may stand for a head with the
+	// same bytes (to a request of the same kind): a closed loop mostly gets
+	// the same answer again, and one comparison then replaces the parse.
+	raw    []byte
+	last   head
+	isHEAD bool
 }
 
 // head is a simple answer's head as readHead found it.
@@ -259,6 +265,13 @@ func readHead(buf []byte, req *http.Request, limit int64, hc *HeadCache, backing
 	// Without hc the head's end is found first (its one copy needs it);
 	// with hc the lines are read up to the blank line in one pass.
 	hb, n := buf, 0
+	if hc != nil && len(hc.raw) > 0 {
+		if len(buf) >= len(hc.raw) && hc.isHEAD == (req.Method == http.MethodHead) &&
+			int64(len(hc.raw)) <= limit && bytes.Equal(buf[:len(hc.raw)], hc.raw) {
+			return hc.last, true
+		}
+		hc.raw = hc.raw[:0] // the slots below change: last no longer stands
+	}
 	if hc == nil {
 		end := bytes.Index(buf, crlfcrlf)
 		if end < 0 || int64(end+4) > limit {
@@ -417,6 +430,9 @@ func readHead(buf []byte, req *http.Request, limit int64, hc *HeadCache, backing
 		hd.contentLength = 0
 	default:
 		hd.framed = contentLength > 0
+	}
+	if hc != nil && hc.same {
+		hc.raw, hc.last, hc.isHEAD = append(hc.raw[:0], buf[:n]...), hd, req.Method == http.MethodHead
 	}
 	return hd, true
 }

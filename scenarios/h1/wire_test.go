@@ -300,6 +300,19 @@ func TestHeadCacheFollowsEveryAnswer(t *testing.T) {
 		require.Equal(t, want.Close, got.Close, "answer %d", i)
 		require.Equal(t, want.ContentLength, got.ContentLength, "answer %d", i)
 	}
+	// The same bytes answering a HEAD and a GET in turn are two answers.
+	head, err := http.NewRequest("HEAD", "http://h/x/", nil)
+	require.NoError(t, err)
+	raw := []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	for i, r := range []*http.Request{req, head, head, req, req, head} {
+		want, err := ParseAnswer(raw, false, r, DefaultMaxResponseHeaderBytes, nil)
+		require.NoError(t, err)
+		got, err := ParseAnswer(raw, false, r, DefaultMaxResponseHeaderBytes, hc)
+		require.NoError(t, err)
+		require.Equal(t, want.N, got.N, "%d: %s", i, r.Method)
+		require.Equal(t, string(want.Body), string(got.Body), "%d: %s", i, r.Method)
+		require.Equal(t, want.Header, got.Header, "%d: %s", i, r.Method)
+	}
 }
 
 // TestHeadCacheParsesRepeatsWithoutAllocating: the load engine's steady
