@@ -5,7 +5,7 @@
 # generator CPU per request and peak memory per tool, and the harness's rate
 # as a ratio to each. Generator and server share this machine's cores.
 #
-# Env: CONNS (64), DURATION (5s), ROUNDS (3: every tool once per round,
+# Env: CONNS (64), DURATION (5s), ROUNDS (5: every tool once per round,
 # ratios per round and their median), GO (go), K6=skip, K6_VERSION,
 # BENCH_MILLION=1 also sends one million requests through the engine and
 # reports its peak memory.
@@ -13,7 +13,7 @@ set -euo pipefail
 
 CONNS=${CONNS:-64}
 DURATION=${DURATION:-5s}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 GO=${GO:-go}
 VEGETA_VERSION=v12.13.0
 K6_VERSION=${K6_VERSION:-v1.8.1}
@@ -92,31 +92,43 @@ fi
 
 # Each round runs every tool once, one after another; rounds repeat that,
 # so load from other work on a shared machine falls on every tool alike
-# and the median of the per-round ratios is the figure to quote.
-for round in $(seq "$ROUNDS"); do
-	echo "compare: round $round of $ROUNDS (load average $(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo unknown))" >&2
-	if [[ -n $have_wrk ]]; then
-		timed wrk -t2 -c"$CONNS" -d"$DURATION" "$url" >"$tmp/wrk.out"
-		n=$(awk '/requests in/ {print $1}' "$tmp/wrk.out")
-		el=$(awk '/requests in/ {gsub(/s,?/,"",$4); print $4}' "$tmp/wrk.out")
-		rows+=("$round|wrk (2 threads)|$n|$el|$T_CPU|$T_RSS")
-	fi
-	if [[ -n $have_vegeta ]]; then
-		timed "$tmp/gobin/vegeta" attack -targets="$tmp/targets" -rate=0 -workers="$CONNS" -max-workers="$CONNS" \
-			-connections="$CONNS" -max-connections="$CONNS" -duration="$DURATION" -output="$tmp/vegeta.bin"
-		"$tmp/gobin/vegeta" report -type=json "$tmp/vegeta.bin" >"$tmp/vegeta.json"
-		read -r n el < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["requests"], (r["duration"]+r["wait"])/1e9)' "$tmp/vegeta.json")
-		rows+=("$round|vegeta CLI $VEGETA_VERSION|$n|$el|$T_CPU|$T_RSS")
-	fi
-	if [[ -n $k6bin ]]; then
-		timed "$k6bin" run --quiet --summary-export "$tmp/k6.json" "$tmp/k6.js" >/dev/null
-		read -r n el < <(python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["metrics"]["http_reqs"]; print(m["count"], m["count"]/m["rate"])' "$tmp/k6.json")
-		rows+=("$round|$k6name|$n|$el|$T_CPU|$T_RSS")
-	fi
-	# the harness engine
-	timed "$tmp/engine" -url "$url" -connections "$CONNS" -duration "$DURATION" >"$tmp/engine.json"
+# and the median of the per-round ratios is the figure to quote. Even
+# rounds run the tools in reverse order, so no tool always runs right
+# after the same other one.
+run_wrk() {
+	[[ -n $have_wrk ]] || return 0
+	timed wrk -t2 -c"$CONNS" -d"$DURATION" "$url" >"$tmp/wrk.out"
+	n=$(awk '/requests in/ {print $1}' "$tmp/wrk.out")
+	el=$(awk '/requests in/ {gsub(/s,?/,"",$4); print $4}' "$tmp/wrk.out")
+	rows+=("$round|wrk (2 threads)|$n|$el|$T_CPU|$T_RSS")
+}
+run_vegeta() {
+	[[ -n $have_vegeta ]] || return 0
+	timed "$tmp/gobin/vegeta" attack -targets="$tmp/targets" -rate=0 -workers="$CONNS" -max-workers="$CONNS" \
+		-connections="$CONNS" -max-connections="$CONNS" -duration="$DURATION" -output="$tmp/vegeta.bin"
+	"$tmp/gobin/vegeta" report -type=json "$tmp/vegeta.bin" >"$tmp/vegeta.json"
+	read -r n el < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["requests"], (r["duration"]+r["wait"])/1e9)' "$tmp/vegeta.json")
+	rows+=("$round|vegeta CLI $VEGETA_VERSION|$n|$el|$T_CPU|$T_RSS")
+}
+run_k6() {
+	[[ -n $k6bin ]] || return 0
+	timed "$k6bin" run --quiet --summary-export "$tmp/k6.json" "$tmp/k6.js" >/dev/null
+	read -r n el < <(python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["metrics"]["http_reqs"]; print(m["count"], m["count"]/m["rate"])' "$tmp/k6.json")
+	rows+=("$round|$k6name|$n|$el|$T_CPU|$T_RSS")
+}
+run_engine() {
+	# No User-Agent, as wrk sends none: the server parses the same request.
+	timed "$tmp/engine" -url "$url" -connections "$CONNS" -duration "$DURATION" -user-agent "" >"$tmp/engine.json"
 	read -r n el < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["requests"], r["seconds"])' "$tmp/engine.json")
 	rows+=("$round|harness engine|$n|$el|$T_CPU|$T_RSS")
+}
+for round in $(seq "$ROUNDS"); do
+	echo "compare: round $round of $ROUNDS (load average $(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo unknown))" >&2
+	if ((round % 2)); then
+		run_wrk; run_vegeta; run_k6; run_engine
+	else
+		run_engine; run_k6; run_vegeta; run_wrk
+	fi
 done
 
 printf '%s\n' "${rows[@]}" >"$tmp/rows"

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"runtime"
@@ -41,6 +42,7 @@ func main() {
 	dur := flag.Duration("duration", 5*time.Second, "how long to drive (ignored with -requests)")
 	n := flag.Uint64("requests", 0, "send exactly this many requests instead (bounded by 10 minutes)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	ua := flag.String("user-agent", "", `User-Agent to send; "" sends none, as wrk does, so the server parses the same request from both (net/http's default is "Go-http-client/1.1")`)
 	flag.Parse()
 	scenarios.GeneratorGC() // as cmd/harness does
 	if *cpuprofile != "" {
@@ -55,14 +57,14 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*target, *conns, *dur, *n); err != nil {
+	if err := run(*target, *conns, *dur, *n, *ua); err != nil {
 		fmt.Fprintln(os.Stderr, "engine:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(target string, conns int, dur time.Duration, n uint64) error {
+func run(target string, conns int, dur time.Duration, n uint64, ua string) error {
 	u, err := url.Parse(target)
 	if err != nil || u.Hostname() == "" {
 		return fmt.Errorf("-url %q: want http://127.0.0.1:PORT/", target)
@@ -74,7 +76,7 @@ func run(target string, conns int, dur time.Duration, n uint64) error {
 		return fmt.Errorf("-connections %d: want 1..1024", conns)
 	}
 	plan := scenarios.Plan{
-		Name: "engine", Targeter: vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: target}),
+		Name: "engine", Targeter: vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: target, Header: http.Header{"User-Agent": {ua}}}),
 		Pacer: scenarios.ClosedPacer{}, Duration: dur,
 		Workers: conns, MaxWorkers: conns, MaxConnections: conns, Timeout: 10 * time.Second,
 	}
