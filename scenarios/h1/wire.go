@@ -262,8 +262,6 @@ var crlfcrlf = []byte("\r\n\r\n")
 // hc, one copy of the head backs every string and values share backing
 // when they fit; with hc, see HeadCache.
 func readHead(buf []byte, req *http.Request, limit int64, hc *HeadCache, backing []string) (hd head, ok bool) {
-	// Without hc the head's end is found first (its one copy needs it);
-	// with hc the lines are read up to the blank line in one pass.
 	hb, n := buf, 0
 	if hc != nil && len(hc.raw) > 0 {
 		if len(buf) >= len(hc.raw) && hc.isHEAD == (req.Method == http.MethodHead) &&
@@ -272,6 +270,8 @@ func readHead(buf []byte, req *http.Request, limit int64, hc *HeadCache, backing
 		}
 		hc.raw = hc.raw[:0] // the slots below change: last no longer stands
 	}
+	// Without hc the head's end is found first (its one copy needs it);
+	// with hc the lines are read up to the blank line in one pass.
 	if hc == nil {
 		end := bytes.Index(buf, crlfcrlf)
 		if end < 0 || int64(end+4) > limit {
