@@ -89,11 +89,7 @@ func (w *worker) done(ans *h1.Answer, err error) {
 		return
 	}
 	w.answered(res, req, ans.StatusCode, ans.Status, ans.Header, w.keepBody(ans.Body))
-	if ans.End.IsZero() {
-		w.end(res, nil)
-	} else {
-		res.Latency = max(0, ans.End.Sub(res.Timestamp))
-	}
+	res.Latency = max(0, ans.End.Sub(res.Timestamp))
 	w.a.deliver(res)
 }
 

@@ -91,15 +91,6 @@ type acc struct {
 
 func newAcc() *acc { return &acc{status: map[int]int64{}, hist: newHist()} }
 
-// count adds n results of status code.
-func (a *acc) count(code int, n int64) {
-	if code >= 0 && code < len(a.codes) {
-		a.codes[code] += n
-	} else {
-		a.status[code] += n
-	}
-}
-
 func (a *acc) add(code int, failed bool, lat time.Duration, in, out uint64) {
 	a.requests++
 	if code >= 200 && code < 300 && !failed {
@@ -110,7 +101,11 @@ func (a *acc) add(code int, failed bool, lat time.Duration, in, out uint64) {
 	}
 	a.bytesIn += in
 	a.bytesOut += out
-	a.count(code, 1)
+	if code >= 0 && code < len(a.codes) {
+		a.codes[code]++
+	} else {
+		a.status[code]++
+	}
 	us := lat.Microseconds()
 	if us < histMin {
 		us = histMin

@@ -60,11 +60,16 @@ func (e *Encoder) Encode(req *http.Request) ([]byte, error) {
 	return e.buf.Bytes(), nil
 }
 
-// remember notes req when its bytes depend on nothing but what same
-// compares: no body, and no trace hooks (Request.Write calls them).
+// repeatable: req's bytes depend on nothing but what same compares: no
+// body, and no trace hooks (Request.Write calls them).
+func repeatable(req *http.Request) bool {
+	return (req.Body == nil || req.Body == http.NoBody) && req.ContentLength == 0 && req.TransferEncoding == nil &&
+		req.Trailer == nil && req.URL != nil && httptrace.ContextClientTrace(req.Context()) == nil
+}
+
+// remember notes req when it is repeatable.
 func (l *lastRequest) remember(req *http.Request) {
-	if req.Body != nil && req.Body != http.NoBody || req.ContentLength != 0 || req.TransferEncoding != nil ||
-		req.Trailer != nil || req.URL == nil || httptrace.ContextClientTrace(req.Context()) != nil {
+	if !repeatable(req) {
 		return
 	}
 	l.method, l.url, l.host, l.close = req.Method, *req.URL, req.Host, req.Close
@@ -79,9 +84,8 @@ func (l *lastRequest) remember(req *http.Request) {
 
 // same: req would be rendered to the remembered bytes.
 func (l *lastRequest) same(req *http.Request) bool {
-	if req.Method != l.method || req.URL == nil || *req.URL != l.url || req.Host != l.host || req.Close != l.close ||
-		req.Body != nil && req.Body != http.NoBody || req.ContentLength != 0 || req.TransferEncoding != nil ||
-		req.Trailer != nil || len(req.Header) != len(l.names) || httptrace.ContextClientTrace(req.Context()) != nil {
+	if !repeatable(req) || req.Method != l.method || *req.URL != l.url || req.Host != l.host || req.Close != l.close ||
+		len(req.Header) != len(l.names) {
 		return false
 	}
 	j := 0
